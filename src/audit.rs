@@ -1,0 +1,329 @@
+//! One audit, end to end: run the target over the records (and population), compute the
+//! signals, run the chosen attacks, and measure them. The CLI and the browser both call
+//! [`run_audit`]; it does no I/O of its own.
+
+use crate::attack::{self, ScoringSet};
+use crate::metrics::{self, Confusion, Roc, threshold};
+use crate::model::{Model, ModelOutput, OutputKindChoice};
+use crate::progress::{Progress, ProgressSink};
+use crate::records::Records;
+use crate::report::{
+    AttackResult, DataSection, ModelSection, OperatingPoint, PerRecordTable, REPORT_VERSION,
+    Report, RocMetrics, Settings, TprAtFpr, Utility,
+};
+use crate::signal::Signals;
+use thiserror::Error;
+
+/// The FPRs at which TPR is reported (SPEC.md).
+pub const REPORTED_FPRS: [f64; 5] = [0.0, 1e-4, 1e-3, 1e-2, 1e-1];
+
+/// Settings of an audit, with the defaults SPEC.md names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditConfig {
+    /// Attack ids; empty means every attack whose inputs are available.
+    pub attacks: Vec<String>,
+    pub output_kind: OutputKindChoice,
+    /// Softmax temperature applied to the model's outputs.
+    pub temperature: f64,
+    /// Seed of every random choice (the AUC bootstrap).
+    pub seed: u64,
+    pub bootstrap_resamples: usize,
+    /// Significance level of confidence intervals (0.05: 95% intervals).
+    pub alpha: f64,
+    /// δ of the empirical ε lower bound.
+    pub delta: f64,
+    /// Fraction of members among the people the attack is used on, for PPV.
+    pub member_prior: f64,
+    /// FPRs at which decision thresholds are chosen and reported.
+    pub operating_fprs: Vec<f64>,
+    pub batch_size: usize,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            attacks: Vec::new(),
+            output_kind: OutputKindChoice::Auto,
+            temperature: 1.0,
+            seed: 0,
+            bootstrap_resamples: 1000,
+            alpha: 0.05,
+            delta: 1e-5,
+            member_prior: 0.01,
+            operating_fprs: vec![1e-3, 1e-2, 1e-1],
+            batch_size: crate::model::DEFAULT_BATCH_SIZE,
+        }
+    }
+}
+
+/// A setting out of its bounds.
+#[derive(Debug, Error, PartialEq)]
+pub enum ConfigError {
+    #[error("{name} must be {rule}, got {value}")]
+    OutOfRange {
+        name: &'static str,
+        rule: &'static str,
+        value: f64,
+    },
+}
+
+impl AuditConfig {
+    /// Checks every setting is usable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let check = |ok: bool, name, rule, value: f64| {
+            if ok {
+                Ok(())
+            } else {
+                Err(ConfigError::OutOfRange { name, rule, value })
+            }
+        };
+        check(
+            self.temperature.is_finite() && self.temperature > 0.0,
+            "temperature",
+            "a positive number",
+            self.temperature,
+        )?;
+        check(
+            self.alpha > 0.0 && self.alpha < 1.0,
+            "alpha",
+            "in (0, 1)",
+            self.alpha,
+        )?;
+        check(
+            (0.0..1.0).contains(&self.delta),
+            "delta",
+            "in [0, 1)",
+            self.delta,
+        )?;
+        check(
+            self.member_prior > 0.0 && self.member_prior < 1.0,
+            "member prior",
+            "in (0, 1)",
+            self.member_prior,
+        )?;
+        let resamples = self.bootstrap_resamples as f64;
+        check(
+            self.bootstrap_resamples >= metrics::bootstrap::MIN_RESAMPLES,
+            "bootstrap resamples",
+            "at least 200",
+            resamples,
+        )?;
+        check(
+            self.batch_size > 0,
+            "batch size",
+            "at least 1",
+            self.batch_size as f64,
+        )?;
+        for &fpr in &self.operating_fprs {
+            check(fpr > 0.0 && fpr < 1.0, "an operating FPR", "in (0, 1)", fpr)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where an input came from, for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    pub source: String,
+    pub sha256: String,
+}
+
+impl Provenance {
+    pub fn of_bytes(source: &str, bytes: &[u8]) -> Provenance {
+        Provenance {
+            source: source.to_string(),
+            sha256: crate::report::sha256_hex(bytes),
+        }
+    }
+}
+
+/// Everything an audit reads.
+pub struct AuditInput<'a> {
+    pub model: &'a Model,
+    pub model_provenance: Provenance,
+    pub records: &'a Records,
+    pub records_provenance: Provenance,
+    pub population: Option<(&'a Records, Provenance)>,
+}
+
+/// What an audit produces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditOutcome {
+    pub report: Report,
+    pub per_record: PerRecordTable,
+}
+
+/// Runs an audit.
+pub fn run_audit(
+    input: &AuditInput<'_>,
+    config: &AuditConfig,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<AuditOutcome> {
+    config.validate()?;
+    let attack_ids: Vec<String> = if config.attacks.is_empty() {
+        attack::default_attacks(input.population.is_some())
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    } else {
+        config.attacks.clone()
+    };
+    let attacks = attack_ids
+        .iter()
+        .map(|id| attack::build(id))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let (output, signals) = signals_of(input.model, input.records, config, progress)?;
+    let population = match &input.population {
+        Some((records, provenance)) => {
+            let (_, signals) = signals_of(input.model, records, config, progress)?;
+            Some((*records, provenance, signals))
+        }
+        None => None,
+    };
+    let audit_set = ScoringSet {
+        signals: &signals,
+        labels: &input.records.labels,
+    };
+    let population_set = population.as_ref().map(|(r, _, s)| ScoringSet {
+        signals: s,
+        labels: &r.labels,
+    });
+
+    let mut results = Vec::with_capacity(attacks.len());
+    let mut scores_by_attack = Vec::with_capacity(attacks.len());
+    for (done, attack) in attacks.iter().enumerate() {
+        let scores = attack.score(audit_set, population_set)?;
+        let population_scores = population_set
+            .map(|p| attack.score(p, population_set))
+            .transpose()?;
+        results.push(measure(
+            attack.info(),
+            &scores,
+            population_scores.as_deref(),
+            input.records,
+            config,
+        )?);
+        scores_by_attack.push((attack.info().id.to_string(), scores));
+        progress.update(Progress {
+            step: "attacks",
+            done: done + 1,
+            total: attacks.len(),
+        });
+    }
+
+    let info = input.model.info();
+    let report = Report {
+        report_version: REPORT_VERSION,
+        mialab_version: env!("CARGO_PKG_VERSION").to_string(),
+        settings: Settings::from(config),
+        model: ModelSection {
+            source: input.model_provenance.source.clone(),
+            sha256: input.model_provenance.sha256.clone(),
+            input: info.input.to_string(),
+            output: info.used_output.clone(),
+            output_kind: output.kind,
+            expanded_single_output: output.expanded_single,
+            classes: output.classes(),
+            parameters: info.parameters,
+        },
+        records: DataSection::new(input.records, &input.records_provenance),
+        population: population.as_ref().map(|(r, p, _)| DataSection::new(r, p)),
+        utility: Utility::new(&signals.correct, input.records.membership.as_deref()),
+        attacks: results,
+    };
+    let per_record = PerRecordTable::new(input.records, &signals, scores_by_attack);
+    Ok(AuditOutcome { report, per_record })
+}
+
+/// Runs the model over `records` and computes their signals.
+fn signals_of(
+    model: &Model,
+    records: &Records,
+    config: &AuditConfig,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<(ModelOutput, Signals)> {
+    model.check_records(records.features.shape(), &records.source)?;
+    let classes = model.info().output_width.max(2);
+    records.check_labels(classes)?;
+    let raw = model.predict(&records.features, config.batch_size, progress)?;
+    let output = ModelOutput::interpret(&raw, config.output_kind)?;
+    let signals = Signals::compute(&output, &records.labels, config.temperature);
+    Ok((output, signals))
+}
+
+/// The metrics of one attack's scores, when membership is known.
+fn measure(
+    info: &'static attack::AttackInfo,
+    scores: &[f64],
+    population_scores: Option<&[f64]>,
+    records: &Records,
+    config: &AuditConfig,
+) -> crate::Result<AttackResult> {
+    let mut result = AttackResult::new(info);
+    let Some(members) = records.membership.as_deref() else {
+        result.note =
+            Some("membership is unknown: records are scored and ranked, not measured".to_string());
+        return Ok(result);
+    };
+    let roc = match Roc::new(scores, members) {
+        Ok(roc) => roc,
+        Err(metrics::MetricsError::OneClassOnly { .. }) => {
+            result.note = Some(
+                "the records are all members or all non-members: no ROC can be drawn".to_string(),
+            );
+            return Ok(result);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let auc_interval = metrics::auc_bootstrap_interval(
+        scores,
+        members,
+        config.bootstrap_resamples,
+        config.alpha,
+        config.seed,
+    )?;
+    result.metrics = Some(RocMetrics {
+        auc: roc.auc(),
+        auc_interval,
+        advantage: roc.advantage(),
+        balanced_accuracy: roc.balanced_accuracy(),
+        tpr_at_fpr: REPORTED_FPRS
+            .iter()
+            .map(|&fpr| TprAtFpr {
+                fpr,
+                tpr: roc.tpr_at_fpr(fpr),
+            })
+            .collect(),
+        roc_fpr: roc.fpr.clone(),
+        roc_tpr: roc.tpr.clone(),
+    });
+    for &target_fpr in &config.operating_fprs {
+        let (threshold, optimistic) = match population_scores {
+            Some(pop) => (threshold::population_threshold(pop, target_fpr), false),
+            None => match threshold::roc_threshold(&roc, target_fpr) {
+                Some(t) => (t, true),
+                None => continue,
+            },
+        };
+        let counts = Confusion::at_threshold(scores, members, threshold);
+        result.operating_points.push(OperatingPoint {
+            target_fpr,
+            threshold,
+            calibrated_on: if optimistic { "audit" } else { "population" },
+            optimistic,
+            tpr: counts.tpr(),
+            fpr: counts.fpr(),
+            tpr_interval: metrics::clopper_pearson(
+                counts.tp,
+                counts.tp + counts.fn_,
+                config.alpha,
+            )?,
+            fpr_interval: metrics::clopper_pearson(counts.fp, counts.fp + counts.tn, config.alpha)?,
+            ppv: counts.ppv(config.member_prior),
+            epsilon: metrics::epsilon_lower_bound(&counts, config.alpha, config.delta)?,
+            counts,
+        });
+    }
+    Ok(result)
+}

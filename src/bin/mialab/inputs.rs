@@ -1,0 +1,116 @@
+//! Reading the files a command names into the library's types.
+
+use anyhow::{Context, Result, bail};
+use mialab::audit::Provenance;
+use mialab::model::{Model, ModelError, ModelOptions};
+use mialab::records::{NpyInputs, RecordSchema, Records, read_file};
+use std::path::{Path, PathBuf};
+
+/// How the columns of a CSV are assigned, from flags and an optional schema file.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SchemaArgs {
+    /// JSON schema naming the label, id, member, feature columns and class list.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// Label column (default "label").
+    #[arg(long, value_name = "COLUMN")]
+    pub label: Option<String>,
+    /// Record id column (default: "id" when present, else row numbers).
+    #[arg(long, value_name = "COLUMN")]
+    pub id: Option<String>,
+    /// Membership column with 0/1 values (default: "member" when present).
+    #[arg(long, value_name = "COLUMN")]
+    pub member: Option<String>,
+    /// Class names in model output order, comma-separated: labels are then names.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub classes: Option<Vec<String>>,
+}
+
+impl SchemaArgs {
+    pub fn resolve(&self) -> Result<RecordSchema> {
+        let mut schema = match &self.schema {
+            Some(path) => {
+                let text = String::from_utf8(read_file(path)?)
+                    .with_context(|| format!("{} is not UTF-8 text", path.display()))?;
+                RecordSchema::from_json(&text)
+                    .map_err(mialab::Error::from)
+                    .with_context(|| format!("in {}", path.display()))?
+            }
+            None => RecordSchema::default(),
+        };
+        if let Some(label) = &self.label {
+            schema.label = label.clone();
+        }
+        if self.id.is_some() {
+            schema.id = self.id.clone();
+        }
+        if self.member.is_some() {
+            schema.member = self.member.clone();
+        }
+        if self.classes.is_some() {
+            schema.classes = self.classes.clone();
+        }
+        Ok(schema)
+    }
+}
+
+/// A loaded model with where it came from.
+pub fn load_model(path: &Path, options: &ModelOptions) -> Result<(Model, Provenance)> {
+    let bytes = std::fs::read(path)
+        .map_err(|source| ModelError::Read {
+            path: path.display().to_string(),
+            source,
+        })
+        .map_err(mialab::Error::from)?;
+    let model = Model::from_bytes(&bytes, options)
+        .map_err(mialab::Error::from)
+        .with_context(|| format!("loading {}", path.display()))?;
+    Ok((model, Provenance::of_bytes(&display_name(path), &bytes)))
+}
+
+/// Loads a record set from CSV, or from `.npy` features plus labels (and membership).
+pub fn load_records(
+    path: &Path,
+    labels: Option<&Path>,
+    membership: Option<&Path>,
+    schema: &RecordSchema,
+) -> Result<(Records, Provenance)> {
+    let bytes = read_file(path).map_err(mialab::Error::from)?;
+    let name = display_name(path);
+    let is_npy = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let records = if is_npy {
+        let Some(labels) = labels else {
+            bail!(
+                "{name} is a .npy array of features: pass its labels with --labels (and --membership if known)"
+            );
+        };
+        let label_bytes = read_file(labels).map_err(mialab::Error::from)?;
+        let member_bytes = membership
+            .map(read_file)
+            .transpose()
+            .map_err(mialab::Error::from)?;
+        let (label_name, member_name) = (display_name(labels), membership.map(display_name));
+        Records::from_npy(&NpyInputs {
+            features: (&name, &bytes),
+            labels: (&label_name, &label_bytes),
+            membership: member_name.as_deref().zip(member_bytes.as_deref()),
+            classes: schema.classes.clone(),
+        })
+    } else {
+        if labels.is_some() || membership.is_some() {
+            bail!(
+                "--labels and --membership go with .npy features; {name} is read as CSV, whose columns the schema names"
+            );
+        }
+        Records::from_csv(&bytes, &name, schema)
+    };
+    let records = records.map_err(mialab::Error::from)?;
+    Ok((records, Provenance::of_bytes(&name, &bytes)))
+}
+
+/// The path as the user wrote it, for messages and reports.
+pub fn display_name(path: &Path) -> String {
+    path.display().to_string()
+}

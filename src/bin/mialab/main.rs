@@ -1,0 +1,52 @@
+//! `mialab`: audit an ONNX model for membership leakage from the command line.
+//!
+//! The commands are thin: they read files, call the library, and print. Every error is
+//! printed with its chain of causes and exits with status 2.
+
+mod audit_cmd;
+mod inputs;
+mod list_cmd;
+mod progress_bar;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "mialab",
+    version,
+    about = "Membership-inference attack lab: measure what a model leaks about its training records"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run membership-inference attacks against a model on an audit set and measure them.
+    Audit(Box<audit_cmd::AuditArgs>),
+    /// List the attacks with their papers and descriptions.
+    Attacks(list_cmd::AttacksArgs),
+    /// Show a model's inputs, outputs, operators and parameter count.
+    Inspect(list_cmd::InspectArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Audit(args) => audit_cmd::run(&args),
+        Command::Attacks(args) => list_cmd::attacks(&args),
+        Command::Inspect(args) => list_cmd::inspect(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

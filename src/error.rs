@@ -1,0 +1,24 @@
+//! The one public error type. Each area keeps its own enum (records, model, attack, metrics,
+//! report, config) with messages that tell the user what to do; [`Error`] chains them so a
+//! caller can match on the area and print the whole chain.
+
+use thiserror::Error;
+
+/// Any failure the engine reports to a user.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("could not read the records")]
+    Records(#[from] crate::records::RecordsError),
+    #[error("could not use the model")]
+    Model(#[from] crate::model::ModelError),
+    #[error("an attack could not run")]
+    Attack(#[from] crate::attack::AttackError),
+    #[error("a metric could not be computed")]
+    Metrics(#[from] crate::metrics::MetricsError),
+    #[error("could not write the report")]
+    Report(#[from] crate::report::ReportError),
+    #[error("invalid audit settings")]
+    Config(#[from] crate::audit::ConfigError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

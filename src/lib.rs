@@ -1,0 +1,21 @@
+//! mialab: membership-inference attacks against ONNX models, run where the data lives.
+//!
+//! The crate is split the way the field thinks about an audit (see `../shared/SPEC.md`):
+//! [`records`] reads the audit set, [`model`] runs the target with tract, [`signal`] turns
+//! model outputs into per-record membership signals, [`attack`] turns signals into scores
+//! (higher = more likely a member), [`metrics`] turns scores and ground truth into the
+//! numbers papers report, and [`report`] writes them. [`audit`] wires these together for the
+//! CLI and, later, the browser; nothing below it does I/O except [`records`] and [`model`],
+//! which read from bytes so that the same code runs in WebAssembly.
+
+pub mod attack;
+pub mod audit;
+pub mod error;
+pub mod metrics;
+pub mod model;
+pub mod progress;
+pub mod records;
+pub mod report;
+pub mod signal;
+
+pub use error::{Error, Result};

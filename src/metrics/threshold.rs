@@ -1,0 +1,41 @@
+//! Choosing a decision threshold for a target false-positive rate α.
+//!
+//! On population data (known non-members other than the audited records) the threshold is
+//! the empirical (1-α)-quantile of their scores, so the audit's error rates at it are honest
+//! estimates. Chosen on the audit set's own ROC it is the best the attack could have done
+//! with hindsight, and bounds computed there are labelled optimistic.
+
+use super::Roc;
+
+/// The smallest threshold `t` such that at most `floor(α·Z)` of the `Z` population scores
+/// are `>= t`: just above the `(floor(α·Z) + 1)`-th largest population score.
+pub fn population_threshold(population_scores: &[f64], alpha: f64) -> f64 {
+    if population_scores.is_empty() {
+        return f64::INFINITY;
+    }
+    let mut sorted = population_scores.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let allowed = ((alpha * sorted.len() as f64) + 1e-9).floor() as usize;
+    match sorted.get(allowed) {
+        Some(v) => v.next_up(),
+        None => f64::NEG_INFINITY,
+    }
+}
+
+/// The threshold of the ROC point with the largest TPR at FPR <= α; `None` when α cannot
+/// be resolved with this many non-members (see [`Roc::tpr_at_fpr`]).
+pub fn roc_threshold(roc: &Roc, alpha: f64) -> Option<f64> {
+    let allowed = alpha * roc.non_members as f64;
+    if alpha > 0.0 && allowed < 1.0 - 1e-9 {
+        return None;
+    }
+    let allowed = (allowed + 1e-9).floor() as usize;
+    let point = roc.false_positives.iter().rposition(|&fp| fp <= allowed)?;
+    Some(match point {
+        0 => roc
+            .thresholds
+            .first()
+            .map_or(f64::INFINITY, |t| t.next_up()),
+        k => roc.thresholds[k - 1],
+    })
+}

@@ -1,0 +1,194 @@
+//! The target model: an ONNX graph loaded from bytes and run with tract on the CPU.
+//!
+//! Loading reads the declared input shape (`[batch, features]` or `[batch, C, H, W]`),
+//! replaces the batch dimension with a symbol so any number of records can be run at once,
+//! picks the output that carries class scores, and runs one record as a smoke test so that a
+//! model which cannot run fails at load time, not halfway through an audit.
+
+mod error;
+mod info;
+mod output;
+
+pub use error::ModelError;
+pub use info::{Dim, ModelInfo, TensorInfo};
+pub use output::{ModelOutput, OutputKind, OutputKindChoice};
+
+use crate::progress::{Progress, ProgressSink};
+use ndarray::{Array2, ArrayD, Axis, IxDyn, Slice};
+use std::sync::Arc;
+use tract_onnx::pb;
+use tract_onnx::prelude::*;
+
+/// How many records go through the model in one call unless told otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 256;
+
+/// Choices made when loading a model.
+#[derive(Debug, Clone, Default)]
+pub struct ModelOptions {
+    /// Name of the output holding class scores; default: the first floating-point output.
+    pub output: Option<String>,
+}
+
+/// A loaded, optimised model ready to score records.
+pub struct Model {
+    plan: Arc<TypedRunnableModel>,
+    info: ModelInfo,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Model {
+    /// Parses and prepares an ONNX model.
+    pub fn from_bytes(bytes: &[u8], options: &ModelOptions) -> Result<Model, ModelError> {
+        if bytes.is_empty() {
+            return Err(ModelError::Parse("the file is empty".to_string()));
+        }
+        let onnx = tract_onnx::onnx();
+        let proto = onnx
+            .proto_model_for_read(&mut &bytes[..])
+            .map_err(|e| ModelError::Parse(format!("{e:#}")))?;
+        let mut info = ModelInfo::from_proto(&proto)?;
+        let output_index = choose_output(&info, options)?;
+        info.used_output = info.outputs[output_index].name.clone();
+
+        let mut model = onnx
+            .model_for_proto_model(&proto)
+            .map_err(|e| ModelError::Parse(format!("{e:#}")))?;
+        let batch = model.symbols.sym("batch");
+        let mut shape: Vec<TDim> = vec![batch.into()];
+        shape.extend(info.record_shape.iter().map(|&d| TDim::from(d as i64)));
+        model
+            .set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), shape))
+            .map_err(|e| ModelError::Prepare(format!("{e:#}")))?;
+        let outlet = *model
+            .output_outlets()
+            .map_err(|e| ModelError::Prepare(format!("{e:#}")))?
+            .get(output_index)
+            .ok_or_else(|| {
+                ModelError::Prepare("tract lost track of the model's outputs".to_string())
+            })?;
+        model
+            .select_output_outlets(&[outlet])
+            .map_err(|e| ModelError::Prepare(format!("{e:#}")))?;
+        let plan = model
+            .into_optimized()
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| ModelError::Prepare(format!("{e:#}")))?;
+
+        let mut loaded = Model { plan, info };
+        let probe =
+            ArrayD::<f32>::zeros(IxDyn(&[&[1usize][..], &loaded.info.record_shape].concat()));
+        loaded.info.output_width = loaded.run_batch(probe)?.ncols();
+        Ok(loaded)
+    }
+
+    /// What the model declares and how mialab will use it.
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// Runs the model over every record (`[N, ...record shape]`), `batch_size` at a time,
+    /// and returns the raw output `[N, width]`.
+    pub fn predict(
+        &self,
+        features: &ArrayD<f32>,
+        batch_size: usize,
+        progress: &mut dyn ProgressSink,
+    ) -> Result<Array2<f32>, ModelError> {
+        self.check_records(features.shape(), "the records")?;
+        let n = features.shape()[0];
+        let batch_size = batch_size.max(1);
+        let mut out = Array2::<f32>::zeros((n, self.info.output_width));
+        for start in (0..n).step_by(batch_size) {
+            let end = (start + batch_size).min(n);
+            let batch = features
+                .slice_axis(Axis(0), Slice::from(start..end))
+                .to_owned();
+            let rows = self.run_batch(batch)?;
+            out.slice_axis_mut(Axis(0), Slice::from(start..end))
+                .assign(&rows);
+            progress.update(Progress {
+                step: "inference",
+                done: end,
+                total: n,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Checks records of `shape` (`[N, ...]`) fit the model's input.
+    pub fn check_records(&self, shape: &[usize], what: &str) -> Result<(), ModelError> {
+        if shape.len() < 2 || shape[1..] != self.info.record_shape[..] {
+            return Err(ModelError::ShapeMismatch {
+                input: self.info.input.to_string(),
+                expected: format!("{:?}", self.info.record_shape),
+                found: format!("{:?}", shape.get(1..).unwrap_or(&[])),
+                what: what.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn run_batch(&self, batch: ArrayD<f32>) -> Result<Array2<f32>, ModelError> {
+        let rows = batch.shape()[0];
+        let outputs = self
+            .plan
+            .run(tvec!(Tensor::from(batch).into_tvalue()))
+            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
+        let tensor = outputs[0]
+            .cast_to::<f32>()
+            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
+        let view = tensor
+            .to_plain_array_view::<f32>()
+            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
+        let width = match view.shape() {
+            [r] if *r == rows => 1,
+            [r, w] if *r == rows => *w,
+            [r, w, 1] | [r, 1, w] if *r == rows => *w,
+            other => {
+                return Err(ModelError::OutputShape {
+                    output: self.info.used_output.clone(),
+                    shape: format!("{other:?}"),
+                    rows,
+                });
+            }
+        };
+        let values: Vec<f32> = view.iter().copied().collect();
+        Ok(Array2::from_shape_vec((rows, width), values).expect("shape checked above"))
+    }
+}
+
+/// Index of the output that carries class scores.
+fn choose_output(info: &ModelInfo, options: &ModelOptions) -> Result<usize, ModelError> {
+    let names = || {
+        info.outputs
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match &options.output {
+        Some(name) => info
+            .outputs
+            .iter()
+            .position(|o| &o.name == name)
+            .ok_or_else(|| ModelError::NoSuchOutput {
+                name: name.clone(),
+                available: names(),
+            }),
+        None => info
+            .outputs
+            .iter()
+            .position(|o| o.is_float())
+            .ok_or_else(|| ModelError::NoFloatOutput { available: names() }),
+    }
+}
+
+/// The ONNX element type code of float32.
+pub(crate) const ONNX_FLOAT: i32 = pb::tensor_proto::DataType::Float as i32;

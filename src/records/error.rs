@@ -1,0 +1,138 @@
+//! Errors raised while reading records; each names the file and where in it.
+
+use std::fmt;
+use thiserror::Error;
+
+/// Where in an input a problem is: file, line (CSV) or entry (NPY), and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: Option<u64>,
+    pub entry: Option<usize>,
+    pub column: Option<(usize, String)>,
+}
+
+impl Location {
+    pub fn file(file: &str) -> Location {
+        Location {
+            file: file.to_string(),
+            line: None,
+            entry: None,
+            column: None,
+        }
+    }
+
+    pub fn line(file: &str, line: u64) -> Location {
+        Location {
+            line: Some(line),
+            ..Location::file(file)
+        }
+    }
+
+    pub fn entry(file: &str, entry: usize) -> Location {
+        Location {
+            entry: Some(entry),
+            ..Location::file(file)
+        }
+    }
+
+    /// Adds a column (0-based index, header name); shown 1-based as a person counts.
+    pub fn column(mut self, index: usize, name: &str) -> Location {
+        self.column = Some((index, name.to_string()));
+        self
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ", line {line}")?;
+        }
+        if let Some(entry) = self.entry {
+            write!(f, ", entry {entry}")?;
+        }
+        if let Some((index, name)) = &self.column {
+            write!(f, ", column {} ('{name}')", index + 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// A problem with an audit or population set.
+#[derive(Debug, Error)]
+pub enum RecordsError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{file} is empty: expected a header line and at least one record")]
+    Empty { file: String },
+    #[error("{file} has a header but no records")]
+    NoRecords { file: String },
+    #[error("{at}: {message}")]
+    Csv { at: Location, message: String },
+    #[error("{at}: the row has {found} cells but the header has {expected}")]
+    RaggedRow {
+        at: Location,
+        expected: usize,
+        found: usize,
+    },
+    #[error("{file} has no {role} column '{column}'; its columns are: {available}")]
+    MissingColumn {
+        file: String,
+        role: &'static str,
+        column: String,
+        available: String,
+    },
+    #[error("{file} names column '{column}' twice in its header")]
+    DuplicateColumn { file: String, column: String },
+    #[error("{at}: '{value}' is not a number")]
+    NotNumber { at: Location, value: String },
+    #[error("{at}: the cell is empty; remove or impute missing values first")]
+    MissingValue { at: Location },
+    #[error("{at}: feature value {value} is not finite; remove or impute missing values first")]
+    NonFinite { at: Location, value: f64 },
+    #[error("{at}: label '{value}' is not in the class list [{classes}]")]
+    UnknownClass {
+        at: Location,
+        value: String,
+        classes: String,
+    },
+    #[error(
+        "{at}: label '{value}' is not a class index (a whole number from 0); give a class list to map names"
+    )]
+    BadLabel { at: Location, value: String },
+    #[error("{at}: membership '{value}' must be 0 or 1")]
+    BadMembership { at: Location, value: String },
+    #[error("{at}: id '{id}' was already used on {first}; ids must be unique")]
+    DuplicateId {
+        at: Location,
+        id: String,
+        first: String,
+    },
+    #[error("{at}: id is empty")]
+    EmptyId { at: Location },
+    #[error(
+        "record '{id}' ({file}) has label {label}, but the model has only {classes} classes (0..{classes})"
+    )]
+    LabelOutOfRange {
+        file: String,
+        id: String,
+        label: usize,
+        classes: usize,
+    },
+    #[error("{file}: {message}")]
+    Npy { file: String, message: String },
+    #[error("{what} has {found} entries but the features have {expected} records")]
+    CountMismatch {
+        what: String,
+        expected: usize,
+        found: usize,
+    },
+    #[error("the schema is not valid JSON: {0}")]
+    Schema(String),
+    #[error("{file} has {found} classes in its class list; a class list needs at least 2")]
+    TooFewClasses { file: String, found: usize },
+}

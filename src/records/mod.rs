@@ -1,0 +1,130 @@
+//! The audit set: records `(x_i, y_i)` with optional ids and ground-truth membership `m_i`,
+//! read from CSV (with a [`RecordSchema`]) or from `.npy` arrays. Reading is from bytes so the
+//! browser build shares it; [`read_file`] is the native convenience.
+//!
+//! Every value is checked on the way in (numbers, finiteness, label range, 0/1 membership,
+//! unique ids) so that later stages never see a malformed record.
+
+mod csv_reader;
+mod error;
+mod npy_reader;
+mod schema;
+
+pub use error::{Location, RecordsError};
+pub use npy_reader::NpyInputs;
+pub use schema::RecordSchema;
+
+use ndarray::ArrayD;
+
+/// An audit or population set, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Records {
+    /// Where the records came from, for messages and the report.
+    pub source: String,
+    pub ids: Vec<String>,
+    /// Shape `[N, ...]`: `[N, features]` for tabular data, `[N, C, H, W]` for images.
+    pub features: ArrayD<f32>,
+    /// Names of the feature columns (CSV) or empty (NPY).
+    pub feature_names: Vec<String>,
+    /// Class index of every record.
+    pub labels: Vec<usize>,
+    /// Ground-truth membership, when known.
+    pub membership: Option<Vec<bool>>,
+    /// Class names in model output order, when the labels were given as names.
+    pub classes: Option<Vec<String>>,
+}
+
+impl Records {
+    /// Reads records from CSV bytes; `file` names the source in error messages.
+    pub fn from_csv(
+        bytes: &[u8],
+        file: &str,
+        schema: &RecordSchema,
+    ) -> Result<Records, RecordsError> {
+        csv_reader::read(bytes, file, schema)
+    }
+
+    /// Reads records from `.npy` arrays.
+    pub fn from_npy(inputs: &NpyInputs<'_>) -> Result<Records, RecordsError> {
+        npy_reader::read(inputs)
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Shape of one record (the feature shape without the leading record axis).
+    pub fn record_shape(&self) -> &[usize] {
+        &self.features.shape()[1..]
+    }
+
+    /// Numbers of (members, non-members) when membership is known.
+    pub fn membership_counts(&self) -> Option<(usize, usize)> {
+        self.membership.as_ref().map(|m| {
+            let members = m.iter().filter(|&&b| b).count();
+            (members, m.len() - members)
+        })
+    }
+
+    /// Checks every label is a valid class of a model with `classes` outputs.
+    pub fn check_labels(&self, classes: usize) -> Result<(), RecordsError> {
+        if let Some(names) = &self.classes
+            && names.len() != classes
+        {
+            return Err(RecordsError::Npy {
+                file: self.source.clone(),
+                message: format!(
+                    "the class list has {} names but the model has {classes} outputs",
+                    names.len()
+                ),
+            });
+        }
+        match self.labels.iter().position(|&l| l >= classes) {
+            Some(i) => Err(RecordsError::LabelOutOfRange {
+                file: self.source.clone(),
+                id: self.ids[i].clone(),
+                label: self.labels[i],
+                classes,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Reads a whole file, with an error that names the path.
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, RecordsError> {
+    std::fs::read(path).map_err(|source| RecordsError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Checks ids are non-empty and unique; `locate(i)` says where record `i` came from.
+pub(crate) fn check_ids(
+    ids: &[String],
+    locate: impl Fn(usize) -> Location,
+) -> Result<(), RecordsError> {
+    let mut seen = std::collections::HashMap::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        if id.is_empty() {
+            return Err(RecordsError::EmptyId { at: locate(i) });
+        }
+        if let Some(first) = seen.insert(id.as_str(), i) {
+            let first = locate(first);
+            let first = first.line.map_or_else(
+                || format!("entry {}", first.entry.unwrap_or(0)),
+                |l| format!("line {l}"),
+            );
+            return Err(RecordsError::DuplicateId {
+                at: locate(i),
+                id: id.clone(),
+                first,
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! Records from `.npy` arrays: features `[N, ...]` (float32 or float64), labels `[N]`
+//! (any integer type) and optional membership `[N]` (bool or 0/1 integers).
+
+use super::{Location, Records, RecordsError, check_ids};
+use ndarray::{ArrayD, Ix1};
+use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement};
+
+/// Named `.npy` byte buffers that together make a record set.
+pub struct NpyInputs<'a> {
+    pub features: (&'a str, &'a [u8]),
+    pub labels: (&'a str, &'a [u8]),
+    pub membership: Option<(&'a str, &'a [u8])>,
+    /// Class names in model output order, if known.
+    pub classes: Option<Vec<String>>,
+}
+
+pub(super) fn read(inputs: &NpyInputs<'_>) -> Result<Records, RecordsError> {
+    let (file, bytes) = inputs.features;
+    let features = read_features(file, bytes)?;
+    if features.ndim() < 2 {
+        return Err(npy_error(
+            file,
+            format!(
+                "features must have shape [records, ...], got {:?}",
+                features.shape()
+            ),
+        ));
+    }
+    let n = features.shape()[0];
+    if n == 0 {
+        return Err(RecordsError::NoRecords {
+            file: file.to_string(),
+        });
+    }
+    let per_record = features.len() / n;
+    if let Some((i, v)) = features.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(RecordsError::NonFinite {
+            at: Location::entry(file, i / per_record),
+            value: f64::from(*v),
+        });
+    }
+
+    let (labels_file, labels_bytes) = inputs.labels;
+    let raw_labels = read_integers(labels_file, labels_bytes)?;
+    check_count(labels_file, n, raw_labels.len())?;
+    let labels = raw_labels
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            usize::try_from(l).map_err(|_| RecordsError::BadLabel {
+                at: Location::entry(labels_file, i),
+                value: l.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let membership = match inputs.membership {
+        None => None,
+        Some((m_file, m_bytes)) => {
+            let raw = read_membership(m_file, m_bytes)?;
+            check_count(m_file, n, raw.len())?;
+            Some(raw)
+        }
+    };
+    let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    check_ids(&ids, |i| Location::entry(file, i))?;
+    Ok(Records {
+        source: file.to_string(),
+        ids,
+        features,
+        feature_names: Vec::new(),
+        labels,
+        membership,
+        classes: inputs.classes.clone(),
+    })
+}
+
+fn read_features(file: &str, bytes: &[u8]) -> Result<ArrayD<f32>, RecordsError> {
+    match try_read::<f32>(bytes) {
+        Ok(Some(a)) => return Ok(a),
+        Ok(None) => {}
+        Err(e) => return Err(npy_error(file, e.to_string())),
+    }
+    match try_read::<f64>(bytes) {
+        Ok(Some(a)) => Ok(a.mapv(|v| v as f32)),
+        Ok(None) => Err(npy_error(
+            file,
+            "features must be float32 or float64".to_string(),
+        )),
+        Err(e) => Err(npy_error(file, e.to_string())),
+    }
+}
+
+fn read_integers(file: &str, bytes: &[u8]) -> Result<Vec<i128>, RecordsError> {
+    macro_rules! try_types {
+        ($($t:ty),*) => {$(
+            match try_read::<$t>(bytes) {
+                Ok(Some(a)) => return to_vec1(file, a).map(|v| v.into_iter().map(i128::from).collect()),
+                Ok(None) => {}
+                Err(e) => return Err(npy_error(file, e.to_string())),
+            }
+        )*};
+    }
+    try_types!(i64, i32, i16, i8, u64, u32, u16, u8);
+    Err(npy_error(
+        file,
+        "labels must be an integer array".to_string(),
+    ))
+}
+
+fn read_membership(file: &str, bytes: &[u8]) -> Result<Vec<bool>, RecordsError> {
+    match try_read::<bool>(bytes) {
+        Ok(Some(a)) => return to_vec1(file, a),
+        Ok(None) => {}
+        Err(e) => return Err(npy_error(file, e.to_string())),
+    }
+    read_integers(file, bytes)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(RecordsError::BadMembership {
+                at: Location::entry(file, i),
+                value: v.to_string(),
+            }),
+        })
+        .collect()
+}
+
+/// Reads an array of element type `T`; `Ok(None)` when the file holds another type.
+fn try_read<T: ReadableElement>(bytes: &[u8]) -> Result<Option<ArrayD<T>>, ReadNpyError> {
+    match ArrayD::<T>::read_npy(bytes) {
+        Ok(a) => Ok(Some(a)),
+        Err(ReadNpyError::WrongDescriptor(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn to_vec1<T: Clone>(file: &str, a: ArrayD<T>) -> Result<Vec<T>, RecordsError> {
+    let shape = a.shape().to_vec();
+    a.into_dimensionality::<Ix1>()
+        .map(|a| a.to_vec())
+        .map_err(|_| {
+            npy_error(
+                file,
+                format!("expected a one-dimensional array, got shape {shape:?}"),
+            )
+        })
+}
+
+fn check_count(file: &str, expected: usize, found: usize) -> Result<(), RecordsError> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(RecordsError::CountMismatch {
+            what: file.to_string(),
+            expected,
+            found,
+        })
+    }
+}
+
+fn npy_error(file: &str, message: String) -> RecordsError {
+    RecordsError::Npy {
+        file: file.to_string(),
+        message,
+    }
+}

@@ -1,0 +1,238 @@
+//! The audit report: one versioned serde type written as JSON (schema in `docs/report.md`),
+//! a per-record table written as CSV, and the plain-text summary the CLI prints.
+//!
+//! Reports hold no timestamps or paths beyond what the user passed, and floats are written
+//! in their shortest round-trip form, so the same inputs and seed give byte-identical files.
+
+mod per_record;
+mod summary;
+
+pub use per_record::PerRecordTable;
+
+use crate::attack::AttackInfo;
+use crate::audit::{AuditConfig, Provenance};
+use crate::metrics::{Confusion, EpsilonBound};
+use crate::model::{OutputKind, OutputKindChoice};
+use crate::records::Records;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+/// Version of the report schema; bumped on any incompatible change.
+pub const REPORT_VERSION: u32 = 1;
+
+/// A problem writing a report.
+#[derive(Debug, Error)]
+pub enum ReportError {
+    #[error("cannot serialise the report: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("cannot write the per-record table: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Everything an audit found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub report_version: u32,
+    pub mialab_version: String,
+    pub settings: Settings,
+    pub model: ModelSection,
+    pub records: DataSection,
+    pub population: Option<DataSection>,
+    pub utility: Utility,
+    pub attacks: Vec<AttackResult>,
+}
+
+impl Report {
+    /// The report as pretty-printed JSON with a trailing newline.
+    pub fn to_json(&self) -> Result<String, ReportError> {
+        Ok(serde_json::to_string_pretty(self)? + "\n")
+    }
+
+    /// A fixed-width table of AUC and low-FPR TPR per attack, for terminals.
+    pub fn summary_table(&self) -> String {
+        summary::table(self)
+    }
+}
+
+/// The settings the audit ran with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settings {
+    pub seed: u64,
+    pub temperature: f64,
+    pub output_kind: &'static str,
+    pub bootstrap_resamples: usize,
+    pub alpha: f64,
+    pub delta: f64,
+    pub member_prior: f64,
+    pub operating_fprs: Vec<f64>,
+}
+
+impl From<&AuditConfig> for Settings {
+    fn from(c: &AuditConfig) -> Settings {
+        Settings {
+            seed: c.seed,
+            temperature: c.temperature,
+            output_kind: match c.output_kind {
+                OutputKindChoice::Auto => "auto",
+                OutputKindChoice::Logits => "logits",
+                OutputKindChoice::Probabilities => "probabilities",
+            },
+            bootstrap_resamples: c.bootstrap_resamples,
+            alpha: c.alpha,
+            delta: c.delta,
+            member_prior: c.member_prior,
+            operating_fprs: c.operating_fprs.clone(),
+        }
+    }
+}
+
+/// The target model as audited.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelSection {
+    pub source: String,
+    pub sha256: String,
+    pub input: String,
+    pub output: String,
+    pub output_kind: OutputKind,
+    pub expanded_single_output: bool,
+    pub classes: usize,
+    pub parameters: u64,
+}
+
+/// A record set as read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataSection {
+    pub source: String,
+    pub sha256: String,
+    pub records: usize,
+    pub record_shape: Vec<usize>,
+    pub members: Option<usize>,
+    pub non_members: Option<usize>,
+    pub class_names: Option<Vec<String>>,
+}
+
+impl DataSection {
+    pub fn new(records: &Records, provenance: &Provenance) -> DataSection {
+        let counts = records.membership_counts();
+        DataSection {
+            source: provenance.source.clone(),
+            sha256: provenance.sha256.clone(),
+            records: records.len(),
+            record_shape: records.record_shape().to_vec(),
+            members: counts.map(|c| c.0),
+            non_members: counts.map(|c| c.1),
+            class_names: records.classes.clone(),
+        }
+    }
+}
+
+/// The target's accuracy on the audit records: the gap between members and non-members is
+/// the overfitting that threshold attacks exploit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Utility {
+    pub accuracy: f64,
+    pub member_accuracy: Option<f64>,
+    pub non_member_accuracy: Option<f64>,
+}
+
+impl Utility {
+    pub fn new(correct: &[bool], membership: Option<&[bool]>) -> Utility {
+        let accuracy_of = |keep: &dyn Fn(usize) -> bool| {
+            let (hits, total) = correct
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| keep(*i))
+                .fold((0usize, 0usize), |(h, t), (_, &c)| {
+                    (h + usize::from(c), t + 1)
+                });
+            (total > 0).then(|| hits as f64 / total as f64)
+        };
+        Utility {
+            accuracy: accuracy_of(&|_| true).unwrap_or(0.0),
+            member_accuracy: membership.and_then(|m| accuracy_of(&|i| m[i])),
+            non_member_accuracy: membership.and_then(|m| accuracy_of(&|i| !m[i])),
+        }
+    }
+}
+
+/// One attack's results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttackResult {
+    pub id: String,
+    pub title: String,
+    pub paper: String,
+    /// ROC metrics; absent when membership is unknown.
+    pub metrics: Option<RocMetrics>,
+    pub operating_points: Vec<OperatingPoint>,
+    /// Why something is missing, in words.
+    pub note: Option<String>,
+}
+
+impl AttackResult {
+    pub fn new(info: &AttackInfo) -> AttackResult {
+        AttackResult {
+            id: info.id.to_string(),
+            title: info.title.to_string(),
+            paper: info.paper.to_string(),
+            metrics: None,
+            operating_points: Vec::new(),
+            note: None,
+        }
+    }
+}
+
+/// Threshold-free metrics over the whole ROC.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RocMetrics {
+    pub auc: f64,
+    /// Bootstrap percentile interval at level 1 - alpha.
+    pub auc_interval: (f64, f64),
+    pub advantage: f64,
+    pub balanced_accuracy: f64,
+    pub tpr_at_fpr: Vec<TprAtFpr>,
+    /// ROC points, FPR ascending from 0 to 1.
+    pub roc_fpr: Vec<f64>,
+    pub roc_tpr: Vec<f64>,
+}
+
+/// TPR at a fixed FPR; `tpr` is `null` when the FPR is below 1/#non-members.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TprAtFpr {
+    pub fpr: f64,
+    pub tpr: Option<f64>,
+}
+
+/// The attack used as a decision rule at one threshold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperatingPoint {
+    pub target_fpr: f64,
+    /// Records scoring `>=` this are called members.
+    pub threshold: f64,
+    /// `population` (known non-members apart from the audit set) or `audit` (hindsight).
+    pub calibrated_on: &'static str,
+    /// True when the threshold was chosen on the same records it is measured on.
+    pub optimistic: bool,
+    pub counts: Confusion,
+    pub tpr: f64,
+    pub fpr: f64,
+    /// Clopper-Pearson intervals at level 1 - alpha.
+    pub tpr_interval: (f64, f64),
+    pub fpr_interval: (f64, f64),
+    /// Positive predictive value at the configured member prior; null when nobody is flagged.
+    pub ppv: Option<f64>,
+    pub epsilon: EpsilonBound,
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
