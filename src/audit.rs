@@ -176,6 +176,7 @@ pub fn run_audit(
     let (output, signals) = signals_of(input.model, input.records, config, progress)?;
     let population = match &input.population {
         Some((records, provenance)) => {
+            records.check_population()?;
             let (_, signals) = signals_of(input.model, records, config, progress)?;
             Some((*records, provenance, signals))
         }

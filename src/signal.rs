@@ -229,3 +229,121 @@ pub fn argmax(p: &[f64]) -> usize {
         .enumerate()
         .fold(0, |best, (j, &v)| if v > p[best] { j } else { best })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ModelOutput, OutputKind};
+    use ndarray::array;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn spec_logit_scaled_from_logits_and_from_their_softmax() {
+        let z = [2.0, 0.5, -1.0];
+        assert!(close(logit_scaled_from_logits(&z, 0), 1.298587, 1e-6));
+        assert!(close(
+            logit_scaled_from_probabilities(&softmax(&z), 0),
+            1.298587,
+            1e-6
+        ));
+    }
+
+    #[test]
+    fn spec_modified_entropy_vectors() {
+        assert!(close(modified_entropy(&[0.7, 0.2, 0.1], 0), 0.162167, 1e-6));
+        assert!(close(modified_entropy(&[0.1, 0.7, 0.2], 0), 2.959736, 1e-6));
+        assert!(close(modified_entropy(&[0.0, 1.0, 0.0], 0), 138.1551, 1e-4));
+    }
+
+    #[test]
+    fn loss_and_entropy_follow_their_definitions() {
+        let p = [0.5, 0.25, 0.25];
+        assert!(close(loss(&p, 1), 4f64.ln(), 1e-12));
+        assert!(close(entropy(&p), 1.5 * 2f64.ln(), 1e-12));
+        assert!(
+            close(loss(&[1.0, 0.0], 1), -(1e-45f64).ln(), 1e-9),
+            "loss is floored at p = 1e-45"
+        );
+    }
+
+    #[test]
+    fn softmax_is_stable_for_huge_logits() {
+        let p = softmax(&[1000.0, 0.0]);
+        assert_eq!(p, vec![1.0, 0.0]);
+        let p = softmax(&[-1000.0, -1000.0]);
+        assert_eq!(p, vec![0.5, 0.5]);
+    }
+
+    #[test]
+    fn logits_and_their_probabilities_give_the_same_signals() {
+        let logits = array![[2.0, 0.5, -1.0], [-0.3, 0.1, 0.9]];
+        let probs =
+            ndarray::Array2::from_shape_fn((2, 3), |(r, c)| softmax(&logits.row(r).to_vec())[c]);
+        let labels = [0, 2];
+        let a = Signals::compute(
+            &ModelOutput {
+                kind: OutputKind::Logits,
+                values: logits,
+                expanded_single: false,
+            },
+            &labels,
+            1.0,
+        );
+        let b = Signals::compute(
+            &ModelOutput {
+                kind: OutputKind::Probabilities,
+                values: probs,
+                expanded_single: false,
+            },
+            &labels,
+            1.0,
+        );
+        for kind in SignalKind::ALL {
+            for (x, y) in a.get(kind).iter().zip(b.get(kind)) {
+                assert!(close(*x, *y, 1e-9), "{kind:?}: {x} vs {y}");
+            }
+        }
+        assert_eq!(a.correct, vec![true, true]);
+    }
+
+    #[test]
+    fn loss_from_logits_stays_positive_where_the_probability_rounds_to_one() {
+        let out = ModelOutput {
+            kind: OutputKind::Logits,
+            values: array![[0.0, 60.0]],
+            expanded_single: true,
+        };
+        let s = Signals::compute(&out, &[1], 1.0);
+        assert_eq!(s.confidence[0], 1.0);
+        assert!(s.loss[0] > 0.0 && close(s.loss[0], (-60f64).exp(), 1e-30));
+    }
+
+    #[test]
+    fn temperature_flattens_predictions_the_same_way_for_logits_and_probabilities() {
+        let z = array![[3.0, 1.0, 0.0]];
+        let p = ndarray::Array2::from_shape_vec((1, 3), softmax(&z.row(0).to_vec())).unwrap();
+        let a = Signals::compute(
+            &ModelOutput {
+                kind: OutputKind::Logits,
+                values: z,
+                expanded_single: false,
+            },
+            &[0],
+            2.0,
+        );
+        let b = Signals::compute(
+            &ModelOutput {
+                kind: OutputKind::Probabilities,
+                values: p,
+                expanded_single: false,
+            },
+            &[0],
+            2.0,
+        );
+        assert!(close(a.confidence[0], b.confidence[0], 1e-12));
+        assert!(a.confidence[0] < softmax(&[3.0, 1.0, 0.0])[0]);
+    }
+}

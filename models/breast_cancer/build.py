@@ -87,6 +87,9 @@ def main():
     np.save(HERE / "expected_audit_logits.npy", session.run(None, {"features": x[audit]})[0])
     np.save(HERE / "expected_population_logits.npy", session.run(None, {"features": x[population]})[0])
 
+    schema = {"id": "id", "label": "diagnosis", "member": "member", "classes": CLASSES}
+    (HERE / "schema.json").write_text(json.dumps(schema, indent=2) + "\n")
+
     meta = {
         "dataset": "scikit-learn load_breast_cancer (UCI Wisconsin Diagnostic Breast Cancer, 569 patients)",
         "seed": SEED,

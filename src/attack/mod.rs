@@ -4,6 +4,8 @@
 //! Every attack implements [`Attack`] and is listed once in [`CATALOGUE`], the name →
 //! constructor table that the CLI and the page both read, with the description they show.
 
+pub mod lira;
+pub mod rmia;
 mod threshold;
 
 pub use threshold::{ThresholdAttack, ThresholdConfig, ThresholdSignal};

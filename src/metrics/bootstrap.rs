@@ -67,3 +67,32 @@ fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 fn draw(rng: &mut ChaCha8Rng, n: usize) -> usize {
     rng.random_range(0..n as u32) as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_interval_and_it_contains_the_auc() {
+        let scores: Vec<f64> = (0..60).map(|k| ((k * 37) % 60) as f64).collect();
+        let members: Vec<bool> = (0..60).map(|k| k % 3 != 0).collect();
+        let a = auc_bootstrap_interval(&scores, &members, 300, 0.05, 7).unwrap();
+        let b = auc_bootstrap_interval(&scores, &members, 300, 0.05, 7).unwrap();
+        let c = auc_bootstrap_interval(&scores, &members, 300, 0.05, 8).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        let auc = auc(&scores, &members).unwrap();
+        assert!(a.0 <= auc && auc <= a.1, "{a:?} {auc}");
+        assert!(auc_bootstrap_interval(&scores, &members, 199, 0.05, 7).is_err());
+    }
+
+    #[test]
+    fn a_perfect_attack_has_a_degenerate_interval() {
+        let scores = [3.0, 2.0, 1.0, 0.0];
+        let members = [true, true, false, false];
+        assert_eq!(
+            auc_bootstrap_interval(&scores, &members, 200, 0.05, 0).unwrap(),
+            (1.0, 1.0)
+        );
+    }
+}

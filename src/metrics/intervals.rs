@@ -52,3 +52,32 @@ fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
     }
     0.5 * (lo + hi)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_reference_clopper_pearson_values() {
+        // scipy.stats.binomtest(k, n).proportion_ci(method="exact")
+        let (lo, hi) = clopper_pearson(1, 1000, 0.05).unwrap();
+        assert!(
+            (lo - 2.5317e-5).abs() < 1e-8 && (hi - 0.0055589).abs() < 1e-6,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = clopper_pearson(5, 10, 0.05).unwrap();
+        assert!(
+            (lo - 0.187086).abs() < 1e-6 && (hi - 0.812914).abs() < 1e-6,
+            "{lo} {hi}"
+        );
+    }
+
+    #[test]
+    fn edges_are_closed_at_zero_and_one() {
+        assert_eq!(clopper_pearson(0, 10, 0.05).unwrap().0, 0.0);
+        assert_eq!(clopper_pearson(10, 10, 0.05).unwrap().1, 1.0);
+        assert_eq!(clopper_pearson(0, 0, 0.05).unwrap(), (0.0, 1.0));
+        assert!(clopper_pearson(11, 10, 0.05).is_err());
+        assert!(clopper_pearson(1, 10, 0.0).is_err());
+    }
+}

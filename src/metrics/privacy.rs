@@ -51,3 +51,38 @@ pub fn epsilon_lower_bound(
         fnr_upper,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(tp: usize, fp: usize) -> Confusion {
+        Confusion {
+            tp,
+            fp,
+            tn: 1000 - fp,
+            fn_: 1000 - tp,
+        }
+    }
+
+    #[test]
+    fn spec_epsilon_vector_without_delta() {
+        let b = epsilon_lower_bound(&counts(100, 1), 0.05, 0.0).unwrap();
+        assert!((b.fpr_upper - 0.005559).abs() < 1e-6, "{}", b.fpr_upper);
+        assert!((b.fnr_upper - 0.917895).abs() < 1e-6, "{}", b.fnr_upper);
+        assert!((b.epsilon - 2.6926).abs() < 1e-4, "{}", b.epsilon);
+    }
+
+    #[test]
+    fn spec_epsilon_vector_with_delta() {
+        let b = epsilon_lower_bound(&counts(500, 10), 0.05, 1e-5).unwrap();
+        assert!((b.epsilon - 3.2420).abs() < 1e-4, "{}", b.epsilon);
+    }
+
+    #[test]
+    fn a_useless_attack_proves_nothing() {
+        let b = epsilon_lower_bound(&counts(500, 500), 0.05, 0.0).unwrap();
+        assert_eq!(b.epsilon, 0.0);
+        assert!(epsilon_lower_bound(&counts(500, 500), 0.05, 1.0).is_err());
+    }
+}

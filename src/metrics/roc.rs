@@ -101,3 +101,126 @@ impl Roc {
 pub fn auc(scores: &[f64], members: &[bool]) -> Result<f64, MetricsError> {
     Ok(Roc::new(scores, members)?.auc())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn split(members: &[f64], non_members: &[f64]) -> (Vec<f64>, Vec<bool>) {
+        let scores = members.iter().chain(non_members).copied().collect();
+        let labels = members
+            .iter()
+            .map(|_| true)
+            .chain(non_members.iter().map(|_| false))
+            .collect();
+        (scores, labels)
+    }
+
+    #[test]
+    fn spec_auc_vectors() {
+        let (s, m) = split(&[0.9, 0.8, 0.7], &[0.6, 0.5, 0.4]);
+        assert_eq!(Roc::new(&s, &m).unwrap().auc(), 1.0);
+        let (s, m) = split(&[0.3; 4], &[0.3; 5]);
+        assert_eq!(Roc::new(&s, &m).unwrap().auc(), 0.5);
+        let neg = |v: &[f64]| v.iter().map(|x| -x).collect::<Vec<_>>();
+        let (s, m) = split(
+            &neg(&[0.1, 0.2, 1.3, 0.4, 0.5, 0.6]),
+            &neg(&[1.1, 1.2, 1.3, 0.4, 1.5, 1.6]),
+        );
+        assert!((Roc::new(&s, &m).unwrap().auc() - 0.833).abs() < 5e-4);
+    }
+
+    #[test]
+    fn ties_collapse_into_one_point() {
+        let (s, m) = split(&[1.0, 1.0], &[1.0, 0.0]);
+        let roc = Roc::new(&s, &m).unwrap();
+        assert_eq!(roc.fpr, vec![0.0, 0.5, 1.0]);
+        assert_eq!(roc.tpr, vec![0.0, 1.0, 1.0]);
+        assert_eq!(roc.thresholds, vec![1.0, 0.0]);
+    }
+
+    #[test]
+    fn tpr_at_fpr_takes_the_largest_tpr_without_interpolation() {
+        // Non-members 0..10 at scores 0.0..0.9, members at 0.95, 0.85, 0.05.
+        let non: Vec<f64> = (0..10).map(|k| k as f64 / 10.0).collect();
+        let (s, m) = split(&[0.95, 0.85, 0.05], &non);
+        let roc = Roc::new(&s, &m).unwrap();
+        assert_eq!(roc.tpr_at_fpr(0.0), Some(1.0 / 3.0));
+        assert_eq!(roc.tpr_at_fpr(0.1), Some(2.0 / 3.0));
+        assert_eq!(roc.tpr_at_fpr(0.15), Some(2.0 / 3.0));
+        assert_eq!(roc.tpr_at_fpr(0.01), None, "0.01 < 1/10 non-members");
+        assert!((roc.advantage() - (2.0 / 3.0 - 0.1)).abs() < 1e-12);
+        assert!((roc.balanced_accuracy() - 0.5 * (2.0 / 3.0 + 0.9)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn errors_on_one_class_nan_and_length_mismatch() {
+        assert!(matches!(
+            Roc::new(&[0.1, 0.2], &[true, true]),
+            Err(MetricsError::OneClassOnly { .. })
+        ));
+        assert_eq!(
+            Roc::new(&[0.1, f64::NAN], &[true, false]),
+            Err(MetricsError::NanScore { index: 1 })
+        );
+        assert!(matches!(
+            Roc::new(&[0.1], &[true, false]),
+            Err(MetricsError::LengthMismatch { .. })
+        ));
+    }
+
+    fn scored_sets() -> impl Strategy<Value = (Vec<f64>, Vec<bool>)> {
+        prop::collection::vec((-50i32..50, any::<bool>()), 2..80).prop_filter_map(
+            "needs both classes",
+            |v| {
+                let scores: Vec<f64> = v.iter().map(|(s, _)| *s as f64 / 4.0).collect();
+                let labels: Vec<bool> = v.iter().map(|(_, m)| *m).collect();
+                (labels.iter().any(|m| *m) && labels.iter().any(|m| !*m))
+                    .then_some((scores, labels))
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn auc_lies_in_unit_interval_and_equals_mann_whitney((s, m) in scored_sets()) {
+            let auc = Roc::new(&s, &m).unwrap().auc();
+            prop_assert!((0.0..=1.0).contains(&auc));
+            let (mut wins, mut pairs) = (0.0, 0.0);
+            for (a, _) in s.iter().zip(&m).filter(|(_, m)| **m) {
+                for (b, _) in s.iter().zip(&m).filter(|(_, m)| !**m) {
+                    pairs += 1.0;
+                    wins += if a > b { 1.0 } else if a == b { 0.5 } else { 0.0 };
+                }
+            }
+            prop_assert!((auc - wins / pairs).abs() < 1e-12);
+        }
+
+        #[test]
+        fn tpr_is_non_decreasing_in_fpr((s, m) in scored_sets()) {
+            let roc = Roc::new(&s, &m).unwrap();
+            for w in roc.fpr.windows(2).zip(roc.tpr.windows(2)) {
+                prop_assert!(w.0[1] >= w.0[0] && w.1[1] >= w.1[0]);
+            }
+            prop_assert_eq!((roc.fpr[0], roc.tpr[0]), (0.0, 0.0));
+            prop_assert_eq!((*roc.fpr.last().unwrap(), *roc.tpr.last().unwrap()), (1.0, 1.0));
+            let alphas = [0.0, 1e-3, 1e-2, 0.1, 0.3, 1.0];
+            let tprs: Vec<f64> = alphas.iter().filter_map(|a| roc.tpr_at_fpr(*a)).collect();
+            prop_assert!(tprs.windows(2).all(|w| w[1] >= w[0]));
+        }
+
+        #[test]
+        fn metrics_are_unchanged_by_a_strictly_increasing_transform((s, m) in scored_sets()) {
+            let t: Vec<f64> = s.iter().map(|x| (x / 3.0).exp() * 7.0 - 2.0).collect();
+            let (a, b) = (Roc::new(&s, &m).unwrap(), Roc::new(&t, &m).unwrap());
+            prop_assert_eq!(a.auc(), b.auc());
+            prop_assert_eq!(&a.fpr, &b.fpr);
+            prop_assert_eq!(&a.tpr, &b.tpr);
+            prop_assert_eq!(a.advantage(), b.advantage());
+            for alpha in [0.0, 0.01, 0.1, 0.5] {
+                prop_assert_eq!(a.tpr_at_fpr(alpha), b.tpr_at_fpr(alpha));
+            }
+        }
+    }
+}

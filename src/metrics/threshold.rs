@@ -39,3 +39,37 @@ pub fn roc_threshold(roc: &Roc, alpha: f64) -> Option<f64> {
         k => roc.thresholds[k - 1],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Confusion;
+
+    #[test]
+    fn population_threshold_keeps_population_fpr_at_most_alpha() {
+        let pop: Vec<f64> = (0..100).map(f64::from).collect();
+        for alpha in [0.001, 0.01, 0.05, 0.1, 0.5] {
+            let t = population_threshold(&pop, alpha);
+            let flagged = pop.iter().filter(|s| **s >= t).count();
+            assert_eq!(
+                flagged,
+                (alpha * 100.0 + 1e-9).floor() as usize,
+                "alpha {alpha}"
+            );
+        }
+    }
+
+    #[test]
+    fn roc_threshold_reproduces_the_roc_point() {
+        let scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0];
+        let members = [
+            true, true, false, true, false, false, true, false, false, false,
+        ];
+        let roc = Roc::new(&scores, &members).unwrap();
+        let t = roc_threshold(&roc, 1.0 / 6.0).unwrap();
+        let c = Confusion::at_threshold(&scores, &members, t);
+        assert_eq!((c.tp, c.fp), (3, 1));
+        assert_eq!(Some(c.tpr()), roc.tpr_at_fpr(1.0 / 6.0));
+        assert_eq!(roc_threshold(&roc, 0.01), None);
+    }
+}

@@ -131,6 +131,10 @@ pub enum RecordsError {
         expected: usize,
         found: usize,
     },
+    #[error(
+        "{file} is the population (known non-members), but {count} of its records are marked as members"
+    )]
+    PopulationHasMembers { file: String, count: usize },
     #[error("the schema is not valid JSON: {0}")]
     Schema(String),
     #[error("{file} has {found} classes in its class list; a class list needs at least 2")]

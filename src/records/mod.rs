@@ -70,6 +70,17 @@ impl Records {
         })
     }
 
+    /// Checks records meant as population data hold no known member.
+    pub fn check_population(&self) -> Result<(), RecordsError> {
+        match self.membership_counts() {
+            Some((count, _)) if count > 0 => Err(RecordsError::PopulationHasMembers {
+                file: self.source.clone(),
+                count,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Checks every label is a valid class of a model with `classes` outputs.
     pub fn check_labels(&self, classes: usize) -> Result<(), RecordsError> {
         if let Some(names) = &self.classes

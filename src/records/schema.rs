@@ -42,6 +42,15 @@ impl Default for RecordSchema {
 }
 
 impl RecordSchema {
+    /// The schema for population records, which are non-members by definition: a membership
+    /// column is optional there (and, if present, must say 0 everywhere).
+    pub fn for_population(&self) -> RecordSchema {
+        RecordSchema {
+            member: None,
+            ..self.clone()
+        }
+    }
+
     /// Parses a schema from JSON text.
     pub fn from_json(text: &str) -> Result<RecordSchema, RecordsError> {
         serde_json::from_str(text).map_err(|e| RecordsError::Schema(e.to_string()))

@@ -94,7 +94,7 @@ pub fn run(args: &AuditArgs) -> Result<()> {
             path,
             args.population_labels.as_deref(),
             None,
-            &schema,
+            &schema.for_population(),
         )?),
         None => None,
     };

@@ -1,0 +1,7 @@
+//! Integration tests: one binary, one module per area (ripgrep's layout).
+
+mod audit_example;
+mod cli;
+mod malformed;
+mod model_outputs;
+mod util;

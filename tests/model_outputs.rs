@@ -1,0 +1,115 @@
+//! tract's outputs against onnxruntime's, stored beside each model by its build script.
+
+use crate::util::{Tol, example, read_npy_f32, repo};
+use mialab::model::{Model, ModelOptions, ModelOutput, OutputKind, OutputKindChoice};
+use mialab::progress::NoProgress;
+use mialab::records::{RecordSchema, Records};
+
+fn load(path: &std::path::Path) -> Model {
+    Model::from_bytes(&std::fs::read(path).unwrap(), &ModelOptions::default()).unwrap()
+}
+
+fn flat(a: impl IntoIterator<Item = f32>) -> Vec<f64> {
+    a.into_iter().map(f64::from).collect()
+}
+
+#[test]
+fn bundled_example_matches_onnxruntime_on_audit_and_population() {
+    let model = load(&example("model.onnx"));
+    let schema =
+        RecordSchema::from_json(&std::fs::read_to_string(example("schema.json")).unwrap()).unwrap();
+    for (csv, expected) in [
+        ("audit.csv", "expected_audit_logits.npy"),
+        ("population.csv", "expected_population_logits.npy"),
+    ] {
+        let records = Records::from_csv(
+            &std::fs::read(example(csv)).unwrap(),
+            csv,
+            &schema.for_population(),
+        )
+        .unwrap();
+        let out = model
+            .predict(&records.features, 64, &mut NoProgress)
+            .unwrap();
+        let expected = read_npy_f32(&example(expected));
+        Tol::Close.assert_all(
+            &flat(out.iter().copied()),
+            &flat(expected.iter().copied()),
+            csv,
+        );
+    }
+}
+
+#[test]
+fn fixtures_match_onnxruntime_and_their_output_kind_is_detected() {
+    for (name, kind, expanded) in [
+        ("logits_linear", OutputKind::Logits, false),
+        ("sigmoid_single", OutputKind::Probabilities, true),
+        ("image_tiny", OutputKind::Logits, false),
+    ] {
+        let model = load(&repo(&format!("models/fixtures/{name}.onnx")));
+        let inputs = read_npy_f32(&repo(&format!("models/fixtures/{name}.inputs.npy")));
+        let expected = read_npy_f32(&repo(&format!("models/fixtures/{name}.expected.npy")));
+        let out = model.predict(&inputs, 5, &mut NoProgress).unwrap();
+        Tol::Close.assert_all(
+            &flat(out.iter().copied()),
+            &flat(expected.iter().copied()),
+            name,
+        );
+        let output = ModelOutput::interpret(&out, OutputKindChoice::Auto).unwrap();
+        assert_eq!(
+            (output.kind, output.expanded_single),
+            (kind, expanded),
+            "{name}"
+        );
+        if expanded {
+            for row in output.values.rows() {
+                assert!(Tol::Close.accepts(row[0] + row[1], 1.0));
+            }
+        }
+    }
+}
+
+#[test]
+fn batch_size_does_not_change_outputs() {
+    let model = load(&repo("models/fixtures/image_tiny.onnx"));
+    let inputs = read_npy_f32(&repo("models/fixtures/image_tiny.inputs.npy"));
+    let one = model.predict(&inputs, 1, &mut NoProgress).unwrap();
+    let all = model.predict(&inputs, 1000, &mut NoProgress).unwrap();
+    Tol::Exact.assert_all(
+        &flat(one.iter().copied()),
+        &flat(all.iter().copied()),
+        "batch 1 vs all",
+    );
+}
+
+#[test]
+fn an_empty_record_set_gives_an_empty_output() {
+    let model = load(&repo("models/fixtures/logits_linear.onnx"));
+    let out = model
+        .predict(
+            &ndarray::ArrayD::zeros(ndarray::IxDyn(&[0, 5])),
+            8,
+            &mut NoProgress,
+        )
+        .unwrap();
+    assert_eq!(out.shape(), &[0, 3]);
+}
+
+#[test]
+fn output_kind_override_is_respected() {
+    let model = load(&repo("models/fixtures/sigmoid_single.onnx"));
+    let inputs = read_npy_f32(&repo("models/fixtures/sigmoid_single.inputs.npy"));
+    let out = model.predict(&inputs, 4, &mut NoProgress).unwrap();
+    let as_logits = ModelOutput::interpret(&out, OutputKindChoice::Logits).unwrap();
+    assert_eq!(as_logits.kind, OutputKind::Logits);
+    assert_eq!(
+        as_logits
+            .values
+            .column(0)
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![0.0; out.nrows()]
+    );
+}
