@@ -300,12 +300,12 @@ fn measure(
         roc_tpr: roc.tpr.clone(),
     });
     for &target_fpr in &config.operating_fprs {
-        let (threshold, optimistic) = match population_scores {
-            Some(pop) => (threshold::population_threshold(pop, target_fpr), false),
-            None => match threshold::roc_threshold(&roc, target_fpr) {
-                Some(t) => (t, true),
-                None => continue,
-            },
+        let chosen = match population_scores {
+            Some(pop) => threshold::population_threshold(pop, target_fpr).map(|t| (t, false)),
+            None => threshold::roc_threshold(&roc, target_fpr).map(|t| (t, true)),
+        };
+        let Some((threshold, optimistic)) = chosen else {
+            continue;
         };
         let counts = Confusion::at_threshold(scores, members, threshold);
         result.operating_points.push(OperatingPoint {

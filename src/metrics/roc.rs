@@ -73,9 +73,8 @@ impl Roc {
         self.false_positives
             .iter()
             .zip(&self.tpr)
-            .filter(|(fp, _)| **fp <= allowed)
+            .rfind(|(fp, _)| **fp <= allowed)
             .map(|(_, tpr)| *tpr)
-            .last()
     }
 
     /// Membership advantage: `max |TPR - FPR|` over the curve.

@@ -8,18 +8,19 @@
 use super::Roc;
 
 /// The smallest threshold `t` such that at most `floor(α·Z)` of the `Z` population scores
-/// are `>= t`: just above the `(floor(α·Z) + 1)`-th largest population score.
-pub fn population_threshold(population_scores: &[f64], alpha: f64) -> f64 {
-    if population_scores.is_empty() {
-        return f64::INFINITY;
+/// are `>= t`: just above the `(floor(α·Z) + 1)`-th largest population score. `None` when
+/// α is below 1/Z, a rate this population cannot resolve.
+pub fn population_threshold(population_scores: &[f64], alpha: f64) -> Option<f64> {
+    let allowed = alpha * population_scores.len() as f64;
+    if allowed < 1.0 - 1e-9 {
+        return None;
     }
     let mut sorted = population_scores.to_vec();
     sorted.sort_by(|a, b| b.total_cmp(a));
-    let allowed = ((alpha * sorted.len() as f64) + 1e-9).floor() as usize;
-    match sorted.get(allowed) {
+    Some(match sorted.get((allowed + 1e-9).floor() as usize) {
         Some(v) => v.next_up(),
         None => f64::NEG_INFINITY,
-    }
+    })
 }
 
 /// The threshold of the ROC point with the largest TPR at FPR <= α; `None` when α cannot
@@ -48,8 +49,9 @@ mod tests {
     #[test]
     fn population_threshold_keeps_population_fpr_at_most_alpha() {
         let pop: Vec<f64> = (0..100).map(f64::from).collect();
-        for alpha in [0.001, 0.01, 0.05, 0.1, 0.5] {
-            let t = population_threshold(&pop, alpha);
+        assert_eq!(population_threshold(&pop, 0.001), None, "0.1% of 100 is not one record");
+        for alpha in [0.01, 0.05, 0.1, 0.5] {
+            let t = population_threshold(&pop, alpha).unwrap();
             let flagged = pop.iter().filter(|s| **s >= t).count();
             assert_eq!(
                 flagged,

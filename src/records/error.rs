@@ -3,56 +3,63 @@
 use std::fmt;
 use thiserror::Error;
 
-/// Where in an input a problem is: file, line (CSV) or entry (NPY), and column.
+/// Where in an input a problem is: file, line (CSV) or entry (NPY), and column. Boxed so
+/// that errors carrying it stay small.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    pub file: String,
-    pub line: Option<u64>,
-    pub entry: Option<usize>,
-    pub column: Option<(usize, String)>,
+pub struct Location(Box<Place>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Place {
+    file: String,
+    line: Option<u64>,
+    entry: Option<usize>,
+    column: Option<(usize, String)>,
 }
 
 impl Location {
     pub fn file(file: &str) -> Location {
-        Location {
-            file: file.to_string(),
-            line: None,
-            entry: None,
-            column: None,
-        }
+        Location(Box::new(Place { file: file.to_string(), line: None, entry: None, column: None }))
     }
 
     pub fn line(file: &str, line: u64) -> Location {
-        Location {
-            line: Some(line),
-            ..Location::file(file)
-        }
+        let mut at = Location::file(file);
+        at.0.line = Some(line);
+        at
     }
 
     pub fn entry(file: &str, entry: usize) -> Location {
-        Location {
-            entry: Some(entry),
-            ..Location::file(file)
-        }
+        let mut at = Location::file(file);
+        at.0.entry = Some(entry);
+        at
     }
 
     /// Adds a column (0-based index, header name); shown 1-based as a person counts.
     pub fn column(mut self, index: usize, name: &str) -> Location {
-        self.column = Some((index, name.to_string()));
+        self.0.column = Some((index, name.to_string()));
         self
+    }
+
+    /// "line N" or "entry N", without the file.
+    pub fn position(&self) -> String {
+        match (self.0.line, self.0.entry) {
+            (Some(line), _) => format!("line {line}"),
+            (None, Some(entry)) => format!("entry {entry}"),
+            (None, None) => "the start".to_string(),
+        }
     }
 }
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some(line) = self.line {
+        let place = &self.0;
+        write!(f, "{}", place.file)?;
+        if let Some(line) = place.line {
             write!(f, ", line {line}")?;
         }
-        if let Some(entry) = self.entry {
+        if let Some(entry) = place.entry {
             write!(f, ", entry {entry}")?;
         }
-        if let Some((index, name)) = &self.column {
+        if let Some((index, name)) = &place.column {
             write!(f, ", column {} ('{name}')", index + 1)?;
         }
         Ok(())

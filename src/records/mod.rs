@@ -125,11 +125,7 @@ pub(crate) fn check_ids(
             return Err(RecordsError::EmptyId { at: locate(i) });
         }
         if let Some(first) = seen.insert(id.as_str(), i) {
-            let first = locate(first);
-            let first = first.line.map_or_else(
-                || format!("entry {}", first.entry.unwrap_or(0)),
-                |l| format!("line {l}"),
-            );
+            let first = locate(first).position();
             return Err(RecordsError::DuplicateId {
                 at: locate(i),
                 id: id.clone(),
