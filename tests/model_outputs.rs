@@ -113,3 +113,62 @@ fn output_kind_override_is_respected() {
         vec![0.0; out.nrows()]
     );
 }
+
+#[test]
+fn npy_image_records_audit_end_to_end() {
+    use crate::util::{mialab, stderr};
+    use ndarray_npy::WriteNpyExt;
+    let dir = tempfile::tempdir().unwrap();
+    let expected = read_npy_f32(&repo("models/fixtures/image_tiny.expected.npy"));
+    // Label each record with its own top class for half of them and another class for the
+    // rest, and call the first eight members.
+    let labels: ndarray::Array1<i64> = (0..expected.shape()[0])
+        .map(|i| {
+            let row: Vec<f32> = (0..3).map(|c| expected[[i, c]]).collect();
+            let top = (0..3).fold(0, |b, c| if row[c] > row[b] { c } else { b });
+            (if i % 2 == 0 { top } else { (top + 1) % 3 }) as i64
+        })
+        .collect();
+    let member: ndarray::Array1<bool> = (0..expected.shape()[0]).map(|i| i < 8).collect();
+    let (labels_path, member_path, report) = (
+        dir.path().join("labels.npy"),
+        dir.path().join("member.npy"),
+        dir.path().join("report.json"),
+    );
+    labels
+        .write_npy(std::fs::File::create(&labels_path).unwrap())
+        .unwrap();
+    member
+        .write_npy(std::fs::File::create(&member_path).unwrap())
+        .unwrap();
+    let model = repo("models/fixtures/image_tiny.onnx");
+    let features = repo("models/fixtures/image_tiny.inputs.npy");
+    let out = mialab(&[
+        "audit",
+        "--model",
+        model.to_str().unwrap(),
+        "--records",
+        features.to_str().unwrap(),
+        "--labels",
+        labels_path.to_str().unwrap(),
+        "--membership",
+        member_path.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+        "--attack",
+        "loss",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    assert_eq!(
+        report["records"]["record_shape"],
+        serde_json::json!([1, 4, 4])
+    );
+    assert_eq!(report["records"]["members"], 8);
+    assert_eq!(
+        report["utility"]["accuracy"], 0.5,
+        "half the labels are the top class"
+    );
+}

@@ -244,3 +244,89 @@ pub(super) static ENTRIES: [CatalogueEntry; 8] = [
         true
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attack::build;
+    use crate::signal::Signals;
+
+    fn signals(loss: &[f64]) -> Signals {
+        Signals {
+            confidence: loss.iter().map(|l| (-l).exp()).collect(),
+            loss: loss.to_vec(),
+            logit_scaled: vec![0.0; loss.len()],
+            entropy: loss.to_vec(),
+            modified_entropy: loss.to_vec(),
+            correct: vec![true; loss.len()],
+        }
+    }
+
+    #[test]
+    fn global_attacks_negate_losses_and_keep_confidence() {
+        let s = signals(&[0.1, 2.0]);
+        let set = ScoringSet {
+            signals: &s,
+            labels: &[0, 1],
+        };
+        assert_eq!(
+            build("loss").unwrap().score(set, None).unwrap(),
+            vec![-0.1, -2.0]
+        );
+        assert_eq!(
+            build("confidence").unwrap().score(set, None).unwrap(),
+            s.confidence
+        );
+    }
+
+    #[test]
+    fn per_class_scores_are_percentiles_within_the_records_class() {
+        // Class 0 is easy (population losses 0.1..0.4), class 1 hard (1..4).
+        let pop = signals(&[0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0, 4.0]);
+        let pop_set = ScoringSet {
+            signals: &pop,
+            labels: &[0, 0, 0, 0, 1, 1, 1, 1],
+        };
+        let rec = signals(&[0.25, 2.5, 0.2]);
+        let rec_set = ScoringSet {
+            signals: &rec,
+            labels: &[0, 1, 1],
+        };
+        let scores = build("loss-per-class")
+            .unwrap()
+            .score(rec_set, Some(pop_set))
+            .unwrap();
+        // -0.25 beats two of class 0's four; -2.5 beats two of class 1's; -0.2 beats all of class 1.
+        assert_eq!(scores, vec![0.5, 0.5, 1.0]);
+        assert_eq!(
+            build("loss-per-class")
+                .unwrap()
+                .score(rec_set, None)
+                .unwrap_err(),
+            AttackError::NeedsPopulation {
+                attack: "loss-per-class"
+            }
+        );
+        let missing = ScoringSet {
+            signals: &rec,
+            labels: &[0, 2, 1],
+        };
+        assert_eq!(
+            build("loss-per-class")
+                .unwrap()
+                .score(missing, Some(pop_set))
+                .unwrap_err(),
+            AttackError::PopulationClassMissing {
+                attack: "loss-per-class",
+                class: 2
+            }
+        );
+    }
+
+    #[test]
+    fn every_catalogue_entry_builds_with_its_own_info() {
+        for entry in crate::attack::CATALOGUE {
+            assert_eq!((entry.build)().info().id, entry.info.id);
+        }
+    }
+}

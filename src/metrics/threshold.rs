@@ -49,7 +49,11 @@ mod tests {
     #[test]
     fn population_threshold_keeps_population_fpr_at_most_alpha() {
         let pop: Vec<f64> = (0..100).map(f64::from).collect();
-        assert_eq!(population_threshold(&pop, 0.001), None, "0.1% of 100 is not one record");
+        assert_eq!(
+            population_threshold(&pop, 0.001),
+            None,
+            "0.1% of 100 is not one record"
+        );
         for alpha in [0.01, 0.05, 0.1, 0.5] {
             let t = population_threshold(&pop, alpha).unwrap();
             let flagged = pop.iter().filter(|s| **s >= t).count();

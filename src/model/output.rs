@@ -120,3 +120,66 @@ impl ModelOutput {
 fn is_probability_row(row: ArrayView1<'_, f64>) -> bool {
     row.iter().all(|&p| p >= 0.0) && (row.sum() - 1.0).abs() <= SUM_TOLERANCE
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn detects_probabilities_within_tolerance_and_logits_otherwise() {
+        let p = array![[0.2f32, 0.8], [0.5, 0.5004]];
+        assert_eq!(
+            ModelOutput::interpret(&p, OutputKindChoice::Auto)
+                .unwrap()
+                .kind,
+            OutputKind::Probabilities
+        );
+        let z = array![[0.2f32, 0.9], [0.5, 0.5]];
+        assert_eq!(
+            ModelOutput::interpret(&z, OutputKindChoice::Auto)
+                .unwrap()
+                .kind,
+            OutputKind::Logits
+        );
+        let negative = array![[-0.5f32, 1.5]];
+        assert_eq!(
+            ModelOutput::interpret(&negative, OutputKindChoice::Auto)
+                .unwrap()
+                .kind,
+            OutputKind::Logits
+        );
+    }
+
+    #[test]
+    fn expands_one_column_as_sigmoid_or_logit() {
+        let p = ModelOutput::interpret(&array![[0.25f32]], OutputKindChoice::Auto).unwrap();
+        assert_eq!(
+            (p.kind, p.values.row(0).to_vec()),
+            (OutputKind::Probabilities, vec![0.75, 0.25])
+        );
+        let z = ModelOutput::interpret(&array![[3.0f32], [-2.0]], OutputKindChoice::Auto).unwrap();
+        assert_eq!(
+            (z.kind, z.values.row(1).to_vec()),
+            (OutputKind::Logits, vec![0.0, -2.0])
+        );
+    }
+
+    #[test]
+    fn rejects_non_finite_outputs_and_negative_declared_probabilities() {
+        let nan = array![[0.5f32, f32::NAN]];
+        assert!(matches!(
+            ModelOutput::interpret(&nan, OutputKindChoice::Auto),
+            Err(ModelError::NonFiniteOutput {
+                record: 0,
+                class: 1,
+                ..
+            })
+        ));
+        let negative = array![[0.5f32, 0.6], [-0.1, 1.1]];
+        assert!(matches!(
+            ModelOutput::interpret(&negative, OutputKindChoice::Probabilities),
+            Err(ModelError::NotProbabilities { record: 1, .. })
+        ));
+    }
+}

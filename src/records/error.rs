@@ -18,7 +18,12 @@ struct Place {
 
 impl Location {
     pub fn file(file: &str) -> Location {
-        Location(Box::new(Place { file: file.to_string(), line: None, entry: None, column: None }))
+        Location(Box::new(Place {
+            file: file.to_string(),
+            line: None,
+            entry: None,
+            column: None,
+        }))
     }
 
     pub fn line(file: &str, line: u64) -> Location {
