@@ -78,3 +78,14 @@ pub(crate) fn check_open_unit(name: &'static str, value: f64) -> Result<(), Metr
         })
     }
 }
+
+/// How many of `n` non-members a rule may flag at false-positive rate `alpha`:
+/// `floor(alpha·n)`, or `None` when `alpha` is positive but below `1/n`, a rate `n`
+/// non-members cannot resolve ("not measurable"). `alpha == 0` allows none.
+pub(crate) fn allowed_false_positives(alpha: f64, n: usize) -> Option<usize> {
+    let allowed = alpha * n as f64;
+    if alpha > 0.0 && allowed < 1.0 - 1e-9 {
+        return None;
+    }
+    Some((allowed + 1e-9).floor() as usize)
+}

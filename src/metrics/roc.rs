@@ -1,7 +1,7 @@
 //! ROC curve with ties collapsed, AUC by trapezoids, TPR at a fixed FPR, advantage and
 //! balanced accuracy (SPEC.md, "Metrics").
 
-use super::{MetricsError, check_inputs};
+use super::{MetricsError, allowed_false_positives, check_inputs};
 
 /// A ROC curve: points with FPR ascending from (0, 0) to (1, 1). Point `k > 0` is what the
 /// rule "member iff score >= thresholds[k - 1]" gives; records with equal scores share a point.
@@ -65,11 +65,7 @@ impl Roc {
     /// measurable") when `alpha` is positive but below 1/#non-members, where the data cannot
     /// resolve that rate. `alpha == 0` is measurable: the TPR with no false positive at all.
     pub fn tpr_at_fpr(&self, alpha: f64) -> Option<f64> {
-        let allowed = alpha * self.non_members as f64;
-        if alpha > 0.0 && allowed < 1.0 - 1e-9 {
-            return None;
-        }
-        let allowed = (allowed + 1e-9).floor() as usize;
+        let allowed = allowed_false_positives(alpha, self.non_members)?;
         self.false_positives
             .iter()
             .zip(&self.tpr)

@@ -5,19 +5,16 @@
 //! estimates. Chosen on the audit set's own ROC it is the best the attack could have done
 //! with hindsight, and bounds computed there are labelled optimistic.
 
-use super::Roc;
+use super::{Roc, allowed_false_positives};
 
 /// The smallest threshold `t` such that at most `floor(α·Z)` of the `Z` population scores
 /// are `>= t`: just above the `(floor(α·Z) + 1)`-th largest population score. `None` when
 /// α is below 1/Z, a rate this population cannot resolve.
 pub fn population_threshold(population_scores: &[f64], alpha: f64) -> Option<f64> {
-    let allowed = alpha * population_scores.len() as f64;
-    if allowed < 1.0 - 1e-9 {
-        return None;
-    }
+    let allowed = allowed_false_positives(alpha, population_scores.len())?;
     let mut sorted = population_scores.to_vec();
     sorted.sort_by(|a, b| b.total_cmp(a));
-    Some(match sorted.get((allowed + 1e-9).floor() as usize) {
+    Some(match sorted.get(allowed) {
         Some(v) => v.next_up(),
         None => f64::NEG_INFINITY,
     })
@@ -26,11 +23,7 @@ pub fn population_threshold(population_scores: &[f64], alpha: f64) -> Option<f64
 /// The threshold of the ROC point with the largest TPR at FPR <= α; `None` when α cannot
 /// be resolved with this many non-members (see [`Roc::tpr_at_fpr`]).
 pub fn roc_threshold(roc: &Roc, alpha: f64) -> Option<f64> {
-    let allowed = alpha * roc.non_members as f64;
-    if alpha > 0.0 && allowed < 1.0 - 1e-9 {
-        return None;
-    }
-    let allowed = (allowed + 1e-9).floor() as usize;
+    let allowed = allowed_false_positives(alpha, roc.non_members)?;
     let point = roc.false_positives.iter().rposition(|&fp| fp <= allowed)?;
     Some(match point {
         0 => roc
