@@ -356,3 +356,22 @@ fn bad_schema_file() {
         &["schema", "unknown field `lable`"],
     );
 }
+
+#[test]
+fn population_with_members() {
+    let audit = example("audit.csv");
+    let extra = [
+        "--schema",
+        example("schema.json").to_str().unwrap(),
+        "--population",
+        audit.to_str().unwrap(),
+    ]
+    .map(str::to_string);
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    expect_failure(
+        &example("model.onnx"),
+        &audit,
+        &extra,
+        &["population", "284 of its records are marked as members"],
+    );
+}
