@@ -375,3 +375,13 @@ fn population_with_members() {
         &["population", "284 of its records are marked as members"],
     );
 }
+
+#[test]
+fn class_list_longer_than_the_model_output() {
+    expect_failure(
+        &example("model.onnx"),
+        &example("audit.csv"),
+        &["--label", "diagnosis", "--classes", "malignant,benign,unsure"],
+        &["class list", "3 names but the model has 2 classes"],
+    );
+}

@@ -135,6 +135,12 @@ pub enum RecordsError {
         label: usize,
         classes: usize,
     },
+    #[error("the class list of {file} has {names} names but the model has {classes} classes")]
+    ClassListMismatch {
+        file: String,
+        names: usize,
+        classes: usize,
+    },
     #[error("{file}: {message}")]
     Npy { file: String, message: String },
     #[error("{what} has {found} entries but the features have {expected} records")]

@@ -86,12 +86,10 @@ impl Records {
         if let Some(names) = &self.classes
             && names.len() != classes
         {
-            return Err(RecordsError::Npy {
+            return Err(RecordsError::ClassListMismatch {
                 file: self.source.clone(),
-                message: format!(
-                    "the class list has {} names but the model has {classes} outputs",
-                    names.len()
-                ),
+                names: names.len(),
+                classes,
             });
         }
         match self.labels.iter().position(|&l| l >= classes) {
