@@ -381,7 +381,55 @@ fn class_list_longer_than_the_model_output() {
     expect_failure(
         &example("model.onnx"),
         &example("audit.csv"),
-        &["--label", "diagnosis", "--classes", "malignant,benign,unsure"],
+        &[
+            "--label",
+            "diagnosis",
+            "--classes",
+            "malignant,benign,unsure",
+        ],
         &["class list", "3 names but the model has 2 classes"],
     );
+}
+
+#[test]
+fn model_output_not_produced_by_any_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(example("model.onnx")).unwrap();
+    // The graph's output list is serialised after its nodes: rename the last "logit".
+    let at = bytes.windows(5).rposition(|w| w == b"logit").unwrap();
+    bytes[at + 4] = b'q';
+    let model = scratch_file(dir.path(), "model.onnx", &bytes);
+    expect_failure(
+        &model,
+        &example("audit.csv"),
+        &schema(),
+        &["output 'logiq' is not produced by any node"],
+    );
+}
+
+#[test]
+fn randomly_corrupted_models_give_errors_not_panics() {
+    use mialab::model::{Model, ModelOptions};
+    let original = std::fs::read(example("model.onnx")).unwrap();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let records = ndarray::ArrayD::<f32>::zeros(ndarray::IxDyn(&[3, 30]));
+    for trial in 0..400 {
+        let mut bytes = original.clone();
+        for _ in 0..1 + next() % 8 {
+            let i = next() as usize % bytes.len();
+            bytes[i] = next() as u8;
+        }
+        let outcome = std::panic::catch_unwind(|| {
+            if let Ok(model) = Model::from_bytes(&bytes, &ModelOptions::default()) {
+                let _ = model.predict(&records, 2, &mut mialab::progress::NoProgress);
+            }
+        });
+        assert!(outcome.is_ok(), "corruption {trial} made the engine panic");
+    }
 }

@@ -130,6 +130,7 @@ impl ModelInfo {
                 dtype: input.dtype.clone(),
             });
         }
+        check_outputs_are_produced(graph)?;
         let record_shape = record_shape(input)?;
         let mut operators = BTreeMap::new();
         for node in &graph.node {
@@ -187,4 +188,32 @@ fn record_shape(input: &TensorInfo) -> Result<Vec<usize>, ModelError> {
             _ => Err(bad()),
         })
         .collect()
+}
+
+/// Every graph output must be a graph input, an initialiser or some node's output; tract
+/// assumes so (a corrupted file that breaks this would stop it with a panic, not an error).
+fn check_outputs_are_produced(graph: &pb::GraphProto) -> Result<(), ModelError> {
+    let defined: std::collections::HashSet<&str> = graph
+        .input
+        .iter()
+        .map(|i| i.name.as_str())
+        .chain(graph.initializer.iter().map(|t| t.name.as_str()))
+        .chain(
+            graph
+                .node
+                .iter()
+                .flat_map(|n| n.output.iter().map(String::as_str)),
+        )
+        .collect();
+    match graph
+        .output
+        .iter()
+        .find(|o| !defined.contains(o.name.as_str()))
+    {
+        Some(o) => Err(ModelError::Parse(format!(
+            "output '{}' is not produced by any node",
+            o.name
+        ))),
+        None => Ok(()),
+    }
 }
