@@ -276,3 +276,20 @@ fn without_population_thresholds_are_chosen_on_the_audit_set_and_labelled_optimi
             .all(|p| p["optimistic"] == true && p["calibrated_on"] == "audit")
     );
 }
+
+#[test]
+fn spreadsheet_csv_with_bom_and_crlf_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(example("audit.csv")).unwrap();
+    let windows = dir.path().join("audit.csv");
+    std::fs::write(&windows, format!("\u{feff}{}", text.replace('\n', "\r\n"))).unwrap();
+    let schema = mialab::records::RecordSchema::from_json(
+        &std::fs::read_to_string(example("schema.json")).unwrap(),
+    )
+    .unwrap();
+    let read = |path: &std::path::Path| {
+        mialab::records::Records::from_csv(&std::fs::read(path).unwrap(), "audit.csv", &schema)
+            .unwrap()
+    };
+    assert_eq!(read(&windows), read(&example("audit.csv")));
+}
