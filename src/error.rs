@@ -13,6 +13,8 @@ pub enum Error {
     Model(#[from] crate::model::ModelError),
     #[error("an attack could not run")]
     Attack(#[from] crate::attack::AttackError),
+    #[error("the reference signals do not fit together")]
+    Matrix(#[from] crate::signal_matrix::MatrixError),
     #[error("a metric could not be computed")]
     Metrics(#[from] crate::metrics::MetricsError),
     #[error("could not write the report")]

@@ -17,5 +17,6 @@ pub mod progress;
 pub mod records;
 pub mod report;
 pub mod signal;
+pub mod signal_matrix;
 
 pub use error::{Error, Result};

@@ -59,7 +59,7 @@ pub fn offline_two_sided(phi: f64, outside: &Gaussian) -> f64 {
     -outside.log_pdf(phi)
 }
 
-fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     let mid = v.len() / 2;

@@ -4,6 +4,7 @@
 //! Every attack implements [`Attack`] and is listed once in [`CATALOGUE`], the name →
 //! constructor table that the CLI and the page both read, with the description they show.
 
+pub mod calibrated;
 pub mod lira;
 pub mod rmia;
 mod threshold;
