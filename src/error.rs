@@ -21,6 +21,8 @@ pub enum Error {
     Report(#[from] crate::report::ReportError),
     #[error("invalid audit settings")]
     Config(#[from] crate::audit::ConfigError),
+    #[error("could not read the model zoo")]
+    Zoo(#[from] crate::zoo::ZooError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -6,7 +6,8 @@
 //! (higher = more likely a member), [`metrics`] turns scores and ground truth into the
 //! numbers papers report, and [`report`] writes them. [`audit`] wires these together for the
 //! CLI and, later, the browser; nothing below it does I/O except [`records`] and [`model`],
-//! which read from bytes so that the same code runs in WebAssembly.
+//! which read from bytes so that the same code runs in WebAssembly. [`zoo`] describes the
+//! bundled models and data (`models/manifest.json`).
 
 pub mod attack;
 pub mod audit;
@@ -18,5 +19,6 @@ pub mod records;
 pub mod report;
 pub mod signal;
 pub mod signal_matrix;
+pub mod zoo;
 
 pub use error::{Error, Result};

@@ -5,3 +5,4 @@ mod cli;
 mod malformed;
 mod model_outputs;
 mod util;
+mod zoo;

@@ -1,5 +1,6 @@
-//! Records from `.npy` arrays: features `[N, ...]` (float32 or float64), labels `[N]`
-//! (any integer type) and optional membership `[N]` (bool or 0/1 integers).
+//! Records from `.npy` arrays: features `[N, ...]` (float32, float64, or uint8 pixels that
+//! are divided by 255 as image pipelines do), labels `[N]` (any integer type), optional
+//! membership `[N]` (bool or 0/1 integers) and optional record ids (a text file, one per line).
 
 use super::{Location, Records, RecordsError, check_ids};
 use ndarray::{ArrayD, Ix1};
@@ -10,6 +11,8 @@ pub struct NpyInputs<'a> {
     pub features: (&'a str, &'a [u8]),
     pub labels: (&'a str, &'a [u8]),
     pub membership: Option<(&'a str, &'a [u8])>,
+    /// Record ids, one per line (UTF-8 text); row numbers when absent.
+    pub ids: Option<(&'a str, &'a [u8])>,
     /// Class names in model output order, if known.
     pub classes: Option<Vec<String>>,
 }
@@ -62,7 +65,15 @@ pub(super) fn read(inputs: &NpyInputs<'_>) -> Result<Records, RecordsError> {
             Some(raw)
         }
     };
-    let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    let ids = match inputs.ids {
+        None => (0..n).map(|i| i.to_string()).collect(),
+        Some((ids_file, ids_bytes)) => {
+            let ids = read_id_lines(ids_file, ids_bytes)?;
+            check_count(ids_file, n, ids.len())?;
+            check_ids(&ids, |i| Location::entry(ids_file, i))?;
+            ids
+        }
+    };
     check_ids(&ids, |i| Location::entry(file, i))?;
     Ok(Records {
         source: file.to_string(),
@@ -82,13 +93,31 @@ fn read_features(file: &str, bytes: &[u8]) -> Result<ArrayD<f32>, RecordsError> 
         Err(e) => return Err(npy_error(file, e.to_string())),
     }
     match try_read::<f64>(bytes) {
-        Ok(Some(a)) => Ok(a.mapv(|v| v as f32)),
+        Ok(Some(a)) => return Ok(a.mapv(|v| v as f32)),
+        Ok(None) => {}
+        Err(e) => return Err(npy_error(file, e.to_string())),
+    }
+    match try_read::<u8>(bytes) {
+        Ok(Some(a)) => Ok(a.mapv(|v| f32::from(v) / 255.0)),
         Ok(None) => Err(npy_error(
             file,
-            "features must be float32 or float64".to_string(),
+            "features must be float32, float64 or uint8 (pixels)".to_string(),
         )),
         Err(e) => Err(npy_error(file, e.to_string())),
     }
+}
+
+/// One id per line; a trailing newline and Windows line ends are allowed.
+fn read_id_lines(file: &str, bytes: &[u8]) -> Result<Vec<String>, RecordsError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| npy_error(file, format!("ids must be UTF-8 text, one per line: {e}")))?;
+    Ok(text
+        .strip_suffix('\n')
+        .unwrap_or(text)
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line).to_string())
+        .filter(|_| !text.is_empty())
+        .collect())
 }
 
 fn read_integers(file: &str, bytes: &[u8]) -> Result<Vec<i128>, RecordsError> {
@@ -165,5 +194,63 @@ fn npy_error(file: &str, message: String) -> RecordsError {
     RecordsError::Npy {
         file: file.to_string(),
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, Array3};
+    use ndarray_npy::{WritableElement, WriteNpyExt};
+
+    fn npy<A: WriteNpyExt>(a: &A) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        a.write_npy(&mut bytes).unwrap();
+        bytes
+    }
+
+    fn labels<T: WritableElement + Clone>(values: &[T]) -> Vec<u8> {
+        npy(&Array1::from(values.to_vec()))
+    }
+
+    fn read_with(features: &[u8], ids: Option<&[u8]>) -> Result<Records, RecordsError> {
+        read(&NpyInputs {
+            features: ("x.npy", features),
+            labels: ("y.npy", &labels(&[0i64, 1])),
+            membership: None,
+            ids: ids.map(|b| ("ids.txt", b)),
+            classes: None,
+        })
+    }
+
+    #[test]
+    fn uint8_pixels_are_divided_by_255_as_float32() {
+        let pixels = Array3::from_shape_vec((2, 1, 3), vec![0u8, 128, 255, 1, 2, 3]).unwrap();
+        let records = read_with(&npy(&pixels), None).unwrap();
+        let got: Vec<f32> = records.features.iter().copied().collect();
+        let want: Vec<f32> = [0u8, 128, 255, 1, 2, 3]
+            .iter()
+            .map(|&v| f32::from(v) / 255.0)
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(records.features[[0, 0, 2]], 1.0);
+    }
+
+    #[test]
+    fn ids_come_from_a_text_file_with_any_line_end() {
+        let features = npy(&ndarray::Array2::<f32>::zeros((2, 3)));
+        let records = read_with(&features, Some(b"alice\r\nbob\n")).unwrap();
+        assert_eq!(records.ids, ["alice", "bob"]);
+        let err = read_with(&features, Some(b"alice\n")).unwrap_err();
+        assert!(matches!(err, RecordsError::CountMismatch { .. }), "{err}");
+        let err = read_with(&features, Some(b"alice\nalice\n")).unwrap_err();
+        assert!(matches!(err, RecordsError::DuplicateId { .. }), "{err}");
+    }
+
+    #[test]
+    fn integer_features_other_than_uint8_are_refused_by_name() {
+        let features = npy(&ndarray::Array2::<i32>::zeros((2, 3)));
+        let err = read_with(&features, None).unwrap_err();
+        assert!(err.to_string().contains("uint8"), "{err}");
     }
 }

@@ -68,13 +68,25 @@ pub fn load_model(path: &Path, options: &ModelOptions) -> Result<(Model, Provena
     Ok((model, Provenance::of_bytes(&display_name(path), &bytes)))
 }
 
-/// Loads a record set from CSV, or from `.npy` features plus labels (and membership).
+/// Files that go with `.npy` features.
+#[derive(Default, Clone, Copy)]
+pub struct NpyCompanions<'a> {
+    pub labels: Option<&'a Path>,
+    pub membership: Option<&'a Path>,
+    pub ids: Option<&'a Path>,
+}
+
+/// Loads a record set from CSV, or from `.npy` features plus labels (membership, ids).
 pub fn load_records(
     path: &Path,
-    labels: Option<&Path>,
-    membership: Option<&Path>,
+    companions: NpyCompanions<'_>,
     schema: &RecordSchema,
 ) -> Result<(Records, Provenance)> {
+    let NpyCompanions {
+        labels,
+        membership,
+        ids,
+    } = companions;
     let bytes = read_file(path).map_err(mialab::Error::from)?;
     let name = display_name(path);
     let is_npy = path
@@ -91,17 +103,23 @@ pub fn load_records(
             .map(read_file)
             .transpose()
             .map_err(mialab::Error::from)?;
+        let id_bytes = ids
+            .map(read_file)
+            .transpose()
+            .map_err(mialab::Error::from)?;
         let (label_name, member_name) = (display_name(labels), membership.map(display_name));
+        let ids_name = ids.map(display_name);
         Records::from_npy(&NpyInputs {
             features: (&name, &bytes),
             labels: (&label_name, &label_bytes),
             membership: member_name.as_deref().zip(member_bytes.as_deref()),
+            ids: ids_name.as_deref().zip(id_bytes.as_deref()),
             classes: schema.classes.clone(),
         })
     } else {
-        if labels.is_some() || membership.is_some() {
+        if labels.is_some() || membership.is_some() || ids.is_some() {
             bail!(
-                "--labels and --membership go with .npy features; {name} is read as CSV, whose columns the schema names"
+                "--labels, --membership and --ids go with .npy features; {name} is read as CSV, whose columns the schema names"
             );
         }
         Records::from_csv(&bytes, &name, schema)

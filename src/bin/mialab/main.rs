@@ -7,6 +7,7 @@ mod audit_cmd;
 mod inputs;
 mod list_cmd;
 mod progress_bar;
+mod zoo_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,6 +31,8 @@ enum Command {
     Attacks(list_cmd::AttacksArgs),
     /// Show a model's inputs, outputs, operators and parameter count.
     Inspect(list_cmd::InspectArgs),
+    /// List the bundled model zoo, or audit every target in it (--audit).
+    Zoo(zoo_cmd::ZooArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit_cmd::run(&args),
         Command::Attacks(args) => list_cmd::attacks(&args),
         Command::Inspect(args) => list_cmd::inspect(&args),
+        Command::Zoo(args) => zoo_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,171 @@
+//! `mialab zoo`: list the bundled data sets, targets and reference sets from
+//! `models/manifest.json`, resolve `--zoo DATASET/TARGET` to files, and audit every target
+//! in one go (the table in `models/README.md`).
+
+use crate::audit_cmd::{AuditFiles, audit_files};
+use anyhow::{Context, Result};
+use mialab::audit::AuditConfig;
+use mialab::model::ModelOptions;
+use mialab::records::RecordSchema;
+use mialab::report::AttackResult;
+use mialab::zoo::Manifest;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct ZooArgs {
+    /// Folder holding the zoo's manifest.json.
+    #[arg(long, value_name = "DIR", default_value = "models")]
+    dir: PathBuf,
+    /// Audit every target with the population attacks and print one row per target.
+    #[arg(long)]
+    audit: bool,
+    /// Attacks for --audit (default: every population attack).
+    #[arg(long = "attack", value_name = "NAME", value_delimiter = ',')]
+    attacks: Vec<String>,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// No progress bars.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub fn load_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read the zoo manifest {} (run from the repository root or pass --zoo-dir)",
+            path.display()
+        )
+    })?;
+    Manifest::from_json(&text)
+        .map_err(mialab::Error::from)
+        .with_context(|| format!("in {}", path.display()))
+}
+
+/// The files that audit `dataset/target`, and the data set's class names.
+pub fn target_files(dir: &Path, name: &str) -> Result<(AuditFiles, Vec<String>)> {
+    let manifest = load_manifest(dir)?;
+    let (dataset, target) = manifest.target(name).map_err(mialab::Error::from)?;
+    let path = |rel: &str| dir.join(rel);
+    let files = AuditFiles {
+        model: path(&target.model),
+        records: path(&dataset.audit.features),
+        labels: Some(path(&dataset.audit.labels)),
+        membership: Some(path(&target.members)),
+        ids: Some(path(&dataset.audit.ids)),
+        population: Some(path(&dataset.population.features)),
+        population_labels: Some(path(&dataset.population.labels)),
+        population_ids: Some(path(&dataset.population.ids)),
+    };
+    Ok((files, dataset.classes.clone()))
+}
+
+pub fn run(args: &ZooArgs) -> Result<()> {
+    let manifest = load_manifest(&args.dir)?;
+    if args.audit {
+        return audit_all(args, &manifest);
+    }
+    for d in &manifest.datasets {
+        println!("{}: {}", d.name, d.title);
+        println!(
+            "  {} audit records, {} population records, input {:?}, classes: {}",
+            d.audit.count,
+            d.population.count,
+            d.input.shape,
+            d.classes.join(", ")
+        );
+        println!("  model: {}", d.architecture);
+        for t in &d.targets {
+            let dp = t.dp.as_ref().map_or(String::new(), |g| {
+                format!(", DP ε={} δ={}", g.epsilon, g.delta)
+            });
+            let poison = if t.poison.is_some() {
+                ", trained with membership-encoding code"
+            } else {
+                ""
+            };
+            println!(
+                "  target {}/{}: train accuracy {:.3}, test accuracy {:.3}{dp}{poison}",
+                d.name, t.name, t.train_accuracy, t.test_accuracy
+            );
+        }
+        for r in &d.reference_sets {
+            println!(
+                "  references {}: {} models, keep-mask {}",
+                r.recipe, r.count, r.keep_mask
+            );
+        }
+    }
+    Ok(())
+}
+
+fn audit_all(args: &ZooArgs, manifest: &Manifest) -> Result<()> {
+    let config = AuditConfig {
+        attacks: args.attacks.clone(),
+        seed: args.seed,
+        ..AuditConfig::default()
+    };
+    println!(
+        "| target | train acc | test acc | DP ε | loss AUC | loss TPR@1% | loss TPR@0.1% | strongest population attack (by AUC) | AUC | TPR@1% | TPR@0.1% |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for name in manifest.target_names() {
+        let (_, target) = manifest.target(&name).map_err(mialab::Error::from)?;
+        let (files, classes) = target_files(&args.dir, &name)?;
+        let schema = RecordSchema {
+            classes: Some(classes),
+            ..RecordSchema::default()
+        };
+        let (outcome, _) = audit_files(
+            &files,
+            &schema,
+            &ModelOptions::default(),
+            &config,
+            args.quiet,
+        )
+        .with_context(|| format!("auditing {name}"))?;
+        let attacks = &outcome.report.attacks;
+        let loss = attacks.iter().find(|a| a.id == "loss");
+        let strongest = attacks
+            .iter()
+            .filter(|a| a.metrics.is_some())
+            .max_by(|a, b| auc(a).total_cmp(&auc(b)));
+        let dp = target
+            .dp
+            .as_ref()
+            .map_or("-".to_string(), |g| format!("{:.2}", g.epsilon));
+        println!(
+            "| {} | {:.3} | {:.3} | {dp} | {} | {} |",
+            name,
+            target.train_accuracy,
+            target.test_accuracy,
+            cells(loss),
+            strongest.map_or("-".to_string(), |a| format!(
+                "{} | {}",
+                a.id,
+                cells(Some(a))
+            )),
+        );
+    }
+    Ok(())
+}
+
+fn auc(a: &AttackResult) -> f64 {
+    a.metrics.as_ref().map_or(f64::NAN, |m| m.auc)
+}
+
+/// "AUC | TPR@1% | TPR@0.1%" of one attack.
+fn cells(attack: Option<&AttackResult>) -> String {
+    let Some(m) = attack.and_then(|a| a.metrics.as_ref()) else {
+        return "- | - | -".to_string();
+    };
+    let tpr = |fpr: f64| {
+        m.tpr_at_fpr
+            .iter()
+            .find(|t| (t.fpr - fpr).abs() < 1e-12)
+            .and_then(|t| t.tpr)
+            .map_or("n/m".to_string(), |v| format!("{:.2}%", 100.0 * v))
+    };
+    format!("{:.3} | {} | {}", m.auc, tpr(1e-2), tpr(1e-3))
+}
