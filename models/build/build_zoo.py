@@ -276,6 +276,7 @@ def main():
     names = args.only or list(DATASETS)
     if args.check:
         sys.exit(0 if check(names, args.references) else 1)
+    started = time.time()
     built = []
     previous = {}
     manifest_path = MODELS_DIR / "manifest.json"
@@ -288,6 +289,7 @@ def main():
         elif name in previous:
             built.append(previous[name])
     write_manifest(MODELS_DIR, built)
+    print(f"built {', '.join(names)} in {(time.time() - started) / 60:.1f} minutes")
 
 
 if __name__ == "__main__":
