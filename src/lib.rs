@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod model;
 pub mod progress;
 pub mod records;
+pub mod reference;
 pub mod report;
 pub mod signal;
 pub mod signal_matrix;

@@ -246,3 +246,93 @@ fn an_unknown_zoo_target_is_named_with_the_known_ones() {
         "{err}"
     );
 }
+
+fn load_zoo_model(rel: &str) -> Model {
+    Model::from_bytes(&std::fs::read(zoo(rel)).unwrap(), &ModelOptions::default()).unwrap()
+}
+
+#[test]
+fn lira_over_the_reference_matrix_beats_the_loss_attack_at_low_fpr_on_the_overfit_target() {
+    use mialab::attack::calibrated::{LiraConfig, LiraTest, lira};
+    use mialab::metrics::Roc;
+    use mialab::reference::{SignalSettings, reference_signals};
+
+    let m = manifest();
+    let (d, target) = m.target("support2/overfit").unwrap();
+    let records = audit_records(d);
+    let refs = d.references_of(target).unwrap();
+    let keep: Array2<bool> = bool_npy(&zoo(&refs.keep_mask));
+    let models: Vec<Model> = refs
+        .models
+        .iter()
+        .map(|r| load_zoo_model(&r.model))
+        .collect();
+    let settings = SignalSettings {
+        output_kind: mialab::model::OutputKindChoice::Auto,
+        temperature: 1.0,
+        batch_size: 1024,
+    };
+    let matrix = reference_signals(
+        &models,
+        &records,
+        keep.t().to_owned(),
+        settings,
+        &mut NoProgress,
+    )
+    .unwrap();
+    assert_eq!((matrix.records(), matrix.models()), (8000, 16));
+
+    let target_model = load_zoo_model(&target.model);
+    let target_matrix = reference_signals(
+        std::slice::from_ref(&target_model),
+        &records,
+        Array2::from_elem((8000, 1), false),
+        settings,
+        &mut NoProgress,
+    )
+    .unwrap();
+    let phi: Vec<f64> = target_matrix.logit_scaled.column(0).to_vec();
+    let neg_loss: Vec<f64> = target_matrix.loss.column(0).iter().map(|l| -l).collect();
+    let scores: Vec<f64> = lira(
+        &phi,
+        &matrix,
+        LiraConfig {
+            test: LiraTest::Online,
+            fixed_variance: true,
+        },
+    )
+    .into_iter()
+    .map(|s| s.expect("every record has 8 IN and 8 OUT references"))
+    .collect();
+    let members: Array1<bool> = bool_npy(&zoo(&target.members));
+    let members = members.to_vec();
+    let tpr = |s: &[f64]| Roc::new(s, &members).unwrap().tpr_at_fpr(1e-3).unwrap();
+    let (lira_tpr, loss_tpr) = (tpr(&scores), tpr(&neg_loss));
+    assert!(
+        lira_tpr > loss_tpr + 0.01,
+        "LiRA TPR@0.1% {lira_tpr} vs loss {loss_tpr}"
+    );
+}
+
+#[test]
+fn a_keep_mask_of_the_wrong_shape_is_refused() {
+    use mialab::reference::{SignalSettings, reference_signals};
+    let m = manifest();
+    let (d, target) = m.target("support2/overfit").unwrap();
+    let records = audit_records(d);
+    let err = reference_signals(
+        &[load_zoo_model(&target.model)],
+        &records,
+        Array2::from_elem((10, 1), false),
+        SignalSettings {
+            output_kind: mialab::model::OutputKindChoice::Auto,
+            temperature: 1.0,
+            batch_size: 64,
+        },
+        &mut NoProgress,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("reference signals"), "{err}");
+    let source = std::error::Error::source(&err).unwrap().to_string();
+    assert!(source.contains("keep-mask"), "{source}");
+}

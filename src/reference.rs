@@ -1,0 +1,71 @@
+//! Running reference models: each of K models over the same N records, once, into the
+//! [`ReferenceSignals`] matrix (records × models) that the calibrated attacks read, so that
+//! switching attack or parameters never runs inference again.
+
+use crate::model::{Model, ModelOutput, OutputKindChoice};
+use crate::progress::{Progress, ProgressSink};
+use crate::records::Records;
+use crate::signal::Signals;
+use crate::signal_matrix::{MatrixError, ReferenceSignals};
+use ndarray::Array2;
+
+/// How reference outputs become signals: the same settings as the target's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SignalSettings {
+    pub output_kind: OutputKindChoice,
+    pub temperature: f64,
+    pub batch_size: usize,
+}
+
+/// Runs every model over `records`; `keep[[i, k]]` says record i trained model k.
+pub fn reference_signals(
+    models: &[Model],
+    records: &Records,
+    keep: Array2<bool>,
+    settings: SignalSettings,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<ReferenceSignals> {
+    if models.is_empty() {
+        return Err(MatrixError::NoModels.into());
+    }
+    let expected = (records.len(), models.len());
+    if keep.dim() != expected {
+        return Err(MatrixError::Shape {
+            what: "keep-mask",
+            expected,
+            found: keep.dim(),
+        }
+        .into());
+    }
+    let mut logit_scaled = Array2::zeros(expected);
+    let mut confidence = Array2::zeros(expected);
+    let mut loss = Array2::zeros(expected);
+    for (k, model) in models.iter().enumerate() {
+        model.check_records(records.features.shape(), &records.source)?;
+        records.check_labels(model.info().output_width.max(2))?;
+        let raw = model.predict(
+            &records.features,
+            settings.batch_size,
+            &mut crate::progress::NoProgress,
+        )?;
+        let output = ModelOutput::interpret(&raw, settings.output_kind)?;
+        let signals = Signals::compute(&output, &records.labels, settings.temperature);
+        for (column, values) in [
+            (&mut logit_scaled, &signals.logit_scaled),
+            (&mut confidence, &signals.confidence),
+            (&mut loss, &signals.loss),
+        ] {
+            column
+                .column_mut(k)
+                .iter_mut()
+                .zip(values)
+                .for_each(|(cell, v)| *cell = *v);
+        }
+        progress.update(Progress {
+            step: "reference models",
+            done: k + 1,
+            total: models.len(),
+        });
+    }
+    Ok(ReferenceSignals::new(logit_scaled, confidence, loss, keep)?)
+}
