@@ -4,14 +4,14 @@
 
 use crate::attack::{self, ScoringSet};
 use crate::metrics::{self, Confusion, Roc, threshold};
-use crate::model::{Model, ModelOutput, OutputKindChoice};
+use crate::model::{Model, OutputKindChoice};
 use crate::progress::{Progress, ProgressSink};
 use crate::records::Records;
+use crate::reference::{SignalSettings, model_signals};
 use crate::report::{
     AttackResult, DataSection, ModelSection, OperatingPoint, PerRecordTable, REPORT_VERSION,
     Report, RocMetrics, Settings, TprAtFpr, Utility,
 };
-use crate::signal::Signals;
 use thiserror::Error;
 
 /// The FPRs at which TPR is reported (SPEC.md).
@@ -173,11 +173,12 @@ pub fn run_audit(
         .map(|id| attack::build(id))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let (output, signals) = signals_of(input.model, input.records, config, progress)?;
+    let settings = config.signal_settings();
+    let (output, signals) = model_signals(input.model, input.records, settings, progress)?;
     let population = match &input.population {
         Some((records, provenance)) => {
             records.check_population()?;
-            let (_, signals) = signals_of(input.model, records, config, progress)?;
+            let (_, signals) = model_signals(input.model, records, settings, progress)?;
             Some((*records, provenance, signals))
         }
         None => None,
@@ -237,20 +238,15 @@ pub fn run_audit(
     Ok(AuditOutcome { report, per_record })
 }
 
-/// Runs the model over `records` and computes their signals.
-fn signals_of(
-    model: &Model,
-    records: &Records,
-    config: &AuditConfig,
-    progress: &mut dyn ProgressSink,
-) -> crate::Result<(ModelOutput, Signals)> {
-    model.check_records(records.features.shape(), &records.source)?;
-    let classes = model.info().output_width.max(2);
-    records.check_labels(classes)?;
-    let raw = model.predict(&records.features, config.batch_size, progress)?;
-    let output = ModelOutput::interpret(&raw, config.output_kind)?;
-    let signals = Signals::compute(&output, &records.labels, config.temperature);
-    Ok((output, signals))
+impl AuditConfig {
+    /// How model outputs become signals under these settings.
+    pub fn signal_settings(&self) -> SignalSettings {
+        SignalSettings {
+            output_kind: self.output_kind,
+            temperature: self.temperature,
+            batch_size: self.batch_size,
+        }
+    }
 }
 
 /// The metrics of one attack's scores, when membership is known.

@@ -3,7 +3,7 @@
 //! switching attack or parameters never runs inference again.
 
 use crate::model::{Model, ModelOutput, OutputKindChoice};
-use crate::progress::{Progress, ProgressSink};
+use crate::progress::{NoProgress, Progress, ProgressSink};
 use crate::records::Records;
 use crate::signal::Signals;
 use crate::signal_matrix::{MatrixError, ReferenceSignals};
@@ -15,6 +15,21 @@ pub struct SignalSettings {
     pub output_kind: OutputKindChoice,
     pub temperature: f64,
     pub batch_size: usize,
+}
+
+/// Runs `model` over `records` (checking shapes and labels) and computes their signals.
+pub fn model_signals(
+    model: &Model,
+    records: &Records,
+    settings: SignalSettings,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<(ModelOutput, Signals)> {
+    model.check_records(records.features.shape(), &records.source)?;
+    records.check_labels(model.info().output_width.max(2))?;
+    let raw = model.predict(&records.features, settings.batch_size, progress)?;
+    let output = ModelOutput::interpret(&raw, settings.output_kind)?;
+    let signals = Signals::compute(&output, &records.labels, settings.temperature);
+    Ok((output, signals))
 }
 
 /// Runs every model over `records`; `keep[[i, k]]` says record i trained model k.
@@ -41,15 +56,7 @@ pub fn reference_signals(
     let mut confidence = Array2::zeros(expected);
     let mut loss = Array2::zeros(expected);
     for (k, model) in models.iter().enumerate() {
-        model.check_records(records.features.shape(), &records.source)?;
-        records.check_labels(model.info().output_width.max(2))?;
-        let raw = model.predict(
-            &records.features,
-            settings.batch_size,
-            &mut crate::progress::NoProgress,
-        )?;
-        let output = ModelOutput::interpret(&raw, settings.output_kind)?;
-        let signals = Signals::compute(&output, &records.labels, settings.temperature);
+        let (_, signals) = model_signals(model, records, settings, &mut NoProgress)?;
         for (column, values) in [
             (&mut logit_scaled, &signals.logit_scaled),
             (&mut confidence, &signals.confidence),

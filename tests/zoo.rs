@@ -120,8 +120,7 @@ fn every_zoo_model_matches_onnxruntime_on_the_first_audit_records() {
                 .flat_map(|r| r.models.iter().map(|m| (&m.model, &m.expected))),
         );
         for (model_path, expected_path) in models {
-            let bytes = std::fs::read(zoo(model_path)).unwrap();
-            let model = Model::from_bytes(&bytes, &ModelOptions::default()).unwrap();
+            let model = load_zoo_model(model_path);
             let out = model.predict(&first, 8, &mut NoProgress).unwrap();
             let expected = read_npy_f32(&zoo(expected_path));
             assert_eq!(out.shape(), expected.shape(), "{model_path}");
@@ -255,7 +254,7 @@ fn load_zoo_model(rel: &str) -> Model {
 fn lira_over_the_reference_matrix_beats_the_loss_attack_at_low_fpr_on_the_overfit_target() {
     use mialab::attack::calibrated::{LiraConfig, LiraTest, lira};
     use mialab::metrics::Roc;
-    use mialab::reference::{SignalSettings, reference_signals};
+    use mialab::reference::{SignalSettings, model_signals, reference_signals};
 
     let m = manifest();
     let (d, target) = m.target("support2/overfit").unwrap();
@@ -282,19 +281,17 @@ fn lira_over_the_reference_matrix_beats_the_loss_attack_at_low_fpr_on_the_overfi
     .unwrap();
     assert_eq!((matrix.records(), matrix.models()), (8000, 16));
 
-    let target_model = load_zoo_model(&target.model);
-    let target_matrix = reference_signals(
-        std::slice::from_ref(&target_model),
+    let (_, target_signals) = model_signals(
+        &load_zoo_model(&target.model),
         &records,
-        Array2::from_elem((8000, 1), false),
         settings,
         &mut NoProgress,
     )
     .unwrap();
-    let phi: Vec<f64> = target_matrix.logit_scaled.column(0).to_vec();
-    let neg_loss: Vec<f64> = target_matrix.loss.column(0).iter().map(|l| -l).collect();
+    let phi = &target_signals.logit_scaled;
+    let neg_loss: Vec<f64> = target_signals.loss.iter().map(|l| -l).collect();
     let scores: Vec<f64> = lira(
-        &phi,
+        phi,
         &matrix,
         LiraConfig {
             test: LiraTest::Online,

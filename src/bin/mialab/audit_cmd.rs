@@ -112,7 +112,8 @@ impl AuditArgs {
     fn files(&self) -> Result<(AuditFiles, RecordSchema)> {
         let mut schema = self.schema.resolve()?;
         if let Some(name) = &self.zoo {
-            let (files, classes) = zoo_cmd::target_files(&self.zoo_dir, name)?;
+            let manifest = zoo_cmd::load_manifest(&self.zoo_dir)?;
+            let (files, classes) = zoo_cmd::target_files(&manifest, &self.zoo_dir, name)?;
             schema.classes = Some(classes);
             return Ok((files, schema));
         }

@@ -44,8 +44,11 @@ pub fn load_manifest(dir: &Path) -> Result<Manifest> {
 }
 
 /// The files that audit `dataset/target`, and the data set's class names.
-pub fn target_files(dir: &Path, name: &str) -> Result<(AuditFiles, Vec<String>)> {
-    let manifest = load_manifest(dir)?;
+pub fn target_files(
+    manifest: &Manifest,
+    dir: &Path,
+    name: &str,
+) -> Result<(AuditFiles, Vec<String>)> {
     let (dataset, target) = manifest.target(name).map_err(mialab::Error::from)?;
     let path = |rel: &str| dir.join(rel);
     let files = AuditFiles {
@@ -112,7 +115,7 @@ fn audit_all(args: &ZooArgs, manifest: &Manifest) -> Result<()> {
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for name in manifest.target_names() {
         let (_, target) = manifest.target(&name).map_err(mialab::Error::from)?;
-        let (files, classes) = target_files(&args.dir, &name)?;
+        let (files, classes) = target_files(manifest, &args.dir, &name)?;
         let schema = RecordSchema {
             classes: Some(classes),
             ..RecordSchema::default()
