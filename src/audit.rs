@@ -2,16 +2,19 @@
 //! signals, run the chosen attacks, and measure them. The CLI and the browser both call
 //! [`run_audit`]; it does no I/O of its own.
 
-use crate::attack::{self, ScoringSet};
+use crate::attack::{self, AttackParams, Available, ReferenceUse, ScoringSet};
 use crate::metrics::{self, Confusion, Roc, threshold};
 use crate::model::{Model, OutputKindChoice};
 use crate::progress::{Progress, ProgressSink};
 use crate::records::Records;
-use crate::reference::{SignalSettings, model_signals};
+use crate::reference::{SignalSettings, model_signals, reference_signals};
 use crate::report::{
     AttackResult, DataSection, ModelSection, OperatingPoint, PerRecordTable, REPORT_VERSION,
-    Report, RocMetrics, Settings, TprAtFpr, Utility,
+    ReferenceSection, Report, RocMetrics, Settings, TprAtFpr, Utility,
 };
+use crate::signal::Signals;
+use crate::signal_matrix::ReferenceSignals;
+use ndarray::Array2;
 use thiserror::Error;
 
 /// The FPRs at which TPR is reported (SPEC.md).
@@ -37,6 +40,8 @@ pub struct AuditConfig {
     /// FPRs at which decision thresholds are chosen and reported.
     pub operating_fprs: Vec<f64>,
     pub batch_size: usize,
+    /// Settings of the attacks that have any.
+    pub attack_params: AttackParams,
 }
 
 impl Default for AuditConfig {
@@ -52,6 +57,7 @@ impl Default for AuditConfig {
             member_prior: 0.01,
             operating_fprs: vec![1e-3, 1e-2, 1e-1],
             batch_size: crate::model::DEFAULT_BATCH_SIZE,
+            attack_params: AttackParams::default(),
         }
     }
 }
@@ -65,6 +71,8 @@ pub enum ConfigError {
         rule: &'static str,
         value: f64,
     },
+    #[error(transparent)]
+    Attack(#[from] attack::AttackError),
 }
 
 impl AuditConfig {
@@ -117,6 +125,7 @@ impl AuditConfig {
         for &fpr in &self.operating_fprs {
             check(fpr > 0.0 && fpr < 1.0, "an operating FPR", "in (0, 1)", fpr)?;
         }
+        self.attack_params.validate()?;
         Ok(())
     }
 }
@@ -144,6 +153,43 @@ pub struct AuditInput<'a> {
     pub records: &'a Records,
     pub records_provenance: Provenance,
     pub population: Option<(&'a Records, Provenance)>,
+    pub references: Option<ReferenceInput<'a>>,
+}
+
+/// K reference models and which audit records each trained on. Population records are
+/// taken to be outside every reference model's training set.
+pub struct ReferenceInput<'a> {
+    pub models: &'a [Model],
+    /// `[audit records, models]`.
+    pub keep: Array2<bool>,
+    /// Where the models and keep-mask came from (the hash is the keep-mask's).
+    pub provenance: Provenance,
+}
+
+/// Every model's signals on every record set: what the attacks read. Computing this is the
+/// slow part of an audit; switching attacks or their parameters reuses it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditSignals {
+    pub output: crate::model::ModelOutput,
+    pub target: Signals,
+    pub population: Option<Signals>,
+    pub references: Option<ReferenceSignals>,
+    pub population_references: Option<ReferenceSignals>,
+}
+
+impl AuditSignals {
+    /// What these signals let the attacks use.
+    pub fn available(&self) -> Available {
+        let references = match &self.references {
+            None => ReferenceUse::NotUsed,
+            Some(r) if r.keep.iter().any(|&k| k) => ReferenceUse::InAndOut,
+            Some(_) => ReferenceUse::OutOnly,
+        };
+        Available {
+            population: self.population.is_some(),
+            references,
+        }
+    }
 }
 
 /// What an audit produces.
@@ -153,15 +199,74 @@ pub struct AuditOutcome {
     pub per_record: PerRecordTable,
 }
 
-/// Runs an audit.
+/// Runs an audit: computes every signal, then runs and measures the attacks.
 pub fn run_audit(
     input: &AuditInput<'_>,
     config: &AuditConfig,
     progress: &mut dyn ProgressSink,
 ) -> crate::Result<AuditOutcome> {
     config.validate()?;
+    let signals = compute_signals(input, config, progress)?;
+    attack_signals(input, &signals, config, progress)
+}
+
+/// Runs the target and every reference model over the audit and population records.
+pub fn compute_signals(
+    input: &AuditInput<'_>,
+    config: &AuditConfig,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<AuditSignals> {
+    let settings = config.signal_settings();
+    let (output, target) = model_signals(input.model, input.records, settings, progress)?;
+    let population = match &input.population {
+        Some((records, _)) => {
+            records.check_population()?;
+            Some(model_signals(input.model, records, settings, progress)?.1)
+        }
+        None => None,
+    };
+    let (references, population_references) = match &input.references {
+        Some(refs) => {
+            let audit = reference_signals(
+                refs.models,
+                input.records,
+                refs.keep.clone(),
+                settings,
+                progress,
+            )?;
+            let population = match &input.population {
+                Some((records, _)) => Some(reference_signals(
+                    refs.models,
+                    records,
+                    Array2::from_elem((records.len(), refs.models.len()), false),
+                    settings,
+                    progress,
+                )?),
+                None => None,
+            };
+            (Some(audit), population)
+        }
+        None => (None, None),
+    };
+    Ok(AuditSignals {
+        output,
+        target,
+        population,
+        references,
+        population_references,
+    })
+}
+
+/// Runs the configured attacks over computed signals and measures them.
+pub fn attack_signals(
+    input: &AuditInput<'_>,
+    signals: &AuditSignals,
+    config: &AuditConfig,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<AuditOutcome> {
+    config.validate()?;
     let attack_ids: Vec<String> = if config.attacks.is_empty() {
-        attack::default_attacks(input.population.is_some())
+        attack::default_attacks(signals.available())
             .into_iter()
             .map(str::to_string)
             .collect()
@@ -170,43 +275,42 @@ pub fn run_audit(
     };
     let attacks = attack_ids
         .iter()
-        .map(|id| attack::build(id))
+        .map(|id| attack::build(id, &config.attack_params))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let settings = config.signal_settings();
-    let (output, signals) = model_signals(input.model, input.records, settings, progress)?;
-    let population = match &input.population {
-        Some((records, provenance)) => {
-            records.check_population()?;
-            let (_, signals) = model_signals(input.model, records, settings, progress)?;
-            Some((*records, provenance, signals))
-        }
-        None => None,
-    };
     let audit_set = ScoringSet {
-        signals: &signals,
+        signals: &signals.target,
         labels: &input.records.labels,
+        references: signals.references.as_ref(),
     };
-    let population_set = population.as_ref().map(|(r, _, s)| ScoringSet {
-        signals: s,
-        labels: &r.labels,
-    });
+    let population_set = match (&input.population, &signals.population) {
+        (Some((records, _)), Some(s)) => Some(ScoringSet {
+            signals: s,
+            labels: &records.labels,
+            references: signals.population_references.as_ref(),
+        }),
+        _ => None,
+    };
 
     let mut results = Vec::with_capacity(attacks.len());
     let mut scores_by_attack = Vec::with_capacity(attacks.len());
     for (done, attack) in attacks.iter().enumerate() {
-        let scores = attack.score(audit_set, population_set)?;
-        let population_scores = population_set
+        let scored = attack.score(audit_set, population_set)?;
+        let population_scores: Option<Vec<f64>> = population_set
             .map(|p| attack.score(p, population_set))
-            .transpose()?;
-        results.push(measure(
+            .transpose()?
+            .map(|s| s.scores.into_iter().flatten().collect::<Vec<f64>>())
+            .filter(|s| !s.is_empty());
+        let mut result = measure(
             attack.info(),
-            &scores,
+            &scored.scores,
             population_scores.as_deref(),
             input.records,
             config,
-        )?);
-        scores_by_attack.push((attack.info().id.to_string(), scores));
+        )?;
+        result.detail = scored.detail;
+        results.push(result);
+        scores_by_attack.push((attack.info().id.to_string(), scored.scores));
         progress.update(Progress {
             step: "attacks",
             done: done + 1,
@@ -215,6 +319,7 @@ pub fn run_audit(
     }
 
     let info = input.model.info();
+    let output = &signals.output;
     let report = Report {
         report_version: REPORT_VERSION,
         mialab_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -230,11 +335,18 @@ pub fn run_audit(
             parameters: info.parameters,
         },
         records: DataSection::new(input.records, &input.records_provenance),
-        population: population.as_ref().map(|(r, p, _)| DataSection::new(r, p)),
-        utility: Utility::new(&signals.correct, input.records.membership.as_deref()),
+        population: input
+            .population
+            .as_ref()
+            .map(|(r, p)| DataSection::new(r, p)),
+        references: match (&input.references, &signals.references) {
+            (Some(r), Some(m)) => Some(ReferenceSection::new(&r.provenance, m)),
+            _ => None,
+        },
+        utility: Utility::new(&signals.target.correct, input.records.membership.as_deref()),
         attacks: results,
     };
-    let per_record = PerRecordTable::new(input.records, &signals, scores_by_attack);
+    let per_record = PerRecordTable::new(input.records, &signals.target, scores_by_attack);
     Ok(AuditOutcome { report, per_record })
 }
 
@@ -252,13 +364,36 @@ impl AuditConfig {
 /// The metrics of one attack's scores, when membership is known.
 fn measure(
     info: &'static attack::AttackInfo,
-    scores: &[f64],
+    all_scores: &[Option<f64>],
     population_scores: Option<&[f64]>,
     records: &Records,
     config: &AuditConfig,
 ) -> crate::Result<AttackResult> {
     let mut result = AttackResult::new(info);
-    let Some(members) = records.membership.as_deref() else {
+    result.scored = all_scores.iter().flatten().count();
+    result.unscored_ids = all_scores
+        .iter()
+        .zip(&records.ids)
+        .filter(|(s, _)| s.is_none())
+        .map(|(_, id)| id.clone())
+        .collect();
+    let scored_members: Option<Vec<bool>> = records.membership.as_ref().map(|m| {
+        m.iter()
+            .zip(all_scores)
+            .filter(|(_, s)| s.is_some())
+            .map(|(m, _)| *m)
+            .collect()
+    });
+    let scores: Vec<f64> = all_scores.iter().flatten().copied().collect();
+    let scores = scores.as_slice();
+    if scores.is_empty() {
+        result.note = Some(
+            "no record could be scored: every record lacks the reference models this attack needs"
+                .to_string(),
+        );
+        return Ok(result);
+    }
+    let Some(members) = scored_members.as_deref() else {
         result.note =
             Some("membership is unknown: records are scored and ranked, not measured".to_string());
         return Ok(result);

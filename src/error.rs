@@ -15,6 +15,8 @@ pub enum Error {
     Attack(#[from] crate::attack::AttackError),
     #[error("the reference signals do not fit together")]
     Matrix(#[from] crate::signal_matrix::MatrixError),
+    #[error("could not read the keep-mask")]
+    KeepMask(#[from] crate::keep_mask::KeepMaskError),
     #[error("a metric could not be computed")]
     Metrics(#[from] crate::metrics::MetricsError),
     #[error("could not write the report")]

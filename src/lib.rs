@@ -7,11 +7,13 @@
 //! numbers papers report, and [`report`] writes them. [`audit`] wires these together for the
 //! CLI and, later, the browser; nothing below it does I/O except [`records`] and [`model`],
 //! which read from bytes so that the same code runs in WebAssembly. [`zoo`] describes the
-//! bundled models and data (`models/manifest.json`).
+//! bundled models and data (`models/manifest.json`); [`reference`] runs reference models into
+//! the signals matrix the calibrated attacks read, with [`keep_mask`] saying who trained what.
 
 pub mod attack;
 pub mod audit;
 pub mod error;
+pub mod keep_mask;
 pub mod metrics;
 pub mod model;
 pub mod progress;

@@ -7,7 +7,7 @@ use crate::progress::{NoProgress, Progress, ProgressSink};
 use crate::records::Records;
 use crate::signal::Signals;
 use crate::signal_matrix::{MatrixError, ReferenceSignals};
-use ndarray::Array2;
+use ndarray::{Array2, Array3, Axis};
 
 /// How reference outputs become signals: the same settings as the target's.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,8 +55,22 @@ pub fn reference_signals(
     let mut logit_scaled = Array2::zeros(expected);
     let mut confidence = Array2::zeros(expected);
     let mut loss = Array2::zeros(expected);
+    let mut probabilities: Option<Array3<f64>> = None;
     for (k, model) in models.iter().enumerate() {
         let (_, signals) = model_signals(model, records, settings, &mut NoProgress)?;
+        let classes = signals.probabilities.ncols();
+        let all = probabilities
+            .get_or_insert_with(|| Array3::zeros((records.len(), models.len(), classes)));
+        if all.len_of(Axis(2)) != classes {
+            return Err(MatrixError::Classes {
+                model: k,
+                expected: all.len_of(Axis(2)),
+                found: classes,
+            }
+            .into());
+        }
+        all.index_axis_mut(Axis(1), k)
+            .assign(&signals.probabilities);
         for (column, values) in [
             (&mut logit_scaled, &signals.logit_scaled),
             (&mut confidence, &signals.confidence),
@@ -74,5 +88,9 @@ pub fn reference_signals(
             total: models.len(),
         });
     }
-    Ok(ReferenceSignals::new(logit_scaled, confidence, loss, keep)?)
+    let matrix = ReferenceSignals::new(logit_scaled, confidence, loss, keep)?;
+    Ok(match probabilities {
+        Some(p) => matrix.with_probabilities(p)?,
+        None => matrix,
+    })
 }

@@ -6,6 +6,7 @@
 //! (`logit_scaled`) it is, because `ln(p / (1 - p))` loses everything once `p` rounds to 1.
 
 use crate::model::{ModelOutput, OutputKind};
+use ndarray::Array2;
 use serde::Serialize;
 
 /// Floor inside `ln` for the loss and `logit_scaled` (SPEC.md).
@@ -60,6 +61,8 @@ pub struct Signals {
     pub modified_entropy: Vec<f64>,
     /// Whether the model's top class is the label.
     pub correct: Vec<bool>,
+    /// Softmax probabilities (at the audit's temperature), records × classes.
+    pub probabilities: Array2<f64>,
 }
 
 impl Signals {
@@ -75,8 +78,9 @@ impl Signals {
             entropy: Vec::with_capacity(n),
             modified_entropy: Vec::with_capacity(n),
             correct: Vec::with_capacity(n),
+            probabilities: Array2::zeros((n, output.values.ncols())),
         };
-        for (row, &y) in output.values.rows().into_iter().zip(labels) {
+        for (i, (row, &y)) in output.values.rows().into_iter().zip(labels).enumerate() {
             let row = row.to_vec();
             let (p, log_p_y, phi) = match output.kind {
                 OutputKind::Logits => {
@@ -98,6 +102,11 @@ impl Signals {
             s.modified_entropy
                 .push(modified_entropy_with_log(&p, y, log_p_y));
             s.correct.push(argmax(&p) == y);
+            s.probabilities
+                .row_mut(i)
+                .iter_mut()
+                .zip(&p)
+                .for_each(|(cell, v)| *cell = *v);
         }
         s
     }

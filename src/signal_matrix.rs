@@ -3,7 +3,7 @@
 //! the reference-calibrated attacks read; building it (running the reference models) is the
 //! reference pipeline's job, so that switching attacks never re-runs inference.
 
-use ndarray::{Array2, ArrayView1};
+use ndarray::{Array2, Array3, ArrayView1};
 use thiserror::Error;
 
 /// A shape disagreement between the matrices of one reference set.
@@ -16,6 +16,12 @@ pub enum MatrixError {
         what: &'static str,
         expected: (usize, usize),
         found: (usize, usize),
+    },
+    #[error("reference model {model} has {found} classes but the others have {expected}")]
+    Classes {
+        model: usize,
+        expected: usize,
+        found: usize,
     },
     #[error("a reference set needs at least one reference model")]
     NoModels,
@@ -31,6 +37,10 @@ pub struct ReferenceSignals {
     pub loss: Array2<f64>,
     /// `keep[[i, k]]`: record i was in reference model k's training set.
     pub keep: Array2<bool>,
+    /// Every model's softmax probabilities, `[records, models, classes]`, for attacks that
+    /// read whole output vectors (the shadow-model attack); absent when only the scalar
+    /// signals were kept.
+    pub probabilities: Option<Array3<f64>>,
 }
 
 impl ReferenceSignals {
@@ -63,7 +73,25 @@ impl ReferenceSignals {
             confidence,
             loss,
             keep,
+            probabilities: None,
         })
+    }
+
+    /// Adds the models' probability vectors, `[records, models, classes]`.
+    pub fn with_probabilities(
+        mut self,
+        probabilities: Array3<f64>,
+    ) -> Result<ReferenceSignals, MatrixError> {
+        let (records, models, _) = probabilities.dim();
+        if (records, models) != self.keep.dim() {
+            return Err(MatrixError::Shape {
+                what: "probabilities",
+                expected: self.keep.dim(),
+                found: (records, models),
+            });
+        }
+        self.probabilities = Some(probabilities);
+        Ok(self)
     }
 
     pub fn records(&self) -> usize {

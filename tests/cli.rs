@@ -7,7 +7,7 @@ fn attacks_lists_every_attack_with_its_paper() {
     let out = mialab(&["attacks"]);
     assert!(out.status.success());
     let text = stdout(&out);
-    for entry in mialab::attack::CATALOGUE {
+    for entry in mialab::attack::catalogue() {
         assert!(text.contains(entry.info.id), "{} missing", entry.info.id);
         assert!(text.contains(entry.info.paper));
     }
@@ -15,7 +15,7 @@ fn attacks_lists_every_attack_with_its_paper() {
         serde_json::from_slice(&mialab(&["attacks", "--json"]).stdout).unwrap();
     assert_eq!(
         json.as_array().unwrap().len(),
-        mialab::attack::CATALOGUE.len()
+        mialab::attack::catalogue().count()
     );
 }
 

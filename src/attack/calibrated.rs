@@ -6,6 +6,7 @@
 use super::lira::{self, Gaussian};
 use super::rmia;
 use crate::signal_matrix::ReferenceSignals;
+use ndarray::{Array2, Axis};
 
 /// Which LiRA test to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,10 +114,69 @@ pub fn rmia(
         .collect()
 }
 
+/// The `a` offline RMIA chose and the stand-in AUC it reached.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TunedA {
+    pub a: f64,
+    pub auc: f64,
+}
+
+/// Tunes offline RMIA's `a` as the paper suggests: reference model 0 plays the target, the
+/// others the references, and the `a` in {0, 0.1, …, 1} with the best AUC over the audit
+/// records (members: those model 0 trained on) wins; ties keep the smaller `a`. `None` when
+/// there is no second reference model or model 0 has no IN or no OUT audit record.
+pub fn tune_rmia_a(
+    refs_x: &ReferenceSignals,
+    refs_z: &ReferenceSignals,
+    gamma: f64,
+) -> Option<TunedA> {
+    let k = refs_x.models();
+    if k < 2 || refs_z.models() != k {
+        return None;
+    }
+    let rest: Vec<usize> = (1..k).collect();
+    let without_first = |r: &ReferenceSignals| {
+        let pick = |m: &Array2<f64>| m.select(Axis(1), &rest);
+        ReferenceSignals::new(
+            pick(&r.logit_scaled),
+            pick(&r.confidence),
+            pick(&r.loss),
+            r.keep.select(Axis(1), &rest),
+        )
+        .ok()
+    };
+    let (others_x, others_z) = (without_first(refs_x)?, without_first(refs_z)?);
+    let stand_in_x = refs_x.confidence.column(0).to_vec();
+    let stand_in_z = refs_z.confidence.column(0).to_vec();
+    let members = refs_x.keep.column(0).to_vec();
+    let mut best: Option<TunedA> = None;
+    for step in 0..=10 {
+        let a = f64::from(step) / 10.0;
+        let config = RmiaConfig {
+            offline: true,
+            a,
+            gamma,
+        };
+        let scores = rmia(&stand_in_x, &others_x, &stand_in_z, &others_z, config);
+        let (scored, scored_members): (Vec<f64>, Vec<bool>) = scores
+            .iter()
+            .zip(&members)
+            .filter_map(|(s, m)| s.map(|s| (s, *m)))
+            .unzip();
+        let Ok(auc) = crate::metrics::roc::auc(&scored, &scored_members) else {
+            return None;
+        };
+        if best.is_none_or(|b| auc > b.auc) {
+            best = Some(TunedA { a, auc });
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array2, array};
+    use ndarray::array;
 
     /// A reference set whose φ is `phi`, confidence `conf`, loss `loss`, IN where `keep`.
     fn refs(phi: Array2<f64>, keep: Array2<bool>) -> ReferenceSignals {

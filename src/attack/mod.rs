@@ -1,19 +1,38 @@
 //! Membership-inference attacks: pure functions from signals to one score per record,
 //! higher meaning more likely a member (SPEC.md, "Conventions").
 //!
-//! Every attack implements [`Attack`] and is listed once in [`CATALOGUE`], the name →
+//! Every attack implements [`Attack`] and is listed once in [`catalogue`], the name →
 //! constructor table that the CLI and the page both read, with the description they show.
+//! Attacks that calibrate against reference models may leave a record unscored (`None`)
+//! when its references cannot support a score; it is then listed, never guessed.
 
 pub mod calibrated;
 pub mod lira;
+mod params;
+mod reference_attacks;
 pub mod rmia;
+mod shokri;
 mod threshold;
 
+pub use params::{AttackParams, LiraParams, LiraVariance, RmiaA, RmiaParams, ShokriParams};
 pub use threshold::{ThresholdAttack, ThresholdConfig, ThresholdSignal};
 
 use crate::signal::Signals;
+use crate::signal_matrix::ReferenceSignals;
 use serde::Serialize;
 use thiserror::Error;
+
+/// Which reference models an attack reads, ordered from least to most demanding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReferenceUse {
+    /// The target's outputs alone.
+    NotUsed,
+    /// Reference models that did not train on the record ("offline").
+    OutOnly,
+    /// Reference models that did and that did not train on the record ("online").
+    InAndOut,
+}
 
 /// What an attack is, for people: shown by `mialab attacks` and the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -27,13 +46,35 @@ pub struct AttackInfo {
     pub summary: &'static str,
     /// Whether it needs population records (known non-members) to calibrate.
     pub needs_population: bool,
+    /// Which reference models it needs.
+    pub references: ReferenceUse,
 }
 
-/// Records as an attack sees them: one model's signals and the labels.
+/// Records as an attack sees them: one model's signals, the labels and, when a reference
+/// set was given, the reference models' signals on the same records.
 #[derive(Debug, Clone, Copy)]
 pub struct ScoringSet<'a> {
     pub signals: &'a Signals,
     pub labels: &'a [usize],
+    pub references: Option<&'a ReferenceSignals>,
+}
+
+/// One score per record (`None`: the record cannot be scored by this attack) and, where the
+/// attack chose a parameter from the data, what it chose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttackScores {
+    pub scores: Vec<Option<f64>>,
+    pub detail: Option<String>,
+}
+
+impl AttackScores {
+    /// Every record scored.
+    pub fn complete(scores: Vec<f64>) -> AttackScores {
+        AttackScores {
+            scores: scores.into_iter().map(Some).collect(),
+            detail: None,
+        }
+    }
 }
 
 /// A membership-inference attack over one target model's signals.
@@ -45,11 +86,11 @@ pub trait Attack {
         &self,
         records: ScoringSet<'_>,
         population: Option<ScoringSet<'_>>,
-    ) -> Result<Vec<f64>, AttackError>;
+    ) -> Result<AttackScores, AttackError>;
 }
 
 /// Why an attack cannot run.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Error, PartialEq)]
 pub enum AttackError {
     #[error("unknown attack '{name}'; available: {available}")]
     Unknown { name: String, available: String },
@@ -59,36 +100,69 @@ pub enum AttackError {
         "attack '{attack}' needs population records of every class, but the population has none of class {class}"
     )]
     PopulationClassMissing { attack: &'static str, class: usize },
+    #[error("attack '{attack}' needs reference models; pass --references and --keep-mask")]
+    NeedsReferences { attack: &'static str },
+    #[error(
+        "attack '{attack}' needs reference models on the population records too (RMIA compares each record with population records under every reference model)"
+    )]
+    NeedsPopulationReferences { attack: &'static str },
+    #[error(
+        "attack '{attack}' needs the reference models' probability vectors, which these reference signals do not hold"
+    )]
+    NeedsProbabilities { attack: &'static str },
+    #[error("{name} must be {rule}, got {value}")]
+    Parameter {
+        name: &'static str,
+        rule: &'static str,
+        value: f64,
+    },
+    #[error("attack '{attack}' cannot train its classifier: {reason}")]
+    Training {
+        attack: &'static str,
+        reason: String,
+    },
 }
 
 /// One row of the attack table.
 pub struct CatalogueEntry {
     pub info: &'static AttackInfo,
-    pub build: fn() -> Box<dyn Attack>,
+    pub build: fn(&AttackParams) -> Box<dyn Attack>,
 }
 
 /// Every attack mialab knows, in the order they are listed and reported.
-pub static CATALOGUE: &[CatalogueEntry] = &threshold::ENTRIES;
+pub fn catalogue() -> impl Iterator<Item = &'static CatalogueEntry> {
+    threshold::ENTRIES
+        .iter()
+        .chain(reference_attacks::ENTRIES.iter())
+        .chain(std::iter::once(&shokri::ENTRY))
+}
+
+/// What an audit has to offer the attacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Available {
+    pub population: bool,
+    /// The most demanding reference use the reference set supports.
+    pub references: ReferenceUse,
+}
 
 /// The attacks run when none are named: every one whose inputs are available.
-pub fn default_attacks(has_population: bool) -> Vec<&'static str> {
-    CATALOGUE
-        .iter()
-        .filter(|e| has_population || !e.info.needs_population)
+pub fn default_attacks(available: Available) -> Vec<&'static str> {
+    catalogue()
+        .filter(|e| available.population || !e.info.needs_population)
+        .filter(|e| e.info.references <= available.references)
         .map(|e| e.info.id)
         .collect()
 }
 
-/// Builds the attack called `id`.
-pub fn build(id: &str) -> Result<Box<dyn Attack>, AttackError> {
-    CATALOGUE
-        .iter()
+/// Builds the attack called `id` with `params`.
+pub fn build(id: &str, params: &AttackParams) -> Result<Box<dyn Attack>, AttackError> {
+    params.validate()?;
+    catalogue()
         .find(|e| e.info.id == id)
-        .map(|e| (e.build)())
+        .map(|e| (e.build)(params))
         .ok_or_else(|| AttackError::Unknown {
             name: id.to_string(),
-            available: CATALOGUE
-                .iter()
+            available: catalogue()
                 .map(|e| e.info.id)
                 .collect::<Vec<_>>()
                 .join(", "),

@@ -3,7 +3,9 @@
 //! 2021). The per-class variant calibrates each class against population records of that
 //! class, as Song & Mittal's class-dependent thresholds do.
 
-use super::{Attack, AttackError, AttackInfo, CatalogueEntry, ScoringSet};
+use super::{
+    Attack, AttackError, AttackInfo, AttackScores, CatalogueEntry, ReferenceUse, ScoringSet,
+};
 use crate::signal::SignalKind;
 
 /// The signals a threshold attack can use, with their member-side sign.
@@ -81,10 +83,10 @@ impl Attack for ThresholdAttack {
         &self,
         records: ScoringSet<'_>,
         population: Option<ScoringSet<'_>>,
-    ) -> Result<Vec<f64>, AttackError> {
+    ) -> Result<AttackScores, AttackError> {
         let scores = self.signed(records);
         if !self.config.per_class {
-            return Ok(scores);
+            return Ok(AttackScores::complete(scores));
         }
         let population = population.ok_or(AttackError::NeedsPopulation {
             attack: self.info.id,
@@ -114,7 +116,8 @@ impl Attack for ThresholdAttack {
                 }
                 Ok(mid_rank_percentile(sorted, s))
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()
+            .map(AttackScores::complete)
     }
 }
 
@@ -172,8 +175,9 @@ macro_rules! entry {
                 paper: $paper,
                 summary: $summary,
                 needs_population: $needs,
+                references: ReferenceUse::NotUsed,
             },
-            build: || Box::new(ThresholdAttack::new(CONFIGS[$index])),
+            build: |_| Box::new(ThresholdAttack::new(CONFIGS[$index])),
         }
     };
 }
@@ -248,8 +252,16 @@ pub(super) static ENTRIES: [CatalogueEntry; 8] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attack::build;
+    use crate::attack::AttackParams;
     use crate::signal::Signals;
+
+    fn build(id: &str) -> Result<Box<dyn Attack>, AttackError> {
+        crate::attack::build(id, &AttackParams::default())
+    }
+
+    fn scores(s: AttackScores) -> Vec<f64> {
+        s.scores.into_iter().map(Option::unwrap).collect()
+    }
 
     fn signals(loss: &[f64]) -> Signals {
         Signals {
@@ -259,6 +271,7 @@ mod tests {
             entropy: loss.to_vec(),
             modified_entropy: loss.to_vec(),
             correct: vec![true; loss.len()],
+            probabilities: ndarray::Array2::zeros((loss.len(), 2)),
         }
     }
 
@@ -268,13 +281,14 @@ mod tests {
         let set = ScoringSet {
             signals: &s,
             labels: &[0, 1],
+            references: None,
         };
         assert_eq!(
-            build("loss").unwrap().score(set, None).unwrap(),
+            scores(build("loss").unwrap().score(set, None).unwrap()),
             vec![-0.1, -2.0]
         );
         assert_eq!(
-            build("confidence").unwrap().score(set, None).unwrap(),
+            scores(build("confidence").unwrap().score(set, None).unwrap()),
             s.confidence
         );
     }
@@ -286,16 +300,20 @@ mod tests {
         let pop_set = ScoringSet {
             signals: &pop,
             labels: &[0, 0, 0, 0, 1, 1, 1, 1],
+            references: None,
         };
         let rec = signals(&[0.25, 2.5, 0.2]);
         let rec_set = ScoringSet {
             signals: &rec,
             labels: &[0, 1, 1],
+            references: None,
         };
-        let scores = build("loss-per-class")
-            .unwrap()
-            .score(rec_set, Some(pop_set))
-            .unwrap();
+        let scores = scores(
+            build("loss-per-class")
+                .unwrap()
+                .score(rec_set, Some(pop_set))
+                .unwrap(),
+        );
         // -0.25 beats two of class 0's four; -2.5 beats two of class 1's; -0.2 beats all of class 1.
         assert_eq!(scores, vec![0.5, 0.5, 1.0]);
         assert_eq!(
@@ -310,6 +328,7 @@ mod tests {
         let missing = ScoringSet {
             signals: &rec,
             labels: &[0, 2, 1],
+            references: None,
         };
         assert_eq!(
             build("loss-per-class")
@@ -325,8 +344,11 @@ mod tests {
 
     #[test]
     fn every_catalogue_entry_builds_with_its_own_info() {
-        for entry in crate::attack::CATALOGUE {
-            assert_eq!((entry.build)().info().id, entry.info.id);
+        for entry in crate::attack::catalogue() {
+            assert_eq!(
+                (entry.build)(&AttackParams::default()).info().id,
+                entry.info.id
+            );
         }
     }
 }

@@ -14,12 +14,13 @@ use crate::audit::{AuditConfig, Provenance};
 use crate::metrics::{Confusion, EpsilonBound};
 use crate::model::{OutputKind, OutputKindChoice};
 use crate::records::Records;
+use crate::signal_matrix::ReferenceSignals;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 /// Version of the report schema; bumped on any incompatible change.
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;
 
 /// A problem writing a report.
 #[derive(Debug, Error)]
@@ -44,6 +45,7 @@ pub struct Report {
     pub model: ModelSection,
     pub records: DataSection,
     pub population: Option<DataSection>,
+    pub references: Option<ReferenceSection>,
     pub utility: Utility,
     pub attacks: Vec<AttackResult>,
 }
@@ -132,6 +134,63 @@ impl DataSection {
     }
 }
 
+/// The reference models as used: how many, and how many of them trained (IN) or did not
+/// train (OUT) on each audit record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReferenceSection {
+    pub source: String,
+    /// SHA-256 of the keep-mask.
+    pub keep_mask_sha256: String,
+    pub models: usize,
+    pub in_per_record: CountRange,
+    pub out_per_record: CountRange,
+    /// Records with no IN model: online attacks cannot score them.
+    pub records_without_in: usize,
+    /// Records with no OUT model: no reference attack can score them.
+    pub records_without_out: usize,
+}
+
+/// Smallest, median and largest of a per-record count.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CountRange {
+    pub min: usize,
+    pub median: f64,
+    pub max: usize,
+}
+
+impl CountRange {
+    fn of(mut counts: Vec<usize>) -> CountRange {
+        counts.sort_unstable();
+        let n = counts.len();
+        let median = match n {
+            0 => 0.0,
+            _ if n % 2 == 1 => counts[n / 2] as f64,
+            _ => (counts[n / 2 - 1] + counts[n / 2]) as f64 / 2.0,
+        };
+        CountRange {
+            min: counts.first().copied().unwrap_or(0),
+            median,
+            max: counts.last().copied().unwrap_or(0),
+        }
+    }
+}
+
+impl ReferenceSection {
+    pub fn new(provenance: &Provenance, matrix: &ReferenceSignals) -> ReferenceSection {
+        let (ins, outs): (Vec<usize>, Vec<usize>) =
+            (0..matrix.records()).map(|i| matrix.counts(i)).unzip();
+        ReferenceSection {
+            source: provenance.source.clone(),
+            keep_mask_sha256: provenance.sha256.clone(),
+            models: matrix.models(),
+            records_without_in: ins.iter().filter(|&&c| c == 0).count(),
+            records_without_out: outs.iter().filter(|&&c| c == 0).count(),
+            in_per_record: CountRange::of(ins),
+            out_per_record: CountRange::of(outs),
+        }
+    }
+}
+
 /// The target's accuracy on the audit records: the gap between members and non-members is
 /// the overfitting that threshold attacks exploit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -172,6 +231,12 @@ pub struct AttackResult {
     pub operating_points: Vec<OperatingPoint>,
     /// Why something is missing, in words.
     pub note: Option<String>,
+    /// Parameters the attack chose or resolved (e.g. RMIA's tuned `a`).
+    pub detail: Option<String>,
+    /// Records the attack scored; metrics are over these.
+    pub scored: usize,
+    /// Ids of records the attack could not score (no IN or no OUT reference model).
+    pub unscored_ids: Vec<String>,
 }
 
 impl AttackResult {
@@ -183,6 +248,9 @@ impl AttackResult {
             metrics: None,
             operating_points: Vec::new(),
             note: None,
+            detail: None,
+            scored: 0,
+            unscored_ids: Vec::new(),
         }
     }
 }

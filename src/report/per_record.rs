@@ -16,7 +16,7 @@ impl PerRecordTable {
     pub fn new(
         records: &Records,
         signals: &Signals,
-        scores: Vec<(String, Vec<f64>)>,
+        scores: Vec<(String, Vec<Option<f64>>)>,
     ) -> PerRecordTable {
         let mut header = vec!["id".to_string(), "label".to_string(), "member".to_string()];
         header.extend(SignalKind::ALL.iter().map(|k| k.name().to_string()));
@@ -25,7 +25,8 @@ impl PerRecordTable {
             header.push(format!("score:{id}"));
             header.push(format!("rank:{id}"));
         }
-        let ranks: Vec<Vec<usize>> = scores.iter().map(|(_, s)| competition_ranks(s)).collect();
+        let ranks: Vec<Vec<Option<usize>>> =
+            scores.iter().map(|(_, s)| competition_ranks(s)).collect();
         let rows = (0..records.len())
             .map(|i| {
                 let label = match &records.classes {
@@ -40,8 +41,8 @@ impl PerRecordTable {
                 row.extend(SignalKind::ALL.iter().map(|k| number(signals.get(*k)[i])));
                 row.push(u8::from(signals.correct[i]).to_string());
                 for ((_, s), r) in scores.iter().zip(&ranks) {
-                    row.push(number(s[i]));
-                    row.push(r[i].to_string());
+                    row.push(s[i].map_or(String::new(), number));
+                    row.push(r[i].map_or(String::new(), |r| r.to_string()));
                 }
                 row
             })
@@ -63,17 +64,22 @@ impl PerRecordTable {
     }
 }
 
-/// Rank 1 for the highest score; equal scores share the best rank ("1224" ranking).
-fn competition_ranks(scores: &[f64]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    let mut ranks = vec![0; scores.len()];
-    for (position, &i) in order.iter().enumerate() {
-        ranks[i] = match position {
+/// Rank 1 for the highest score; equal scores share the best rank ("1224" ranking);
+/// unscored records have no rank.
+fn competition_ranks(scores: &[Option<f64>]) -> Vec<Option<usize>> {
+    let mut order: Vec<(usize, f64)> = scores
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.map(|s| (i, s)))
+        .collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut ranks = vec![None; scores.len()];
+    for (position, &(i, s)) in order.iter().enumerate() {
+        ranks[i] = Some(match position {
             0 => 1,
-            _ if scores[order[position - 1]] == scores[i] => ranks[order[position - 1]],
+            _ if order[position - 1].1 == s => ranks[order[position - 1].0].unwrap_or(1),
             _ => position + 1,
-        };
+        });
     }
     ranks
 }

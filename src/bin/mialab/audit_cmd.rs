@@ -1,10 +1,11 @@
 //! `mialab audit`: load, attack, measure, print the summary and write the report files.
 
-use crate::inputs::{NpyCompanions, SchemaArgs, load_model, load_records};
+use crate::inputs::{NpyCompanions, SchemaArgs, load_model, load_records, load_references};
 use crate::progress_bar::TerminalProgress;
 use crate::zoo_cmd;
 use anyhow::{Context, Result, bail};
-use mialab::audit::{AuditConfig, AuditInput, AuditOutcome, run_audit};
+use mialab::attack::{AttackParams, LiraParams, LiraVariance, RmiaA, RmiaParams, ShokriParams};
+use mialab::audit::{AuditConfig, AuditInput, AuditOutcome, ReferenceInput, run_audit};
 use mialab::model::{ModelOptions, OutputKindChoice};
 use mialab::records::RecordSchema;
 use std::path::{Path, PathBuf};
@@ -45,11 +46,29 @@ pub struct AuditArgs {
     /// Record ids of .npy population records, one per line.
     #[arg(long, value_name = "FILE")]
     population_ids: Option<PathBuf>,
+    /// Reference models: a folder of .onnx files (taken in file-name order) trained like the
+    /// target on parts of the audit records; needs --keep-mask.
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "keep_mask",
+        conflicts_with = "zoo"
+    )]
+    references: Option<PathBuf>,
+    /// Which audit records each reference model trained on: .npy [models, records] of 0/1, or
+    /// CSV with one column per model file name and one row per audit record.
+    #[arg(long, value_name = "FILE", requires = "references")]
+    keep_mask: Option<PathBuf>,
+    /// With --zoo: leave out the zoo's reference models (population attacks only, faster).
+    #[arg(long, requires = "zoo")]
+    no_references: bool,
     #[command(flatten)]
     schema: SchemaArgs,
     /// Attacks to run (repeat or comma-separate); default: every one the inputs allow.
     #[arg(long = "attack", value_name = "NAME", value_delimiter = ',')]
     attacks: Vec<String>,
+    #[command(flatten)]
+    attack_params: AttackParamArgs,
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -88,6 +107,76 @@ pub struct AuditArgs {
     quiet: bool,
 }
 
+/// Settings of the reference-model attacks.
+#[derive(clap::Args, Clone, Debug)]
+pub struct AttackParamArgs {
+    /// LiRA's variance: fixed (one σ for all records) below 64 reference models, per record above.
+    #[arg(long, value_enum, default_value = "auto")]
+    lira_variance: LiraVarianceArg,
+    /// Offline RMIA's a in [0, 1], or "tune" to choose it on reference model 0 as a stand-in target.
+    #[arg(long, value_name = "A|tune", default_value = "0.3", value_parser = parse_rmia_a)]
+    rmia_a: RmiaA,
+    /// RMIA's likelihood-ratio threshold γ.
+    #[arg(long, default_value_t = 1.0)]
+    rmia_gamma: f64,
+    /// L2 penalty of the Shokri attack's logistic regressions.
+    #[arg(long, default_value_t = ShokriParams::default().l2)]
+    shokri_l2: f64,
+    /// L-BFGS iterations of the Shokri attack's logistic regressions.
+    #[arg(long, default_value_t = ShokriParams::default().max_iterations)]
+    shokri_iterations: u64,
+}
+
+impl Default for AttackParamArgs {
+    fn default() -> Self {
+        AttackParamArgs {
+            lira_variance: LiraVarianceArg::Auto,
+            rmia_a: RmiaA::Fixed(RmiaParams::DEFAULT_A),
+            rmia_gamma: 1.0,
+            shokri_l2: ShokriParams::default().l2,
+            shokri_iterations: ShokriParams::default().max_iterations,
+        }
+    }
+}
+
+impl AttackParamArgs {
+    pub fn params(&self) -> AttackParams {
+        AttackParams {
+            lira: LiraParams {
+                variance: match self.lira_variance {
+                    LiraVarianceArg::Auto => LiraVariance::Auto,
+                    LiraVarianceArg::Fixed => LiraVariance::Fixed,
+                    LiraVarianceArg::PerRecord => LiraVariance::PerRecord,
+                },
+            },
+            rmia: RmiaParams {
+                a: self.rmia_a,
+                gamma: self.rmia_gamma,
+            },
+            shokri: ShokriParams {
+                l2: self.shokri_l2,
+                max_iterations: self.shokri_iterations,
+            },
+        }
+    }
+}
+
+fn parse_rmia_a(text: &str) -> Result<RmiaA, String> {
+    if text.eq_ignore_ascii_case("tune") {
+        return Ok(RmiaA::Tuned);
+    }
+    text.parse::<f64>()
+        .map(RmiaA::Fixed)
+        .map_err(|_| format!("'{text}' is neither a number in [0, 1] nor 'tune'"))
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum LiraVarianceArg {
+    Auto,
+    Fixed,
+    PerRecord,
+}
+
 #[derive(clap::ValueEnum, Clone, Copy)]
 enum OutputKindArg {
     Auto,
@@ -106,6 +195,39 @@ pub struct AuditFiles {
     pub population: Option<PathBuf>,
     pub population_labels: Option<PathBuf>,
     pub population_ids: Option<PathBuf>,
+    pub references: Option<ReferenceFiles>,
+}
+
+/// Reference models in keep-mask column order, and the keep-mask.
+#[derive(Debug, Clone)]
+pub struct ReferenceFiles {
+    /// Names the set in the report.
+    pub source: String,
+    pub models: Vec<PathBuf>,
+    pub keep_mask: PathBuf,
+}
+
+impl ReferenceFiles {
+    /// Every `.onnx` file of `dir`, sorted by file name.
+    pub fn from_dir(dir: &Path, keep_mask: &Path) -> Result<ReferenceFiles> {
+        let mut models: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot list the reference models in {}", dir.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+            })
+            .collect();
+        models.sort();
+        if models.is_empty() {
+            bail!("{} holds no .onnx reference models", dir.display());
+        }
+        Ok(ReferenceFiles {
+            source: dir.display().to_string(),
+            models,
+            keep_mask: keep_mask.to_path_buf(),
+        })
+    }
 }
 
 impl AuditArgs {
@@ -113,7 +235,10 @@ impl AuditArgs {
         let mut schema = self.schema.resolve()?;
         if let Some(name) = &self.zoo {
             let manifest = zoo_cmd::load_manifest(&self.zoo_dir)?;
-            let (files, classes) = zoo_cmd::target_files(&manifest, &self.zoo_dir, name)?;
+            let (mut files, classes) = zoo_cmd::target_files(&manifest, &self.zoo_dir, name)?;
+            if self.no_references {
+                files.references = None;
+            }
             schema.classes = Some(classes);
             return Ok((files, schema));
         }
@@ -129,6 +254,10 @@ impl AuditArgs {
             population: self.population.clone(),
             population_labels: self.population_labels.clone(),
             population_ids: self.population_ids.clone(),
+            references: match (&self.references, &self.keep_mask) {
+                (Some(dir), Some(mask)) => Some(ReferenceFiles::from_dir(dir, mask)?),
+                _ => None,
+            },
         };
         Ok((files, schema))
     }
@@ -148,6 +277,7 @@ impl AuditArgs {
             delta: self.delta,
             member_prior: self.member_prior,
             batch_size: self.batch_size,
+            attack_params: self.attack_params.params(),
             ..AuditConfig::default()
         }
     }
@@ -183,12 +313,24 @@ pub fn audit_files(
         )?),
         None => None,
     };
+    let references = files
+        .references
+        .as_ref()
+        .map(|r| load_references(r, options, records.len()))
+        .transpose()?;
     let input = AuditInput {
         model: &model,
         model_provenance,
         records: &records,
         records_provenance,
         population: population.as_ref().map(|(r, p)| (r, p.clone())),
+        references: references
+            .as_ref()
+            .map(|(models, keep, provenance)| ReferenceInput {
+                models,
+                keep: keep.clone(),
+                provenance: provenance.clone(),
+            }),
     };
     let mut progress = TerminalProgress::new(quiet);
     let outcome = run_audit(&input, config, &mut progress)?;

@@ -1,9 +1,12 @@
 //! Reading the files a command names into the library's types.
 
+use crate::audit_cmd::ReferenceFiles;
 use anyhow::{Context, Result, bail};
 use mialab::audit::Provenance;
+use mialab::keep_mask;
 use mialab::model::{Model, ModelError, ModelOptions};
 use mialab::records::{NpyInputs, RecordSchema, Records, read_file};
+use ndarray::Array2;
 use std::path::{Path, PathBuf};
 
 /// How the columns of a CSV are assigned, from flags and an optional schema file.
@@ -126,6 +129,40 @@ pub fn load_records(
     };
     let records = records.map_err(mialab::Error::from)?;
     Ok((records, Provenance::of_bytes(&name, &bytes)))
+}
+
+/// Loads reference models and their keep-mask (`[records, models]`).
+pub fn load_references(
+    files: &ReferenceFiles,
+    options: &ModelOptions,
+    records: usize,
+) -> Result<(Vec<Model>, Array2<bool>, Provenance)> {
+    let models = files
+        .models
+        .iter()
+        .map(|path| load_model(path, options).map(|(m, _)| m))
+        .collect::<Result<Vec<_>>>()?;
+    let bytes = read_file(&files.keep_mask).map_err(mialab::Error::from)?;
+    let name = display_name(&files.keep_mask);
+    let is_csv = files
+        .keep_mask
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let keep = if is_csv {
+        let names: Vec<String> = files
+            .models
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+            })
+            .collect();
+        keep_mask::from_csv(&name, &bytes, &names, records)
+    } else {
+        keep_mask::from_npy(&name, &bytes, models.len(), records)
+    }
+    .map_err(mialab::Error::from)?;
+    Ok((models, keep, Provenance::of_bytes(&files.source, &bytes)))
 }
 
 /// The path as the user wrote it, for messages and reports.

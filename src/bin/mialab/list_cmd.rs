@@ -2,7 +2,7 @@
 
 use crate::inputs::load_model;
 use anyhow::Result;
-use mialab::attack::CATALOGUE;
+use mialab::attack::{ReferenceUse, catalogue};
 use mialab::model::ModelOptions;
 use std::path::PathBuf;
 
@@ -24,16 +24,25 @@ pub struct InspectArgs {
 
 pub fn attacks(args: &AttacksArgs) -> Result<()> {
     if args.json {
-        let infos: Vec<_> = CATALOGUE.iter().map(|e| e.info).collect();
+        let infos: Vec<_> = catalogue().map(|e| e.info).collect();
         println!("{}", serde_json::to_string_pretty(&infos)?);
         return Ok(());
     }
-    for entry in CATALOGUE {
+    for entry in catalogue() {
         let info = entry.info;
-        let needs = if info.needs_population {
-            " (needs --population)"
+        let mut needs = Vec::new();
+        if info.needs_population {
+            needs.push("--population");
+        }
+        match info.references {
+            ReferenceUse::NotUsed => {}
+            ReferenceUse::OutOnly => needs.push("--references (OUT models)"),
+            ReferenceUse::InAndOut => needs.push("--references (IN and OUT models)"),
+        }
+        let needs = if needs.is_empty() {
+            String::new()
         } else {
-            ""
+            format!(" (needs {})", needs.join(", "))
         };
         println!(
             "{}{needs}\n  {}\n  {}\n  {}\n",

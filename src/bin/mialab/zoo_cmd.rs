@@ -2,7 +2,7 @@
 //! `models/manifest.json`, resolve `--zoo DATASET/TARGET` to files, and audit every target
 //! in one go (the table in `models/README.md`).
 
-use crate::audit_cmd::{AuditFiles, audit_files};
+use crate::audit_cmd::{AuditFiles, ReferenceFiles, audit_files};
 use anyhow::{Context, Result};
 use mialab::audit::AuditConfig;
 use mialab::model::ModelOptions;
@@ -60,6 +60,11 @@ pub fn target_files(
         population: Some(path(&dataset.population.features)),
         population_labels: Some(path(&dataset.population.labels)),
         population_ids: Some(path(&dataset.population.ids)),
+        references: dataset.references_of(target).map(|set| ReferenceFiles {
+            source: format!("zoo {}/references/{}", dataset.name, set.recipe),
+            models: set.models.iter().map(|m| path(&m.model)).collect(),
+            keep_mask: path(&set.keep_mask),
+        }),
     };
     Ok((files, dataset.classes.clone()))
 }
