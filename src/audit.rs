@@ -226,7 +226,7 @@ pub fn compute_signals(
         None => None,
     };
     let (references, population_references) = match &input.references {
-        Some(refs) => {
+        Some(refs) if config.may_use_references() => {
             let audit = reference_signals(
                 refs.models,
                 input.records,
@@ -246,7 +246,7 @@ pub fn compute_signals(
             };
             (Some(audit), population)
         }
-        None => (None, None),
+        _ => (None, None),
     };
     Ok(AuditSignals {
         output,
@@ -351,6 +351,17 @@ pub fn attack_signals(
 }
 
 impl AuditConfig {
+    /// Whether any attack to run reads reference models (all attacks run when none are named);
+    /// when none does, the reference models are not run at all.
+    pub fn may_use_references(&self) -> bool {
+        self.attacks.is_empty()
+            || self.attacks.iter().any(|id| {
+                attack::catalogue()
+                    .find(|e| e.info.id == id)
+                    .is_none_or(|e| e.info.references != ReferenceUse::NotUsed)
+            })
+    }
+
     /// How model outputs become signals under these settings.
     pub fn signal_settings(&self) -> SignalSettings {
         SignalSettings {

@@ -250,64 +250,83 @@ fn load_zoo_model(rel: &str) -> Model {
     Model::from_bytes(&std::fs::read(zoo(rel)).unwrap(), &ModelOptions::default()).unwrap()
 }
 
-#[test]
-fn lira_over_the_reference_matrix_beats_the_loss_attack_at_low_fpr_on_the_overfit_target() {
-    use mialab::attack::calibrated::{LiraConfig, LiraTest, lira};
-    use mialab::metrics::Roc;
-    use mialab::reference::{SignalSettings, model_signals, reference_signals};
+/// Audits a zoo target with every attack (its reference set included) into a JSON report.
+fn audit_zoo_target(name: &str, extra: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("report.json");
+    let zoo_dir = zoo("");
+    let mut args = vec![
+        "audit",
+        "--zoo",
+        name,
+        "--zoo-dir",
+        zoo_dir.to_str().unwrap(),
+        "--bootstrap",
+        "200",
+        "-q",
+        "--out",
+        report_path.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = crate::util::mialab(&args);
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap()
+}
 
-    let m = manifest();
-    let (d, target) = m.target("support2/overfit").unwrap();
-    let records = audit_records(d);
-    let refs = d.references_of(target).unwrap();
-    let keep: Array2<bool> = bool_npy(&zoo(&refs.keep_mask));
-    let models: Vec<Model> = refs
-        .models
+fn tpr_at(attack: &serde_json::Value, fpr: f64) -> f64 {
+    attack["metrics"]["tpr_at_fpr"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|r| load_zoo_model(&r.model))
-        .collect();
-    let settings = SignalSettings {
-        output_kind: mialab::model::OutputKindChoice::Auto,
-        temperature: 1.0,
-        batch_size: 1024,
-    };
-    let matrix = reference_signals(
-        &models,
-        &records,
-        keep.t().to_owned(),
-        settings,
-        &mut NoProgress,
-    )
-    .unwrap();
-    assert_eq!((matrix.records(), matrix.models()), (8000, 16));
+        .find(|t| (t["fpr"].as_f64().unwrap() - fpr).abs() < 1e-12)
+        .and_then(|t| t["tpr"].as_f64())
+        .unwrap()
+}
 
-    let (_, target_signals) = model_signals(
-        &load_zoo_model(&target.model),
-        &records,
-        settings,
-        &mut NoProgress,
-    )
-    .unwrap();
-    let phi = &target_signals.logit_scaled;
-    let neg_loss: Vec<f64> = target_signals.loss.iter().map(|l| -l).collect();
-    let scores: Vec<f64> = lira(
-        phi,
-        &matrix,
-        LiraConfig {
-            test: LiraTest::Online,
-            fixed_variance: true,
-        },
-    )
-    .into_iter()
-    .map(|s| s.expect("every record has 8 IN and 8 OUT references"))
-    .collect();
-    let members: Array1<bool> = bool_npy(&zoo(&target.members));
-    let members = members.to_vec();
-    let tpr = |s: &[f64]| Roc::new(s, &members).unwrap().tpr_at_fpr(1e-3).unwrap();
-    let (lira_tpr, loss_tpr) = (tpr(&scores), tpr(&neg_loss));
+fn by_id<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["attacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap_or_else(|| panic!("{id} missing"))
+}
+
+#[test]
+fn lira_and_rmia_beat_every_population_attack_at_low_fpr_on_the_overfit_target() {
+    let report = audit_zoo_target("support2/overfit", &[]);
+    let references = &report["references"];
+    assert_eq!(references["models"], 16);
+    assert_eq!(references["in_per_record"]["min"], 8);
+    assert_eq!(references["records_without_in"], 0);
+    let attacks = report["attacks"].as_array().unwrap();
+    assert_eq!(attacks.len(), mialab::attack::catalogue().count());
+    let best_population = mialab::attack::catalogue()
+        .filter(|e| e.info.references == mialab::attack::ReferenceUse::NotUsed)
+        .map(|e| tpr_at(by_id(&report, e.info.id), 1e-3))
+        .fold(0.0, f64::max);
+    for id in ["lira-online", "rmia-online"] {
+        let tpr = tpr_at(by_id(&report, id), 1e-3);
+        assert!(
+            tpr > best_population + 0.01,
+            "{id} TPR@0.1% {tpr} vs best population attack {best_population}"
+        );
+        assert_eq!(by_id(&report, id)["scored"], 8000);
+    }
+}
+
+#[test]
+fn every_attack_stays_near_chance_on_the_dp_sgd_target() {
+    let report = audit_zoo_target("support2/dpsgd", &["--rmia-a", "tune"]);
+    for attack in report["attacks"].as_array().unwrap() {
+        let auc = attack["metrics"]["auc"].as_f64().unwrap();
+        assert!(auc < 0.56, "{} AUC {auc} on the ε≈3 target", attack["id"]);
+    }
     assert!(
-        lira_tpr > loss_tpr + 0.01,
-        "LiRA TPR@0.1% {lira_tpr} vs loss {loss_tpr}"
+        by_id(&report, "rmia-offline")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("tuned on reference model 0"),
     );
 }
 

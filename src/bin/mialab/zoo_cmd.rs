@@ -2,7 +2,7 @@
 //! `models/manifest.json`, resolve `--zoo DATASET/TARGET` to files, and audit every target
 //! in one go (the table in `models/README.md`).
 
-use crate::audit_cmd::{AuditFiles, ReferenceFiles, audit_files};
+use crate::audit_cmd::{AttackParamArgs, AuditFiles, ReferenceFiles, audit_files};
 use anyhow::{Context, Result};
 use mialab::audit::AuditConfig;
 use mialab::model::ModelOptions;
@@ -19,9 +19,15 @@ pub struct ZooArgs {
     /// Audit every target with the population attacks and print one row per target.
     #[arg(long)]
     audit: bool,
-    /// Attacks for --audit (default: every population attack).
+    /// Audit every target with every attack, its reference set included, and print one
+    /// table per data set: attacks × targets (the table in README.md).
+    #[arg(long, conflicts_with = "audit")]
+    attack_table: bool,
+    /// Attacks for --audit and --attack-table (default: every one the inputs allow).
     #[arg(long = "attack", value_name = "NAME", value_delimiter = ',')]
     attacks: Vec<String>,
+    #[command(flatten)]
+    attack_params: AttackParamArgs,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -74,6 +80,9 @@ pub fn run(args: &ZooArgs) -> Result<()> {
     if args.audit {
         return audit_all(args, &manifest);
     }
+    if args.attack_table {
+        return attack_table(args, &manifest);
+    }
     for d in &manifest.datasets {
         println!("{}: {}", d.name, d.title);
         println!(
@@ -120,7 +129,8 @@ fn audit_all(args: &ZooArgs, manifest: &Manifest) -> Result<()> {
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for name in manifest.target_names() {
         let (_, target) = manifest.target(&name).map_err(mialab::Error::from)?;
-        let (files, classes) = target_files(manifest, &args.dir, &name)?;
+        let (mut files, classes) = target_files(manifest, &args.dir, &name)?;
+        files.references = None;
         let schema = RecordSchema {
             classes: Some(classes),
             ..RecordSchema::default()
@@ -155,6 +165,55 @@ fn audit_all(args: &ZooArgs, manifest: &Manifest) -> Result<()> {
                 cells(Some(a))
             )),
         );
+    }
+    Ok(())
+}
+
+fn attack_table(args: &ZooArgs, manifest: &Manifest) -> Result<()> {
+    let config = AuditConfig {
+        attacks: args.attacks.clone(),
+        seed: args.seed,
+        attack_params: args.attack_params.params(),
+        ..AuditConfig::default()
+    };
+    for dataset in &manifest.datasets {
+        let mut columns: Vec<(String, Vec<AttackResult>)> = Vec::new();
+        for target in &dataset.targets {
+            let name = format!("{}/{}", dataset.name, target.name);
+            let (files, classes) = target_files(manifest, &args.dir, &name)?;
+            let schema = RecordSchema {
+                classes: Some(classes),
+                ..RecordSchema::default()
+            };
+            let (outcome, _) = audit_files(
+                &files,
+                &schema,
+                &ModelOptions::default(),
+                &config,
+                args.quiet,
+            )
+            .with_context(|| format!("auditing {name}"))?;
+            columns.push((target.name.clone(), outcome.report.attacks));
+        }
+        println!("\n{} (AUC · TPR@1% FPR · TPR@0.1% FPR)\n", dataset.title);
+        let header: Vec<&str> = columns.iter().map(|(t, _)| t.as_str()).collect();
+        println!("| attack | {} |", header.join(" | "));
+        println!("|---|{}", "---|".repeat(header.len()));
+        let Some((_, first)) = columns.first() else {
+            continue;
+        };
+        for attack in first {
+            let cells: Vec<String> = columns
+                .iter()
+                .map(|(_, results)| {
+                    results
+                        .iter()
+                        .find(|a| a.id == attack.id)
+                        .map_or("-".to_string(), |a| cells(Some(a)).replace(" | ", " · "))
+                })
+                .collect();
+            println!("| {} | {} |", attack.id, cells.join(" | "));
+        }
     }
     Ok(())
 }
