@@ -7,7 +7,7 @@ use crate::metrics::{self, Confusion, Roc, threshold};
 use crate::model::{Model, OutputKindChoice};
 use crate::progress::{Progress, ProgressSink};
 use crate::records::Records;
-use crate::reference::{SignalSettings, model_signals, reference_signals};
+use crate::reference::{SignalSettings, check_reference_models, model_signals, reference_signals};
 use crate::report::{
     AttackResult, DataSection, ModelSection, OperatingPoint, PerRecordTable, REPORT_VERSION,
     ReferenceSection, Report, RocMetrics, Settings, TprAtFpr, Utility,
@@ -160,6 +160,8 @@ pub struct AuditInput<'a> {
 /// taken to be outside every reference model's training set.
 pub struct ReferenceInput<'a> {
     pub models: &'a [Model],
+    /// One name per model (its file), for messages.
+    pub names: Vec<String>,
     /// `[audit records, models]`.
     pub keep: Array2<bool>,
     /// Where the models and keep-mask came from (the hash is the keep-mask's).
@@ -227,6 +229,7 @@ pub fn compute_signals(
     };
     let (references, population_references) = match &input.references {
         Some(refs) if config.may_use_references() => {
+            check_reference_models(input.model, refs.models, &refs.names)?;
             let audit = reference_signals(
                 refs.models,
                 input.records,

@@ -32,6 +32,38 @@ pub fn model_signals(
     Ok((output, signals))
 }
 
+/// Checks every reference model takes the target's records and outputs its classes;
+/// `names[k]` names model k in the message.
+pub fn check_reference_models(
+    target: &Model,
+    models: &[Model],
+    names: &[String],
+) -> Result<(), MatrixError> {
+    if models.is_empty() {
+        return Err(MatrixError::NoModels);
+    }
+    let expected = target.info();
+    for (k, model) in models.iter().enumerate() {
+        let name = names.get(k).cloned().unwrap_or_else(|| format!("#{k}"));
+        let info = model.info();
+        if info.record_shape != expected.record_shape {
+            return Err(MatrixError::InputShape {
+                model: name,
+                expected: expected.record_shape.clone(),
+                found: info.record_shape.clone(),
+            });
+        }
+        if info.output_width != expected.output_width {
+            return Err(MatrixError::OutputWidth {
+                model: name,
+                expected: expected.output_width,
+                found: info.output_width,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Runs every model over `records`; `keep[[i, k]]` says record i trained model k.
 pub fn reference_signals(
     models: &[Model],

@@ -23,6 +23,22 @@ pub enum MatrixError {
         expected: usize,
         found: usize,
     },
+    #[error(
+        "reference model {model} takes records of shape {found:?} but the target takes {expected:?}; reference models must share the target's architecture"
+    )]
+    InputShape {
+        model: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error(
+        "reference model {model} outputs {found} class scores but the target outputs {expected}; reference models must share the target's classes"
+    )]
+    OutputWidth {
+        model: String,
+        expected: usize,
+        found: usize,
+    },
     #[error("a reference set needs at least one reference model")]
     NoModels,
 }

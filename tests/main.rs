@@ -4,5 +4,6 @@ mod audit_example;
 mod cli;
 mod malformed;
 mod model_outputs;
+mod references;
 mod util;
 mod zoo;

@@ -328,6 +328,11 @@ pub fn audit_files(
             .as_ref()
             .map(|(models, keep, provenance)| ReferenceInput {
                 models,
+                names: files
+                    .references
+                    .iter()
+                    .flat_map(|r| r.models.iter().map(|p| p.display().to_string()))
+                    .collect(),
                 keep: keep.clone(),
                 provenance: provenance.clone(),
             }),
