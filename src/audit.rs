@@ -131,7 +131,7 @@ impl AuditConfig {
 }
 
 /// Where an input came from, for the report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Provenance {
     pub source: String,
     pub sha256: String,
@@ -150,10 +150,15 @@ impl Provenance {
 pub struct AuditInput<'a> {
     pub model: &'a Model,
     pub model_provenance: Provenance,
+    pub data: AuditData<'a>,
+    pub references: Option<ReferenceInput<'a>>,
+}
+
+/// The records an audit scores and measures, and the population it calibrates on.
+pub struct AuditData<'a> {
     pub records: &'a Records,
     pub records_provenance: Provenance,
     pub population: Option<(&'a Records, Provenance)>,
-    pub references: Option<ReferenceInput<'a>>,
 }
 
 /// K reference models and which audit records each trained on. Population records are
@@ -172,11 +177,16 @@ pub struct ReferenceInput<'a> {
 /// slow part of an audit; switching attacks or their parameters reuses it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditSignals {
-    pub output: crate::model::ModelOutput,
+    /// The target model as the report describes it.
+    pub model: ModelSection,
+    /// Shape of one record as the model takes it.
+    pub record_shape: Vec<usize>,
     pub target: Signals,
     pub population: Option<Signals>,
     pub references: Option<ReferenceSignals>,
     pub population_references: Option<ReferenceSignals>,
+    /// Where the reference set came from, when there is one.
+    pub reference_provenance: Option<Provenance>,
 }
 
 impl AuditSignals {
@@ -209,7 +219,7 @@ pub fn run_audit(
 ) -> crate::Result<AuditOutcome> {
     config.validate()?;
     let signals = compute_signals(input, config, progress)?;
-    attack_signals(input, &signals, config, progress)
+    attack_signals(&input.data, &signals, config, progress)
 }
 
 /// Runs the target and every reference model over the audit and population records.
@@ -219,8 +229,9 @@ pub fn compute_signals(
     progress: &mut dyn ProgressSink,
 ) -> crate::Result<AuditSignals> {
     let settings = config.signal_settings();
-    let (output, target) = model_signals(input.model, input.records, settings, progress)?;
-    let population = match &input.population {
+    let data = &input.data;
+    let (output, target) = model_signals(input.model, data.records, settings, progress)?;
+    let population = match &data.population {
         Some((records, _)) => {
             records.check_population()?;
             Some(model_signals(input.model, records, settings, progress)?.1)
@@ -232,12 +243,12 @@ pub fn compute_signals(
             check_reference_models(input.model, refs.models, &refs.names)?;
             let audit = reference_signals(
                 refs.models,
-                input.records,
+                data.records,
                 refs.keep.clone(),
                 settings,
                 progress,
             )?;
-            let population = match &input.population {
+            let population = match &data.population {
                 Some((records, _)) => Some(reference_signals(
                     refs.models,
                     records,
@@ -251,10 +262,24 @@ pub fn compute_signals(
         }
         _ => (None, None),
     };
+    let info = input.model.info();
     Ok(AuditSignals {
-        output,
+        model: ModelSection {
+            source: input.model_provenance.source.clone(),
+            sha256: input.model_provenance.sha256.clone(),
+            input: info.input.to_string(),
+            output: info.used_output.clone(),
+            output_kind: output.kind,
+            expanded_single_output: output.expanded_single,
+            classes: output.classes(),
+            parameters: info.parameters,
+        },
+        record_shape: info.record_shape.clone(),
         target,
         population,
+        reference_provenance: references
+            .as_ref()
+            .and(input.references.as_ref().map(|r| r.provenance.clone())),
         references,
         population_references,
     })
@@ -262,7 +287,7 @@ pub fn compute_signals(
 
 /// Runs the configured attacks over computed signals and measures them.
 pub fn attack_signals(
-    input: &AuditInput<'_>,
+    input: &AuditData<'_>,
     signals: &AuditSignals,
     config: &AuditConfig,
     progress: &mut dyn ProgressSink,
@@ -321,29 +346,19 @@ pub fn attack_signals(
         });
     }
 
-    let info = input.model.info();
-    let output = &signals.output;
+    let shape = &signals.record_shape;
     let report = Report {
         report_version: REPORT_VERSION,
         mialab_version: env!("CARGO_PKG_VERSION").to_string(),
         settings: Settings::from(config),
-        model: ModelSection {
-            source: input.model_provenance.source.clone(),
-            sha256: input.model_provenance.sha256.clone(),
-            input: info.input.to_string(),
-            output: info.used_output.clone(),
-            output_kind: output.kind,
-            expanded_single_output: output.expanded_single,
-            classes: output.classes(),
-            parameters: info.parameters,
-        },
-        records: DataSection::new(input.records, &input.records_provenance),
+        model: signals.model.clone(),
+        records: DataSection::new(input.records, &input.records_provenance, shape),
         population: input
             .population
             .as_ref()
-            .map(|(r, p)| DataSection::new(r, p)),
-        references: match (&input.references, &signals.references) {
-            (Some(r), Some(m)) => Some(ReferenceSection::new(&r.provenance, m)),
+            .map(|(r, p)| DataSection::new(r, p, shape)),
+        references: match (&signals.reference_provenance, &signals.references) {
+            (Some(p), Some(m)) => Some(ReferenceSection::new(p, m)),
             _ => None,
         },
         utility: Utility::new(&signals.target.correct, input.records.membership.as_deref()),

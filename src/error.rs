@@ -17,6 +17,8 @@ pub enum Error {
     Matrix(#[from] crate::signal_matrix::MatrixError),
     #[error("could not read the keep-mask")]
     KeepMask(#[from] crate::keep_mask::KeepMaskError),
+    #[error("could not use the signals file")]
+    SignalsFile(#[from] crate::signals_file::SignalsFileError),
     #[error("a metric could not be computed")]
     Metrics(#[from] crate::metrics::MetricsError),
     #[error("could not write the report")]

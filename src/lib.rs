@@ -22,6 +22,7 @@ pub mod reference;
 pub mod report;
 pub mod signal;
 pub mod signal_matrix;
+pub mod signals_file;
 pub mod zoo;
 
 pub use error::{Error, Result};

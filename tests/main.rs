@@ -5,5 +5,6 @@ mod cli;
 mod malformed;
 mod model_outputs;
 mod references;
+mod signals;
 mod util;
 mod zoo;

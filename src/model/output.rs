@@ -2,13 +2,13 @@
 
 use super::ModelError;
 use ndarray::{Array2, ArrayView1};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Tolerance on a probability row's sum when detecting probabilities.
 const SUM_TOLERANCE: f64 = 1e-3;
 
 /// What the output columns hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputKind {
     Logits,

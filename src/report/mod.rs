@@ -15,7 +15,7 @@ use crate::metrics::{Confusion, EpsilonBound};
 use crate::model::{OutputKind, OutputKindChoice};
 use crate::records::Records;
 use crate::signal_matrix::ReferenceSignals;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
@@ -95,7 +95,7 @@ impl From<&AuditConfig> for Settings {
 }
 
 /// The target model as audited.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSection {
     pub source: String,
     pub sha256: String,
@@ -120,13 +120,14 @@ pub struct DataSection {
 }
 
 impl DataSection {
-    pub fn new(records: &Records, provenance: &Provenance) -> DataSection {
+    /// `record_shape`: one record's shape as the model takes it.
+    pub fn new(records: &Records, provenance: &Provenance, record_shape: &[usize]) -> DataSection {
         let counts = records.membership_counts();
         DataSection {
             source: provenance.source.clone(),
             sha256: provenance.sha256.clone(),
             records: records.len(),
-            record_shape: records.record_shape().to_vec(),
+            record_shape: record_shape.to_vec(),
             members: counts.map(|c| c.0),
             non_members: counts.map(|c| c.1),
             class_names: records.classes.clone(),

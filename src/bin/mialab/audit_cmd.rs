@@ -5,24 +5,32 @@ use crate::progress_bar::TerminalProgress;
 use crate::zoo_cmd;
 use anyhow::{Context, Result, bail};
 use mialab::attack::{AttackParams, LiraParams, LiraVariance, RmiaA, RmiaParams, ShokriParams};
-use mialab::audit::{AuditConfig, AuditInput, AuditOutcome, ReferenceInput, run_audit};
-use mialab::model::{ModelOptions, OutputKindChoice};
-use mialab::records::RecordSchema;
+use mialab::audit::{
+    AuditConfig, AuditData, AuditInput, AuditOutcome, Provenance, ReferenceInput, attack_signals,
+    run_audit,
+};
+use mialab::model::{Model, ModelOptions, OutputKindChoice};
+use mialab::records::{RecordSchema, Records};
+use mialab::signals_file;
+use ndarray::Array2;
 use std::path::{Path, PathBuf};
 
+/// What the models run on: the target, the records, the population and the references,
+/// named as files or as a zoo target, and how outputs become signals.
 #[derive(clap::Args)]
-pub struct AuditArgs {
+pub struct InputArgs {
     /// The target model (ONNX).
-    #[arg(long, value_name = "FILE", required_unless_present = "zoo")]
+    #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// The audit set: CSV, or .npy features with --labels.
-    #[arg(long, value_name = "FILE", required_unless_present = "zoo")]
+    #[arg(long, value_name = "FILE")]
     records: Option<PathBuf>,
-    /// Audit a target of the bundled zoo (see `mialab zoo`) instead of naming files.
+    /// Audit a target of the bundled zoo (see `mialab zoo`) instead of naming files; its
+    /// reference set comes with it.
     #[arg(
         long,
         value_name = "DATASET/TARGET",
-        conflicts_with_all = ["model", "records", "labels", "membership", "ids", "population", "population_labels", "population_ids"]
+        conflicts_with_all = ["model", "records", "labels", "membership", "ids", "population", "population_labels", "population_ids", "references"]
     )]
     zoo: Option<String>,
     /// Folder holding the zoo's manifest.json.
@@ -48,12 +56,7 @@ pub struct AuditArgs {
     population_ids: Option<PathBuf>,
     /// Reference models: a folder of .onnx files (taken in file-name order) trained like the
     /// target on parts of the audit records; needs --keep-mask.
-    #[arg(
-        long,
-        value_name = "DIR",
-        requires = "keep_mask",
-        conflicts_with = "zoo"
-    )]
+    #[arg(long, value_name = "DIR", requires = "keep_mask")]
     references: Option<PathBuf>,
     /// Which audit records each reference model trained on: .npy [models, records] of 0/1, or
     /// CSV with one column per model file name and one row per audit record.
@@ -64,6 +67,30 @@ pub struct AuditArgs {
     no_references: bool,
     #[command(flatten)]
     schema: SchemaArgs,
+    /// Whether the model outputs logits or probabilities.
+    #[arg(long, value_enum, default_value = "auto")]
+    output_kind: OutputKindArg,
+    /// Name of the model output with class scores (default: the first float output).
+    #[arg(long, value_name = "NAME")]
+    output: Option<String>,
+    /// Softmax temperature.
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f64,
+    /// Records per inference call.
+    #[arg(long, default_value_t = mialab::model::DEFAULT_BATCH_SIZE)]
+    batch_size: usize,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    inputs: InputArgs,
+    /// Attack the signals of a file written by `mialab signals` instead of running models.
+    #[arg(long, value_name = "FILE.npz", conflicts_with_all = ["model", "records", "zoo", "references", "population"])]
+    signals: Option<PathBuf>,
     /// Attacks to run (repeat or comma-separate); default: every one the inputs allow.
     #[arg(long = "attack", value_name = "NAME", value_delimiter = ',')]
     attacks: Vec<String>,
@@ -75,15 +102,6 @@ pub struct AuditArgs {
     /// Write the per-record CSV (signals, scores, ranks) here.
     #[arg(long, value_name = "FILE")]
     per_record: Option<PathBuf>,
-    /// Whether the model outputs logits or probabilities.
-    #[arg(long, value_enum, default_value = "auto")]
-    output_kind: OutputKindArg,
-    /// Name of the model output with class scores (default: the first float output).
-    #[arg(long, value_name = "NAME")]
-    output: Option<String>,
-    /// Softmax temperature.
-    #[arg(long, default_value_t = 1.0)]
-    temperature: f64,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -99,12 +117,6 @@ pub struct AuditArgs {
     /// Fraction of members among those attacked, for PPV.
     #[arg(long, default_value_t = 0.01)]
     member_prior: f64,
-    /// Records per inference call.
-    #[arg(long, default_value_t = mialab::model::DEFAULT_BATCH_SIZE)]
-    batch_size: usize,
-    /// No progress bar.
-    #[arg(long, short)]
-    quiet: bool,
 }
 
 /// Settings of the reference-model attacks.
@@ -230,8 +242,9 @@ impl ReferenceFiles {
     }
 }
 
-impl AuditArgs {
-    fn files(&self) -> Result<(AuditFiles, RecordSchema)> {
+impl InputArgs {
+    /// The files to load and how to read CSV records.
+    pub fn files(&self) -> Result<(AuditFiles, RecordSchema)> {
         let mut schema = self.schema.resolve()?;
         if let Some(name) = &self.zoo {
             let manifest = zoo_cmd::load_manifest(&self.zoo_dir)?;
@@ -262,35 +275,81 @@ impl AuditArgs {
         Ok((files, schema))
     }
 
-    fn config(&self) -> AuditConfig {
+    pub fn model_options(&self) -> ModelOptions {
+        ModelOptions {
+            output: self.output.clone(),
+        }
+    }
+
+    /// The audit settings these inputs fix; the rest keep their defaults.
+    pub fn config(&self) -> AuditConfig {
         AuditConfig {
-            attacks: self.attacks.clone(),
             output_kind: match self.output_kind {
                 OutputKindArg::Auto => OutputKindChoice::Auto,
                 OutputKindArg::Logits => OutputKindChoice::Logits,
                 OutputKindArg::Probabilities => OutputKindChoice::Probabilities,
             },
             temperature: self.temperature,
-            seed: self.seed,
-            bootstrap_resamples: self.bootstrap,
-            alpha: self.alpha,
-            delta: self.delta,
-            member_prior: self.member_prior,
             batch_size: self.batch_size,
-            attack_params: self.attack_params.params(),
             ..AuditConfig::default()
         }
     }
 }
 
-/// Loads the files, runs the audit and returns it with a one-line description.
-pub fn audit_files(
-    files: &AuditFiles,
-    schema: &RecordSchema,
-    options: &ModelOptions,
-    config: &AuditConfig,
-    quiet: bool,
-) -> Result<(AuditOutcome, String)> {
+impl AuditArgs {
+    fn config(&self) -> AuditConfig {
+        AuditConfig {
+            attacks: self.attacks.clone(),
+            seed: self.seed,
+            bootstrap_resamples: self.bootstrap,
+            alpha: self.alpha,
+            delta: self.delta,
+            member_prior: self.member_prior,
+            attack_params: self.attack_params.params(),
+            ..self.inputs.config()
+        }
+    }
+}
+
+/// Everything an audit's models run on, loaded.
+pub struct Loaded {
+    pub model: Model,
+    pub model_provenance: Provenance,
+    pub records: Records,
+    pub records_provenance: Provenance,
+    pub population: Option<(Records, Provenance)>,
+    pub references: Option<(Vec<Model>, Array2<bool>, Provenance, Vec<String>)>,
+}
+
+impl Loaded {
+    pub fn input(&self) -> AuditInput<'_> {
+        AuditInput {
+            model: &self.model,
+            model_provenance: self.model_provenance.clone(),
+            data: self.data(),
+            references: self
+                .references
+                .as_ref()
+                .map(|(models, keep, provenance, names)| ReferenceInput {
+                    models,
+                    names: names.clone(),
+                    keep: keep.clone(),
+                    provenance: provenance.clone(),
+                }),
+        }
+    }
+
+    pub fn data(&self) -> AuditData<'_> {
+        AuditData {
+            records: &self.records,
+            records_provenance: self.records_provenance.clone(),
+            population: self.population.as_ref().map(|(r, p)| (r, p.clone())),
+        }
+    }
+}
+
+/// Loads the model, records, population and reference set `files` name.
+pub fn load(files: &AuditFiles, schema: &RecordSchema, options: &ModelOptions) -> Result<Loaded> {
     let (model, model_provenance) = load_model(&files.model, options)?;
     let (records, records_provenance) = load_records(
         &files.records,
@@ -316,31 +375,41 @@ pub fn audit_files(
     let references = files
         .references
         .as_ref()
-        .map(|r| load_references(r, options, records.len()))
+        .map(|r| {
+            load_references(r, options, records.len()).map(|(models, keep, provenance)| {
+                let names = r.models.iter().map(|p| p.display().to_string()).collect();
+                (models, keep, provenance, names)
+            })
+        })
         .transpose()?;
-    let input = AuditInput {
-        model: &model,
+    Ok(Loaded {
+        model,
         model_provenance,
-        records: &records,
+        records,
         records_provenance,
-        population: population.as_ref().map(|(r, p)| (r, p.clone())),
-        references: references
-            .as_ref()
-            .map(|(models, keep, provenance)| ReferenceInput {
-                models,
-                names: files
-                    .references
-                    .iter()
-                    .flat_map(|r| r.models.iter().map(|p| p.display().to_string()))
-                    .collect(),
-                keep: keep.clone(),
-                provenance: provenance.clone(),
-            }),
-    };
+        population,
+        references,
+    })
+}
+
+/// Loads the files, runs the audit and returns it with a one-line description.
+pub fn audit_files(
+    files: &AuditFiles,
+    schema: &RecordSchema,
+    options: &ModelOptions,
+    config: &AuditConfig,
+    quiet: bool,
+) -> Result<(AuditOutcome, String)> {
+    let loaded = load(files, schema, options)?;
     let mut progress = TerminalProgress::new(quiet);
-    let outcome = run_audit(&input, config, &mut progress)?;
+    let outcome = run_audit(&loaded.input(), config, &mut progress)?;
     progress.finish();
-    let line = format!(
+    let line = describe(&outcome, &loaded.records);
+    Ok((outcome, line))
+}
+
+fn describe(outcome: &AuditOutcome, records: &Records) -> String {
+    format!(
         "audited {} records ({}) of {} with {} attacks",
         records.len(),
         records
@@ -348,18 +417,45 @@ pub fn audit_files(
             .map_or("membership unknown".to_string(), |(m, n)| format!(
                 "{m} members, {n} non-members"
             )),
-        input.model_provenance.source,
+        outcome.report.model.source,
         outcome.report.attacks.len()
-    );
+    )
+}
+
+/// Attacks the signals stored in a `mialab signals` file.
+fn audit_signals_file(
+    path: &Path,
+    config: &AuditConfig,
+    quiet: bool,
+) -> Result<(AuditOutcome, String)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file =
+        signals_file::read(&path.display().to_string(), &bytes).map_err(mialab::Error::from)?;
+    let data = AuditData {
+        records: &file.records,
+        records_provenance: file.meta.records.clone(),
+        population: file.population.as_ref().zip(file.meta.population.clone()),
+    };
+    let config = AuditConfig {
+        temperature: file.meta.temperature,
+        ..config.clone()
+    };
+    let mut progress = TerminalProgress::new(quiet);
+    let outcome = attack_signals(&data, &file.signals, &config, &mut progress)?;
+    progress.finish();
+    let line = describe(&outcome, &file.records);
     Ok((outcome, line))
 }
 
 pub fn run(args: &AuditArgs) -> Result<()> {
-    let (files, schema) = args.files()?;
-    let options = ModelOptions {
-        output: args.output.clone(),
+    let (outcome, line) = match &args.signals {
+        Some(path) => audit_signals_file(path, &args.config(), args.inputs.quiet)?,
+        None => {
+            let (files, schema) = args.inputs.files()?;
+            let options = args.inputs.model_options();
+            audit_files(&files, &schema, &options, &args.config(), args.inputs.quiet)?
+        }
     };
-    let (outcome, line) = audit_files(&files, &schema, &options, &args.config(), args.quiet)?;
     println!("{line}");
     print!("{}", outcome.report.summary_table());
     if let Some(path) = &args.out {

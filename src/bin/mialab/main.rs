@@ -7,6 +7,7 @@ mod audit_cmd;
 mod inputs;
 mod list_cmd;
 mod progress_bar;
+mod signals_cmd;
 mod zoo_cmd;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +28,8 @@ struct Cli {
 enum Command {
     /// Run membership-inference attacks against a model on an audit set and measure them.
     Audit(Box<audit_cmd::AuditArgs>),
+    /// Run the models once and write every signal the attacks read to an .npz file.
+    Signals(Box<signals_cmd::SignalsArgs>),
     /// List the attacks with their papers and descriptions.
     Attacks(list_cmd::AttacksArgs),
     /// Show a model's inputs, outputs, operators and parameter count.
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Audit(args) => audit_cmd::run(&args),
+        Command::Signals(args) => signals_cmd::run(&args),
         Command::Attacks(args) => list_cmd::attacks(&args),
         Command::Inspect(args) => list_cmd::inspect(&args),
         Command::Zoo(args) => zoo_cmd::run(&args),

@@ -1,0 +1,386 @@
+//! The signals file (`.npz`): every number an audit's attacks read, so that numpy, ML
+//! Privacy Meter or any other tool can reuse exactly what mialab computed, and so that
+//! `mialab audit --signals` can attack again without running a model.
+//!
+//! Layout (NumPy's `.npz`, deflate-compressed). Per-model matrices are `[models, records]`,
+//! the layout of LiRA's `keep` and score arrays; text is UTF-8 bytes (`uint8`), since
+//! `.npy` has no variable-length string type:
+//!
+//! | array | dtype, shape | holds |
+//! |---|---|---|
+//! | `meta_json` | uint8 | JSON: format, mialab version, model section, record shape, sources |
+//! | `record_ids_utf8` | uint8 | record ids joined by `\n` |
+//! | `labels` | int64 `[N]` | class index of every record |
+//! | `membership` | bool `[N]` | ground truth, when known |
+//! | `target_<signal>` | float64 `[N]` | confidence, loss, logit_scaled, entropy, modified_entropy |
+//! | `target_correct` | bool `[N]` | top class is the label |
+//! | `target_probabilities` | float64 `[N, C]` | softmax at the audit's temperature |
+//! | `keep` | bool `[K, N]` | record i trained reference model k |
+//! | `reference_<signal>` | float64 `[K, N]` | logit_scaled, confidence, loss |
+//! | `reference_probabilities` | float64 `[K, N, C]` | every reference model's softmax |
+//! | `population_…` | | the same for population records (no `keep`: they trained no reference) |
+//!
+//! In numpy: `z = np.load("signals.npz"); ids = bytes(z["record_ids_utf8"]).decode().split("\n")`.
+
+use crate::audit::{AuditSignals, Provenance};
+use crate::records::Records;
+use crate::report::ModelSection;
+use crate::signal::Signals;
+use crate::signal_matrix::ReferenceSignals;
+use ndarray::{Array1, Array2, Array3, ArrayD, Dimension, IxDyn};
+use ndarray_npy::{NpzReader, NpzWriter, ReadNpzError, WriteNpzError};
+use serde::{Deserialize, Serialize};
+use std::io::Cursor;
+use thiserror::Error;
+
+/// The `format` value of files this version writes and reads.
+pub const FORMAT: &str = "mialab-signals/1";
+
+/// A signals file that cannot be written or read.
+#[derive(Debug, Error)]
+pub enum SignalsFileError {
+    #[error("cannot write the signals file: {0}")]
+    Write(#[from] WriteNpzError),
+    #[error("{file} is not a readable .npz signals file: {message}")]
+    Read { file: String, message: String },
+    #[error("{file} is a '{found}' file; this mialab reads '{FORMAT}'")]
+    Format { file: String, found: String },
+    #[error("{file}: array '{name}' has shape {found:?}, expected {expected:?}")]
+    Shape {
+        file: String,
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error("{file}: {message}")]
+    Content { file: String, message: String },
+}
+
+/// What the file says about where its numbers came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalsMeta {
+    pub format: String,
+    pub mialab_version: String,
+    pub model: ModelSection,
+    pub record_shape: Vec<usize>,
+    pub temperature: f64,
+    pub records: Provenance,
+    pub population: Option<Provenance>,
+    pub references: Option<Provenance>,
+    pub class_names: Option<Vec<String>>,
+}
+
+/// A signals file read back: the records' labels, ids and membership (no features) and
+/// every signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalsFile {
+    pub meta: SignalsMeta,
+    pub records: Records,
+    pub population: Option<Records>,
+    pub signals: AuditSignals,
+}
+
+/// Writes `signals` of `records` (and `population`) as `.npz` bytes.
+pub fn write(
+    signals: &AuditSignals,
+    records: (&Records, &Provenance),
+    population: Option<(&Records, &Provenance)>,
+    temperature: f64,
+) -> Result<Vec<u8>, SignalsFileError> {
+    let meta = SignalsMeta {
+        format: FORMAT.to_string(),
+        mialab_version: env!("CARGO_PKG_VERSION").to_string(),
+        model: signals.model.clone(),
+        record_shape: signals.record_shape.clone(),
+        temperature,
+        records: records.1.clone(),
+        population: population.map(|(_, p)| p.clone()),
+        references: signals.reference_provenance.clone(),
+        class_names: records.0.classes.clone(),
+    };
+    let mut npz = NpzWriter::new_compressed(Cursor::new(Vec::new()));
+    let json = serde_json::to_vec(&meta).expect("the meta is plain data");
+    npz.add_array("meta_json", &Array1::from(json))?;
+    write_set(
+        &mut npz,
+        "",
+        records.0,
+        &signals.target,
+        signals.references.as_ref(),
+        true,
+    )?;
+    if let (Some((pop, _)), Some(pop_signals)) = (population, &signals.population) {
+        write_set(
+            &mut npz,
+            "population_",
+            pop,
+            pop_signals,
+            signals.population_references.as_ref(),
+            false,
+        )?;
+    }
+    Ok(npz.finish()?.into_inner())
+}
+
+fn write_set(
+    npz: &mut NpzWriter<Cursor<Vec<u8>>>,
+    prefix: &str,
+    records: &Records,
+    signals: &Signals,
+    references: Option<&ReferenceSignals>,
+    with_keep: bool,
+) -> Result<(), WriteNpzError> {
+    let name = |n: &str| format!("{prefix}{n}");
+    npz.add_array(
+        name("record_ids_utf8"),
+        &Array1::from(records.ids.join("\n").into_bytes()),
+    )?;
+    let labels: Array1<i64> = records.labels.iter().map(|&y| y as i64).collect();
+    npz.add_array(name("labels"), &labels)?;
+    if let Some(m) = &records.membership {
+        npz.add_array(name("membership"), &Array1::from(m.clone()))?;
+    }
+    for (signal, values) in [
+        ("confidence", &signals.confidence),
+        ("loss", &signals.loss),
+        ("logit_scaled", &signals.logit_scaled),
+        ("entropy", &signals.entropy),
+        ("modified_entropy", &signals.modified_entropy),
+    ] {
+        npz.add_array(
+            name(&format!("target_{signal}")),
+            &Array1::from(values.clone()),
+        )?;
+    }
+    npz.add_array(
+        name("target_correct"),
+        &Array1::from(signals.correct.clone()),
+    )?;
+    npz.add_array(name("target_probabilities"), &signals.probabilities)?;
+    if let Some(r) = references {
+        if with_keep {
+            npz.add_array(name("keep"), &r.keep.t())?;
+        }
+        for (signal, m) in [
+            ("logit_scaled", &r.logit_scaled),
+            ("confidence", &r.confidence),
+            ("loss", &r.loss),
+        ] {
+            npz.add_array(name(&format!("reference_{signal}")), &m.t())?;
+        }
+        if let Some(p) = &r.probabilities {
+            npz.add_array(
+                name("reference_probabilities"),
+                &p.view().permuted_axes([1, 0, 2]),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads a signals file; `file` names it in messages.
+pub fn read(file: &str, bytes: &[u8]) -> Result<SignalsFile, SignalsFileError> {
+    let mut reader = Reader::new(file, bytes)?;
+    let meta_bytes: Array1<u8> = reader.array("meta_json", None)?;
+    let meta: SignalsMeta = serde_json::from_slice(meta_bytes.as_slice().unwrap_or_default())
+        .map_err(|e| SignalsFileError::Content {
+            file: file.to_string(),
+            message: format!("meta_json is not the expected JSON: {e}"),
+        })?;
+    if meta.format != FORMAT {
+        return Err(SignalsFileError::Format {
+            file: file.to_string(),
+            found: meta.format,
+        });
+    }
+    let (records, target, references) = reader.set("", &meta, true)?;
+    let (population, population_signals, population_references) =
+        match reader.has("population_labels") {
+            true => {
+                let (r, s, refs) = reader.set("population_", &meta, false)?;
+                (Some(r), Some(s), refs)
+            }
+            false => (None, None, None),
+        };
+    let signals = AuditSignals {
+        model: meta.model.clone(),
+        record_shape: meta.record_shape.clone(),
+        target,
+        population: population_signals,
+        reference_provenance: references.as_ref().and(meta.references.clone()),
+        references,
+        population_references,
+    };
+    Ok(SignalsFile {
+        meta,
+        records,
+        population,
+        signals,
+    })
+}
+
+struct Reader<'a> {
+    file: &'a str,
+    npz: NpzReader<Cursor<&'a [u8]>>,
+    names: Vec<String>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(file: &'a str, bytes: &'a [u8]) -> Result<Reader<'a>, SignalsFileError> {
+        let error = |e: ReadNpzError| SignalsFileError::Read {
+            file: file.to_string(),
+            message: e.to_string(),
+        };
+        let mut npz = NpzReader::new(Cursor::new(bytes)).map_err(error)?;
+        let names = npz.names().map_err(error)?;
+        Ok(Reader { file, npz, names })
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+
+    /// Reads `name` as an array of `D`, checking its shape when `expected` is given.
+    fn array<T, D>(
+        &mut self,
+        name: &str,
+        expected: Option<&[usize]>,
+    ) -> Result<ndarray::Array<T, D>, SignalsFileError>
+    where
+        T: ndarray_npy::ReadableElement,
+        D: Dimension,
+    {
+        let array: ArrayD<T> = self.npz.by_name(name).map_err(|e| SignalsFileError::Read {
+            file: self.file.to_string(),
+            message: format!("array '{name}': {e}"),
+        })?;
+        let found = array.shape().to_vec();
+        let shape_error = |expected: Vec<usize>| SignalsFileError::Shape {
+            file: self.file.to_string(),
+            name: name.to_string(),
+            expected,
+            found: found.clone(),
+        };
+        if let Some(expected) = expected
+            && expected != found.as_slice()
+        {
+            return Err(shape_error(expected.to_vec()));
+        }
+        array
+            .into_dimensionality::<D>()
+            .map_err(|_| shape_error(vec![0; D::NDIM.unwrap_or(0)]))
+    }
+
+    fn vector(&mut self, name: &str, n: usize) -> Result<Vec<f64>, SignalsFileError> {
+        Ok(self.array::<f64, ndarray::Ix1>(name, Some(&[n]))?.to_vec())
+    }
+
+    fn set(
+        &mut self,
+        prefix: &str,
+        meta: &SignalsMeta,
+        with_keep: bool,
+    ) -> Result<(Records, Signals, Option<ReferenceSignals>), SignalsFileError> {
+        let name = |n: &str| format!("{prefix}{n}");
+        let labels: Array1<i64> = self.array(&name("labels"), None)?;
+        let n = labels.len();
+        let classes = meta.model.classes;
+        let labels = labels
+            .iter()
+            .map(|&y| {
+                usize::try_from(y)
+                    .ok()
+                    .filter(|&y| y < classes)
+                    .ok_or_else(|| SignalsFileError::Content {
+                        file: self.file.to_string(),
+                        message: format!(
+                            "{} holds label {y}, outside 0..{classes}",
+                            name("labels")
+                        ),
+                    })
+            })
+            .collect::<Result<Vec<usize>, _>>()?;
+        let id_bytes: Array1<u8> = self.array(&name("record_ids_utf8"), None)?;
+        let ids: Vec<String> = String::from_utf8(id_bytes.to_vec())
+            .map_err(|_| SignalsFileError::Content {
+                file: self.file.to_string(),
+                message: format!("{} is not UTF-8", name("record_ids_utf8")),
+            })?
+            .split('\n')
+            .map(str::to_string)
+            .collect();
+        if ids.len() != n {
+            return Err(SignalsFileError::Content {
+                file: self.file.to_string(),
+                message: format!("{} ids for {n} labels", ids.len()),
+            });
+        }
+        let membership = match self.has(&name("membership")) {
+            true => Some(
+                self.array::<bool, ndarray::Ix1>(&name("membership"), Some(&[n]))?
+                    .to_vec(),
+            ),
+            false => None,
+        };
+        let signals = Signals {
+            confidence: self.vector(&name("target_confidence"), n)?,
+            loss: self.vector(&name("target_loss"), n)?,
+            logit_scaled: self.vector(&name("target_logit_scaled"), n)?,
+            entropy: self.vector(&name("target_entropy"), n)?,
+            modified_entropy: self.vector(&name("target_modified_entropy"), n)?,
+            correct: self
+                .array::<bool, ndarray::Ix1>(&name("target_correct"), Some(&[n]))?
+                .to_vec(),
+            probabilities: self.array(&name("target_probabilities"), Some(&[n, classes]))?,
+        };
+        let references = if self.has(&name("reference_logit_scaled")) {
+            let phi: Array2<f64> = self.array(&name("reference_logit_scaled"), None)?;
+            let k = phi.nrows();
+            let keep: Array2<bool> = if with_keep {
+                self.array(&name("keep"), Some(&[k, n]))?
+            } else {
+                Array2::from_elem((k, n), false)
+            };
+            let confidence: Array2<f64> =
+                self.array(&name("reference_confidence"), Some(&[k, n]))?;
+            let loss: Array2<f64> = self.array(&name("reference_loss"), Some(&[k, n]))?;
+            let matrix = ReferenceSignals::new(
+                phi.reversed_axes(),
+                confidence.reversed_axes(),
+                loss.reversed_axes(),
+                keep.reversed_axes(),
+            )
+            .map_err(|e| SignalsFileError::Content {
+                file: self.file.to_string(),
+                message: e.to_string(),
+            })?;
+            Some(match self.has(&name("reference_probabilities")) {
+                true => {
+                    let p: Array3<f64> =
+                        self.array(&name("reference_probabilities"), Some(&[k, n, classes]))?;
+                    matrix
+                        .with_probabilities(
+                            p.permuted_axes([1, 0, 2]).as_standard_layout().into_owned(),
+                        )
+                        .map_err(|e| SignalsFileError::Content {
+                            file: self.file.to_string(),
+                            message: e.to_string(),
+                        })?
+                }
+                false => matrix,
+            })
+        } else {
+            None
+        };
+        let records = Records {
+            source: self.file.to_string(),
+            ids,
+            features: ArrayD::zeros(IxDyn(&[n, 0])),
+            feature_names: Vec::new(),
+            labels,
+            membership,
+            classes: meta.class_names.clone(),
+        };
+        Ok((records, signals, references))
+    }
+}
