@@ -318,7 +318,15 @@ pub struct Loaded {
     pub records: Records,
     pub records_provenance: Provenance,
     pub population: Option<(Records, Provenance)>,
-    pub references: Option<(Vec<Model>, Array2<bool>, Provenance, Vec<String>)>,
+    pub references: Option<LoadedReferences>,
+}
+
+/// Reference models in keep-mask column order, the mask `[records, models]`, and names.
+pub struct LoadedReferences {
+    pub models: Vec<Model>,
+    pub keep: Array2<bool>,
+    pub provenance: Provenance,
+    pub names: Vec<String>,
 }
 
 impl Loaded {
@@ -327,15 +335,12 @@ impl Loaded {
             model: &self.model,
             model_provenance: self.model_provenance.clone(),
             data: self.data(),
-            references: self
-                .references
-                .as_ref()
-                .map(|(models, keep, provenance, names)| ReferenceInput {
-                    models,
-                    names: names.clone(),
-                    keep: keep.clone(),
-                    provenance: provenance.clone(),
-                }),
+            references: self.references.as_ref().map(|r| ReferenceInput {
+                models: &r.models,
+                names: r.names.clone(),
+                keep: r.keep.clone(),
+                provenance: r.provenance.clone(),
+            }),
         }
     }
 
@@ -377,8 +382,12 @@ pub fn load(files: &AuditFiles, schema: &RecordSchema, options: &ModelOptions) -
         .as_ref()
         .map(|r| {
             load_references(r, options, records.len()).map(|(models, keep, provenance)| {
-                let names = r.models.iter().map(|p| p.display().to_string()).collect();
-                (models, keep, provenance, names)
+                LoadedReferences {
+                    models,
+                    keep,
+                    provenance,
+                    names: r.models.iter().map(|p| p.display().to_string()).collect(),
+                }
             })
         })
         .transpose()?;
