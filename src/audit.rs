@@ -2,10 +2,11 @@
 //! signals, run the chosen attacks, and measure them. The CLI and the browser both call
 //! [`run_audit`]; it does no I/O of its own.
 
-use crate::attack::{self, AttackParams, Available, ReferenceUse, ScoringSet};
+use crate::attack::{self, AttackParams, AugmentedQuery, Available, ReferenceUse, ScoringSet};
+use crate::augment::{self, Augmentations};
 use crate::metrics::{self, Confusion, Roc, threshold};
 use crate::model::{Model, OutputKindChoice};
-use crate::progress::{Progress, ProgressSink};
+use crate::progress::{NoProgress, Progress, ProgressSink};
 use crate::records::Records;
 use crate::reference::{SignalSettings, check_reference_models, model_signals, reference_signals};
 use crate::report::{
@@ -42,6 +43,8 @@ pub struct AuditConfig {
     pub batch_size: usize,
     /// Settings of the attacks that have any.
     pub attack_params: AttackParams,
+    /// Test-time augmentations LiRA averages over (images only).
+    pub augmentations: Augmentations,
 }
 
 impl Default for AuditConfig {
@@ -58,6 +61,7 @@ impl Default for AuditConfig {
             operating_fprs: vec![1e-3, 1e-2, 1e-1],
             batch_size: crate::model::DEFAULT_BATCH_SIZE,
             attack_params: AttackParams::default(),
+            augmentations: Augmentations::default(),
         }
     }
 }
@@ -187,6 +191,8 @@ pub struct AuditSignals {
     pub population_references: Option<ReferenceSignals>,
     /// Where the reference set came from, when there is one.
     pub reference_provenance: Option<Provenance>,
+    /// The audit records under each augmented query (besides the identity).
+    pub augmented: Vec<AugmentedQuery>,
 }
 
 impl AuditSignals {
@@ -238,7 +244,7 @@ pub fn compute_signals(
         }
         None => None,
     };
-    let (references, population_references) = match &input.references {
+    let (references, population_references, augmented) = match &input.references {
         Some(refs) if config.may_use_references() => {
             check_reference_models(input.model, refs.models, &refs.names)?;
             let audit = reference_signals(
@@ -258,9 +264,10 @@ pub fn compute_signals(
                 )?),
                 None => None,
             };
-            (Some(audit), population)
+            let augmented = augmented_queries(input, refs, config, progress)?;
+            (Some(audit), population, augmented)
         }
-        _ => (None, None),
+        _ => (None, None, Vec::new()),
     };
     let info = input.model.info();
     Ok(AuditSignals {
@@ -282,7 +289,47 @@ pub fn compute_signals(
             .and(input.references.as_ref().map(|r| r.provenance.clone())),
         references,
         population_references,
+        augmented,
     })
+}
+
+/// Runs the target and the references over every augmented query of the audit records.
+fn augmented_queries(
+    input: &AuditInput<'_>,
+    refs: &ReferenceInput<'_>,
+    config: &AuditConfig,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<Vec<AugmentedQuery>> {
+    let records = input.data.records;
+    config.augmentations.check(records.record_shape())?;
+    let settings = config.signal_settings();
+    let queries: Vec<_> = config.augmentations.queries().into_iter().skip(1).collect();
+    let mut out = Vec::with_capacity(queries.len());
+    for (done, query) in queries.iter().enumerate() {
+        let shifted = Records {
+            features: augment::apply(&records.features, *query),
+            ..records.clone()
+        };
+        let (_, target) = model_signals(input.model, &shifted, settings, &mut NoProgress)?;
+        let references = reference_signals(
+            refs.models,
+            &shifted,
+            refs.keep.clone(),
+            settings,
+            &mut NoProgress,
+        )?;
+        out.push(AugmentedQuery {
+            query: *query,
+            target_logit_scaled: target.logit_scaled,
+            references,
+        });
+        progress.update(Progress {
+            step: "augmented queries",
+            done: done + 1,
+            total: queries.len(),
+        });
+    }
+    Ok(out)
 }
 
 /// Runs the configured attacks over computed signals and measures them.
@@ -310,12 +357,14 @@ pub fn attack_signals(
         signals: &signals.target,
         labels: &input.records.labels,
         references: signals.references.as_ref(),
+        augmented: &signals.augmented,
     };
     let population_set = match (&input.population, &signals.population) {
         (Some((records, _)), Some(s)) => Some(ScoringSet {
             signals: s,
             labels: &records.labels,
             references: signals.population_references.as_ref(),
+            augmented: &[],
         }),
         _ => None,
     };
@@ -324,7 +373,12 @@ pub fn attack_signals(
     let mut scores_by_attack = Vec::with_capacity(attacks.len());
     for (done, attack) in attacks.iter().enumerate() {
         let scored = attack.score(audit_set, population_set)?;
+        // Population records have no augmented queries: thresholds from their plain scores
+        // would not fit averaged ones, so such attacks calibrate on the ROC instead.
+        let calibrates_on_population =
+            signals.augmented.is_empty() || !attack.info().averages_augmentations;
         let population_scores: Option<Vec<f64>> = population_set
+            .filter(|_| calibrates_on_population)
             .map(|p| attack.score(p, population_set))
             .transpose()?
             .map(|s| s.scores.into_iter().flatten().collect::<Vec<f64>>())

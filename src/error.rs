@@ -15,6 +15,8 @@ pub enum Error {
     Attack(#[from] crate::attack::AttackError),
     #[error("the reference signals do not fit together")]
     Matrix(#[from] crate::signal_matrix::MatrixError),
+    #[error("the augmentations do not fit the records")]
+    Augment(#[from] crate::augment::AugmentError),
     #[error("could not read the keep-mask")]
     KeepMask(#[from] crate::keep_mask::KeepMaskError),
     #[error("could not use the signals file")]

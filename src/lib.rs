@@ -12,6 +12,7 @@
 
 pub mod attack;
 pub mod audit;
+pub mod augment;
 pub mod error;
 pub mod keep_mask;
 pub mod metrics;

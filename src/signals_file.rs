@@ -19,10 +19,13 @@
 //! | `reference_<signal>` | float64 `[K, N]` | logit_scaled, confidence, loss |
 //! | `reference_probabilities` | float64 `[K, N, C]` | every reference model's softmax |
 //! | `population_…` | | the same for population records (no `keep`: they trained no reference) |
+//! | `augmented_<i>_…` | | target φ and reference signals under augmented query i (meta lists them) |
 //!
 //! In numpy: `z = np.load("signals.npz"); ids = bytes(z["record_ids_utf8"]).decode().split("\n")`.
 
+use crate::attack::AugmentedQuery;
 use crate::audit::{AuditSignals, Provenance};
+use crate::augment::Query;
 use crate::records::Records;
 use crate::report::ModelSection;
 use crate::signal::Signals;
@@ -68,6 +71,17 @@ pub struct SignalsMeta {
     pub population: Option<Provenance>,
     pub references: Option<Provenance>,
     pub class_names: Option<Vec<String>>,
+    /// Augmented queries stored as `augmented_<i>_…`, in this order.
+    #[serde(default)]
+    pub augmented_queries: Vec<QueryMeta>,
+}
+
+/// One augmented query as the file names it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct QueryMeta {
+    pub flip: bool,
+    pub dx: isize,
+    pub dy: isize,
 }
 
 /// A signals file read back: the records' labels, ids and membership (no features) and
@@ -97,6 +111,15 @@ pub fn write(
         population: population.map(|(_, p)| p.clone()),
         references: signals.reference_provenance.clone(),
         class_names: records.0.classes.clone(),
+        augmented_queries: signals
+            .augmented
+            .iter()
+            .map(|a| QueryMeta {
+                flip: a.query.flip,
+                dx: a.query.dx,
+                dy: a.query.dy,
+            })
+            .collect(),
     };
     let mut npz = NpzWriter::new_compressed(Cursor::new(Vec::new()));
     let json = serde_json::to_vec(&meta).expect("the meta is plain data");
@@ -118,6 +141,21 @@ pub fn write(
             signals.population_references.as_ref(),
             false,
         )?;
+    }
+    for (i, query) in signals.augmented.iter().enumerate() {
+        let name = |n: &str| format!("augmented_{i}_{n}");
+        npz.add_array(
+            name("target_logit_scaled"),
+            &Array1::from(query.target_logit_scaled.clone()),
+        )?;
+        let r = &query.references;
+        for (signal, m) in [
+            ("logit_scaled", &r.logit_scaled),
+            ("confidence", &r.confidence),
+            ("loss", &r.loss),
+        ] {
+            npz.add_array(name(&format!("reference_{signal}")), &m.t())?;
+        }
     }
     Ok(npz.finish()?.into_inner())
 }
@@ -202,6 +240,12 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<SignalsFile, SignalsFileError> {
             }
             false => (None, None, None),
         };
+    let mut augmented = Vec::with_capacity(meta.augmented_queries.len());
+    if let Some(refs) = &references {
+        for (i, q) in meta.augmented_queries.iter().enumerate() {
+            augmented.push(reader.augmented_query(i, *q, refs)?);
+        }
+    }
     let signals = AuditSignals {
         model: meta.model.clone(),
         record_shape: meta.record_shape.clone(),
@@ -210,6 +254,7 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<SignalsFile, SignalsFileError> {
         reference_provenance: references.as_ref().and(meta.references.clone()),
         references,
         population_references,
+        augmented,
     };
     Ok(SignalsFile {
         meta,
@@ -273,6 +318,43 @@ impl<'a> Reader<'a> {
 
     fn vector(&mut self, name: &str, n: usize) -> Result<Vec<f64>, SignalsFileError> {
         Ok(self.array::<f64, ndarray::Ix1>(name, Some(&[n]))?.to_vec())
+    }
+
+    fn augmented_query(
+        &mut self,
+        i: usize,
+        q: QueryMeta,
+        plain: &ReferenceSignals,
+    ) -> Result<AugmentedQuery, SignalsFileError> {
+        let (n, k) = plain.keep.dim();
+        let name = |s: &str| format!("augmented_{i}_{s}");
+        let target_logit_scaled = self.vector(&name("target_logit_scaled"), n)?;
+        let mut matrix = |s: &str| -> Result<Array2<f64>, SignalsFileError> {
+            Ok(self
+                .array::<f64, ndarray::Ix2>(&name(&format!("reference_{s}")), Some(&[k, n]))?
+                .reversed_axes())
+        };
+        let (phi, confidence, loss) = (
+            matrix("logit_scaled")?,
+            matrix("confidence")?,
+            matrix("loss")?,
+        );
+        let references =
+            ReferenceSignals::new(phi, confidence, loss, plain.keep.clone()).map_err(|e| {
+                SignalsFileError::Content {
+                    file: self.file.to_string(),
+                    message: e.to_string(),
+                }
+            })?;
+        Ok(AugmentedQuery {
+            query: Query {
+                flip: q.flip,
+                dx: q.dx,
+                dy: q.dy,
+            },
+            target_logit_scaled,
+            references,
+        })
     }
 
     fn set(
@@ -382,5 +464,112 @@ impl<'a> Reader<'a> {
             classes: meta.class_names.clone(),
         };
         Ok((records, signals, references))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::OutputKind;
+    use ndarray::array;
+
+    fn signals_of(p: &[f64]) -> Signals {
+        Signals {
+            confidence: p.to_vec(),
+            loss: p.iter().map(|p| -p.ln()).collect(),
+            logit_scaled: p.iter().map(|p| (p / (1.0 - p)).ln()).collect(),
+            entropy: vec![0.5; p.len()],
+            modified_entropy: vec![0.25; p.len()],
+            correct: p.iter().map(|p| *p > 0.5).collect(),
+            probabilities: Array2::from_shape_fn((p.len(), 2), |(i, c)| {
+                if c == 0 { p[i] } else { 1.0 - p[i] }
+            }),
+        }
+    }
+
+    fn records(ids: &[&str], membership: Option<Vec<bool>>) -> Records {
+        Records {
+            source: "r".to_string(),
+            ids: ids.iter().map(|s| s.to_string()).collect(),
+            features: ArrayD::zeros(IxDyn(&[ids.len(), 0])),
+            feature_names: Vec::new(),
+            labels: vec![0; ids.len()],
+            membership,
+            classes: Some(vec!["alive".into(), "dead".into()]),
+        }
+    }
+
+    #[test]
+    fn every_signal_survives_a_round_trip_including_augmented_queries() {
+        let keep = array![[true, false], [false, true], [true, true]];
+        let phi = array![[0.1, 0.2], [0.3, -0.4], [1.5, 2.5]];
+        let refs = ReferenceSignals::new(
+            phi.clone(),
+            phi.mapv(f64::exp),
+            phi.mapv(f64::abs),
+            keep.clone(),
+        )
+        .unwrap()
+        .with_probabilities(ndarray::Array3::from_elem((3, 2, 2), 0.5))
+        .unwrap();
+        let pop_refs = ReferenceSignals::new(
+            array![[0.0, 1.0]],
+            array![[0.5, 0.7]],
+            array![[0.6, 0.3]],
+            array![[false, false]],
+        )
+        .unwrap();
+        let provenance = |s: &str| Provenance {
+            source: s.to_string(),
+            sha256: "00".to_string(),
+        };
+        let signals = AuditSignals {
+            model: ModelSection {
+                source: "m.onnx".into(),
+                sha256: "ab".into(),
+                input: "'x' float[batch, 4]".into(),
+                output: "y".into(),
+                output_kind: OutputKind::Logits,
+                expanded_single_output: false,
+                classes: 2,
+                parameters: 10,
+            },
+            record_shape: vec![4],
+            target: signals_of(&[0.9, 0.2, 0.6]),
+            population: Some(signals_of(&[0.4])),
+            references: Some(refs.clone()),
+            population_references: Some(pop_refs),
+            reference_provenance: Some(provenance("refs")),
+            augmented: vec![AugmentedQuery {
+                query: Query {
+                    flip: true,
+                    dx: -1,
+                    dy: 2,
+                },
+                target_logit_scaled: vec![0.5, 0.25, -1.0],
+                references: ReferenceSignals::new(
+                    phi.mapv(|v| v * 2.0),
+                    phi.mapv(|v| v * 3.0),
+                    phi.mapv(|v| v * 4.0),
+                    keep,
+                )
+                .unwrap(),
+            }],
+        };
+        let audit = records(&["a", "b", "c"], Some(vec![true, false, true]));
+        let population = records(&["z"], None);
+        let bytes = write(
+            &signals,
+            (&audit, &provenance("audit.csv")),
+            Some((&population, &provenance("pop.csv"))),
+            1.0,
+        )
+        .unwrap();
+        let back = read("s.npz", &bytes).unwrap();
+        assert_eq!(back.signals, signals);
+        assert_eq!(back.records.ids, audit.ids);
+        assert_eq!(back.records.membership, audit.membership);
+        assert_eq!(back.population.unwrap().ids, vec!["z".to_string()]);
+        assert_eq!(back.meta.records.source, "audit.csv");
     }
 }

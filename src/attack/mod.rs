@@ -48,6 +48,8 @@ pub struct AttackInfo {
     pub needs_population: bool,
     /// Which reference models it needs.
     pub references: ReferenceUse,
+    /// Whether it averages its score over test-time augmented queries when given them.
+    pub averages_augmentations: bool,
 }
 
 /// Records as an attack sees them: one model's signals, the labels and, when a reference
@@ -57,6 +59,16 @@ pub struct ScoringSet<'a> {
     pub signals: &'a Signals,
     pub labels: &'a [usize],
     pub references: Option<&'a ReferenceSignals>,
+    /// The same records under test-time augmentations (images), for LiRA; empty otherwise.
+    pub augmented: &'a [AugmentedQuery],
+}
+
+/// One augmented query of every record: the target's φ and the reference matrix under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AugmentedQuery {
+    pub query: crate::augment::Query,
+    pub target_logit_scaled: Vec<f64>,
+    pub references: ReferenceSignals,
 }
 
 /// One score per record (`None`: the record cannot be scored by this attack) and, where the

@@ -22,6 +22,7 @@ static LIRA_ONLINE: AttackInfo = AttackInfo {
     summary: "For each record, fits one Gaussian to the logit-scaled confidence of the reference models that trained on it (IN) and one to those that did not (OUT), and scores the target's confidence by the likelihood ratio between the two. Records differ in how hard they are; comparing each record with itself under models that did and did not see it is what lets LiRA find members at very low false-positive rates.",
     needs_population: false,
     references: ReferenceUse::InAndOut,
+    averages_augmentations: true,
 };
 
 static LIRA_OFFLINE: AttackInfo = AttackInfo {
@@ -31,6 +32,7 @@ static LIRA_OFFLINE: AttackInfo = AttackInfo {
     summary: "Uses only reference models that did not train on the record: fits a Gaussian to their logit-scaled confidence on it and scores how far above that distribution the target's confidence lies (the paper's one-sided test, Φ((φ - μ_out)/σ_out)). Needs no model trained on the audited records, so it fits audits where retraining on each candidate is impossible.",
     needs_population: false,
     references: ReferenceUse::OutOnly,
+    averages_augmentations: true,
 };
 
 static LIRA_OFFLINE_TWO_SIDED: AttackInfo = AttackInfo {
@@ -40,6 +42,7 @@ static LIRA_OFFLINE_TWO_SIDED: AttackInfo = AttackInfo {
     summary: "The offline test as the LiRA authors' code computes it: the negative log-likelihood of the target's logit-scaled confidence under the OUT Gaussian, so a record is flagged when the target is unusual in either direction. Offered for comparison with numbers produced by that code.",
     needs_population: false,
     references: ReferenceUse::OutOnly,
+    averages_augmentations: true,
 };
 
 static RMIA_ONLINE: AttackInfo = AttackInfo {
@@ -49,6 +52,7 @@ static RMIA_ONLINE: AttackInfo = AttackInfo {
     summary: "Divides the target's probability of the true label by its average over all reference models, and compares that ratio with the same ratio on population records: the score is the fraction of population records the record beats by a factor γ. Comparing against many population records makes it strong with few reference models.",
     needs_population: true,
     references: ReferenceUse::InAndOut,
+    averages_augmentations: false,
 };
 
 static RMIA_OFFLINE: AttackInfo = AttackInfo {
@@ -58,6 +62,7 @@ static RMIA_OFFLINE: AttackInfo = AttackInfo {
     summary: "RMIA with reference models that never trained on the record: the average over OUT models is corrected by the linear rule p(x) = ½((1 + a)·mean + (1 - a)) to stand in for the missing IN models; a can be tuned on one reference model used as a stand-in target.",
     needs_population: true,
     references: ReferenceUse::OutOnly,
+    averages_augmentations: false,
 };
 
 static CALIBRATED_LOSS: AttackInfo = AttackInfo {
@@ -67,6 +72,7 @@ static CALIBRATED_LOSS: AttackInfo = AttackInfo {
     summary: "Subtracts the target's loss on a record from the median loss of reference models that did not train on it. Hard records have a high loss everywhere and easy ones a low loss everywhere; calibrating by the record's own difficulty leaves the part of the loss that membership explains.",
     needs_population: false,
     references: ReferenceUse::OutOnly,
+    averages_augmentations: false,
 };
 
 pub(super) static ENTRIES: [CatalogueEntry; 6] = [
@@ -136,16 +142,36 @@ impl Attack for LiraAttack {
             test: self.test,
             fixed_variance,
         };
+        let mut scores = calibrated::lira(&records.signals.logit_scaled, refs, config);
+        for query in records.augmented {
+            let more = calibrated::lira(&query.target_logit_scaled, &query.references, config);
+            for (score, extra) in scores.iter_mut().zip(more) {
+                *score = score.zip(extra).map(|(a, b)| a + b);
+            }
+        }
+        let queries = 1 + records.augmented.len();
+        if queries > 1 {
+            scores
+                .iter_mut()
+                .flatten()
+                .for_each(|s| *s /= queries as f64);
+        }
+        let variance = if fixed_variance {
+            "fixed variance over all records"
+        } else {
+            "per-record variance"
+        };
+        let averaged = if queries > 1 {
+            format!(", scores averaged over {queries} augmented queries")
+        } else {
+            String::new()
+        };
         Ok(AttackScores {
-            scores: calibrated::lira(&records.signals.logit_scaled, refs, config),
-            detail: Some(if fixed_variance {
-                format!(
-                    "fixed variance over all records ({} reference models)",
-                    refs.models()
-                )
-            } else {
-                format!("per-record variance ({} reference models)", refs.models())
-            }),
+            scores,
+            detail: Some(format!(
+                "{variance} ({} reference models){averaged}",
+                refs.models()
+            )),
         })
     }
 }
@@ -250,7 +276,7 @@ impl Attack for CalibratedLossAttack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attack::{ReferenceUse, build, catalogue};
+    use crate::attack::{AugmentedQuery, ReferenceUse, build, catalogue};
     use crate::signal::Signals;
     use ndarray::{Array2, Array3, Axis};
     use proptest::prelude::*;
@@ -313,11 +339,13 @@ mod tests {
                 signals: &target,
                 labels: &labels,
                 references: Some(&refs),
+                augmented: &[],
             };
             let population = ScoringSet {
                 signals: &pop,
                 labels: &pop_labels,
                 references: Some(&pop_refs),
+                augmented: &[],
             };
             build(id, &AttackParams::default())
                 .unwrap()
@@ -404,6 +432,73 @@ mod tests {
     }
 
     #[test]
+    fn lira_averages_its_scores_over_augmented_queries() {
+        let phi = ndarray::array![[0.1, 1.5, -0.3, 2.2], [0.4, 0.9, 1.1, -0.2]];
+        let keep = ndarray::array![[true, false, false, true], [false, true, true, false]];
+        let target = signals(&[1.0, 0.5]);
+        let labels = [0, 0];
+        let plain = references(&phi, &keep);
+        let shifted = references(&phi.mapv(|v| v + 0.5), &keep);
+        let query = |references: ReferenceSignals, phi: Vec<f64>| AugmentedQuery {
+            query: crate::augment::Query {
+                flip: true,
+                dx: 0,
+                dy: 0,
+            },
+            target_logit_scaled: phi,
+            references,
+        };
+        let score = |augmented: &[AugmentedQuery]| {
+            build("lira-online", &AttackParams::default())
+                .unwrap()
+                .score(
+                    ScoringSet {
+                        signals: &target,
+                        labels: &labels,
+                        references: Some(&plain),
+                        augmented,
+                    },
+                    None,
+                )
+                .unwrap()
+                .scores
+        };
+        let alone = score(&[]);
+        let doubled = score(&[query(plain.clone(), target.logit_scaled.clone())]);
+        assert!(
+            close(&alone, &doubled),
+            "an identical query leaves the mean unchanged"
+        );
+        let moved = score(&[query(shifted.clone(), vec![1.5, 1.0])]);
+        // Shifting φ and every reference φ by the same amount leaves the ratio unchanged.
+        assert!(close(&alone, &moved), "{alone:?} vs {moved:?}");
+        let other = score(&[query(shifted, vec![0.0, 0.0])]);
+        let solo = {
+            let t = signals(&[0.0, 0.0]);
+            let r = references(&phi.mapv(|v| v + 0.5), &keep);
+            build("lira-online", &AttackParams::default())
+                .unwrap()
+                .score(
+                    ScoringSet {
+                        signals: &t,
+                        labels: &labels,
+                        references: Some(&r),
+                        augmented: &[],
+                    },
+                    None,
+                )
+                .unwrap()
+                .scores
+        };
+        let mean: Vec<Option<f64>> = alone
+            .iter()
+            .zip(&solo)
+            .map(|(a, b)| Some((a.unwrap() + b.unwrap()) / 2.0))
+            .collect();
+        assert!(close(&other, &mean), "{other:?} vs {mean:?}");
+    }
+
+    #[test]
     fn rmia_online_counts_population_ratios_beaten() {
         // p(x|θ) 0.8 over mean reference 0.4: ratio 2; population ratios 1, 2, 3.
         let logit = |p: f64| (p / (1.0 - p)).ln();
@@ -481,6 +576,7 @@ mod tests {
                         signals: &target,
                         labels: &[0],
                         references: None,
+                        augmented: &[],
                     },
                     None,
                 )

@@ -23,6 +23,7 @@ static SHOKRI: AttackInfo = AttackInfo {
     summary: "Treats the reference models as shadows of the target: their outputs on records they did and did not train on teach one logistic-regression classifier per class what a member's sorted probability vector looks like. The score is that classifier's probability of 'member' on the target's output. The first membership-inference attack on ML models; it learns one rule for all records of a class, so it finds the average leak rather than each record's own.",
     needs_population: false,
     references: ReferenceUse::InAndOut,
+    averages_augmentations: false,
 };
 
 pub(super) static ENTRY: CatalogueEntry = CatalogueEntry {

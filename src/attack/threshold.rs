@@ -176,6 +176,7 @@ macro_rules! entry {
                 summary: $summary,
                 needs_population: $needs,
                 references: ReferenceUse::NotUsed,
+                averages_augmentations: false,
             },
             build: |_| Box::new(ThresholdAttack::new(CONFIGS[$index])),
         }
@@ -282,6 +283,7 @@ mod tests {
             signals: &s,
             labels: &[0, 1],
             references: None,
+            augmented: &[],
         };
         assert_eq!(
             scores(build("loss").unwrap().score(set, None).unwrap()),
@@ -301,12 +303,14 @@ mod tests {
             signals: &pop,
             labels: &[0, 0, 0, 0, 1, 1, 1, 1],
             references: None,
+            augmented: &[],
         };
         let rec = signals(&[0.25, 2.5, 0.2]);
         let rec_set = ScoringSet {
             signals: &rec,
             labels: &[0, 1, 1],
             references: None,
+            augmented: &[],
         };
         let scores = scores(
             build("loss-per-class")
@@ -329,6 +333,7 @@ mod tests {
             signals: &rec,
             labels: &[0, 2, 1],
             references: None,
+            augmented: &[],
         };
         assert_eq!(
             build("loss-per-class")

@@ -9,6 +9,7 @@ use mialab::audit::{
     AuditConfig, AuditData, AuditInput, AuditOutcome, Provenance, ReferenceInput, attack_signals,
     run_audit,
 };
+use mialab::augment::Augmentations;
 use mialab::model::{Model, ModelOptions, OutputKindChoice};
 use mialab::records::{RecordSchema, Records};
 use mialab::signals_file;
@@ -79,6 +80,13 @@ pub struct InputArgs {
     /// Records per inference call.
     #[arg(long, default_value_t = mialab::model::DEFAULT_BATCH_SIZE)]
     batch_size: usize,
+    /// Images: LiRA also queries the mirrored image and averages the scores.
+    #[arg(long)]
+    augment_flip: bool,
+    /// Images: LiRA also queries every shift of up to this many pixels (0, 1 or 2; reflect
+    /// padding) and averages the scores.
+    #[arg(long, value_name = "PIXELS", default_value_t = 0)]
+    augment_shift: usize,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -291,6 +299,10 @@ impl InputArgs {
             },
             temperature: self.temperature,
             batch_size: self.batch_size,
+            augmentations: Augmentations {
+                flip: self.augment_flip,
+                shift: self.augment_shift,
+            },
             ..AuditConfig::default()
         }
     }
