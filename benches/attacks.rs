@@ -1,0 +1,125 @@
+//! Benchmark of the reference-model pipeline on the zoo's largest set (Fashion-MNIST CNN,
+//! 8,000 audit + 2,000 population records, 16 reference models): the time to compute the
+//! signals matrix (target and every reference over both record sets, tract on the CPU), and
+//! then the time of each attack given the matrix, with records × models per second.
+//!
+//! Run: `cargo bench --bench attacks` (add `-- support2/overfit` for another zoo target).
+
+use mialab::attack::{self, AttackParams, RmiaA};
+use mialab::audit::{
+    AuditConfig, AuditData, AuditInput, Provenance, ReferenceInput, attack_signals, compute_signals,
+};
+use mialab::model::{Model, ModelOptions};
+use mialab::progress::NoProgress;
+use mialab::records::{NpyInputs, Records};
+use mialab::zoo::{Manifest, RecordFiles};
+use ndarray::Array2;
+use ndarray_npy::ReadNpyExt;
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn zoo(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(relative)
+}
+
+fn read(relative: &str) -> Vec<u8> {
+    std::fs::read(zoo(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+fn records(files: &RecordFiles, membership: Option<&str>, classes: &[String]) -> Records {
+    let (features, labels, ids) = (read(&files.features), read(&files.labels), read(&files.ids));
+    let members = membership.map(read);
+    Records::from_npy(&NpyInputs {
+        features: (&files.features, &features),
+        labels: (&files.labels, &labels),
+        membership: membership.zip(members.as_deref()),
+        ids: Some((&files.ids, &ids)),
+        classes: Some(classes.to_vec()),
+    })
+    .expect("zoo records")
+}
+
+fn model(relative: &str) -> Model {
+    Model::from_bytes(&read(relative), &ModelOptions::default()).expect("zoo model")
+}
+
+fn main() {
+    let name = std::env::args()
+        .skip(1)
+        .find(|a| a.contains('/'))
+        .unwrap_or_else(|| "fashion_mnist/overfit".to_string());
+    let manifest = Manifest::from_json(&String::from_utf8(read("manifest.json")).unwrap()).unwrap();
+    let (dataset, target) = manifest.target(&name).expect("a zoo target");
+    let set = dataset.references_of(target).expect("a reference set");
+    let audit = records(&dataset.audit, Some(&target.members), &dataset.classes);
+    let population = records(&dataset.population, None, &dataset.classes);
+    let target_model = model(&target.model);
+    let references: Vec<Model> = set.models.iter().map(|m| model(&m.model)).collect();
+    let keep = Array2::<bool>::read_npy(std::io::Cursor::new(read(&set.keep_mask)))
+        .unwrap()
+        .reversed_axes();
+    let provenance = |s: &str| Provenance {
+        source: s.to_string(),
+        sha256: String::new(),
+    };
+    let input = AuditInput {
+        model: &target_model,
+        model_provenance: provenance(&target.model),
+        data: AuditData {
+            records: &audit,
+            records_provenance: provenance("audit"),
+            population: Some((&population, provenance("population"))),
+        },
+        references: Some(ReferenceInput {
+            models: &references,
+            names: set.models.iter().map(|m| m.model.clone()).collect(),
+            keep,
+            provenance: provenance(&set.keep_mask),
+        }),
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "{name}: {} audit + {} population records, 1 target + {} reference models, {threads} CPU threads available (tract runs on one)",
+        audit.len(),
+        population.len(),
+        references.len()
+    );
+
+    let config = AuditConfig {
+        bootstrap_resamples: 200,
+        ..AuditConfig::default()
+    };
+    let started = Instant::now();
+    let signals = compute_signals(&input, &config, &mut NoProgress).expect("signals");
+    let seconds = started.elapsed().as_secs_f64();
+    let passes = (audit.len() + population.len()) * (1 + references.len());
+    println!(
+        "signals matrix: {seconds:.2} s for {passes} record × model forward passes = {:.0} records×models/s",
+        passes as f64 / seconds
+    );
+
+    println!(
+        "{:<28} {:>10} {:>22}",
+        "attack (given the matrix)", "seconds", "records×models/s"
+    );
+    for entry in attack::catalogue() {
+        let id = entry.info.id;
+        let mut params = AttackParams::default();
+        if id == "rmia-offline" {
+            params.rmia.a = RmiaA::Tuned;
+        }
+        let config = AuditConfig {
+            attacks: vec![id.to_string()],
+            attack_params: params,
+            ..config.clone()
+        };
+        let started = Instant::now();
+        attack_signals(&input.data, &signals, &config, &mut NoProgress).expect("attack");
+        let seconds = started.elapsed().as_secs_f64();
+        let cells = audit.len() * references.len().max(1);
+        println!("{id:<28} {seconds:>10.3} {:>22.0}", cells as f64 / seconds);
+    }
+    println!("(attack times include scoring, ROC, 200 bootstrap resamples and operating points)");
+}
