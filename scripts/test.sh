@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Every test: the engine's unit tests and the integration tests (CLI, bundled example,
-# malformed inputs, tract vs onnxruntime). Needs only the Rust toolchain pinned in
-# rust-toolchain.toml, which rustup installs on first use.
+# Every test: the engine's unit and integration tests (CLI, zoo, malformed inputs, tract vs
+# onnxruntime), then the page: the wasm bundle and site built, type-checked, and driven in
+# Debian's headless Chromium (demo end to end, uploads, bad uploads, network requests).
+# Screenshots land in test-artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup.sh --browser
 cargo test --all-targets
+cargo build --quiet   # the CLI the browser tests compare the page with
+npm run build
+npm run typecheck
+npm run test:browser

@@ -26,4 +26,7 @@ pub mod signal_matrix;
 pub mod signals_file;
 pub mod zoo;
 
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
 pub use error::{Error, Result};

@@ -1,0 +1,80 @@
+// Shared set-up of the browser tests: serve the built site (dist/) with Vite's preview
+// server, drive Debian's Chromium through playwright-core, keep screenshots and downloads
+// under test-artifacts/, and record every network request a page makes.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chromium } from 'playwright-core';
+
+export const ROOT = new URL('../../', import.meta.url).pathname;
+export const ARTIFACTS = `${ROOT}test-artifacts`;
+mkdirSync(ARTIFACTS, { recursive: true });
+
+/** Starts `vite preview` on a free port; resolves to {url, stop}. */
+export async function serve() {
+  const port = 8100 + Math.floor(Math.random() * 800);
+  const server = spawn(`${ROOT}node_modules/.bin/vite`, ['preview', '--port', String(port), '--strictPort'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  server.stdout.on('data', (d) => (log += d));
+  server.stderr.on('data', (d) => (log += d));
+  const url = `http://localhost:${port}/`;
+  for (let i = 0; i < 100; i += 1) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return { url, stop: () => server.kill() };
+    } catch {
+      // not up yet
+    }
+    await sleep(100);
+  }
+  server.kill();
+  throw new Error(`the preview server did not start (did 'npm run build' run?):\n${log}`);
+}
+
+/** Launches headless Chromium from Debian, never a downloaded browser. */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+    ],
+  });
+}
+
+/** A fresh page that records every request URL and every console error. */
+export async function openPage(browser, url) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const requests = [];
+  const errors = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="yes"]', { timeout: 60_000 });
+  return { page, context, requests, errors };
+}
+
+export async function shot(page, name, selector) {
+  const target = selector ? page.locator(selector) : page;
+  await target.screenshot({ path: `${ARTIFACTS}/${name}.png`, ...(selector ? {} : { fullPage: true }) });
+}
+
+/** Waits until the audit finished (results shown) or failed (error shown). */
+export async function waitForRun(page, timeout = 300_000) {
+  await page.waitForFunction(
+    () => !document.getElementById('results').hidden || document.getElementById('run-error').textContent.length > 0,
+    null,
+    { timeout },
+  );
+  return page.locator('#run-error').textContent();
+}

@@ -1,0 +1,103 @@
+// Uploads: a model and CSV records the test writes itself audited end to end with every
+// network request recorded, and bad uploads that each get a clear message next to their
+// input while the page keeps working.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { ROOT, serve, launch, openPage, shot, waitForRun } from './harness.mjs';
+
+let server;
+let browser;
+let dir;
+before(async () => {
+  server = await serve();
+  browser = await launch();
+  dir = mkdtempSync(`${tmpdir()}/mialab-upload-`);
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+const SCHEMA = readFileSync(`${ROOT}models/breast_cancer/schema.json`, 'utf8');
+
+/** Writes the first `rows` audit records of the bundled example as the test's own CSV. */
+function writeRecords(name, rows, edit = (lines) => lines) {
+  const lines = readFileSync(`${ROOT}models/breast_cancer/audit.csv`, 'utf8').trim().split('\n');
+  const path = `${dir}/${name}`;
+  writeFileSync(path, edit(lines.slice(0, rows + 1)).join('\n') + '\n');
+  return path;
+}
+
+async function upload(page, selector, path) {
+  await page.setInputFiles(selector, path);
+}
+
+async function errorOf(page, id) {
+  await page.waitForFunction((el) => document.getElementById(el).textContent.length > 0, id, { timeout: 30_000 });
+  return page.locator(`#${id}`).textContent();
+}
+
+test('an uploaded model and CSV are audited without any request leaving the site', { timeout: 300_000 }, async () => {
+  const { page, requests, errors } = await openPage(browser, server.url);
+  const start = requests.length;
+  await upload(page, '#upload-model', `${ROOT}models/breast_cancer/model.onnx`);
+  await page.fill('#upload-schema', SCHEMA);
+  await upload(page, '#upload-records', writeRecords('records.csv', 300));
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('300 records'));
+  assert.match(await page.locator('#loaded-summary').textContent(), /classes malignant, benign/);
+  assert.equal(await page.locator('#attack-lira-online').isDisabled(), true, 'no references: LiRA unavailable');
+  await shot(page, 'upload-loaded');
+  await page.click('#run');
+  assert.equal(await waitForRun(page), '');
+  const rows = await page.locator('#metrics-table tbody tr').count();
+  assert.equal(rows, 4, 'the four global population attacks run without population records');
+  await shot(page, 'upload-results');
+  const origin = new URL(server.url).origin;
+  const during = requests.slice(start).filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
+  assert.deepEqual(during, [], `requests off the site during the audit: ${during}`);
+  assert.deepEqual(errors, []);
+});
+
+test('bad uploads get a clear message and the page keeps working', { timeout: 300_000 }, async () => {
+  const { page, errors } = await openPage(browser, server.url);
+
+  const notOnnx = `${dir}/not-a-model.onnx`;
+  writeFileSync(notOnnx, 'these bytes are not a protobuf');
+  await upload(page, '#upload-model', notOnnx);
+  assert.match(await errorOf(page, 'upload-model-error'), /not-a-model\.onnx.*(ONNX|protobuf|parse|decode)/i);
+  await shot(page, 'bad-not-onnx', '#choose');
+
+  await upload(page, '#upload-model', `${ROOT}models/fixtures/unsupported_op.onnx`);
+  assert.match(await errorOf(page, 'upload-model-error'), /Det/);
+  await shot(page, 'bad-unsupported-operator', '#choose');
+
+  await page.fill('#upload-schema', SCHEMA);
+  const broken = writeRecords('broken.csv', 20, (lines) => [...lines.slice(0, 5), lines[5].split(',').slice(0, 4).join(','), ...lines.slice(6)]);
+  await upload(page, '#upload-records', broken);
+  assert.match(await errorOf(page, 'upload-records-error'), /broken\.csv.*(line|row|record) 6?/i);
+  await shot(page, 'bad-broken-csv', '#choose');
+
+  await page.fill('#upload-schema', SCHEMA.replace('"diagnosis"', '"outcome"'));
+  await upload(page, '#upload-records', writeRecords('wrong-label.csv', 20));
+  assert.match(await errorOf(page, 'upload-records-error'), /outcome/);
+  await shot(page, 'bad-label-column', '#choose');
+
+  // A shape mismatch: Fashion-MNIST's CNN against 30-feature tabular records.
+  await page.fill('#upload-schema', SCHEMA);
+  await upload(page, '#upload-model', `${ROOT}models/fashion_mnist/targets/overfit.onnx`);
+  await upload(page, '#upload-records', writeRecords('tabular.csv', 20));
+  await page.waitForFunction(() => !document.getElementById('run').disabled);
+  await page.click('#run');
+  assert.match(await waitForRun(page), /shape/);
+  await shot(page, 'bad-shape-mismatch', '#attacks');
+
+  // Nothing was lost: the right model on the records already loaded now runs.
+  await upload(page, '#upload-model', `${ROOT}models/breast_cancer/model.onnx`);
+  await page.waitForFunction(() => document.getElementById('upload-model-error').textContent === '');
+  await page.click('#run');
+  assert.equal(await waitForRun(page), '');
+  assert.ok((await page.locator('#metrics-table tbody tr').count()) > 0);
+  assert.deepEqual(errors, []);
+});

@@ -1,0 +1,42 @@
+// The engine's thread: owns the wasm Lab so the page never freezes. Requests are
+// {id, op, args}; replies are {id, ok, result} or {id, ok: false, error}; long steps post
+// {progress: {step, done, total}}. Cancelling terminates this worker.
+import init, { Lab, attackCatalogue } from '../pkg/mialab.js';
+
+const ready = init();
+/** @type {Lab | null} */
+let lab = null;
+
+const ops = {
+  catalogue: () => attackCatalogue(),
+  loadModel: (bytes, name) => lab.loadModel(bytes, name),
+  loadRecordsCsv: (bytes, name, schema) => lab.loadRecordsCsv(bytes, name, schema),
+  loadPopulationCsv: (bytes, name, schema) => lab.loadPopulationCsv(bytes, name, schema),
+  loadRecordsNpy: (population, name, features, labels, membership, ids, classes) =>
+    lab.loadRecordsNpy(population, name, features, labels, membership, ids, classes),
+  clearPopulation: () => lab.clearPopulation(),
+  addReferenceModel: (bytes, name) => lab.addReferenceModel(bytes, name),
+  clearReferences: () => lab.clearReferences(),
+  loadKeepMask: (bytes, name) => lab.loadKeepMask(bytes, name),
+  computeSignals: (config) =>
+    lab.computeSignals(config, (step, done, total) => self.postMessage({ progress: { step, done, total } })),
+  runAttacks: (config) => JSON.parse(lab.runAttacks(config)),
+  reset: () => {
+    lab = new Lab();
+    return true;
+  },
+};
+
+self.onmessage = async (event) => {
+  const { id, op, args } = event.data;
+  try {
+    await ready;
+    if (!lab) lab = new Lab();
+    if (!(op in ops)) throw new Error(`unknown operation ${op}`);
+    const result = ops[op](...(args || []));
+    self.postMessage({ id, ok: true, result });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    self.postMessage({ id, ok: false, error: message });
+  }
+};
