@@ -98,3 +98,27 @@ test('the SUPPORT2 demo gives the CLI report, with every results view', { timeou
   await shot(page, 'narrow-screen');
   void ARTIFACTS;
 });
+
+test('a long audit can be cancelled and the page keeps working', { timeout: 300_000 }, async () => {
+  const { page, errors } = await openPage(browser, server.url);
+  await page.selectOption('#demo-select', 'fashion_mnist/overfit');
+  await page.click('#demo-load');
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('16 models; keep-mask'), null, { timeout: 120_000 });
+  await page.click('#run');
+  await page.waitForFunction(() => document.getElementById('progress-text').textContent.includes('of'));
+  await page.click('#cancel');
+  assert.match(await waitForRun(page), /Cancelled/);
+  assert.match(await page.locator('#loaded-summary').textContent(), /Model\s*none yet/);
+  await shot(page, 'cancelled', '#attacks');
+  await page.selectOption('#demo-select', 'support2/dpsgd');
+  await page.click('#demo-load');
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('16 models; keep-mask'), null, { timeout: 120_000 });
+  for (const box of await page.locator('#attack-list input[type=checkbox]').all()) {
+    if ((await box.getAttribute('value')) !== 'lira-online' && (await box.isChecked())) await box.click();
+  }
+  await page.click('#run');
+  assert.equal(await waitForRun(page), '');
+  const auc = Number((await page.locator('#metrics-table tr[data-attack="lira-online"] td').nth(1).textContent()));
+  assert.ok(auc < 0.56, `DP-SGD target: LiRA AUC ${auc} near chance`);
+  assert.deepEqual(errors, []);
+});

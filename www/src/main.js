@@ -3,6 +3,8 @@
 // input that caused them and nothing already loaded is lost.
 import { Engine } from './engine.js';
 import { rocChart, histogramChart } from './charts.js';
+import { readNpy } from './npy.js';
+import { imageRecords, thumbnail } from './images.js';
 
 const $ = (id) => /** @type {any} */ (document.getElementById(id));
 const engine = new Engine();
@@ -17,6 +19,7 @@ const state = {
   keep: null,
   signalsFresh: false,
   /** @type {any} */ result: null,
+  /** Pixels of image records, for thumbnails. @type {any} */ pixels: null,
   busy: false,
 };
 
@@ -161,8 +164,32 @@ async function onUploadRecords() {
   try {
     state.records = recordsSummary(await engine.call('loadRecordsCsv', [file.bytes, file.name, schema || undefined]));
     state.keep = null;
+    state.pixels = null;
   } catch (e) {
     setError('upload-records-error', e.message);
+  }
+  inputsChanged();
+}
+
+async function onUploadImages() {
+  setError('upload-images-error', '');
+  const files = [...($('upload-images').files || [])];
+  const labels = $('upload-image-labels').files?.[0] || null;
+  if (files.length === 0) return;
+  const zipped = files.some((f) => f.name.toLowerCase().endsWith('.zip'));
+  if (!labels && !zipped) return;
+  if (!state.model) {
+    setError('upload-images-error', 'load the model first: images are resized to its input');
+    return;
+  }
+  try {
+    const classes = state.records?.classNames ?? null;
+    const images = await imageRecords(files, labels, state.model.info.record_shape, classes);
+    state.records = await engine.call('loadRecordsNpy', [false, files.length === 1 ? files[0].name : `${files.length} images`, images.features, images.labels, images.membership, images.ids, undefined]);
+    state.pixels = images.pixels;
+    state.keep = null;
+  } catch (e) {
+    setError('upload-images-error', e.message);
   }
   inputsChanged();
 }
@@ -272,7 +299,9 @@ async function onLoadDemo() {
     progress('downloading the demo', 0, 1);
     await loadModelBytes(await fetchBytes(target.model), target.model);
     const ids = await fetchBytes(dataset.audit.ids);
-    state.records = await engine.call('loadRecordsNpy', [false, dataset.audit.features, await fetchBytes(dataset.audit.features), await fetchBytes(dataset.audit.labels), await fetchBytes(target.members), ids, dataset.classes]);
+    const features = await fetchBytes(dataset.audit.features);
+    state.pixels = dataset.input.shape.length === 3 ? readNpy(features) : null;
+    state.records = await engine.call('loadRecordsNpy', [false, dataset.audit.features, features, await fetchBytes(dataset.audit.labels), await fetchBytes(target.members), ids, dataset.classes]);
     state.population = await engine.call('loadRecordsNpy', [true, dataset.population.features, await fetchBytes(dataset.population.features), await fetchBytes(dataset.population.labels), undefined, await fetchBytes(dataset.population.ids), dataset.classes]);
     const refs = dataset.reference_sets.find((r) => r.recipe === target.references);
     if (refs) {
@@ -402,7 +431,25 @@ function renderAttackViews() {
   }
   histogramChart($('hist-chart'), members, nonMembers, `${id}: members vs non-members`);
   renderClassTable(id);
+  renderThumbnails(id);
   renderRecordTable();
+}
+
+function renderThumbnails(id) {
+  const box = $('thumbnails');
+  box.replaceChildren();
+  if (!state.pixels) return;
+  const { rows } = state.result.perRecord;
+  const [rank, score, member, recordId, label] = [column(`rank:${id}`), column(`score:${id}`), column('member'), column('id'), column('label')];
+  const ranked = rows.map((r, index) => ({ r, index })).filter(({ r }) => r[rank] !== '').sort((a, b) => Number(a.r[rank]) - Number(b.r[rank]));
+  for (const { r, index } of ranked.slice(0, 12)) {
+    const figure = document.createElement('figure');
+    figure.append(thumbnail(state.pixels, index, 3));
+    const caption = document.createElement('figcaption');
+    caption.textContent = `#${r[rank]} ${r[recordId]} (${r[label]}${r[member] === '1' ? ', member' : r[member] === '0' ? ', non-member' : ''})`;
+    figure.append(caption);
+    box.append(figure);
+  }
 }
 
 function auc(pos, neg) {
@@ -522,6 +569,8 @@ async function main() {
   $('upload-model').addEventListener('change', onUploadModel);
   $('upload-records').addEventListener('change', onUploadRecords);
   $('upload-population').addEventListener('change', onUploadPopulation);
+  $('upload-images').addEventListener('change', onUploadImages);
+  $('upload-image-labels').addEventListener('change', onUploadImages);
   $('upload-references').addEventListener('change', onUploadReferences);
   $('upload-keep').addEventListener('change', onUploadKeep);
   $('demo-select').addEventListener('change', describeDemo);
