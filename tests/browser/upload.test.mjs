@@ -101,3 +101,19 @@ test('bad uploads get a clear message and the page keeps working', { timeout: 30
   assert.ok((await page.locator('#metrics-table tbody tr').count()) > 0);
   assert.deepEqual(errors, []);
 });
+
+test('NumPy records (features, labels, membership) upload and audit', { timeout: 300_000 }, async () => {
+  const { page, errors } = await openPage(browser, server.url);
+  const s2 = `${ROOT}models/support2`;
+  await upload(page, '#upload-model', `${s2}/targets/overfit.onnx`);
+  await page.setInputFiles('#upload-npy', [`${s2}/audit_features.npy`, `${s2}/audit_labels.npy`, `${s2}/targets/overfit.members.npy`]);
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('4000 members'));
+  await page.setInputFiles('#upload-npy', [`${s2}/audit_features.npy`]);
+  assert.match(await errorOf(page, 'upload-npy-error'), /labels/);
+  assert.match(await page.locator('#loaded-summary').textContent(), /8000 records/, 'the records already loaded stay');
+  await page.click('#run');
+  assert.equal(await waitForRun(page), '');
+  const auc = Number(await page.locator('#metrics-table tr[data-attack="loss"] td').nth(1).textContent());
+  assert.ok(Math.abs(auc - 0.762) < 0.002, `loss AUC ${auc} as in the README table`);
+  assert.deepEqual(errors, []);
+});

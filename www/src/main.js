@@ -171,6 +171,37 @@ async function onUploadRecords() {
   inputsChanged();
 }
 
+async function onUploadNpy() {
+  setError('upload-npy-error', '');
+  const files = [...($('upload-npy').files || [])];
+  if (files.length === 0) return;
+  const find = (word) => files.find((f) => f.name.toLowerCase().includes(word));
+  const labels = find('label');
+  const membership = find('member');
+  const features = files.find((f) => f !== labels && f !== membership);
+  if (!features || !labels) {
+    setError('upload-npy-error', 'choose the features .npy and a labels .npy (a file name containing "label"); membership optional ("member")');
+    return;
+  }
+  try {
+    const bytes = async (f) => (f ? new Uint8Array(await f.arrayBuffer()) : undefined);
+    const featureBytes = await bytes(features);
+    state.records = await engine.call('loadRecordsNpy', [false, features.name, featureBytes, await bytes(labels), await bytes(membership), undefined, undefined]);
+    state.keep = null;
+    state.pixels = null;
+    if (state.records.recordShape.length === 3) {
+      try {
+        state.pixels = readNpy(featureBytes);
+      } catch {
+        // thumbnails only for uint8 or float32 images
+      }
+    }
+  } catch (e) {
+    setError('upload-npy-error', e.message);
+  }
+  inputsChanged();
+}
+
 async function onUploadImages() {
   setError('upload-images-error', '');
   const files = [...($('upload-images').files || [])];
@@ -569,6 +600,7 @@ async function main() {
   $('upload-model').addEventListener('change', onUploadModel);
   $('upload-records').addEventListener('change', onUploadRecords);
   $('upload-population').addEventListener('change', onUploadPopulation);
+  $('upload-npy').addEventListener('change', onUploadNpy);
   $('upload-images').addEventListener('change', onUploadImages);
   $('upload-image-labels').addEventListener('change', onUploadImages);
   $('upload-references').addEventListener('change', onUploadReferences);
