@@ -30,6 +30,10 @@ pub enum ModelError {
     NoSuchOutput { name: String, available: String },
     #[error("tract could not prepare the model for inference: {0}")]
     Prepare(String),
+    #[error(
+        "the model uses the ONNX operator {operator}, which the engine (tract) does not implement; export it with common operators (Gemm, Conv, Relu, Softmax, ...) ({detail})"
+    )]
+    UnsupportedOperator { operator: String, detail: String },
     #[error("inference failed: {0}")]
     Inference(String),
     #[error(

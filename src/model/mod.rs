@@ -65,7 +65,7 @@ impl Model {
         shape.extend(info.record_shape.iter().map(|&d| TDim::from(d as i64)));
         model
             .set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), shape))
-            .map_err(|e| ModelError::Prepare(format!("{e:#}")))?;
+            .map_err(|e| prepare_error(format!("{e:#}")))?;
         let outlet = *model
             .output_outlets()
             .map_err(|e| ModelError::Prepare(format!("{e:#}")))?
@@ -79,7 +79,7 @@ impl Model {
         let plan = model
             .into_optimized()
             .and_then(|m| m.into_runnable())
-            .map_err(|e| ModelError::Prepare(format!("{e:#}")))?;
+            .map_err(|e| prepare_error(format!("{e:#}")))?;
 
         let mut loaded = Model { plan, info };
         let probe =
@@ -192,3 +192,19 @@ fn choose_output(info: &ModelInfo, options: &ModelOptions) -> Result<usize, Mode
 
 /// The ONNX element type code of float32.
 pub(crate) const ONNX_FLOAT: i32 = pb::tensor_proto::DataType::Float as i32;
+
+/// Names the operator when tract lacks one, else keeps tract's message.
+fn prepare_error(message: String) -> ModelError {
+    let operator = message
+        .split("Unimplemented(")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .filter(|op| !op.is_empty() && op.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    match operator {
+        Some(op) => ModelError::UnsupportedOperator {
+            operator: op.to_string(),
+            detail: message.clone(),
+        },
+        None => ModelError::Prepare(message),
+    }
+}
