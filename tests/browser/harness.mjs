@@ -59,6 +59,9 @@ export async function openPage(browser, url) {
   const errors = [];
   page.on('request', (r) => requests.push(r.url()));
   page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) errors.push(m.text());
+  });
   await page.goto(url);
   await page.waitForSelector('body[data-ready="yes"]', { timeout: 60_000 });
   return { page, context, requests, errors };
