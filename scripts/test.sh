@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
-cargo test --all-targets
+cargo test --lib --bins --tests   # not --benches: the benchmark runs in release via cargo bench
 cargo build --quiet   # the CLI the browser tests compare the page with
 npm run build
 npm run typecheck

@@ -42,6 +42,7 @@ test('the SUPPORT2 demo gives the CLI report, with every results view', { timeou
   await page.click('#run');
   assert.equal(await waitForRun(page), '');
   await page.waitForSelector('#roc-chart canvas');
+  console.log(`# SUPPORT2 demo in the page: ${await page.locator('#results-summary').textContent()}`);
   await shot(page, 'results-full');
   await shot(page, 'results-roc-loglog', '#roc-chart');
 

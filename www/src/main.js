@@ -20,6 +20,8 @@ const state = {
   signalsFresh: false,
   /** @type {any} */ result: null,
   /** Pixels of image records, for thumbnails. @type {any} */ pixels: null,
+  signalsSeconds: 0,
+  attackSeconds: 0,
   busy: false,
 };
 
@@ -373,11 +375,15 @@ async function onRun() {
   try {
     if (!state.signalsFresh) {
       progress('running the models', 0, 1);
+      const started = performance.now();
       await engine.call('computeSignals', [chosen]);
+      state.signalsSeconds = (performance.now() - started) / 1000;
       state.signalsFresh = true;
     }
     progress('attacks', 0, 1);
+    const started = performance.now();
     state.result = await engine.call('runAttacks', [chosen]);
+    state.attackSeconds = (performance.now() - started) / 1000;
     progress('done', 1, 1);
     renderResults();
   } catch (e) {
@@ -403,7 +409,7 @@ function renderResults() {
   const { report } = state.result;
   $('results').hidden = false;
   const measured = report.attacks.filter((a) => a.metrics);
-  $('results-summary').textContent = `${report.records.records} records of ${report.model.source}; target accuracy ${(100 * report.utility.accuracy).toFixed(1)}%` + (report.utility.member_accuracy !== null ? ` (members ${(100 * report.utility.member_accuracy).toFixed(1)}%, non-members ${(100 * report.utility.non_member_accuracy).toFixed(1)}%)` : '') + `. ${report.attacks.length} attacks.`;
+  $('results-summary').textContent = `${report.records.records} records of ${report.model.source}; target accuracy ${(100 * report.utility.accuracy).toFixed(1)}%` + (report.utility.member_accuracy !== null ? ` (members ${(100 * report.utility.member_accuracy).toFixed(1)}%, non-members ${(100 * report.utility.non_member_accuracy).toFixed(1)}%)` : '') + `. ${report.attacks.length} attacks. Models ran in ${state.signalsSeconds.toFixed(1)} s (once per set of inputs); the attacks took ${state.attackSeconds.toFixed(1)} s.`;
   renderRoc();
   const table = $('metrics-table');
   table.replaceChildren();
