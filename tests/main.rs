@@ -2,6 +2,7 @@
 
 mod audit_example;
 mod cli;
+mod encoding;
 mod malformed;
 mod model_outputs;
 mod references;

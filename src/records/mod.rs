@@ -49,6 +49,12 @@ impl Records {
         npy_reader::read(inputs)
     }
 
+    /// Reads only a `.npy` feature array `[N, ...]` (float32, float64, or uint8 pixels ÷ 255),
+    /// for commands that need no labels.
+    pub fn features_from_npy(file: &str, bytes: &[u8]) -> Result<ArrayD<f32>, RecordsError> {
+        npy_reader::read_features(file, bytes)
+    }
+
     pub fn len(&self) -> usize {
         self.labels.len()
     }

@@ -86,7 +86,7 @@ pub(super) fn read(inputs: &NpyInputs<'_>) -> Result<Records, RecordsError> {
     })
 }
 
-fn read_features(file: &str, bytes: &[u8]) -> Result<ArrayD<f32>, RecordsError> {
+pub(super) fn read_features(file: &str, bytes: &[u8]) -> Result<ArrayD<f32>, RecordsError> {
     match try_read::<f32>(bytes) {
         Ok(Some(a)) => return Ok(a),
         Ok(None) => {}

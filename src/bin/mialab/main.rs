@@ -4,6 +4,7 @@
 //! printed with its chain of causes and exits with status 2.
 
 mod audit_cmd;
+mod encode_cmd;
 mod inputs;
 mod list_cmd;
 mod progress_bar;
@@ -30,6 +31,8 @@ enum Command {
     Audit(Box<audit_cmd::AuditArgs>),
     /// Run the models once and write every signal the attacks read to an .npz file.
     Signals(Box<signals_cmd::SignalsArgs>),
+    /// Write the membership-encoded queries of records (NDSS 2025 code-poisoning attack).
+    Encode(Box<encode_cmd::EncodeArgs>),
     /// List the attacks with their papers and descriptions.
     Attacks(list_cmd::AttacksArgs),
     /// Show a model's inputs, outputs, operators and parameter count.
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Audit(args) => audit_cmd::run(&args),
         Command::Signals(args) => signals_cmd::run(&args),
+        Command::Encode(args) => encode_cmd::run(&args),
         Command::Attacks(args) => list_cmd::attacks(&args),
         Command::Inspect(args) => list_cmd::inspect(&args),
         Command::Zoo(args) => zoo_cmd::run(&args),
