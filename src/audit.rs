@@ -2,8 +2,11 @@
 //! signals, run the chosen attacks, and measure them. The CLI and the browser both call
 //! [`run_audit`]; it does no I/O of its own.
 
-use crate::attack::{self, AttackParams, AugmentedQuery, Available, ReferenceUse, ScoringSet};
+use crate::attack::{
+    self, AttackParams, AugmentedQuery, Available, EncodedQueries, ReferenceUse, ScoringSet,
+};
 use crate::augment::{self, Augmentations};
+use crate::encoding;
 use crate::metrics::{self, Confusion, Roc, threshold};
 use crate::model::{Model, OutputKindChoice};
 use crate::progress::{NoProgress, Progress, ProgressSink};
@@ -193,6 +196,9 @@ pub struct AuditSignals {
     pub reference_provenance: Option<Provenance>,
     /// The audit records under each augmented query (besides the identity).
     pub augmented: Vec<AugmentedQuery>,
+    /// The target on the audit (and population) records' membership-encoded queries.
+    pub encoded: Option<EncodedQueries>,
+    pub population_encoded: Option<EncodedQueries>,
 }
 
 impl AuditSignals {
@@ -206,6 +212,7 @@ impl AuditSignals {
         Available {
             population: self.population.is_some(),
             references,
+            encoded_queries: self.encoded.is_some(),
         }
     }
 }
@@ -269,6 +276,18 @@ pub fn compute_signals(
         }
         _ => (None, None, Vec::new()),
     };
+    let (encoded, population_encoded) = if config.may_use_encoding() {
+        let population = match &data.population {
+            Some((records, _)) => Some(encoded_queries(input.model, records, settings)?),
+            None => None,
+        };
+        (
+            Some(encoded_queries(input.model, data.records, settings)?),
+            population,
+        )
+    } else {
+        (None, None)
+    };
     let info = input.model.info();
     Ok(AuditSignals {
         model: ModelSection {
@@ -290,6 +309,41 @@ pub fn compute_signals(
         references,
         population_references,
         augmented,
+        encoded,
+        population_encoded,
+    })
+}
+
+/// Runs the target on every record's membership-encoded query (NDSS 2025).
+fn encoded_queries(
+    model: &Model,
+    records: &Records,
+    settings: SignalSettings,
+) -> crate::Result<EncodedQueries> {
+    let n = records.len();
+    let per_record: usize = records.record_shape().iter().product();
+    let features = records.features.as_standard_layout();
+    let values = features.as_slice().unwrap_or_default();
+    let rows: Vec<&[f32]> = (0..n)
+        .map(|i| &values[i * per_record..(i + 1) * per_record])
+        .collect();
+    let encoded: Vec<f32> = rows
+        .iter()
+        .flat_map(|r| encoding::encoded_query(r).into_iter().map(|v| v as f32))
+        .collect();
+    let queries = Records {
+        features: ndarray::ArrayD::from_shape_vec(records.features.raw_dim(), encoded)
+            .expect("one query per record value"),
+        ..records.clone()
+    };
+    let (_, signals) = model_signals(model, &queries, settings, &mut NoProgress)?;
+    let classes = signals.probabilities.ncols();
+    Ok(EncodedQueries {
+        probabilities: signals.probabilities,
+        secret_labels: rows
+            .iter()
+            .map(|r| encoding::secret_label(r, classes))
+            .collect(),
     })
 }
 
@@ -358,6 +412,7 @@ pub fn attack_signals(
         labels: &input.records.labels,
         references: signals.references.as_ref(),
         augmented: &signals.augmented,
+        encoded: signals.encoded.as_ref(),
     };
     let population_set = match (&input.population, &signals.population) {
         (Some((records, _)), Some(s)) => Some(ScoringSet {
@@ -365,6 +420,7 @@ pub fn attack_signals(
             labels: &records.labels,
             references: signals.population_references.as_ref(),
             augmented: &[],
+            encoded: signals.population_encoded.as_ref(),
         }),
         _ => None,
     };
@@ -432,6 +488,11 @@ impl AuditConfig {
                     .find(|e| e.info.id == id)
                     .is_none_or(|e| e.info.references != ReferenceUse::NotUsed)
             })
+    }
+
+    /// Whether the membership-encoding attack may run (all attacks run when none are named).
+    pub fn may_use_encoding(&self) -> bool {
+        self.attacks.is_empty() || self.attacks.iter().any(|id| id == "code-poison")
     }
 
     /// How model outputs become signals under these settings.

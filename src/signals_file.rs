@@ -255,6 +255,8 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<SignalsFile, SignalsFileError> {
         references,
         population_references,
         augmented,
+        encoded: None,
+        population_encoded: None,
     };
     Ok(SignalsFile {
         meta,
@@ -540,6 +542,8 @@ mod tests {
             references: Some(refs.clone()),
             population_references: Some(pop_refs),
             reference_provenance: Some(provenance("refs")),
+            encoded: None,
+            population_encoded: None,
             augmented: vec![AugmentedQuery {
                 query: Query {
                     flip: true,

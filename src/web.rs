@@ -113,6 +113,7 @@ impl WebConfig {
                     gamma: self.rmia_gamma.unwrap_or(1.0),
                 },
                 shokri: ShokriParams::default(),
+                code_poison: crate::attack::EncodedLabel::Secret,
             },
             augmentations: Augmentations {
                 flip: self.augment_flip,

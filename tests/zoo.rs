@@ -352,3 +352,16 @@ fn a_keep_mask_of_the_wrong_shape_is_refused() {
     let source = std::error::Error::source(&err).unwrap().to_string();
     assert!(source.contains("keep-mask"), "{source}");
 }
+
+#[test]
+fn the_encoding_attack_reads_membership_from_the_poisoned_target_only() {
+    let auc = |name: &str| {
+        let report = audit_zoo_target(name, &["--no-references", "--attack", "code-poison"]);
+        by_id(&report, "code-poison")["metrics"]["auc"]
+            .as_f64()
+            .unwrap()
+    };
+    let (poisoned, clean) = (auc("support2/poisoned"), auc("support2/overfit"));
+    assert!(poisoned > 0.85, "poisoned target: AUC {poisoned}");
+    assert!((clean - 0.5).abs() < 0.05, "clean target: AUC {clean}");
+}

@@ -7,6 +7,7 @@
 //! when its references cannot support a score; it is then listed, never guessed.
 
 pub mod calibrated;
+mod code_poison;
 pub mod lira;
 mod params;
 mod reference_attacks;
@@ -14,6 +15,7 @@ pub mod rmia;
 mod shokri;
 mod threshold;
 
+pub use code_poison::{EncodedLabel, EncodedQueries};
 pub use params::{AttackParams, LiraParams, LiraVariance, RmiaA, RmiaParams, ShokriParams};
 pub use threshold::{ThresholdAttack, ThresholdConfig, ThresholdSignal};
 
@@ -61,6 +63,8 @@ pub struct ScoringSet<'a> {
     pub references: Option<&'a ReferenceSignals>,
     /// The same records under test-time augmentations (images), for LiRA; empty otherwise.
     pub augmented: &'a [AugmentedQuery],
+    /// The target's outputs on the records' membership-encoded queries, when computed.
+    pub encoded: Option<&'a EncodedQueries>,
 }
 
 /// One augmented query of every record: the target's φ and the reference matrix under it.
@@ -122,6 +126,10 @@ pub enum AttackError {
         "attack '{attack}' needs the reference models' probability vectors, which these reference signals do not hold"
     )]
     NeedsProbabilities { attack: &'static str },
+    #[error(
+        "attack '{attack}' needs the target's outputs on the encoded queries, which were not computed (signals files do not hold them)"
+    )]
+    NeedsEncodedQueries { attack: &'static str },
     #[error("{name} must be {rule}, got {value}")]
     Parameter {
         name: &'static str,
@@ -147,6 +155,7 @@ pub fn catalogue() -> impl Iterator<Item = &'static CatalogueEntry> {
         .iter()
         .chain(reference_attacks::ENTRIES.iter())
         .chain(std::iter::once(&shokri::ENTRY))
+        .chain(std::iter::once(&code_poison::ENTRY))
 }
 
 /// What an audit has to offer the attacks.
@@ -155,6 +164,8 @@ pub struct Available {
     pub population: bool,
     /// The most demanding reference use the reference set supports.
     pub references: ReferenceUse,
+    /// Whether the target's outputs on encoded queries were computed.
+    pub encoded_queries: bool,
 }
 
 /// The attacks run when none are named: every one whose inputs are available.
@@ -162,6 +173,7 @@ pub fn default_attacks(available: Available) -> Vec<&'static str> {
     catalogue()
         .filter(|e| available.population || !e.info.needs_population)
         .filter(|e| e.info.references <= available.references)
+        .filter(|e| available.encoded_queries || e.info.id != "code-poison")
         .map(|e| e.info.id)
         .collect()
 }

@@ -87,6 +87,8 @@ pub struct AttackParams {
     pub lira: LiraParams,
     pub rmia: RmiaParams,
     pub shokri: ShokriParams,
+    /// Which label the code-poisoning attack reads on the encoded queries.
+    pub code_poison: super::EncodedLabel,
 }
 
 impl AttackParams {

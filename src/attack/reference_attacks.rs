@@ -340,12 +340,14 @@ mod tests {
                 labels: &labels,
                 references: Some(&refs),
                 augmented: &[],
+                encoded: None,
             };
             let population = ScoringSet {
                 signals: &pop,
                 labels: &pop_labels,
                 references: Some(&pop_refs),
                 augmented: &[],
+                encoded: None,
             };
             build(id, &AttackParams::default())
                 .unwrap()
@@ -457,6 +459,7 @@ mod tests {
                         labels: &labels,
                         references: Some(&plain),
                         augmented,
+                        encoded: None,
                     },
                     None,
                 )
@@ -484,6 +487,7 @@ mod tests {
                         labels: &labels,
                         references: Some(&r),
                         augmented: &[],
+                        encoded: None,
                     },
                     None,
                 )
@@ -577,6 +581,7 @@ mod tests {
                         labels: &[0],
                         references: None,
                         augmented: &[],
+                        encoded: None,
                     },
                     None,
                 )

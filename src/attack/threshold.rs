@@ -284,6 +284,7 @@ mod tests {
             labels: &[0, 1],
             references: None,
             augmented: &[],
+            encoded: None,
         };
         assert_eq!(
             scores(build("loss").unwrap().score(set, None).unwrap()),
@@ -304,6 +305,7 @@ mod tests {
             labels: &[0, 0, 0, 0, 1, 1, 1, 1],
             references: None,
             augmented: &[],
+            encoded: None,
         };
         let rec = signals(&[0.25, 2.5, 0.2]);
         let rec_set = ScoringSet {
@@ -311,6 +313,7 @@ mod tests {
             labels: &[0, 1, 1],
             references: None,
             augmented: &[],
+            encoded: None,
         };
         let scores = scores(
             build("loss-per-class")
@@ -334,6 +337,7 @@ mod tests {
             labels: &[0, 2, 1],
             references: None,
             augmented: &[],
+            encoded: None,
         };
         assert_eq!(
             build("loss-per-class")

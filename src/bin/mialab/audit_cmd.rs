@@ -4,7 +4,9 @@ use crate::inputs::{NpyCompanions, SchemaArgs, load_model, load_records, load_re
 use crate::progress_bar::TerminalProgress;
 use crate::zoo_cmd;
 use anyhow::{Context, Result, bail};
-use mialab::attack::{AttackParams, LiraParams, LiraVariance, RmiaA, RmiaParams, ShokriParams};
+use mialab::attack::{
+    AttackParams, EncodedLabel, LiraParams, LiraVariance, RmiaA, RmiaParams, ShokriParams,
+};
 use mialab::audit::{
     AuditConfig, AuditData, AuditInput, AuditOutcome, Provenance, ReferenceInput, attack_signals,
     run_audit,
@@ -145,6 +147,10 @@ pub struct AttackParamArgs {
     /// L-BFGS iterations of the Shokri attack's logistic regressions.
     #[arg(long, default_value_t = ShokriParams::default().max_iterations)]
     shokri_iterations: u64,
+    /// The code-poison attack reads the record's own label on its encoded query instead of the
+    /// secret label.
+    #[arg(long)]
+    code_poison_true_label: bool,
 }
 
 impl Default for AttackParamArgs {
@@ -155,6 +161,7 @@ impl Default for AttackParamArgs {
             rmia_gamma: 1.0,
             shokri_l2: ShokriParams::default().l2,
             shokri_iterations: ShokriParams::default().max_iterations,
+            code_poison_true_label: false,
         }
     }
 }
@@ -176,6 +183,11 @@ impl AttackParamArgs {
             shokri: ShokriParams {
                 l2: self.shokri_l2,
                 max_iterations: self.shokri_iterations,
+            },
+            code_poison: if self.code_poison_true_label {
+                EncodedLabel::True
+            } else {
+                EncodedLabel::Secret
             },
         }
     }
