@@ -158,6 +158,12 @@ pub fn catalogue() -> impl Iterator<Item = &'static CatalogueEntry> {
         .chain(std::iter::once(&code_poison::ENTRY))
 }
 
+/// The population (threshold) attacks: those that read the target's outputs on the real
+/// records alone.
+pub fn population_attacks() -> Vec<&'static str> {
+    threshold::ENTRIES.iter().map(|e| e.info.id).collect()
+}
+
 /// What an audit has to offer the attacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Available {

@@ -4,7 +4,7 @@
 
 use crate::audit_cmd::{AttackParamArgs, AuditFiles, ReferenceFiles, audit_files};
 use anyhow::{Context, Result};
-use mialab::audit::AuditConfig;
+use mialab::audit::{AuditConfig, AuditOutcome};
 use mialab::model::ModelOptions;
 use mialab::records::RecordSchema;
 use mialab::report::AttackResult;
@@ -118,8 +118,16 @@ pub fn run(args: &ZooArgs) -> Result<()> {
 }
 
 fn audit_all(args: &ZooArgs, manifest: &Manifest) -> Result<()> {
+    let attacks = if args.attacks.is_empty() {
+        mialab::attack::population_attacks()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    } else {
+        args.attacks.clone()
+    };
     let config = AuditConfig {
-        attacks: args.attacks.clone(),
+        attacks,
         seed: args.seed,
         ..AuditConfig::default()
     };
@@ -129,20 +137,7 @@ fn audit_all(args: &ZooArgs, manifest: &Manifest) -> Result<()> {
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for name in manifest.target_names() {
         let (_, target) = manifest.target(&name).map_err(mialab::Error::from)?;
-        let (mut files, classes) = target_files(manifest, &args.dir, &name)?;
-        files.references = None;
-        let schema = RecordSchema {
-            classes: Some(classes),
-            ..RecordSchema::default()
-        };
-        let (outcome, _) = audit_files(
-            &files,
-            &schema,
-            &ModelOptions::default(),
-            &config,
-            args.quiet,
-        )
-        .with_context(|| format!("auditing {name}"))?;
+        let outcome = audit_target(args, manifest, &name, &config, false)?;
         let attacks = &outcome.report.attacks;
         let loss = attacks.iter().find(|a| a.id == "loss");
         let strongest = attacks
@@ -180,19 +175,7 @@ fn attack_table(args: &ZooArgs, manifest: &Manifest) -> Result<()> {
         let mut columns: Vec<(String, Vec<AttackResult>)> = Vec::new();
         for target in &dataset.targets {
             let name = format!("{}/{}", dataset.name, target.name);
-            let (files, classes) = target_files(manifest, &args.dir, &name)?;
-            let schema = RecordSchema {
-                classes: Some(classes),
-                ..RecordSchema::default()
-            };
-            let (outcome, _) = audit_files(
-                &files,
-                &schema,
-                &ModelOptions::default(),
-                &config,
-                args.quiet,
-            )
-            .with_context(|| format!("auditing {name}"))?;
+            let outcome = audit_target(args, manifest, &name, &config, true)?;
             columns.push((target.name.clone(), outcome.report.attacks));
         }
         println!("\n{} (AUC · TPR@1% FPR · TPR@0.1% FPR)\n", dataset.title);
@@ -216,6 +199,33 @@ fn attack_table(args: &ZooArgs, manifest: &Manifest) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Audits one zoo target, with or without its reference set.
+fn audit_target(
+    args: &ZooArgs,
+    manifest: &Manifest,
+    name: &str,
+    config: &AuditConfig,
+    with_references: bool,
+) -> Result<AuditOutcome> {
+    let (mut files, classes) = target_files(manifest, &args.dir, name)?;
+    if !with_references {
+        files.references = None;
+    }
+    let schema = RecordSchema {
+        classes: Some(classes),
+        ..RecordSchema::default()
+    };
+    let (outcome, _) = audit_files(
+        &files,
+        &schema,
+        &ModelOptions::default(),
+        config,
+        args.quiet,
+    )
+    .with_context(|| format!("auditing {name}"))?;
+    Ok(outcome)
 }
 
 fn auc(a: &AttackResult) -> f64 {
