@@ -20,10 +20,11 @@
 //! | `reference_probabilities` | float64 `[K, N, C]` | every reference model's softmax |
 //! | `population_…` | | the same for population records (no `keep`: they trained no reference) |
 //! | `augmented_<i>_…` | | target φ and reference signals under augmented query i (meta lists them) |
+//! | `encoded_probabilities`, `encoded_secret_labels` | float64 `[N, C]`, int64 `[N]` | the target on the membership-encoded queries (NDSS 2025), when computed |
 //!
 //! In numpy: `z = np.load("signals.npz"); ids = bytes(z["record_ids_utf8"]).decode().split("\n")`.
 
-use crate::attack::AugmentedQuery;
+use crate::attack::{AugmentedQuery, EncodedQueries};
 use crate::audit::{AuditSignals, Provenance};
 use crate::augment::Query;
 use crate::records::Records;
@@ -142,6 +143,16 @@ pub fn write(
             false,
         )?;
     }
+    for (prefix, encoded) in [
+        ("", &signals.encoded),
+        ("population_", &signals.population_encoded),
+    ] {
+        if let Some(e) = encoded {
+            npz.add_array(format!("{prefix}encoded_probabilities"), &e.probabilities)?;
+            let labels: Array1<i64> = e.secret_labels.iter().map(|&y| y as i64).collect();
+            npz.add_array(format!("{prefix}encoded_secret_labels"), &labels)?;
+        }
+    }
     for (i, query) in signals.augmented.iter().enumerate() {
         let name = |n: &str| format!("augmented_{i}_{n}");
         npz.add_array(
@@ -246,6 +257,12 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<SignalsFile, SignalsFileError> {
             augmented.push(reader.augmented_query(i, *q, refs)?);
         }
     }
+    let classes = meta.model.classes;
+    let encoded = reader.encoded("", records.len(), classes)?;
+    let population_encoded = match &population {
+        Some(p) => reader.encoded("population_", p.len(), classes)?,
+        None => None,
+    };
     let signals = AuditSignals {
         model: meta.model.clone(),
         record_shape: meta.record_shape.clone(),
@@ -255,8 +272,8 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<SignalsFile, SignalsFileError> {
         references,
         population_references,
         augmented,
-        encoded: None,
-        population_encoded: None,
+        encoded,
+        population_encoded,
     };
     Ok(SignalsFile {
         meta,
@@ -320,6 +337,36 @@ impl<'a> Reader<'a> {
 
     fn vector(&mut self, name: &str, n: usize) -> Result<Vec<f64>, SignalsFileError> {
         Ok(self.array::<f64, ndarray::Ix1>(name, Some(&[n]))?.to_vec())
+    }
+
+    /// The target's outputs on encoded queries, when the file holds them.
+    fn encoded(
+        &mut self,
+        prefix: &str,
+        n: usize,
+        classes: usize,
+    ) -> Result<Option<EncodedQueries>, SignalsFileError> {
+        let name = |s: &str| format!("{prefix}encoded_{s}");
+        if !self.has(&name("probabilities")) {
+            return Ok(None);
+        }
+        let probabilities = self.array(&name("probabilities"), Some(&[n, classes]))?;
+        let labels: Array1<i64> = self.array(&name("secret_labels"), Some(&[n]))?;
+        let secret_labels = labels
+            .iter()
+            .map(|&y| usize::try_from(y).ok().filter(|&y| y < classes))
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| SignalsFileError::Content {
+                file: self.file.to_string(),
+                message: format!(
+                    "{} holds a label outside 0..{classes}",
+                    name("secret_labels")
+                ),
+            })?;
+        Ok(Some(EncodedQueries {
+            probabilities,
+            secret_labels,
+        }))
     }
 
     fn augmented_query(
@@ -542,8 +589,14 @@ mod tests {
             references: Some(refs.clone()),
             population_references: Some(pop_refs),
             reference_provenance: Some(provenance("refs")),
-            encoded: None,
-            population_encoded: None,
+            encoded: Some(EncodedQueries {
+                probabilities: array![[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]],
+                secret_labels: vec![1, 0, 1],
+            }),
+            population_encoded: Some(EncodedQueries {
+                probabilities: array![[0.9, 0.1]],
+                secret_labels: vec![0],
+            }),
             augmented: vec![AugmentedQuery {
                 query: Query {
                     flip: true,

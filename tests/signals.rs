@@ -18,7 +18,8 @@ fn attacking_exported_signals_reproduces_the_audit_and_numpy_sees_the_keep_mask(
     let zoo = zoo.to_str().unwrap();
     let common = ["--zoo", "support2/regularised", "--zoo-dir", zoo, "-q"];
     run(&[&["signals"][..], &common, &["--out", &path("s.npz")]].concat());
-    let attacks = "lira-online,lira-offline,rmia-offline,calibrated-loss,shokri,loss-per-class";
+    let attacks =
+        "lira-online,lira-offline,rmia-offline,calibrated-loss,shokri,loss-per-class,code-poison";
     let audit = |extra: &[&str], out: &str| {
         let mut args = vec!["audit", "--attack", attacks, "--bootstrap", "200"];
         args.extend_from_slice(extra);

@@ -127,7 +127,7 @@ pub enum AttackError {
     )]
     NeedsProbabilities { attack: &'static str },
     #[error(
-        "attack '{attack}' needs the target's outputs on the encoded queries, which were not computed (signals files do not hold them)"
+        "attack '{attack}' needs the target's outputs on the encoded queries, which were not computed for these signals"
     )]
     NeedsEncodedQueries { attack: &'static str },
     #[error("{name} must be {rule}, got {value}")]
