@@ -3,7 +3,8 @@
 //! [`run_audit`]; it does no I/O of its own.
 
 use crate::attack::{
-    self, AttackParams, AugmentedQuery, Available, EncodedQueries, ReferenceUse, ScoringSet,
+    self, AttackParams, AugmentedQuery, Available, EncodedQueries, LabelOnlyParams,
+    LabelOnlyQueries, ReferenceUse, ScoringSet,
 };
 use crate::augment::{self, Augmentations};
 use crate::encoding;
@@ -199,6 +200,9 @@ pub struct AuditSignals {
     /// The target on the audit (and population) records' membership-encoded queries.
     pub encoded: Option<EncodedQueries>,
     pub population_encoded: Option<EncodedQueries>,
+    /// The target's top-1 answers on perturbed copies of the audit (and population) records.
+    pub label_only: Option<LabelOnlyQueries>,
+    pub population_label_only: Option<LabelOnlyQueries>,
 }
 
 impl AuditSignals {
@@ -213,6 +217,7 @@ impl AuditSignals {
             population: self.population.is_some(),
             references,
             encoded_queries: self.encoded.is_some(),
+            label_only_queries: self.label_only.is_some(),
         }
     }
 }
@@ -288,6 +293,28 @@ pub fn compute_signals(
     } else {
         (None, None)
     };
+    let (label_only, population_label_only) = if config.may_use("label-only") {
+        let scale = feature_scale(data.records);
+        let params = config.attack_params.label_only;
+        let run = |records: &Records, stream: u64| {
+            label_only_queries(
+                input.model,
+                records,
+                &scale,
+                params,
+                config.seed,
+                stream,
+                settings,
+            )
+        };
+        let population = match &data.population {
+            Some((records, _)) => Some(run(records, 1)?),
+            None => None,
+        };
+        (Some(run(data.records, 0)?), population)
+    } else {
+        (None, None)
+    };
     let info = input.model.info();
     Ok(AuditSignals {
         model: ModelSection {
@@ -311,6 +338,93 @@ pub fn compute_signals(
         augmented,
         encoded,
         population_encoded,
+        label_only,
+        population_label_only,
+    })
+}
+
+/// Each feature's standard deviation over `records` (1 where it is 0), so that label-only
+/// noise is σ per standardised feature.
+fn feature_scale(records: &Records) -> Vec<f32> {
+    let n = records.len().max(1);
+    let per_record: usize = records.record_shape().iter().product();
+    let features = records.features.as_standard_layout();
+    let values = features.as_slice().unwrap_or_default();
+    (0..per_record)
+        .map(|j| {
+            let column = (0..records.len()).map(|i| f64::from(values[i * per_record + j]));
+            let mean = column.clone().sum::<f64>() / n as f64;
+            let var = column.map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+            if var > 0.0 { var.sqrt() as f32 } else { 1.0 }
+        })
+        .collect()
+}
+
+/// Runs the target on perturbed copies of every record and counts correct top-1 answers:
+/// images get the mirror × one-pixel shifts (18 copies), other records `params.queries` copies
+/// with Gaussian noise of `params.sigma` feature standard deviations (seeded by `seed`, `stream`).
+fn label_only_queries(
+    model: &Model,
+    records: &Records,
+    scale: &[f32],
+    params: LabelOnlyParams,
+    seed: u64,
+    stream: u64,
+    settings: SignalSettings,
+) -> crate::Result<LabelOnlyQueries> {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    let images = Augmentations {
+        flip: true,
+        shift: 1,
+    };
+    let is_image = images.check(records.record_shape()).is_ok();
+    let copies: Vec<ndarray::ArrayD<f32>> = if is_image {
+        images
+            .queries()
+            .into_iter()
+            .map(|q| augment::apply(&records.features, q))
+            .collect()
+    } else {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed ^ (stream << 32));
+        (0..params.queries)
+            .map(|_| {
+                let mut noisy = records.features.as_standard_layout().into_owned();
+                let per_record = scale.len().max(1);
+                for (k, v) in noisy.iter_mut().enumerate() {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    *v += (params.sigma * z) as f32 * scale[k % per_record];
+                }
+                noisy
+            })
+            .collect()
+    };
+    let mut correct = vec![0usize; records.len()];
+    for features in &copies {
+        let copy = Records {
+            features: features.clone(),
+            ..records.clone()
+        };
+        let (_, signals) = model_signals(model, &copy, settings, &mut NoProgress)?;
+        for (count, ok) in correct.iter_mut().zip(&signals.correct) {
+            *count += usize::from(*ok);
+        }
+    }
+    let queries = copies.len();
+    Ok(LabelOnlyQueries {
+        fraction_correct: correct
+            .into_iter()
+            .map(|c| c as f64 / queries as f64)
+            .collect(),
+        queries,
+        perturbation: if is_image {
+            "the image, its mirror and their one-pixel shifts (reflect padding)".to_string()
+        } else {
+            format!(
+                "Gaussian noise of {} standard deviations on every feature (seed {seed})",
+                params.sigma
+            )
+        },
     })
 }
 
@@ -413,6 +527,7 @@ pub fn attack_signals(
         references: signals.references.as_ref(),
         augmented: &signals.augmented,
         encoded: signals.encoded.as_ref(),
+        label_only: signals.label_only.as_ref(),
     };
     let population_set = match (&input.population, &signals.population) {
         (Some((records, _)), Some(s)) => Some(ScoringSet {
@@ -421,6 +536,7 @@ pub fn attack_signals(
             references: signals.population_references.as_ref(),
             augmented: &[],
             encoded: signals.population_encoded.as_ref(),
+            label_only: signals.population_label_only.as_ref(),
         }),
         _ => None,
     };
@@ -492,7 +608,12 @@ impl AuditConfig {
 
     /// Whether the membership-encoding attack may run (all attacks run when none are named).
     pub fn may_use_encoding(&self) -> bool {
-        self.attacks.is_empty() || self.attacks.iter().any(|id| id == "code-poison")
+        self.may_use("code-poison")
+    }
+
+    /// Whether attack `id` may run: it is named, or none are (then all available ones run).
+    pub fn may_use(&self, id: &str) -> bool {
+        self.attacks.is_empty() || self.attacks.iter().any(|a| a == id)
     }
 
     /// How model outputs become signals under these settings.

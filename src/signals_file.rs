@@ -274,6 +274,8 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<SignalsFile, SignalsFileError> {
         augmented,
         encoded,
         population_encoded,
+        label_only: None,
+        population_label_only: None,
     };
     Ok(SignalsFile {
         meta,
@@ -597,6 +599,8 @@ mod tests {
                 probabilities: array![[0.9, 0.1]],
                 secret_labels: vec![0],
             }),
+            label_only: None,
+            population_label_only: None,
             augmented: vec![AugmentedQuery {
                 query: Query {
                     flip: true,

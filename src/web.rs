@@ -114,6 +114,7 @@ impl WebConfig {
                 },
                 shokri: ShokriParams::default(),
                 code_poison: crate::attack::EncodedLabel::Secret,
+                label_only: crate::attack::LabelOnlyParams::default(),
             },
             augmentations: Augmentations {
                 flip: self.augment_flip,

@@ -365,3 +365,16 @@ fn the_encoding_attack_reads_membership_from_the_poisoned_target_only() {
     assert!(poisoned > 0.85, "poisoned target: AUC {poisoned}");
     assert!((clean - 0.5).abs() < 0.05, "clean target: AUC {clean}");
 }
+
+#[test]
+fn the_label_only_attack_sees_the_overfit_leak_and_not_the_dp_one() {
+    let auc = |name: &str| {
+        let report = audit_zoo_target(name, &["--no-references", "--attack", "label-only"]);
+        let attack = by_id(&report, "label-only");
+        assert!(attack["detail"].as_str().unwrap().contains("20 queries"));
+        attack["metrics"]["auc"].as_f64().unwrap()
+    };
+    let (overfit, dp) = (auc("support2/overfit"), auc("support2/dpsgd"));
+    assert!(overfit > 0.7, "overfit target: label-only AUC {overfit}");
+    assert!(dp < 0.56, "DP-SGD target: label-only AUC {dp}");
+}

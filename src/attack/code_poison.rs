@@ -115,6 +115,7 @@ mod tests {
             references: None,
             augmented: &[],
             encoded,
+            label_only: None,
         };
         let secret = build("code-poison", &AttackParams::default())
             .unwrap()

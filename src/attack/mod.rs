@@ -8,6 +8,7 @@
 
 pub mod calibrated;
 mod code_poison;
+mod label_only;
 pub mod lira;
 mod params;
 mod reference_attacks;
@@ -16,6 +17,7 @@ mod shokri;
 mod threshold;
 
 pub use code_poison::{EncodedLabel, EncodedQueries};
+pub use label_only::{LabelOnlyParams, LabelOnlyQueries};
 pub use params::{AttackParams, LiraParams, LiraVariance, RmiaA, RmiaParams, ShokriParams};
 pub use threshold::{ThresholdAttack, ThresholdConfig, ThresholdSignal};
 
@@ -65,6 +67,8 @@ pub struct ScoringSet<'a> {
     pub augmented: &'a [AugmentedQuery],
     /// The target's outputs on the records' membership-encoded queries, when computed.
     pub encoded: Option<&'a EncodedQueries>,
+    /// The target's top-1 answers on perturbed copies of the records, when computed.
+    pub label_only: Option<&'a LabelOnlyQueries>,
 }
 
 /// One augmented query of every record: the target's φ and the reference matrix under it.
@@ -130,6 +134,10 @@ pub enum AttackError {
         "attack '{attack}' needs the target's outputs on the encoded queries, which were not computed for these signals"
     )]
     NeedsEncodedQueries { attack: &'static str },
+    #[error(
+        "attack '{attack}' needs the target's answers on perturbed copies of the records, which were not computed for these signals"
+    )]
+    NeedsLabelOnlyQueries { attack: &'static str },
     #[error("{name} must be {rule}, got {value}")]
     Parameter {
         name: &'static str,
@@ -155,6 +163,7 @@ pub fn catalogue() -> impl Iterator<Item = &'static CatalogueEntry> {
         .iter()
         .chain(reference_attacks::ENTRIES.iter())
         .chain(std::iter::once(&shokri::ENTRY))
+        .chain(std::iter::once(&label_only::ENTRY))
         .chain(std::iter::once(&code_poison::ENTRY))
 }
 
@@ -172,6 +181,8 @@ pub struct Available {
     pub references: ReferenceUse,
     /// Whether the target's outputs on encoded queries were computed.
     pub encoded_queries: bool,
+    /// Whether the target's answers on perturbed copies were computed.
+    pub label_only_queries: bool,
 }
 
 /// The attacks run when none are named: every one whose inputs are available.
@@ -180,6 +191,7 @@ pub fn default_attacks(available: Available) -> Vec<&'static str> {
         .filter(|e| available.population || !e.info.needs_population)
         .filter(|e| e.info.references <= available.references)
         .filter(|e| available.encoded_queries || e.info.id != "code-poison")
+        .filter(|e| available.label_only_queries || e.info.id != "label-only")
         .map(|e| e.info.id)
         .collect()
 }

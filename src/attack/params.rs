@@ -89,6 +89,7 @@ pub struct AttackParams {
     pub shokri: ShokriParams,
     /// Which label the code-poisoning attack reads on the encoded queries.
     pub code_poison: super::EncodedLabel,
+    pub label_only: super::LabelOnlyParams,
 }
 
 impl AttackParams {
@@ -115,6 +116,18 @@ impl AttackParams {
             "Shokri's L2 penalty",
             "zero or positive",
             self.shokri.l2,
+        )?;
+        check(
+            self.label_only.queries > 0,
+            "label-only queries",
+            "at least 1",
+            self.label_only.queries as f64,
+        )?;
+        check(
+            self.label_only.sigma.is_finite() && self.label_only.sigma > 0.0,
+            "label-only noise σ",
+            "a positive number",
+            self.label_only.sigma,
         )?;
         check(
             self.shokri.max_iterations > 0,

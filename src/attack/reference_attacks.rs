@@ -341,6 +341,7 @@ mod tests {
                 references: Some(&refs),
                 augmented: &[],
                 encoded: None,
+                label_only: None,
             };
             let population = ScoringSet {
                 signals: &pop,
@@ -348,6 +349,7 @@ mod tests {
                 references: Some(&pop_refs),
                 augmented: &[],
                 encoded: None,
+                label_only: None,
             };
             build(id, &AttackParams::default())
                 .unwrap()
@@ -460,6 +462,7 @@ mod tests {
                         references: Some(&plain),
                         augmented,
                         encoded: None,
+                        label_only: None,
                     },
                     None,
                 )
@@ -488,6 +491,7 @@ mod tests {
                         references: Some(&r),
                         augmented: &[],
                         encoded: None,
+                        label_only: None,
                     },
                     None,
                 )
@@ -582,6 +586,7 @@ mod tests {
                         references: None,
                         augmented: &[],
                         encoded: None,
+                        label_only: None,
                     },
                     None,
                 )

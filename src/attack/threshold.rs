@@ -285,6 +285,7 @@ mod tests {
             references: None,
             augmented: &[],
             encoded: None,
+            label_only: None,
         };
         assert_eq!(
             scores(build("loss").unwrap().score(set, None).unwrap()),
@@ -306,6 +307,7 @@ mod tests {
             references: None,
             augmented: &[],
             encoded: None,
+            label_only: None,
         };
         let rec = signals(&[0.25, 2.5, 0.2]);
         let rec_set = ScoringSet {
@@ -314,6 +316,7 @@ mod tests {
             references: None,
             augmented: &[],
             encoded: None,
+            label_only: None,
         };
         let scores = scores(
             build("loss-per-class")
@@ -338,6 +341,7 @@ mod tests {
             references: None,
             augmented: &[],
             encoded: None,
+            label_only: None,
         };
         assert_eq!(
             build("loss-per-class")

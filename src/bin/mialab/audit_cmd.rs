@@ -5,7 +5,8 @@ use crate::progress_bar::TerminalProgress;
 use crate::zoo_cmd;
 use anyhow::{Context, Result, bail};
 use mialab::attack::{
-    AttackParams, EncodedLabel, LiraParams, LiraVariance, RmiaA, RmiaParams, ShokriParams,
+    AttackParams, EncodedLabel, LabelOnlyParams, LiraParams, LiraVariance, RmiaA, RmiaParams,
+    ShokriParams,
 };
 use mialab::audit::{
     AuditConfig, AuditData, AuditInput, AuditOutcome, Provenance, ReferenceInput, attack_signals,
@@ -151,6 +152,12 @@ pub struct AttackParamArgs {
     /// secret label.
     #[arg(long)]
     code_poison_true_label: bool,
+    /// Noisy copies per tabular record for the label-only attack (images use 18 flips/shifts).
+    #[arg(long, default_value_t = LabelOnlyParams::default().queries)]
+    label_only_queries: usize,
+    /// Label-only noise, in standard deviations of each feature.
+    #[arg(long, default_value_t = LabelOnlyParams::default().sigma)]
+    label_only_sigma: f64,
 }
 
 impl Default for AttackParamArgs {
@@ -162,6 +169,8 @@ impl Default for AttackParamArgs {
             shokri_l2: ShokriParams::default().l2,
             shokri_iterations: ShokriParams::default().max_iterations,
             code_poison_true_label: false,
+            label_only_queries: LabelOnlyParams::default().queries,
+            label_only_sigma: LabelOnlyParams::default().sigma,
         }
     }
 }
@@ -188,6 +197,10 @@ impl AttackParamArgs {
                 EncodedLabel::True
             } else {
                 EncodedLabel::Secret
+            },
+            label_only: LabelOnlyParams {
+                queries: self.label_only_queries,
+                sigma: self.label_only_sigma,
             },
         }
     }
