@@ -8,8 +8,9 @@
 //!
 //! The engine itself stores the mask as `[records, models]`.
 
+use crate::records::try_read;
 use ndarray::{Array2, ArrayD, Ix2};
-use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement};
+use ndarray_npy::ReadNpyError;
 use thiserror::Error;
 
 /// A keep-mask that cannot be used.
@@ -117,14 +118,6 @@ fn integers_as_bits(
         file: file.to_string(),
         message: "a keep-mask must hold bool or 0/1 integers".to_string(),
     }))
-}
-
-fn try_read<T: ReadableElement>(bytes: &[u8]) -> Result<Option<ArrayD<T>>, ReadNpyError> {
-    match ArrayD::<T>::read_npy(bytes) {
-        Ok(a) => Ok(Some(a)),
-        Err(ReadNpyError::WrongDescriptor(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 /// Reads a CSV keep-mask whose header names the models, into `[records, models]` with the

@@ -12,6 +12,7 @@ mod schema;
 
 pub use error::{Location, RecordsError};
 pub use npy_reader::NpyInputs;
+pub(crate) use npy_reader::try_read;
 pub use schema::RecordSchema;
 
 use ndarray::ArrayD;

@@ -158,7 +158,9 @@ fn read_membership(file: &str, bytes: &[u8]) -> Result<Vec<bool>, RecordsError> 
 }
 
 /// Reads an array of element type `T`; `Ok(None)` when the file holds another type.
-fn try_read<T: ReadableElement>(bytes: &[u8]) -> Result<Option<ArrayD<T>>, ReadNpyError> {
+pub(crate) fn try_read<T: ReadableElement>(
+    bytes: &[u8],
+) -> Result<Option<ArrayD<T>>, ReadNpyError> {
     match ArrayD::<T>::read_npy(bytes) {
         Ok(a) => Ok(Some(a)),
         Err(ReadNpyError::WrongDescriptor(_)) => Ok(None),
