@@ -3,16 +3,17 @@
 //! [`run_audit`]; it does no I/O of its own.
 
 use crate::attack::{
-    self, AttackParams, AugmentedQuery, Available, EncodedQueries, LabelOnlyParams,
+    self, AttackParams, AugmentedQuery, Available, EncodedQueries, ExtraQueries, LabelOnlyParams,
     LabelOnlyQueries, ReferenceUse, ScoringSet,
 };
 use crate::augment::{self, Augmentations};
+use crate::defence::{self, Defence};
 use crate::encoding;
 use crate::metrics::{self, Confusion, Roc, threshold};
 use crate::model::{Model, OutputKindChoice};
 use crate::progress::{NoProgress, Progress, ProgressSink};
 use crate::records::Records;
-use crate::reference::{SignalSettings, check_reference_models, model_signals, reference_signals};
+use crate::reference::{SignalSettings, check_reference_models, model_output, reference_signals};
 use crate::report::{
     AttackResult, DataSection, ModelSection, OperatingPoint, PerRecordTable, REPORT_VERSION,
     ReferenceSection, Report, RocMetrics, Settings, TprAtFpr, Utility,
@@ -49,6 +50,8 @@ pub struct AuditConfig {
     pub attack_params: AttackParams,
     /// Test-time augmentations LiRA averages over (images only).
     pub augmentations: Augmentations,
+    /// Output defences the target's API applies to every answer, in order.
+    pub defences: Vec<Defence>,
 }
 
 impl Default for AuditConfig {
@@ -66,6 +69,7 @@ impl Default for AuditConfig {
             batch_size: crate::model::DEFAULT_BATCH_SIZE,
             attack_params: AttackParams::default(),
             augmentations: Augmentations::default(),
+            defences: Vec::new(),
         }
     }
 }
@@ -248,11 +252,12 @@ pub fn compute_signals(
 ) -> crate::Result<AuditSignals> {
     let settings = config.signal_settings();
     let data = &input.data;
-    let (output, target) = model_signals(input.model, data.records, settings, progress)?;
+    let (output, target) =
+        target_signals(input.model, data.records, config, Stream::Records, progress)?;
     let population = match &data.population {
         Some((records, _)) => {
             records.check_population()?;
-            Some(model_signals(input.model, records, settings, progress)?.1)
+            Some(target_signals(input.model, records, config, Stream::Population, progress)?.1)
         }
         None => None,
     };
@@ -281,31 +286,33 @@ pub fn compute_signals(
         }
         _ => (None, None, Vec::new()),
     };
-    let (encoded, population_encoded) = if config.may_use_encoding() {
+    let (encoded, population_encoded) = if config.may_use_queries(ExtraQueries::Encoded) {
         let population = match &data.population {
-            Some((records, _)) => Some(encoded_queries(input.model, records, settings)?),
+            Some((records, _)) => Some(encoded_queries(
+                input.model,
+                records,
+                config,
+                Stream::PopulationEncoded,
+            )?),
             None => None,
         };
         (
-            Some(encoded_queries(input.model, data.records, settings)?),
+            Some(encoded_queries(
+                input.model,
+                data.records,
+                config,
+                Stream::RecordsEncoded,
+            )?),
             population,
         )
     } else {
         (None, None)
     };
-    let (label_only, population_label_only) = if config.may_use("label-only") {
+    let (label_only, population_label_only) = if config.may_use_queries(ExtraQueries::Perturbed) {
         let scale = feature_scale(data.records);
         let params = config.attack_params.label_only;
         let run = |records: &Records, stream: u64| {
-            label_only_queries(
-                input.model,
-                records,
-                &scale,
-                params,
-                config.seed,
-                stream,
-                settings,
-            )
+            label_only_queries(input.model, records, &scale, params, config, stream)
         };
         let population = match &data.population {
             Some((records, _)) => Some(run(records, 1)?),
@@ -368,10 +375,10 @@ fn label_only_queries(
     records: &Records,
     scale: &[f32],
     params: LabelOnlyParams,
-    seed: u64,
+    config: &AuditConfig,
     stream: u64,
-    settings: SignalSettings,
 ) -> crate::Result<LabelOnlyQueries> {
+    let seed = config.seed;
     use rand::SeedableRng;
     use rand_distr::{Distribution, StandardNormal};
     let images = Augmentations {
@@ -400,12 +407,16 @@ fn label_only_queries(
             .collect()
     };
     let mut correct = vec![0usize; records.len()];
-    for features in &copies {
+    for (q, features) in copies.iter().enumerate() {
         let copy = Records {
             features: features.clone(),
             ..records.clone()
         };
-        let (_, signals) = model_signals(model, &copy, settings, &mut NoProgress)?;
+        let stream = Stream::LabelOnly {
+            set: stream,
+            copy: q,
+        };
+        let (_, signals) = target_signals(model, &copy, config, stream, &mut NoProgress)?;
         for (count, ok) in correct.iter_mut().zip(&signals.correct) {
             *count += usize::from(*ok);
         }
@@ -432,7 +443,8 @@ fn label_only_queries(
 fn encoded_queries(
     model: &Model,
     records: &Records,
-    settings: SignalSettings,
+    config: &AuditConfig,
+    stream: Stream,
 ) -> crate::Result<EncodedQueries> {
     let n = records.len();
     let per_record: usize = records.record_shape().iter().product();
@@ -450,7 +462,7 @@ fn encoded_queries(
             .expect("one query per record value"),
         ..records.clone()
     };
-    let (_, signals) = model_signals(model, &queries, settings, &mut NoProgress)?;
+    let (_, signals) = target_signals(model, &queries, config, stream, &mut NoProgress)?;
     let classes = signals.probabilities.ncols();
     Ok(EncodedQueries {
         probabilities: signals.probabilities,
@@ -459,6 +471,58 @@ fn encoded_queries(
             .map(|r| encoding::secret_label(r, classes))
             .collect(),
     })
+}
+
+/// An attack that reads scores, against an API that releases labels only: it has nothing to
+/// threshold, so every record gets the same score (chance), and the report says why.
+fn blocked_scores(records: usize) -> attack::AttackScores {
+    attack::AttackScores {
+        scores: vec![Some(0.0); records],
+        detail: Some(
+            "blocked by the top1 defence: the target releases labels only and this attack reads scores, so every record scores the same (chance)".to_string(),
+        ),
+    }
+}
+
+/// Which set of queries to the target an answer belongs to: each gets its own noise stream
+/// under the noise defence.
+#[derive(Debug, Clone, Copy)]
+enum Stream {
+    Records,
+    Population,
+    RecordsEncoded,
+    PopulationEncoded,
+    LabelOnly { set: u64, copy: usize },
+    Augmented(usize),
+}
+
+impl Stream {
+    fn id(self) -> u64 {
+        match self {
+            Stream::Records => 0,
+            Stream::Population => 1,
+            Stream::RecordsEncoded => 2,
+            Stream::PopulationEncoded => 3,
+            Stream::LabelOnly { set, copy } => 1_000 * (set + 1) + copy as u64,
+            Stream::Augmented(q) => 10_000 + q as u64,
+        }
+    }
+}
+
+/// The target's answers to `records` as its API releases them (after the audit's output
+/// defences), with their signals; the output returned is the model's own, before defences.
+fn target_signals(
+    model: &Model,
+    records: &Records,
+    config: &AuditConfig,
+    stream: Stream,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<(crate::model::ModelOutput, Signals)> {
+    let settings = config.signal_settings();
+    let output = model_output(model, records, settings, progress)?;
+    let released = defence::release(&config.defences, &output, config.seed, stream.id());
+    let signals = Signals::compute(&released, &records.labels, settings.temperature);
+    Ok((output, signals))
 }
 
 /// Runs the target and the references over every augmented query of the audit records.
@@ -478,7 +542,8 @@ fn augmented_queries(
             features: augment::apply(&records.features, *query),
             ..records.clone()
         };
-        let (_, target) = model_signals(input.model, &shifted, settings, &mut NoProgress)?;
+        let stream = Stream::Augmented(done);
+        let (_, target) = target_signals(input.model, &shifted, config, stream, &mut NoProgress)?;
         let references = reference_signals(
             refs.models,
             &shifted,
@@ -543,14 +608,20 @@ pub fn attack_signals(
 
     let mut results = Vec::with_capacity(attacks.len());
     let mut scores_by_attack = Vec::with_capacity(attacks.len());
+    let labels_only = defence::releases_labels_only(&config.defences);
     for (done, attack) in attacks.iter().enumerate() {
-        let scored = attack.score(audit_set, population_set)?;
+        let blocked = labels_only && !attack.info().labels_suffice;
+        let scored = if blocked {
+            blocked_scores(input.records.len())
+        } else {
+            attack.score(audit_set, population_set)?
+        };
         // Population records have no augmented queries: thresholds from their plain scores
         // would not fit averaged ones, so such attacks calibrate on the ROC instead.
         let calibrates_on_population =
             signals.augmented.is_empty() || !attack.info().averages_augmentations;
         let population_scores: Option<Vec<f64>> = population_set
-            .filter(|_| calibrates_on_population)
+            .filter(|_| calibrates_on_population && !blocked)
             .map(|p| attack.score(p, population_set))
             .transpose()?
             .map(|s| s.scores.into_iter().flatten().collect::<Vec<f64>>())
@@ -606,14 +677,12 @@ impl AuditConfig {
             })
     }
 
-    /// Whether the membership-encoding attack may run (all attacks run when none are named).
-    pub fn may_use_encoding(&self) -> bool {
-        self.may_use("code-poison")
-    }
-
-    /// Whether attack `id` may run: it is named, or none are (then all available ones run).
-    pub fn may_use(&self, id: &str) -> bool {
-        self.attacks.is_empty() || self.attacks.iter().any(|a| a == id)
+    /// Whether an attack that sends `queries` may run (all attacks run when none are named),
+    /// so that those queries must be computed.
+    pub fn may_use_queries(&self, queries: ExtraQueries) -> bool {
+        attack::catalogue()
+            .filter(|e| e.info.queries == queries)
+            .any(|e| self.attacks.is_empty() || self.attacks.iter().any(|a| a == e.info.id))
     }
 
     /// How model outputs become signals under these settings.

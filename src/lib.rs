@@ -13,6 +13,7 @@
 pub mod attack;
 pub mod audit;
 pub mod augment;
+pub mod defence;
 pub mod encoding;
 pub mod error;
 pub mod keep_mask;

@@ -24,12 +24,22 @@ pub fn model_signals(
     settings: SignalSettings,
     progress: &mut dyn ProgressSink,
 ) -> crate::Result<(ModelOutput, Signals)> {
+    let output = model_output(model, records, settings, progress)?;
+    let signals = Signals::compute(&output, &records.labels, settings.temperature);
+    Ok((output, signals))
+}
+
+/// Runs `model` over `records` (checking shapes and labels) and interprets its output.
+pub fn model_output(
+    model: &Model,
+    records: &Records,
+    settings: SignalSettings,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<ModelOutput> {
     model.check_records(records.features.shape(), &records.source)?;
     records.check_labels(model.info().output_width.max(2))?;
     let raw = model.predict(&records.features, settings.batch_size, progress)?;
-    let output = ModelOutput::interpret(&raw, settings.output_kind)?;
-    let signals = Signals::compute(&output, &records.labels, settings.temperature);
-    Ok((output, signals))
+    Ok(ModelOutput::interpret(&raw, settings.output_kind)?)
 }
 
 /// Checks every reference model takes the target's records and outputs its classes;

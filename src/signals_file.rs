@@ -72,6 +72,9 @@ pub struct SignalsMeta {
     pub population: Option<Provenance>,
     pub references: Option<Provenance>,
     pub class_names: Option<Vec<String>>,
+    /// Output defences the target's answers went through (`--defence`), in order.
+    #[serde(default)]
+    pub defences: Vec<String>,
     /// Augmented queries stored as `augmented_<i>_…`, in this order.
     #[serde(default)]
     pub augmented_queries: Vec<QueryMeta>,
@@ -101,6 +104,7 @@ pub fn write(
     records: (&Records, &Provenance),
     population: Option<(&Records, &Provenance)>,
     temperature: f64,
+    defences: &[crate::defence::Defence],
 ) -> Result<Vec<u8>, SignalsFileError> {
     let meta = SignalsMeta {
         format: FORMAT.to_string(),
@@ -112,6 +116,7 @@ pub fn write(
         population: population.map(|(_, p)| p.clone()),
         references: signals.reference_provenance.clone(),
         class_names: records.0.classes.clone(),
+        defences: defences.iter().map(ToString::to_string).collect(),
         augmented_queries: signals
             .augmented
             .iter()
@@ -624,6 +629,7 @@ mod tests {
             (&audit, &provenance("audit.csv")),
             Some((&population, &provenance("pop.csv"))),
             1.0,
+            &[crate::defence::Defence::Round(2)],
         )
         .unwrap();
         let back = read("s.npz", &bytes).unwrap();
@@ -632,5 +638,6 @@ mod tests {
         assert_eq!(back.records.membership, audit.membership);
         assert_eq!(back.population.unwrap().ids, vec!["z".to_string()]);
         assert_eq!(back.meta.records.source, "audit.csv");
+        assert_eq!(back.meta.defences, vec!["round:2".to_string()]);
     }
 }

@@ -30,3 +30,20 @@ fn inspect_shows_inputs_outputs_operators_and_parameters() {
     // 30·128 + 128 + 128·128 + 128 + 128·1 + 1 weights.
     assert!(text.contains("parameters: 20609"), "{text}");
 }
+
+#[test]
+fn a_misspelt_defence_is_refused_with_the_ones_that_exist() {
+    let mut args = crate::util::example_audit_args();
+    args.extend(["--defence".to_string(), "round:two".to_string()]);
+    let out = mialab(&args);
+    assert!(!out.status.success());
+    let err = crate::util::stderr(&out);
+    assert!(
+        err.contains("round") && err.contains("decimals from 0 to 15"),
+        "{err}"
+    );
+    let mut args = crate::util::example_audit_args();
+    args.extend(["--defence".to_string(), "blur".to_string()]);
+    let err = crate::util::stderr(&mialab(&args));
+    assert!(err.contains("top1, topk:K, round:D"), "{err}");
+}

@@ -378,3 +378,46 @@ fn the_label_only_attack_sees_the_overfit_leak_and_not_the_dp_one() {
     assert!(overfit > 0.7, "overfit target: label-only AUC {overfit}");
     assert!(dp < 0.56, "DP-SGD target: label-only AUC {dp}");
 }
+
+#[test]
+fn top1_outputs_block_the_loss_attack_and_leave_the_label_only_attack_working() {
+    let attacks = ["--no-references", "--attack", "loss,label-only"];
+    let open = audit_zoo_target("support2/overfit", &attacks);
+    let mut defended_args = attacks.to_vec();
+    defended_args.extend(["--defence", "top1"]);
+    let defended = audit_zoo_target("support2/overfit", &defended_args);
+    assert_eq!(
+        defended["settings"]["defences"],
+        serde_json::json!(["top1"])
+    );
+    let auc = |r: &serde_json::Value, id| by_id(r, id)["metrics"]["auc"].as_f64().unwrap();
+    assert!(
+        auc(&open, "loss") > 0.7,
+        "open loss AUC {}",
+        auc(&open, "loss")
+    );
+    assert_eq!(auc(&defended, "loss"), 0.5);
+    assert!(
+        by_id(&defended, "loss")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("labels only")
+    );
+    assert_eq!(auc(&defended, "label-only"), auc(&open, "label-only"));
+    assert!(auc(&defended, "label-only") > 0.7);
+}
+
+#[test]
+fn rounding_to_one_decimal_keeps_the_auc_but_removes_the_low_fpr_leak() {
+    let attacks = ["--no-references", "--attack", "loss"];
+    let mut rounded_args = attacks.to_vec();
+    rounded_args.extend(["--defence", "round:1"]);
+    let open = audit_zoo_target("support2/overfit", &attacks);
+    let rounded = audit_zoo_target("support2/overfit", &rounded_args);
+    let loss = |r: &serde_json::Value| by_id(r, "loss").clone();
+    assert!(tpr_at(&loss(&open), 0.1) > 0.1);
+    assert_eq!(tpr_at(&loss(&rounded), 0.1), 0.0);
+    let gap = loss(&open)["metrics"]["auc"].as_f64().unwrap()
+        - loss(&rounded)["metrics"]["auc"].as_f64().unwrap();
+    assert!(gap.abs() < 0.02, "AUC moved by {gap}");
+}

@@ -4,8 +4,8 @@
 //! probability of the secret label on x'. The encoding itself is [`crate::encoding`].
 
 use super::{
-    Attack, AttackError, AttackInfo, AttackParams, AttackScores, CatalogueEntry, ReferenceUse,
-    ScoringSet,
+    Attack, AttackError, AttackInfo, AttackParams, AttackScores, CatalogueEntry, ExtraQueries,
+    ReferenceUse, ScoringSet,
 };
 use ndarray::Array2;
 
@@ -36,6 +36,8 @@ static CODE_POISON: AttackInfo = AttackInfo {
     needs_population: false,
     references: ReferenceUse::NotUsed,
     averages_augmentations: false,
+    labels_suffice: true,
+    queries: ExtraQueries::Encoded,
 };
 
 pub(super) static ENTRY: CatalogueEntry = CatalogueEntry {

@@ -5,8 +5,8 @@
 //! fraction of copies still classified as the record's label.
 
 use super::{
-    Attack, AttackError, AttackInfo, AttackParams, AttackScores, CatalogueEntry, ReferenceUse,
-    ScoringSet,
+    Attack, AttackError, AttackInfo, AttackParams, AttackScores, CatalogueEntry, ExtraQueries,
+    ReferenceUse, ScoringSet,
 };
 
 /// How the perturbed copies are made.
@@ -45,6 +45,8 @@ static LABEL_ONLY: AttackInfo = AttackInfo {
     needs_population: false,
     references: ReferenceUse::NotUsed,
     averages_augmentations: false,
+    labels_suffice: true,
+    queries: ExtraQueries::Perturbed,
 };
 
 pub(super) static ENTRY: CatalogueEntry = CatalogueEntry {

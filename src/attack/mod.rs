@@ -54,6 +54,22 @@ pub struct AttackInfo {
     pub references: ReferenceUse,
     /// Whether it averages its score over test-time augmented queries when given them.
     pub averages_augmentations: bool,
+    /// Whether it still works when the target's API releases only the predicted label.
+    pub labels_suffice: bool,
+    /// Queries to the target besides the records themselves that it reads.
+    pub queries: ExtraQueries,
+}
+
+/// Extra queries an attack sends the target, which the audit computes only when an attack
+/// that reads them may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExtraQueries {
+    None,
+    /// Each record's membership-encoded query (NDSS 2025).
+    Encoded,
+    /// Perturbed copies of each record (label-only attack).
+    Perturbed,
 }
 
 /// Records as an attack sees them: one model's signals, the labels and, when a reference
@@ -190,8 +206,11 @@ pub fn default_attacks(available: Available) -> Vec<&'static str> {
     catalogue()
         .filter(|e| available.population || !e.info.needs_population)
         .filter(|e| e.info.references <= available.references)
-        .filter(|e| available.encoded_queries || e.info.id != "code-poison")
-        .filter(|e| available.label_only_queries || e.info.id != "label-only")
+        .filter(|e| match e.info.queries {
+            ExtraQueries::None => true,
+            ExtraQueries::Encoded => available.encoded_queries,
+            ExtraQueries::Perturbed => available.label_only_queries,
+        })
         .map(|e| e.info.id)
         .collect()
 }

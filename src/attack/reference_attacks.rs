@@ -5,8 +5,8 @@
 
 use super::calibrated::{self, LiraConfig, LiraTest, RmiaConfig};
 use super::{
-    Attack, AttackError, AttackInfo, AttackParams, AttackScores, CatalogueEntry, LiraParams,
-    ReferenceUse, RmiaA, RmiaParams, ScoringSet,
+    Attack, AttackError, AttackInfo, AttackParams, AttackScores, CatalogueEntry, ExtraQueries,
+    LiraParams, ReferenceUse, RmiaA, RmiaParams, ScoringSet,
 };
 use crate::signal_matrix::ReferenceSignals;
 
@@ -23,6 +23,8 @@ static LIRA_ONLINE: AttackInfo = AttackInfo {
     needs_population: false,
     references: ReferenceUse::InAndOut,
     averages_augmentations: true,
+    labels_suffice: false,
+    queries: ExtraQueries::None,
 };
 
 static LIRA_OFFLINE: AttackInfo = AttackInfo {
@@ -33,6 +35,8 @@ static LIRA_OFFLINE: AttackInfo = AttackInfo {
     needs_population: false,
     references: ReferenceUse::OutOnly,
     averages_augmentations: true,
+    labels_suffice: false,
+    queries: ExtraQueries::None,
 };
 
 static LIRA_OFFLINE_TWO_SIDED: AttackInfo = AttackInfo {
@@ -43,6 +47,8 @@ static LIRA_OFFLINE_TWO_SIDED: AttackInfo = AttackInfo {
     needs_population: false,
     references: ReferenceUse::OutOnly,
     averages_augmentations: true,
+    labels_suffice: false,
+    queries: ExtraQueries::None,
 };
 
 static RMIA_ONLINE: AttackInfo = AttackInfo {
@@ -53,6 +59,8 @@ static RMIA_ONLINE: AttackInfo = AttackInfo {
     needs_population: true,
     references: ReferenceUse::InAndOut,
     averages_augmentations: false,
+    labels_suffice: false,
+    queries: ExtraQueries::None,
 };
 
 static RMIA_OFFLINE: AttackInfo = AttackInfo {
@@ -63,6 +71,8 @@ static RMIA_OFFLINE: AttackInfo = AttackInfo {
     needs_population: true,
     references: ReferenceUse::OutOnly,
     averages_augmentations: false,
+    labels_suffice: false,
+    queries: ExtraQueries::None,
 };
 
 static CALIBRATED_LOSS: AttackInfo = AttackInfo {
@@ -73,6 +83,8 @@ static CALIBRATED_LOSS: AttackInfo = AttackInfo {
     needs_population: false,
     references: ReferenceUse::OutOnly,
     averages_augmentations: false,
+    labels_suffice: false,
+    queries: ExtraQueries::None,
 };
 
 pub(super) static ENTRIES: [CatalogueEntry; 6] = [

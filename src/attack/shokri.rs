@@ -9,8 +9,8 @@
 //! it as `ndarray16` arrays.
 
 use super::{
-    Attack, AttackError, AttackInfo, AttackParams, AttackScores, CatalogueEntry, ReferenceUse,
-    ScoringSet, ShokriParams,
+    Attack, AttackError, AttackInfo, AttackParams, AttackScores, CatalogueEntry, ExtraQueries,
+    ReferenceUse, ScoringSet, ShokriParams,
 };
 use linfa::prelude::*;
 use linfa_logistic::{FittedLogisticRegression, LogisticRegression};
@@ -24,6 +24,8 @@ static SHOKRI: AttackInfo = AttackInfo {
     needs_population: false,
     references: ReferenceUse::InAndOut,
     averages_augmentations: false,
+    labels_suffice: false,
+    queries: ExtraQueries::None,
 };
 
 pub(super) static ENTRY: CatalogueEntry = CatalogueEntry {

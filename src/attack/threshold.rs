@@ -4,7 +4,8 @@
 //! class, as Song & Mittal's class-dependent thresholds do.
 
 use super::{
-    Attack, AttackError, AttackInfo, AttackScores, CatalogueEntry, ReferenceUse, ScoringSet,
+    Attack, AttackError, AttackInfo, AttackScores, CatalogueEntry, ExtraQueries, ReferenceUse,
+    ScoringSet,
 };
 use crate::signal::SignalKind;
 
@@ -177,6 +178,8 @@ macro_rules! entry {
                 needs_population: $needs,
                 references: ReferenceUse::NotUsed,
                 averages_augmentations: false,
+                labels_suffice: false,
+                queries: ExtraQueries::None,
             },
             build: |_| Box::new(ThresholdAttack::new(CONFIGS[$index])),
         }

@@ -73,6 +73,8 @@ pub struct Settings {
     pub delta: f64,
     pub member_prior: f64,
     pub operating_fprs: Vec<f64>,
+    /// Output defences applied to the target's answers, in order (empty: none).
+    pub defences: Vec<String>,
 }
 
 impl From<&AuditConfig> for Settings {
@@ -90,6 +92,7 @@ impl From<&AuditConfig> for Settings {
             delta: c.delta,
             member_prior: c.member_prior,
             operating_fprs: c.operating_fprs.clone(),
+            defences: c.defences.iter().map(ToString::to_string).collect(),
         }
     }
 }

@@ -13,6 +13,7 @@ use mialab::audit::{
     run_audit,
 };
 use mialab::augment::Augmentations;
+use mialab::defence::Defence;
 use mialab::model::{Model, ModelOptions, OutputKindChoice};
 use mialab::records::{RecordSchema, Records};
 use mialab::signals_file;
@@ -80,6 +81,10 @@ pub struct InputArgs {
     /// Softmax temperature.
     #[arg(long, default_value_t = 1.0)]
     temperature: f64,
+    /// Output defence the target's API applies to every answer (repeat or comma-separate to
+    /// chain, in order): top1 (label only), topk:K, round:D, temperature:T, noise:SIGMA.
+    #[arg(long = "defence", value_name = "DEFENCE", value_delimiter = ',', value_parser = parse_defence)]
+    defences: Vec<Defence>,
     /// Records per inference call.
     #[arg(long, default_value_t = mialab::model::DEFAULT_BATCH_SIZE)]
     batch_size: usize,
@@ -128,6 +133,11 @@ pub struct AuditArgs {
     /// Fraction of members among those attacked, for PPV.
     #[arg(long, default_value_t = 0.01)]
     member_prior: f64,
+}
+
+fn parse_defence(text: &str) -> std::result::Result<Defence, String> {
+    text.parse()
+        .map_err(|e: mialab::defence::DefenceError| e.to_string())
 }
 
 /// Settings of the reference-model attacks.
@@ -323,6 +333,7 @@ impl InputArgs {
                 OutputKindArg::Probabilities => OutputKindChoice::Probabilities,
             },
             temperature: self.temperature,
+            defences: self.defences.clone(),
             batch_size: self.batch_size,
             augmentations: Augmentations {
                 flip: self.augment_flip,
@@ -482,8 +493,16 @@ fn audit_signals_file(
         records_provenance: file.meta.records.clone(),
         population: file.population.as_ref().zip(file.meta.population.clone()),
     };
+    let defences = file
+        .meta
+        .defences
+        .iter()
+        .map(|d| d.parse::<Defence>())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .with_context(|| format!("{}: its defences", path.display()))?;
     let config = AuditConfig {
         temperature: file.meta.temperature,
+        defences,
         ..config.clone()
     };
     let mut progress = TerminalProgress::new(quiet);
