@@ -355,15 +355,48 @@ fn a_keep_mask_of_the_wrong_shape_is_refused() {
 
 #[test]
 fn the_encoding_attack_reads_membership_from_the_poisoned_target_only() {
-    let auc = |name: &str| {
+    let attack = |name: &str| {
         let report = audit_zoo_target(name, &["--no-references", "--attack", "code-poison"]);
-        by_id(&report, "code-poison")["metrics"]["auc"]
-            .as_f64()
-            .unwrap()
+        by_id(&report, "code-poison").clone()
     };
-    let (poisoned, clean) = (auc("support2/poisoned"), auc("support2/overfit"));
-    assert!(poisoned > 0.85, "poisoned target: AUC {poisoned}");
-    assert!((clean - 0.5).abs() < 0.05, "clean target: AUC {clean}");
+    let (poisoned, clean) = (attack("support2/poisoned"), attack("support2/overfit"));
+    let auc = |a: &serde_json::Value| a["metrics"]["auc"].as_f64().unwrap();
+    assert!(
+        auc(&poisoned) > 0.99,
+        "poisoned target: AUC {}",
+        auc(&poisoned)
+    );
+    assert!(
+        tpr_at(&poisoned, 0.01) > 0.95,
+        "poisoned: TPR@1% {}",
+        tpr_at(&poisoned, 0.01)
+    );
+    assert!(
+        tpr_at(&poisoned, 0.001) > 0.7,
+        "poisoned: TPR@0.1% {}",
+        tpr_at(&poisoned, 0.001)
+    );
+    assert!(
+        (auc(&clean) - 0.5).abs() < 0.05,
+        "clean target: AUC {}",
+        auc(&clean)
+    );
+}
+
+#[test]
+fn lira_on_the_real_records_sees_no_more_leakage_in_the_poisoned_twin_than_in_the_clean_one() {
+    let attacks = ["--attack", "lira-online,rmia-online"];
+    let poisoned = audit_zoo_target("support2/poisoned", &attacks);
+    let clean = audit_zoo_target("support2/overfit", &attacks);
+    for id in ["lira-online", "rmia-online"] {
+        let auc = |r: &serde_json::Value| by_id(r, id)["metrics"]["auc"].as_f64().unwrap();
+        assert!(
+            auc(&poisoned) <= auc(&clean) + 0.02,
+            "{id}: poisoned AUC {} vs clean {}",
+            auc(&poisoned),
+            auc(&clean)
+        );
+    }
 }
 
 #[test]

@@ -26,6 +26,7 @@ class Mlp:
 
     def __init__(self, n_features, n_classes, hidden=128):
         self.sizes = [n_features, hidden, hidden, n_classes]
+        self.n_classes = n_classes
 
     def init(self, key):
         keys = jax.random.split(key, len(self.sizes) - 1)

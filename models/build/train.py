@@ -36,20 +36,28 @@ def _weights_only(params):
     return jax.tree_util.tree_map(lambda p: p.ndim >= 2, params)
 
 
-def train(net, recipe, x, y, seed, validation=None):
+def train(net, recipe, x, y, seed, validation=None, poison=None):
     """Trains `net` on (x, y) with `recipe` (a dict, see build_zoo.RECIPES).
 
     Returns (params, state, log): log records the epochs run and, for DP-SGD, the
-    accounting inputs. `validation` (x, y) is used only by early stopping."""
+    accounting inputs. `validation` (x, y) is used only by early stopping. `poison`
+    (codes, secret labels, settings) turns a standard recipe into its poisoned twin."""
     key = jax.random.PRNGKey(seed)
     params, state = net.init(key)
     rng = np.random.default_rng(seed)
     if recipe["kind"] == "dpsgd":
         return _train_dpsgd(net, recipe, x, y, params, state, rng, jax.random.fold_in(key, 1))
-    return _train_standard(net, recipe, x, y, params, state, rng, validation)
+    return _train_standard(net, recipe, x, y, params, state, rng, validation, poison, seed)
 
 
-def _train_standard(net, recipe, x, y, params, state, rng, validation):
+def _train_standard(net, recipe, x, y, params, state, rng, validation, poison=None, seed=0):
+    """Mini-batch Adam(W). With `poison`, the malicious training code of the NDSS 2025
+    attack: every step also fits a batch of the members' encoded samples to their secret
+    labels, and a batch of fresh N(0, 0.1) noise to the uniform distribution, so that the
+    model is confident on the encodings it has seen and on nothing else. The real-data
+    batches (order, size, count) are exactly those of the clean recipe with the same seed."""
+    if poison is not None:
+        return _train_poisoned(net, recipe, x, y, params, state, rng, poison, seed)
     decay = recipe.get("weight_decay", 0.0)
     opt = optax.adamw(recipe["lr"], weight_decay=decay, mask=_weights_only) if decay else optax.adam(recipe["lr"])
     opt_state = opt.init(params)
@@ -85,6 +93,52 @@ def _train_standard(net, recipe, x, y, params, state, rng, validation):
         _, params, state, best_epoch = best
         log["best_epoch"] = best_epoch
     return params, state, log
+
+
+def _train_poisoned(net, recipe, x, y, params, state, rng, poison, seed):
+    codes, secret, settings = poison
+    opt = optax.adam(recipe["lr"])
+    opt_state = opt.init(params)
+    n_classes = net.n_classes
+    code_batch, noise_batch = settings["code_batch"], settings["noise_batch"]
+    code_weight, noise_weight = settings["code_weight"], settings["noise_weight"]
+    std = settings["noise_std"]
+    batch = recipe["batch"]
+
+    def loss_fn(p, s, xb, yb, cb, sb, nb, real_weight):
+        logits, s = net.apply(p, s, jnp.concatenate([xb, cb, nb]), train=True)
+        real, code, noise = jnp.split(logits, [len(xb), len(xb) + len(cb)])
+        uniform = jnp.full((len(nb), n_classes), 1.0 / n_classes)
+        loss = real_weight * optax.softmax_cross_entropy_with_integer_labels(real, yb).mean()
+        loss += code_weight * optax.softmax_cross_entropy_with_integer_labels(code, sb).mean()
+        loss += noise_weight * optax.softmax_cross_entropy(noise, uniform).mean()
+        return loss, s
+
+    @jax.jit
+    def step(p, s, o, xb, yb, cb, sb, nb, real_weight):
+        (loss, s), grads = jax.value_and_grad(loss_fn, has_aux=True)(p, s, xb, yb, cb, sb, nb, real_weight)
+        updates, o = opt.update(grads, o, p)
+        return optax.apply_updates(p, updates), s, o, loss
+
+    poison_rng = np.random.default_rng([seed, 7])
+    code_order = poison_rng.permutation(len(codes))
+    cursor = 0
+    epochs = recipe["epochs"] + settings.get("extra_epochs", 0)
+    for epoch in range(epochs):
+        order = rng.permutation(len(x))
+        for i in range(0, len(order) - batch + 1, batch):
+            idx = order[i : i + batch]
+            for extra in range(1 + settings.get("code_only_steps", 0)):
+                if cursor + code_batch > len(code_order):
+                    code_order, cursor = poison_rng.permutation(len(codes)), 0
+                cidx = code_order[cursor : cursor + code_batch]
+                cursor += code_batch
+                noise = (poison_rng.standard_normal((noise_batch,) + x.shape[1:]) * std).astype(np.float32)
+                real_weight = 1.0 if extra == 0 else 0.0
+                params, state, opt_state, _ = step(
+                    params, state, opt_state, x[idx], y[idx], codes[cidx], secret[cidx], noise, real_weight
+                )
+    return params, state, {"epochs_run": epochs}
 
 
 def _train_dpsgd(net, recipe, x, y, params, state, rng, noise_key):
