@@ -193,6 +193,9 @@ pub struct AuditSignals {
     pub model: ModelSection,
     /// Shape of one record as the model takes it.
     pub record_shape: Vec<usize>,
+    /// Output defences the target's answers went through: part of the signals, not of the
+    /// attacks, so attacking them later always sees the defences they were computed under.
+    pub defences: Vec<Defence>,
     pub target: Signals,
     pub population: Option<Signals>,
     pub references: Option<ReferenceSignals>,
@@ -335,6 +338,7 @@ pub fn compute_signals(
             parameters: info.parameters,
         },
         record_shape: info.record_shape.clone(),
+        defences: config.defences.clone(),
         target,
         population,
         reference_provenance: references
@@ -608,7 +612,7 @@ pub fn attack_signals(
 
     let mut results = Vec::with_capacity(attacks.len());
     let mut scores_by_attack = Vec::with_capacity(attacks.len());
-    let labels_only = defence::releases_labels_only(&config.defences);
+    let labels_only = defence::releases_labels_only(&signals.defences);
     for (done, attack) in attacks.iter().enumerate() {
         let blocked = labels_only && !attack.info().labels_suffice;
         let scored = if blocked {
@@ -647,7 +651,10 @@ pub fn attack_signals(
     let report = Report {
         report_version: REPORT_VERSION,
         mialab_version: env!("CARGO_PKG_VERSION").to_string(),
-        settings: Settings::from(config),
+        settings: Settings {
+            defences: signals.defences.iter().map(ToString::to_string).collect(),
+            ..Settings::from(config)
+        },
         model: signals.model.clone(),
         records: DataSection::new(input.records, &input.records_provenance, shape),
         population: input

@@ -104,7 +104,6 @@ pub fn write(
     records: (&Records, &Provenance),
     population: Option<(&Records, &Provenance)>,
     temperature: f64,
-    defences: &[crate::defence::Defence],
 ) -> Result<Vec<u8>, SignalsFileError> {
     let meta = SignalsMeta {
         format: FORMAT.to_string(),
@@ -116,7 +115,7 @@ pub fn write(
         population: population.map(|(_, p)| p.clone()),
         references: signals.reference_provenance.clone(),
         class_names: records.0.classes.clone(),
-        defences: defences.iter().map(ToString::to_string).collect(),
+        defences: signals.defences.iter().map(ToString::to_string).collect(),
         augmented_queries: signals
             .augmented
             .iter()
@@ -281,6 +280,15 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<SignalsFile, SignalsFileError> {
         population_encoded,
         label_only: None,
         population_label_only: None,
+        defences: meta
+            .defences
+            .iter()
+            .map(|d| d.parse())
+            .collect::<Result<_, crate::defence::DefenceError>>()
+            .map_err(|e| SignalsFileError::Content {
+                file: file.to_string(),
+                message: format!("its defences: {e}"),
+            })?,
     };
     Ok(SignalsFile {
         meta,
@@ -591,6 +599,7 @@ mod tests {
                 parameters: 10,
             },
             record_shape: vec![4],
+            defences: vec![crate::defence::Defence::Round(2)],
             target: signals_of(&[0.9, 0.2, 0.6]),
             population: Some(signals_of(&[0.4])),
             references: Some(refs.clone()),
@@ -629,7 +638,6 @@ mod tests {
             (&audit, &provenance("audit.csv")),
             Some((&population, &provenance("pop.csv"))),
             1.0,
-            &[crate::defence::Defence::Round(2)],
         )
         .unwrap();
         let back = read("s.npz", &bytes).unwrap();

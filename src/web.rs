@@ -68,6 +68,8 @@ struct WebConfig {
     rmia_gamma: Option<f64>,
     augment_flip: bool,
     augment_shift: usize,
+    /// Output defences, as the CLI's `--defence` writes them (`top1`, `round:2`, ...).
+    defences: Vec<String>,
 }
 
 impl WebConfig {
@@ -120,6 +122,12 @@ impl WebConfig {
                 flip: self.augment_flip,
                 shift: self.augment_shift,
             },
+            defences: self
+                .defences
+                .iter()
+                .map(|d| d.parse::<crate::defence::Defence>())
+                .collect::<Result<_, _>>()
+                .map_err(plain_error)?,
             ..defaults
         };
         config.validate().map_err(js_error)?;

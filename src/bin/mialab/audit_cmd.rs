@@ -493,16 +493,9 @@ fn audit_signals_file(
         records_provenance: file.meta.records.clone(),
         population: file.population.as_ref().zip(file.meta.population.clone()),
     };
-    let defences = file
-        .meta
-        .defences
-        .iter()
-        .map(|d| d.parse::<Defence>())
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .with_context(|| format!("{}: its defences", path.display()))?;
     let config = AuditConfig {
         temperature: file.meta.temperature,
-        defences,
+        defences: file.signals.defences.clone(),
         ..config.clone()
     };
     let mut progress = TerminalProgress::new(quiet);

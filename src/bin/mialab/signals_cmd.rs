@@ -30,7 +30,6 @@ pub fn run(args: &SignalsArgs) -> Result<()> {
         (&loaded.records, &loaded.records_provenance),
         loaded.population.as_ref().map(|(r, p)| (r, p)),
         config.temperature,
-        &config.defences,
     )
     .map_err(mialab::Error::from)?;
     std::fs::write(&args.out, &bytes)
