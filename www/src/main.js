@@ -5,6 +5,7 @@ import { Engine } from './engine.js';
 import { rocChart, histogramChart } from './charts.js';
 import { readNpy } from './npy.js';
 import { imageRecords, thumbnail } from './images.js';
+import { setupWorkshop } from './workshop.js';
 
 const $ = (id) => /** @type {any} */ (document.getElementById(id));
 const engine = new Engine();
@@ -127,7 +128,27 @@ function config() {
     rmiaA: a === 'tune' ? 'tune' : Number(a),
     rmiaGamma: Number($('param-rmia-gamma').value),
     liraVariance: $('param-lira-variance').value,
+    defences: chosenDefences(),
   };
+}
+
+/** The defence picked in the form, as the CLI's `--defence` writes it. */
+function chosenDefences() {
+  const kind = $('defence-kind').value;
+  if (!kind) return [];
+  if (kind === 'top1') return ['top1'];
+  return [`${kind}:${$('defence-value').value.trim()}`];
+}
+
+const DEFENCE_DEFAULTS = { topk: '1', round: '2', temperature: '2', noise: '0.05' };
+
+function onDefenceChange() {
+  const kind = $('defence-kind').value;
+  $('defence-value').disabled = !kind || kind === 'top1';
+  if (DEFENCE_DEFAULTS[kind] && $('defence-value').dataset.kind !== kind) $('defence-value').value = DEFENCE_DEFAULTS[kind];
+  $('defence-value').dataset.kind = kind;
+  // The defence changes the target's answers: the signals must be computed again.
+  state.signalsFresh = false;
 }
 
 // ---------- 1. loading ----------
@@ -320,37 +341,67 @@ function describeDemo() {
 
 async function onLoadDemo() {
   setError('demo-error', '');
-  const found = demoTarget($('demo-select').value);
-  if (!found) return;
-  const { dataset, target } = found;
   const button = $('demo-load');
   button.disabled = true;
   try {
-    engine.cancel();
-    state.model = state.records = state.population = state.keep = null;
-    state.references = 0;
-    progress('downloading the demo', 0, 1);
-    await loadModelBytes(await fetchBytes(target.model), target.model);
-    const ids = await fetchBytes(dataset.audit.ids);
-    const features = await fetchBytes(dataset.audit.features);
-    state.pixels = dataset.input.shape.length === 3 ? readNpy(features) : null;
-    state.records = await engine.call('loadRecordsNpy', [false, dataset.audit.features, features, await fetchBytes(dataset.audit.labels), await fetchBytes(target.members), ids, dataset.classes]);
-    state.population = await engine.call('loadRecordsNpy', [true, dataset.population.features, await fetchBytes(dataset.population.features), await fetchBytes(dataset.population.labels), undefined, await fetchBytes(dataset.population.ids), dataset.classes]);
-    const refs = dataset.reference_sets.find((r) => r.recipe === target.references);
-    if (refs) {
-      for (const [i, m] of refs.models.entries()) {
-        progress('loading reference models', i, refs.models.length);
-        state.references = await engine.call('addReferenceModel', [await fetchBytes(m.model), m.model]);
-      }
-      state.keep = await engine.call('loadKeepMask', [await fetchBytes(refs.keep_mask), refs.keep_mask]);
-    }
-    progress('demo loaded', 1, 1);
+    await loadDemo($('demo-select').value, true);
   } catch (e) {
     setError('demo-error', e.message);
   } finally {
     button.disabled = false;
     inputsChanged();
   }
+}
+
+/**
+ * Loads a bundled target (`dataset/target`) with its audit records, population and, when
+ * `withReferences`, its reference set, replacing whatever was loaded.
+ * @param {string} name
+ * @param {boolean} withReferences
+ */
+async function loadDemo(name, withReferences) {
+  const found = demoTarget(name);
+  if (!found) throw new Error(`no bundled demo called ${name}`);
+  const { dataset, target } = found;
+  engine.cancel();
+  state.model = state.records = state.population = state.keep = null;
+  state.references = 0;
+  progress('downloading the demo', 0, 1);
+  await loadModelBytes(await fetchBytes(target.model), target.model);
+  const ids = await fetchBytes(dataset.audit.ids);
+  const features = await fetchBytes(dataset.audit.features);
+  state.pixels = dataset.input.shape.length === 3 ? readNpy(features) : null;
+  state.records = await engine.call('loadRecordsNpy', [false, dataset.audit.features, features, await fetchBytes(dataset.audit.labels), await fetchBytes(target.members), ids, dataset.classes]);
+  state.population = await engine.call('loadRecordsNpy', [true, dataset.population.features, await fetchBytes(dataset.population.features), await fetchBytes(dataset.population.labels), undefined, await fetchBytes(dataset.population.ids), dataset.classes]);
+  const refs = dataset.reference_sets.find((r) => r.recipe === target.references);
+  if (refs && withReferences) {
+    for (const [i, m] of refs.models.entries()) {
+      progress('loading reference models', i, refs.models.length);
+      state.references = await engine.call('addReferenceModel', [await fetchBytes(m.model), m.model]);
+    }
+    state.keep = await engine.call('loadKeepMask', [await fetchBytes(refs.keep_mask), refs.keep_mask]);
+  }
+  progress('demo loaded', 1, 1);
+  $('demo-select').value = name;
+  describeDemo();
+  inputsChanged();
+}
+
+/**
+ * Audits a bundled target from start to end (for the workshop): loads it, runs the models
+ * and the given attacks, and returns the report and per-record table.
+ * @param {string} name
+ * @param {{attacks: string[], defences?: string[], references?: boolean}} plan
+ */
+async function auditDemo(name, plan) {
+  await loadDemo(name, plan.references !== false);
+  const settings = { ...config(), attacks: plan.attacks, defences: plan.defences || [] };
+  progress(`running ${name}`, 0, 1);
+  await engine.call('computeSignals', [settings]);
+  state.signalsFresh = false;
+  const result = await engine.call('runAttacks', [settings]);
+  progress(`${name} done`, 1, 1);
+  return result;
 }
 
 // ---------- running ----------
@@ -625,6 +676,9 @@ async function main() {
   $('export-report').addEventListener('click', () => download('report.json', new Blob([JSON.stringify(state.result.report, null, 2) + '\n'], { type: 'application/json' })));
   $('export-csv').addEventListener('click', () => download('per-record.csv', new Blob([state.result.perRecordCsv], { type: 'text/csv' })));
   $('export-roc').addEventListener('click', exportRoc);
+  $('defence-kind').addEventListener('change', onDefenceChange);
+  $('defence-value').addEventListener('input', () => { state.signalsFresh = false; });
+  onDefenceChange();
   try {
     state.catalogue = await engine.call('catalogue');
     renderAttackList();
@@ -633,6 +687,14 @@ async function main() {
   }
   renderLoaded();
   await loadManifest();
+  setupWorkshop($('workshop-steps'), {
+    audit: auditDemo,
+    manifest: () => state.manifest,
+    busy: (on) => {
+      state.busy = on;
+      renderLoaded();
+    },
+  });
   document.body.dataset.ready = 'yes';
 }
 

@@ -1,0 +1,107 @@
+// Workshop mode and output defences in the page: every step runs on the bundled models and
+// draws its chart with the expected series; "top-1 only" blocks the loss attack while the
+// label-only attack keeps reading membership from the overfit model.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, launch, openPage, shot, waitForRun } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await serve();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+/** The series a uPlot chart's legend names. */
+async function legend(page, selector) {
+  return page.$$eval(`${selector} .u-legend .u-series .u-label`, (els) => els.map((e) => e.textContent.trim()));
+}
+
+const EXPECTED_SERIES = [
+  ['members', 'non-members'],
+  ['loss', 'confidence', 'entropy', 'modified-entropy', 'chance'],
+  ['loss', 'modified-entropy', 'chance'],
+  ['loss', 'lira-online', 'rmia-online', 'chance'],
+  ['clean: LiRA on real records', 'clean: encoding attack', 'poisoned: LiRA on real records', 'poisoned: encoding attack'],
+  ['overfit behind top-1: loss (blocked)', 'overfit behind top-1: label-only'],
+];
+
+test('every workshop step runs offline and draws its chart', { timeout: 900_000 }, async () => {
+  const { page, requests, errors } = await openPage(browser, server.url);
+  const steps = await page.locator('#workshop-steps > li').count();
+  assert.equal(steps, EXPECTED_SERIES.length);
+  for (let i = 1; i <= steps; i += 1) {
+    const started = Date.now();
+    await page.click(`#workshop-run-${i}`);
+    await page.waitForFunction(
+      (n) => {
+        const item = document.querySelector(`#workshop-steps > li[data-step="${n}"]`);
+        return item.dataset.done === 'yes' || item.querySelector('.error').textContent.length > 0;
+      },
+      i,
+      { timeout: 300_000 },
+    );
+    assert.equal(await page.locator(`#workshop-steps > li[data-step="${i}"] .error`).textContent(), '', `step ${i} failed`);
+    const outcome = await page.locator(`#workshop-outcome-${i}`).textContent();
+    console.log(`# step ${i} (${((Date.now() - started) / 1000).toFixed(1)} s): ${outcome}`);
+    assert.match(outcome, /\d/, `step ${i} states what it measured`);
+    const series = await legend(page, `#workshop-chart-${i}`);
+    for (const name of EXPECTED_SERIES[i - 1]) assert.ok(series.some((s) => s.startsWith(name)), `step ${i}: no series '${name}' in ${JSON.stringify(series)}`);
+    assert.ok(await page.locator(`#workshop-chart-${i} canvas`).count() > 0);
+    await shot(page, `workshop-step-${i}`, `#workshop-steps > li[data-step="${i}"]`);
+  }
+  const step6 = await legend(page, '#workshop-chart-6');
+  for (const name of ['overfit', 'regularised', 'dpsgd']) assert.ok(step6.some((s) => s.startsWith(name) && s.endsWith('LiRA')), `step 6 lacks ${name}: ${step6}`);
+  // The disguise, as measured: the encoding attack finds most members at 1% FPR.
+  assert.match(await page.locator('#workshop-outcome-5').textContent(), /poisoned model: AUC 0\.99\d/);
+  const origin = new URL(server.url).origin;
+  assert.deepEqual(requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:')), []);
+  assert.deepEqual(errors, []);
+});
+
+async function aucOf(page, id) {
+  const cell = page.locator(`#metrics-table tr[data-attack="${id}"] td:nth-child(2)`);
+  return Number(await cell.textContent());
+}
+
+test('top-1 outputs drop the loss attack to chance while the label-only attack keeps working', { timeout: 600_000 }, async () => {
+  const { page, errors } = await openPage(browser, server.url);
+  await page.selectOption('#demo-select', 'support2/overfit');
+  await page.click('#demo-load');
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('keep-mask'), null, { timeout: 120_000 });
+  for (const box of await page.locator('#attack-list input[type=checkbox]').all()) {
+    const id = await box.getAttribute('value');
+    if ((await box.isChecked()) !== ['loss', 'label-only'].includes(id)) await box.click();
+  }
+  await page.click('#run');
+  assert.equal(await waitForRun(page), '');
+  const open = { loss: await aucOf(page, 'loss'), labelOnly: await aucOf(page, 'label-only') };
+  assert.ok(open.loss > 0.7, `undefended loss AUC ${open.loss}`);
+
+  await page.selectOption('#defence-kind', 'top1');
+  assert.equal(await page.locator('#defence-value').isDisabled(), true);
+  await page.click('#run');
+  await page.waitForFunction(() => document.querySelector('#metrics-table tr[data-attack="loss"] td:nth-child(2)')?.textContent === '0.500', null, { timeout: 300_000 });
+  const defended = { loss: await aucOf(page, 'loss'), labelOnly: await aucOf(page, 'label-only') };
+  assert.equal(defended.loss, 0.5);
+  assert.match(await page.locator('#metrics-table tr[data-attack="loss"]').textContent(), /labels only/);
+  assert.ok(defended.labelOnly > 0.7, `label-only AUC behind top-1: ${defended.labelOnly}`);
+  assert.equal(defended.labelOnly, open.labelOnly);
+  await shot(page, 'defence-top1', '#results');
+
+  // A bad parameter is refused with the rule, and the loaded inputs stay.
+  await page.selectOption('#defence-kind', 'round');
+  await page.fill('#defence-value', 'two');
+  await page.click('#run');
+  await page.waitForFunction(() => document.getElementById('run-error').textContent.length > 0, null, { timeout: 60_000 });
+  assert.match(await page.locator('#run-error').textContent(), /decimals from 0 to 15/);
+  await page.fill('#defence-value', '1');
+  await page.click('#run');
+  await page.waitForFunction(() => document.getElementById('run-error').textContent === '' && document.getElementById('progress-text').textContent.startsWith('done'), null, { timeout: 300_000 });
+  assert.ok(Math.abs((await aucOf(page, 'loss')) - open.loss) < 0.02, 'rounding to 1 decimal keeps the loss AUC');
+  assert.deepEqual(errors, []);
+});
