@@ -21,10 +21,11 @@
 //! | `population_…` | | the same for population records (no `keep`: they trained no reference) |
 //! | `augmented_<i>_…` | | target φ and reference signals under augmented query i (meta lists them) |
 //! | `encoded_probabilities`, `encoded_secret_labels` | float64 `[N, C]`, int64 `[N]` | the target on the membership-encoded queries (NDSS 2025), when computed |
+//! | `label_only_fraction_correct` | float64 `[N]` | fraction of each record's perturbed copies the target still labels correctly (label-only attack; meta gives the queries and perturbation), when computed |
 //!
 //! In numpy: `z = np.load("signals.npz"); ids = bytes(z["record_ids_utf8"]).decode().split("\n")`.
 
-use crate::attack::{AugmentedQuery, EncodedQueries};
+use crate::attack::{AugmentedQuery, EncodedQueries, LabelOnlyQueries};
 use crate::audit::{AuditSignals, Provenance};
 use crate::augment::Query;
 use crate::records::Records;
@@ -75,9 +76,19 @@ pub struct SignalsMeta {
     /// Output defences the target's answers went through (`--defence`), in order.
     #[serde(default)]
     pub defences: Vec<String>,
+    /// How the label-only attack's perturbed copies were made, when the file holds them.
+    #[serde(default)]
+    pub label_only: Option<LabelOnlyMeta>,
     /// Augmented queries stored as `augmented_<i>_…`, in this order.
     #[serde(default)]
     pub augmented_queries: Vec<QueryMeta>,
+}
+
+/// The label-only queries' settings, beside their `label_only_fraction_correct` arrays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelOnlyMeta {
+    pub queries: usize,
+    pub perturbation: String,
 }
 
 /// One augmented query as the file names it.
@@ -116,6 +127,10 @@ pub fn write(
         references: signals.reference_provenance.clone(),
         class_names: records.0.classes.clone(),
         defences: signals.defences.iter().map(ToString::to_string).collect(),
+        label_only: signals.label_only.as_ref().map(|l| LabelOnlyMeta {
+            queries: l.queries,
+            perturbation: l.perturbation.clone(),
+        }),
         augmented_queries: signals
             .augmented
             .iter()
@@ -155,6 +170,17 @@ pub fn write(
             npz.add_array(format!("{prefix}encoded_probabilities"), &e.probabilities)?;
             let labels: Array1<i64> = e.secret_labels.iter().map(|&y| y as i64).collect();
             npz.add_array(format!("{prefix}encoded_secret_labels"), &labels)?;
+        }
+    }
+    for (prefix, queries) in [
+        ("", &signals.label_only),
+        ("population_", &signals.population_label_only),
+    ] {
+        if let Some(q) = queries {
+            npz.add_array(
+                format!("{prefix}label_only_fraction_correct"),
+                &Array1::from(q.fraction_correct.clone()),
+            )?;
         }
     }
     for (i, query) in signals.augmented.iter().enumerate() {
@@ -267,6 +293,22 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<SignalsFile, SignalsFileError> {
         Some(p) => reader.encoded("population_", p.len(), classes)?,
         None => None,
     };
+    let mut label_only_set = |prefix: &str, n: usize| -> Result<_, SignalsFileError> {
+        let name = format!("{prefix}label_only_fraction_correct");
+        match &meta.label_only {
+            Some(m) if reader.has(&name) => Ok(Some(LabelOnlyQueries {
+                fraction_correct: reader.vector(&name, n)?,
+                queries: m.queries,
+                perturbation: m.perturbation.clone(),
+            })),
+            _ => Ok(None),
+        }
+    };
+    let label_only = label_only_set("", records.len())?;
+    let population_label_only = match &population {
+        Some(p) => label_only_set("population_", p.len())?,
+        None => None,
+    };
     let signals = AuditSignals {
         model: meta.model.clone(),
         record_shape: meta.record_shape.clone(),
@@ -278,8 +320,8 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<SignalsFile, SignalsFileError> {
         augmented,
         encoded,
         population_encoded,
-        label_only: None,
-        population_label_only: None,
+        label_only,
+        population_label_only,
         defences: meta
             .defences
             .iter()
@@ -613,8 +655,16 @@ mod tests {
                 probabilities: array![[0.9, 0.1]],
                 secret_labels: vec![0],
             }),
-            label_only: None,
-            population_label_only: None,
+            label_only: Some(LabelOnlyQueries {
+                fraction_correct: vec![1.0, 0.25, 0.5],
+                queries: 4,
+                perturbation: "noise".into(),
+            }),
+            population_label_only: Some(LabelOnlyQueries {
+                fraction_correct: vec![0.75],
+                queries: 4,
+                perturbation: "noise".into(),
+            }),
             augmented: vec![AugmentedQuery {
                 query: Query {
                     flip: true,

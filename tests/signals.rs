@@ -18,8 +18,7 @@ fn attacking_exported_signals_reproduces_the_audit_and_numpy_sees_the_keep_mask(
     let zoo = zoo.to_str().unwrap();
     let common = ["--zoo", "support2/regularised", "--zoo-dir", zoo, "-q"];
     run(&[&["signals"][..], &common, &["--out", &path("s.npz")]].concat());
-    let attacks =
-        "lira-online,lira-offline,rmia-offline,calibrated-loss,shokri,loss-per-class,code-poison";
+    let attacks = "lira-online,lira-offline,rmia-offline,calibrated-loss,shokri,loss-per-class,code-poison,label-only";
     let audit = |extra: &[&str], out: &str| {
         let mut args = vec!["audit", "--attack", attacks, "--bootstrap", "200"];
         args.extend_from_slice(extra);
@@ -54,6 +53,37 @@ fn attacking_exported_signals_reproduces_the_audit_and_numpy_sees_the_keep_mask(
     assert_eq!(phi.dim(), (16, 8000));
     let loss: Array1<f64> = npz.by_name("target_loss").unwrap();
     assert!(loss.iter().all(|l| l.is_finite() && *l >= 0.0));
+}
+
+#[test]
+fn signals_computed_behind_a_defence_are_attacked_behind_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let zoo = repo("models");
+    let common = [
+        "--zoo",
+        "support2/dpsgd",
+        "--zoo-dir",
+        zoo.to_str().unwrap(),
+        "--no-references",
+        "-q",
+        "--defence",
+        "top1",
+    ];
+    run(&[&["signals"][..], &common, &["--out", &path("s.npz")]].concat());
+    let report = |args: &[&str], out: &str| {
+        let attacks = ["audit", "--attack", "loss,label-only", "--bootstrap", "200"];
+        run(&[&attacks[..], args, &["--out", out]].concat());
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(out).unwrap()).unwrap()
+    };
+    let direct = report(&common, &path("direct.json"));
+    let replayed = report(&["--signals", &path("s.npz"), "-q"], &path("replayed.json"));
+    assert_eq!(
+        replayed["settings"]["defences"],
+        serde_json::json!(["top1"])
+    );
+    assert_eq!(direct["attacks"], replayed["attacks"]);
+    assert_eq!(replayed["attacks"][0]["metrics"]["auc"], 0.5);
 }
 
 #[test]
