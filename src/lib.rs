@@ -16,6 +16,7 @@ pub mod augment;
 pub mod defence;
 pub mod encoding;
 pub mod error;
+pub mod gpu;
 pub mod keep_mask;
 pub mod metrics;
 pub mod model;

@@ -16,11 +16,11 @@ const MAX_TOTAL_BYTES: u64 = 40_000_000;
 const MAX_FILE_BYTES: u64 = 8_000_000;
 const MIN_REFERENCES: usize = 16;
 
-fn zoo(relative: &str) -> PathBuf {
+pub(crate) fn zoo(relative: &str) -> PathBuf {
     repo("models").join(relative)
 }
 
-fn manifest() -> Manifest {
+pub(crate) fn manifest() -> Manifest {
     Manifest::from_json(&std::fs::read_to_string(zoo("manifest.json")).unwrap()).unwrap()
 }
 
@@ -31,7 +31,7 @@ where
     ndarray::Array::<bool, D>::read_npy(std::fs::File::open(path).unwrap()).unwrap()
 }
 
-fn audit_records(d: &Dataset) -> Records {
+pub(crate) fn audit_records(d: &Dataset) -> Records {
     let read = |rel: &str| std::fs::read(zoo(rel)).unwrap();
     let (features, labels, ids) = (
         read(&d.audit.features),
@@ -246,7 +246,7 @@ fn an_unknown_zoo_target_is_named_with_the_known_ones() {
     );
 }
 
-fn load_zoo_model(rel: &str) -> Model {
+pub(crate) fn load_zoo_model(rel: &str) -> Model {
     Model::from_bytes(&std::fs::read(zoo(rel)).unwrap(), &ModelOptions::default()).unwrap()
 }
 

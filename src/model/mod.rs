@@ -33,6 +33,8 @@ pub struct ModelOptions {
 pub struct Model {
     plan: Arc<TypedRunnableModel>,
     info: ModelInfo,
+    /// The model as GPU kernels, or why it cannot be.
+    lowered: Result<Arc<crate::gpu::Plan>, crate::gpu::LoweringError>,
 }
 
 impl std::fmt::Debug for Model {
@@ -57,6 +59,13 @@ impl Model {
         let output_index = choose_output(&info, options)?;
         info.used_output = info.outputs[output_index].name.clone();
 
+        let lowered = match &proto.graph {
+            Some(graph) => crate::gpu::lower(graph, &info.record_shape, &info.used_output),
+            None => Err(crate::gpu::LoweringError::OutputNotReached(
+                info.used_output.clone(),
+            )),
+        }
+        .map(Arc::new);
         let mut model = onnx
             .model_for_proto_model(&proto)
             .map_err(|e| ModelError::Parse(format!("{e:#}")))?;
@@ -81,11 +90,20 @@ impl Model {
             .and_then(|m| m.into_runnable())
             .map_err(|e| prepare_error(format!("{e:#}")))?;
 
-        let mut loaded = Model { plan, info };
+        let mut loaded = Model {
+            plan,
+            info,
+            lowered,
+        };
         let probe =
             ArrayD::<f32>::zeros(IxDyn(&[&[1usize][..], &loaded.info.record_shape].concat()));
         loaded.info.output_width = loaded.run_batch(probe)?.ncols();
         Ok(loaded)
+    }
+
+    /// The model lowered to GPU kernels, or why the GPU path cannot run it.
+    pub fn gpu_plan(&self) -> Result<&Arc<crate::gpu::Plan>, &crate::gpu::LoweringError> {
+        self.lowered.as_ref()
     }
 
     /// What the model declares and how mialab will use it.

@@ -1,0 +1,10 @@
+//! The GPU path: a model lowered to a [`Plan`] of WGSL compute kernels that `wgpu` runs on
+//! Vulkan, Metal or DX12 natively and on WebGPU in the browser, batch after batch, with
+//! CPU twins of every kernel that define what each must compute.
+
+pub mod lower;
+pub mod plan;
+pub mod twin;
+
+pub use lower::{LoweringError, lower};
+pub use plan::{Activation, Layer, Plan, PoolKind, Window};

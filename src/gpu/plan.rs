@@ -1,0 +1,144 @@
+//! A lowered model: the sequence of layers the GPU kernels (and their CPU twins in
+//! [`super::twin`]) execute, each over a batch of records stored contiguously, one record
+//! after another (NCHW for images). Flatten, Reshape to `[N, -1]`, Identity and Dropout
+//! need no layer: they do not move a record's values.
+
+/// Which pooling a [`Layer::Pool2d`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolKind {
+    Max,
+    /// Average; `count_include_pad` divides by the whole window, padding included.
+    Average {
+        count_include_pad: bool,
+    },
+}
+
+/// An element-wise activation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    Relu,
+    Sigmoid,
+    Tanh,
+    LeakyRelu(f32),
+}
+
+/// Spatial geometry of a convolution or pooling window over `[C, H, W]` records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub channels_in: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub kernel: (usize, usize),
+    pub stride: (usize, usize),
+    /// Padding before the first row and column (ONNX's pads begin values).
+    pub pad: (usize, usize),
+    pub out_h: usize,
+    pub out_w: usize,
+}
+
+/// One kernel's worth of work.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Layer {
+    /// `out[j] = bias[j] + Σ_k in[k] · weight[k, j]`, weight stored `[inputs, outputs]`.
+    Dense {
+        inputs: usize,
+        outputs: usize,
+        weight: Vec<f32>,
+        bias: Vec<f32>,
+    },
+    /// Convolution, weight `[out channels, in channels, kh, kw]`, zero padding.
+    Conv2d {
+        window: Window,
+        channels_out: usize,
+        weight: Vec<f32>,
+        bias: Vec<f32>,
+    },
+    /// Max or average pooling, channel by channel.
+    Pool2d {
+        window: Window,
+        kind: PoolKind,
+    },
+    /// `out = in · scale[c] + shift[c]` where c is the value's channel (BatchNormalization,
+    /// Add/Mul/Sub with a constant); `inner` values per channel per record.
+    ChannelAffine {
+        channels: usize,
+        inner: usize,
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+    },
+    Activation {
+        kind: Activation,
+        len: usize,
+    },
+    /// Softmax (or log-softmax) of each record's `classes` values.
+    Softmax {
+        classes: usize,
+        log: bool,
+    },
+}
+
+impl Layer {
+    /// Values per record this layer writes.
+    pub fn output_len(&self) -> usize {
+        match self {
+            Layer::Dense { outputs, .. } => *outputs,
+            Layer::Conv2d {
+                window,
+                channels_out,
+                ..
+            } => channels_out * window.out_h * window.out_w,
+            Layer::Pool2d { window, .. } => window.channels_in * window.out_h * window.out_w,
+            Layer::ChannelAffine {
+                channels, inner, ..
+            } => channels * inner,
+            Layer::Activation { len, .. } => *len,
+            Layer::Softmax { classes, .. } => *classes,
+        }
+    }
+
+    /// The kernel's name, for messages and benchmarks.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Layer::Dense { .. } => "dense",
+            Layer::Conv2d { .. } => "conv2d",
+            Layer::Pool2d {
+                kind: PoolKind::Max,
+                ..
+            } => "max_pool",
+            Layer::Pool2d { .. } => "average_pool",
+            Layer::ChannelAffine { .. } => "channel_affine",
+            Layer::Activation { .. } => "activation",
+            Layer::Softmax { .. } => "softmax",
+        }
+    }
+}
+
+/// A whole model as GPU layers: `input_len` values per record in, `output_len` out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub input_len: usize,
+    pub layers: Vec<Layer>,
+}
+
+impl Plan {
+    pub fn output_len(&self) -> usize {
+        self.layers.last().map_or(self.input_len, Layer::output_len)
+    }
+
+    /// The most values any one record occupies between two layers.
+    pub fn widest(&self) -> usize {
+        self.layers
+            .iter()
+            .map(Layer::output_len)
+            .fold(self.input_len, usize::max)
+    }
+
+    /// Operators in order, for the report ("dense, activation, dense").
+    pub fn describe(&self) -> String {
+        self.layers
+            .iter()
+            .map(Layer::name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
