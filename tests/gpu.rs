@@ -69,3 +69,178 @@ fn an_operator_without_a_kernel_is_named_and_stays_on_tract() {
     };
     assert!(err.contains("Det"), "{err}");
 }
+
+/// The GPU, or `None` where the caller said there is none (`MIALAB_NO_GPU=1`); otherwise a
+/// missing adapter fails the test: CI runs these on lavapipe (Debian's mesa-vulkan-drivers).
+fn gpu() -> Option<&'static mialab::gpu::Gpu> {
+    match mialab::gpu::device::shared() {
+        Ok(gpu) => Some(gpu),
+        Err(e) if std::env::var("MIALAB_NO_GPU").is_ok_and(|v| v == "1") => {
+            eprintln!("GPU tests skipped (MIALAB_NO_GPU=1): {e}");
+            None
+        }
+        Err(e) => panic!("{e} (install mesa-vulkan-drivers, or set MIALAB_NO_GPU=1 to skip)"),
+    }
+}
+
+/// Seeded values spread over `[-scale, scale]`.
+fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+    (0..n).map(|_| rng.random_range(-scale..=scale)).collect()
+}
+
+/// GPU and CPU twin agree on `layer` for every batch size in `batches` (0 and 1 included by
+/// the callers); `tol` bounds the absolute difference relative to the values' size.
+fn check_layer(layer: &Layer, input_len: usize, batches: &[usize], scale: f32, tol: f32) {
+    let Some(gpu) = gpu() else { return };
+    for &n in batches {
+        let input = values(n * input_len, n as u64 + 7, scale);
+        let want = twin::run_layer(layer, &input, n, input_len);
+        let got = gpu.run_layer(layer, &input, n).unwrap();
+        assert_eq!(got.len(), want.len(), "{} batch {n}", layer.name());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            let bound = tol * (1.0 + w.abs().max(scale));
+            assert!(
+                (g - w).abs() <= bound || (g.is_nan() && w.is_nan()),
+                "{} batch {n} value {i}: GPU {g} vs twin {w}",
+                layer.name()
+            );
+        }
+    }
+}
+
+use mialab::gpu::{Activation, Layer, PoolKind, Window};
+
+const BATCHES: [usize; 4] = [0, 1, 3, 70];
+
+#[test]
+fn dense_kernel_matches_its_twin() {
+    let (inputs, outputs) = (37, 13);
+    let layer = Layer::Dense {
+        inputs,
+        outputs,
+        weight: values(inputs * outputs, 1, 1.0),
+        bias: values(outputs, 2, 5.0),
+    };
+    check_layer(&layer, inputs, &BATCHES, 1.0, 1e-5);
+    check_layer(&layer, inputs, &[2], 1e4, 1e-4);
+}
+
+fn window(
+    channels_in: usize,
+    (in_h, in_w): (usize, usize),
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    pad: (usize, usize),
+) -> Window {
+    Window {
+        channels_in,
+        in_h,
+        in_w,
+        kernel,
+        stride,
+        pad,
+        out_h: (in_h + 2 * pad.0 - kernel.0) / stride.0 + 1,
+        out_w: (in_w + 2 * pad.1 - kernel.1) / stride.1 + 1,
+    }
+}
+
+#[test]
+fn conv2d_kernel_matches_its_twin_with_padding_and_strides() {
+    let w = window(3, (9, 7), (3, 2), (2, 1), (1, 1));
+    let layer = Layer::Conv2d {
+        window: w,
+        channels_out: 5,
+        weight: values(5 * 3 * 3 * 2, 3, 1.0),
+        bias: values(5, 4, 1.0),
+    };
+    check_layer(&layer, 3 * 9 * 7, &BATCHES, 10.0, 1e-5);
+}
+
+#[test]
+fn pooling_kernels_match_their_twins() {
+    let w = window(4, (7, 6), (3, 3), (2, 2), (1, 1));
+    for kind in [
+        PoolKind::Max,
+        PoolKind::Average {
+            count_include_pad: false,
+        },
+        PoolKind::Average {
+            count_include_pad: true,
+        },
+    ] {
+        let layer = Layer::Pool2d { window: w, kind };
+        check_layer(&layer, 4 * 7 * 6, &BATCHES, 1e3, 1e-6);
+    }
+}
+
+#[test]
+fn channel_affine_and_activations_match_their_twins_on_large_values() {
+    let affine = Layer::ChannelAffine {
+        channels: 3,
+        inner: 5,
+        scale: vec![2.0, -0.5, 1e-3],
+        shift: vec![-1.0, 0.0, 7.0],
+    };
+    check_layer(&affine, 15, &BATCHES, 1e6, 1e-6);
+    for kind in [
+        Activation::Relu,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::LeakyRelu(0.1),
+    ] {
+        check_layer(
+            &Layer::Activation { kind, len: 65 },
+            65,
+            &BATCHES,
+            200.0,
+            1e-6,
+        );
+    }
+}
+
+#[test]
+fn softmax_kernels_stay_finite_on_huge_logits() {
+    for log in [false, true] {
+        let layer = Layer::Softmax { classes: 10, log };
+        check_layer(&layer, 10, &BATCHES, 1e4, 1e-5);
+    }
+}
+
+#[test]
+fn the_signal_reduction_kernel_returns_two_floats_per_record() {
+    let Some(gpu) = gpu() else { return };
+    for rows in [0usize, 1, 65] {
+        let logits = values(rows * 10, rows as u64, 30.0);
+        let labels: Vec<u32> = (0..rows as u32).map(|i| i % 10).collect();
+        let want = twin::reduce_signals(&logits, 10, &labels);
+        let got = gpu.reduce_signals(&logits, 10, &labels).unwrap();
+        assert_eq!(got.len(), 2 * rows);
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{g} vs {w}");
+        }
+    }
+}
+
+#[test]
+fn every_zoo_model_gives_tracts_outputs_on_the_gpu_in_split_batches() {
+    let Some(gpu) = gpu() else { return };
+    for d in &manifest().datasets {
+        let records = first_records(&audit_records(d).features);
+        for target in &d.targets {
+            let model = load_zoo_model(&target.model);
+            let plan = model.gpu_plan().unwrap();
+            let on_gpu = gpu.upload(plan);
+            let want = model.predict(&records, 64, &mut NoProgress).unwrap();
+            let got = gpu
+                .run(&on_gpu, records.as_slice().unwrap(), RECORDS, 16)
+                .unwrap();
+            Tol::DeepGraph.assert_all(
+                &flat(got.into_iter()),
+                &flat(want.iter().copied()),
+                &format!("{} on {}", target.model, gpu.adapter()),
+            );
+        }
+    }
+}

@@ -2,9 +2,13 @@
 //! Vulkan, Metal or DX12 natively and on WebGPU in the browser, batch after batch, with
 //! CPU twins of every kernel that define what each must compute.
 
+#[cfg(feature = "gpu")]
+pub mod device;
 pub mod lower;
 pub mod plan;
 pub mod twin;
 
+#[cfg(feature = "gpu")]
+pub use device::{Gpu, GpuError, GpuModel};
 pub use lower::{LoweringError, lower};
 pub use plan::{Activation, Layer, Plan, PoolKind, Window};

@@ -72,7 +72,7 @@ fn element(layer: &Layer, x: &[f32], o: usize) -> f32 {
         Layer::Pool2d { window, kind } => {
             let (c, oy, ox) = split(o, window.out_h, window.out_w);
             let (kh, kw) = window.kernel;
-            let mut best = f32::NEG_INFINITY;
+            let mut best = f32::MIN;
             let mut sum = 0.0f32;
             let mut count = 0u32;
             for ky in 0..kh {

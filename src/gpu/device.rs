@@ -1,0 +1,471 @@
+//! Running a [`Plan`] with `wgpu`: one device per process, the kernels compiled once, each
+//! model's constants uploaded once, then batches of records through ping-pong buffers with
+//! one command submission per batch and one read-back through a staging buffer. Batches are
+//! sized to the device's limits (`Limits::downlevel_defaults()` is all it asks for).
+
+use super::plan::{Activation, Layer, Plan, PoolKind, Window};
+use std::sync::{Arc, Mutex, OnceLock};
+use thiserror::Error;
+use wgpu::util::DeviceExt;
+
+const WORKGROUP: u32 = 64;
+const MAX_GROUPS_PER_DIMENSION: u32 = 65_535;
+
+/// Why the GPU path could not run.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum GpuError {
+    #[error("no GPU adapter with compute shaders: {0}")]
+    NoAdapter(String),
+    #[error("the GPU device could not be opened: {0}")]
+    Device(String),
+    #[error("the GPU failed while running the model: {0}")]
+    Execution(String),
+}
+
+/// Kernel names, in the order of [`Kernels::pipelines`].
+const KERNELS: [&str; 7] = [
+    "dense",
+    "conv2d",
+    "pool2d",
+    "channel_affine",
+    "activation",
+    "softmax",
+    "signals",
+];
+
+/// The device, its queue and every kernel compiled.
+pub struct Gpu {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    layout: wgpu::BindGroupLayout,
+    pipelines: Vec<wgpu::ComputePipeline>,
+    adapter: String,
+    /// Errors the device reported outside an error scope.
+    uncaptured: Arc<Mutex<Vec<String>>>,
+}
+
+/// The process's GPU, opened on first use; the error says why there is none.
+pub fn shared() -> Result<&'static Gpu, GpuError> {
+    static GPU: OnceLock<Result<Gpu, GpuError>> = OnceLock::new();
+    GPU.get_or_init(|| pollster::block_on(Gpu::open()))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+impl Gpu {
+    /// Opens the first adapter the platform offers (a software one, such as lavapipe or
+    /// SwiftShader, counts) and compiles the kernels.
+    pub async fn open() -> Result<Gpu, GpuError> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions::default())
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let info = adapter.get_info();
+        if !adapter
+            .get_downlevel_capabilities()
+            .flags
+            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+        {
+            return Err(GpuError::NoAdapter(format!(
+                "{} has no compute shaders",
+                info.name
+            )));
+        }
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("mialab"),
+                required_limits: wgpu::Limits::downlevel_defaults(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::Device(e.to_string()))?;
+        let uncaptured = Arc::new(Mutex::new(Vec::new()));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut errors) = sink.lock() {
+                errors.push(e.to_string());
+            }
+        }));
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("mialab kernels"),
+            source: wgpu::ShaderSource::Wgsl(include_str!("kernels.wgsl").into()),
+        });
+        let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("mialab layer"),
+            entries: &[
+                storage(0, true),
+                storage(1, false),
+                storage(2, true),
+                storage(3, true),
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("mialab layer"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipelines = KERNELS
+            .iter()
+            .map(|name| {
+                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(name),
+                    layout: Some(&pipeline_layout),
+                    module: &module,
+                    entry_point: Some(name),
+                    compilation_options: Default::default(),
+                    cache: None,
+                })
+            })
+            .collect();
+        let gpu = Gpu {
+            device,
+            queue,
+            layout,
+            pipelines,
+            adapter: format!("{} ({:?}, {})", info.name, info.backend, info.driver),
+            uncaptured,
+        };
+        gpu.check("compiling the kernels")?;
+        Ok(gpu)
+    }
+
+    /// The adapter, for reports: name, backend, driver.
+    pub fn adapter(&self) -> &str {
+        &self.adapter
+    }
+
+    fn check(&self, what: &str) -> Result<(), GpuError> {
+        let errors = std::mem::take(
+            &mut *self
+                .uncaptured
+                .lock()
+                .map_err(|_| GpuError::Execution("the GPU error log was poisoned".to_string()))?,
+        );
+        match errors.is_empty() {
+            true => Ok(()),
+            false => Err(GpuError::Execution(format!(
+                "{what}: {}",
+                errors.join("; ")
+            ))),
+        }
+    }
+
+    /// Uploads a plan's constants once.
+    pub fn upload(&self, plan: &Plan) -> GpuModel {
+        let constants = plan
+            .layers
+            .iter()
+            .map(|layer| {
+                let values = constants_of(layer);
+                self.storage_init("layer constants", &values)
+            })
+            .collect();
+        GpuModel {
+            plan: plan.clone(),
+            constants,
+        }
+    }
+
+    fn storage_init(&self, label: &str, values: &[f32]) -> wgpu::Buffer {
+        // A binding may not be empty: a layer without constants gets one unused value.
+        let values = if values.is_empty() {
+            &[0.0][..]
+        } else {
+            values
+        };
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::cast_slice(values),
+                usage: wgpu::BufferUsages::STORAGE,
+            })
+    }
+
+    /// The most records one batch of `plan` may hold within the device's buffer limits.
+    pub fn max_batch(&self, plan: &Plan) -> usize {
+        let limits = self.device.limits();
+        let bytes = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let per_record = (plan.widest().max(1) * 4) as u64;
+        ((bytes / per_record) as usize).max(1)
+    }
+
+    /// Runs `model` over `n` records stored one after another in `input`, `batch` records
+    /// at a time, and returns the outputs, one record after another.
+    pub fn run(
+        &self,
+        model: &GpuModel,
+        input: &[f32],
+        n: usize,
+        batch: usize,
+    ) -> Result<Vec<f32>, GpuError> {
+        let plan = &model.plan;
+        let batch = batch.clamp(1, self.max_batch(plan));
+        let mut out = Vec::with_capacity(n * plan.output_len());
+        for start in (0..n).step_by(batch) {
+            let count = batch.min(n - start);
+            let records = &input[start * plan.input_len..(start + count) * plan.input_len];
+            out.extend(self.run_batch(model, records, count)?);
+        }
+        Ok(out)
+    }
+
+    fn run_batch(&self, model: &GpuModel, input: &[f32], n: usize) -> Result<Vec<f32>, GpuError> {
+        let plan = &model.plan;
+        if plan.layers.is_empty() || n == 0 {
+            return Ok(input.to_vec());
+        }
+        let width = plan.widest() * n;
+        let source = self.storage_init("records", input);
+        let ping_pong = [0, 1].map(|_| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("activations"),
+                size: (width.max(1) * 4) as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        let mut params_buffers = Vec::with_capacity(plan.layers.len());
+        for (i, layer) in plan.layers.iter().enumerate() {
+            let (kernel, params, invocations) = dispatch_of(layer, n);
+            let params = self
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("layer parameters"),
+                    contents: bytemuck::cast_slice(&params),
+                    usage: wgpu::BufferUsages::STORAGE,
+                });
+            let from = if i == 0 {
+                &source
+            } else {
+                &ping_pong[(i + 1) % 2]
+            };
+            let to = &ping_pong[i % 2];
+            self.encode(
+                &mut encoder,
+                kernel,
+                [from, to, &model.constants[i], &params],
+                invocations,
+            );
+            params_buffers.push(params);
+        }
+        let last = &ping_pong[(plan.layers.len() + 1) % 2];
+        self.read_back(encoder, last, n * plan.output_len())
+    }
+
+    fn encode(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kernel: usize,
+        buffers: [&wgpu::Buffer; 4],
+        invocations: u32,
+    ) {
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(binding, b)| wgpu::BindGroupEntry {
+                binding: binding as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(KERNELS[kernel]),
+            layout: &self.layout,
+            entries: &entries,
+        });
+        let groups = invocations.div_ceil(WORKGROUP).max(1);
+        let x = groups.min(MAX_GROUPS_PER_DIMENSION);
+        let y = groups.div_ceil(x);
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(KERNELS[kernel]),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&self.pipelines[kernel]);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+    }
+
+    fn read_back(
+        &self,
+        mut encoder: wgpu::CommandEncoder,
+        buffer: &wgpu::Buffer,
+        values: usize,
+    ) -> Result<Vec<f32>, GpuError> {
+        let bytes = (values * 4) as u64;
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("read-back"),
+            size: bytes.max(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
+        self.queue.submit([encoder.finish()]);
+        let slice = staging.slice(..bytes);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = sender.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Execution(e.to_string()))?;
+        receiver
+            .recv()
+            .map_err(|e| GpuError::Execution(e.to_string()))?
+            .map_err(|e| GpuError::Execution(e.to_string()))?;
+        self.check("running the kernels")?;
+        let view = slice
+            .get_mapped_range()
+            .map_err(|e| GpuError::Execution(e.to_string()))?;
+        let out = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
+        drop(view);
+        staging.unmap();
+        Ok(out)
+    }
+
+    /// One layer alone over `n` records (for the kernels' tests against their twins).
+    pub fn run_layer(&self, layer: &Layer, input: &[f32], n: usize) -> Result<Vec<f32>, GpuError> {
+        let input_len = input.len().checked_div(n).unwrap_or(0);
+        let plan = Plan {
+            input_len,
+            layers: vec![layer.clone()],
+        };
+        self.run(&self.upload(&plan), input, n, n.max(1))
+    }
+
+    /// The signal reduction kernel: `[p_y, logit_scaled]` per row of `logits`.
+    pub fn reduce_signals(
+        &self,
+        logits: &[f32],
+        classes: usize,
+        labels: &[u32],
+    ) -> Result<Vec<f32>, GpuError> {
+        let rows = labels.len();
+        if rows == 0 {
+            return Ok(Vec::new());
+        }
+        let source = self.storage_init("logits", logits);
+        let labels: Vec<f32> = labels.iter().map(|&y| y as f32).collect();
+        let labels = self.storage_init("labels", &labels);
+        let params = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("signal parameters"),
+                contents: bytemuck::cast_slice(&[rows as u32, classes as u32]),
+                usage: wgpu::BufferUsages::STORAGE,
+            });
+        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("signals"),
+            size: (rows * 2 * 4) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        self.encode(
+            &mut encoder,
+            6,
+            [&source, &out, &labels, &params],
+            rows as u32,
+        );
+        self.read_back(encoder, &out, rows * 2)
+    }
+}
+
+/// A plan with its constants on the device.
+pub struct GpuModel {
+    plan: Plan,
+    constants: Vec<wgpu::Buffer>,
+}
+
+impl GpuModel {
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+}
+
+fn constants_of(layer: &Layer) -> Vec<f32> {
+    match layer {
+        Layer::Dense { weight, bias, .. } | Layer::Conv2d { weight, bias, .. } => {
+            [weight.as_slice(), bias.as_slice()].concat()
+        }
+        Layer::ChannelAffine { scale, shift, .. } => [scale.as_slice(), shift.as_slice()].concat(),
+        Layer::Pool2d { .. } | Layer::Activation { .. } | Layer::Softmax { .. } => Vec::new(),
+    }
+}
+
+fn window_params(w: &Window) -> [u32; 11] {
+    [
+        w.channels_in,
+        w.in_h,
+        w.in_w,
+        w.kernel.0,
+        w.kernel.1,
+        w.stride.0,
+        w.stride.1,
+        w.pad.0,
+        w.pad.1,
+        w.out_h,
+        w.out_w,
+    ]
+    .map(|v| v as u32)
+}
+
+/// The kernel, its parameters and its number of invocations for `layer` over `n` records.
+fn dispatch_of(layer: &Layer, n: usize) -> (usize, Vec<u32>, u32) {
+    let total = (n * layer.output_len()) as u32;
+    match layer {
+        Layer::Dense {
+            inputs, outputs, ..
+        } => (0, vec![total, *inputs as u32, *outputs as u32], total),
+        Layer::Conv2d {
+            window,
+            channels_out,
+            ..
+        } => {
+            let mut p = vec![total];
+            p.extend(window_params(window));
+            p.push(*channels_out as u32);
+            (1, p, total)
+        }
+        Layer::Pool2d { window, kind } => {
+            let mut p = vec![total];
+            p.extend(window_params(window));
+            p.push(match kind {
+                PoolKind::Max => 0,
+                PoolKind::Average {
+                    count_include_pad: false,
+                } => 1,
+                PoolKind::Average {
+                    count_include_pad: true,
+                } => 2,
+            });
+            (2, p, total)
+        }
+        Layer::ChannelAffine {
+            channels, inner, ..
+        } => (3, vec![total, *channels as u32, *inner as u32], total),
+        Layer::Activation { kind, .. } => {
+            let (code, alpha) = match kind {
+                Activation::Relu => (0, 0.0),
+                Activation::Sigmoid => (1, 0.0),
+                Activation::Tanh => (2, 0.0),
+                Activation::LeakyRelu(a) => (3, *a),
+            };
+            (4, vec![total, code, f32::to_bits(alpha)], total)
+        }
+        Layer::Softmax { classes, log } => {
+            let rows = n as u32;
+            (5, vec![rows, *classes as u32, u32::from(*log)], rows)
+        }
+    }
+}

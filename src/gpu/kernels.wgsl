@@ -1,0 +1,182 @@
+// mialab's GPU kernels: one invocation per output value (per row for softmax and signals),
+// over a batch of records stored one after another. Every kernel has a CPU twin in twin.rs
+// that does the same float32 operations in the same order.
+//
+// Bindings: the layer's input, its output, its constants (weights then bias; scale then
+// shift; labels) and its parameters (u32; p[0] is the number of invocations).
+
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<storage, read> consts: array<f32>;
+@group(0) @binding(3) var<storage, read> p: array<u32>;
+
+const WORKGROUP: u32 = 64u;
+
+// Flat invocation index over a 2-D grid of workgroups (a dispatch may exceed 65,535 groups).
+fn flat(id: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return id.x + id.y * groups.x * WORKGROUP;
+}
+
+// out[r, o] = bias[o] + sum_k in[r, k] * w[k, o]; p = [total, inputs, outputs].
+@compute @workgroup_size(64)
+fn dense(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    if (i >= p[0]) { return; }
+    let inputs = p[1];
+    let outputs = p[2];
+    let r = i / outputs;
+    let o = i % outputs;
+    var acc = consts[inputs * outputs + o];
+    for (var k = 0u; k < inputs; k = k + 1u) {
+        acc = acc + src[r * inputs + k] * consts[k * outputs + o];
+    }
+    dst[i] = acc;
+}
+
+// Input index of window (oy, ox) at kernel offset (ky, kx) in channel c, or -1 on padding.
+// q = [_, c_in, in_h, in_w, kh, kw, sh, sw, pt, pl, out_h, out_w, ...] as in dense's p.
+fn window_source(record: u32, c: u32, oy: u32, ox: u32, ky: u32, kx: u32) -> i32 {
+    let iy = i32(oy * p[6] + ky) - i32(p[8]);
+    let ix = i32(ox * p[7] + kx) - i32(p[9]);
+    if (iy < 0 || ix < 0 || iy >= i32(p[2]) || ix >= i32(p[3])) { return -1; }
+    return i32(((record * p[1] + c) * p[2] + u32(iy)) * p[3] + u32(ix));
+}
+
+// p = [total, c_in, in_h, in_w, kh, kw, sh, sw, pt, pl, out_h, out_w, c_out];
+// consts = weight [c_out, c_in, kh, kw] then bias [c_out].
+@compute @workgroup_size(64)
+fn conv2d(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    if (i >= p[0]) { return; }
+    let c_in = p[1];
+    let kh = p[4];
+    let kw = p[5];
+    let out_h = p[10];
+    let out_w = p[11];
+    let c_out = p[12];
+    let per_record = c_out * out_h * out_w;
+    let record = i / per_record;
+    let o = i % per_record;
+    let co = o / (out_h * out_w);
+    let oy = (o / out_w) % out_h;
+    let ox = o % out_w;
+    var acc = consts[c_out * c_in * kh * kw + co];
+    for (var c = 0u; c < c_in; c = c + 1u) {
+        for (var ky = 0u; ky < kh; ky = ky + 1u) {
+            for (var kx = 0u; kx < kw; kx = kx + 1u) {
+                let s = window_source(record, c, oy, ox, ky, kx);
+                if (s >= 0) {
+                    acc = acc + src[s] * consts[((co * c_in + c) * kh + ky) * kw + kx];
+                }
+            }
+        }
+    }
+    dst[i] = acc;
+}
+
+// p = [total, c, in_h, in_w, kh, kw, sh, sw, pt, pl, out_h, out_w, kind]
+// kind 0: max; 1: average over the window's inputs; 2: average over the whole window.
+@compute @workgroup_size(64)
+fn pool2d(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    if (i >= p[0]) { return; }
+    let kh = p[4];
+    let kw = p[5];
+    let out_h = p[10];
+    let out_w = p[11];
+    let per_record = p[1] * out_h * out_w;
+    let record = i / per_record;
+    let o = i % per_record;
+    let c = o / (out_h * out_w);
+    let oy = (o / out_w) % out_h;
+    let ox = o % out_w;
+    var best = -3.40282346638528859812e38;
+    var sum = 0.0;
+    var count = 0u;
+    for (var ky = 0u; ky < kh; ky = ky + 1u) {
+        for (var kx = 0u; kx < kw; kx = kx + 1u) {
+            let s = window_source(record, c, oy, ox, ky, kx);
+            if (s >= 0) {
+                best = max(best, src[s]);
+                sum = sum + src[s];
+                count = count + 1u;
+            }
+        }
+    }
+    if (p[12] == 0u) {
+        dst[i] = best;
+    } else if (p[12] == 2u) {
+        dst[i] = sum / f32(kh * kw);
+    } else {
+        dst[i] = sum / f32(max(count, 1u));
+    }
+}
+
+// p = [total, channels, inner]; consts = scale [channels] then shift [channels].
+@compute @workgroup_size(64)
+fn channel_affine(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    if (i >= p[0]) { return; }
+    let channels = p[1];
+    let c = (i % (channels * p[2])) / p[2];
+    dst[i] = src[i] * consts[c] + consts[channels + c];
+}
+
+// p = [total, kind, alpha bits]; kind 0 relu, 1 sigmoid, 2 tanh, 3 leaky relu.
+@compute @workgroup_size(64)
+fn activation(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    if (i >= p[0]) { return; }
+    let v = src[i];
+    switch p[1] {
+        case 0u: { dst[i] = max(v, 0.0); }
+        case 1u: { dst[i] = 1.0 / (1.0 + exp(-v)); }
+        case 2u: { dst[i] = tanh(v); }
+        default: { dst[i] = select(bitcast<f32>(p[2]) * v, v, v >= 0.0); }
+    }
+}
+
+// One invocation per row; p = [rows, classes, log].
+@compute @workgroup_size(64)
+fn softmax(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let r = flat(id, groups);
+    if (r >= p[0]) { return; }
+    let classes = p[1];
+    let base = r * classes;
+    var m = -3.40282346638528859812e38;
+    for (var j = 0u; j < classes; j = j + 1u) { m = max(m, src[base + j]); }
+    var sum = 0.0;
+    for (var j = 0u; j < classes; j = j + 1u) { sum = sum + exp(src[base + j] - m); }
+    for (var j = 0u; j < classes; j = j + 1u) {
+        if (p[2] == 1u) {
+            dst[base + j] = src[base + j] - m - log(sum);
+        } else {
+            dst[base + j] = exp(src[base + j] - m) / sum;
+        }
+    }
+}
+
+// Signal reduction, one invocation per row of logits: dst = [p_y, logit_scaled] per row;
+// p = [rows, classes]; consts = each row's label.
+@compute @workgroup_size(64)
+fn signals(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let r = flat(id, groups);
+    if (r >= p[0]) { return; }
+    let classes = p[1];
+    let base = r * classes;
+    let y = u32(consts[r]);
+    var m = -3.40282346638528859812e38;
+    var m_other = -3.40282346638528859812e38;
+    for (var j = 0u; j < classes; j = j + 1u) {
+        m = max(m, src[base + j]);
+        if (j != y) { m_other = max(m_other, src[base + j]); }
+    }
+    var sum = 0.0;
+    var sum_other = 0.0;
+    for (var j = 0u; j < classes; j = j + 1u) {
+        sum = sum + exp(src[base + j] - m);
+        if (j != y) { sum_other = sum_other + exp(src[base + j] - m_other); }
+    }
+    dst[2u * r] = exp(src[base + y] - m) / sum;
+    dst[2u * r + 1u] = src[base + y] - (m_other + log(sum_other));
+}
