@@ -52,6 +52,8 @@ pub struct AuditConfig {
     pub augmentations: Augmentations,
     /// Output defences the target's API applies to every answer, in order.
     pub defences: Vec<Defence>,
+    /// Which engine runs the models (tract on the CPU, or the GPU kernels).
+    pub backend: crate::gpu::BackendChoice,
 }
 
 impl Default for AuditConfig {
@@ -70,6 +72,7 @@ impl Default for AuditConfig {
             attack_params: AttackParams::default(),
             augmentations: Augmentations::default(),
             defences: Vec::new(),
+            backend: crate::gpu::BackendChoice::default(),
         }
     }
 }
@@ -255,7 +258,7 @@ pub fn compute_signals(
 ) -> crate::Result<AuditSignals> {
     let settings = config.signal_settings();
     let data = &input.data;
-    let (output, target) =
+    let (output, target, backend) =
         target_signals(input.model, data.records, config, Stream::Records, progress)?;
     let population = match &data.population {
         Some((records, _)) => {
@@ -336,6 +339,7 @@ pub fn compute_signals(
             expanded_single_output: output.expanded_single,
             classes: output.classes(),
             parameters: info.parameters,
+            backend: Some(backend),
         },
         record_shape: info.record_shape.clone(),
         defences: config.defences.clone(),
@@ -420,7 +424,7 @@ fn label_only_queries(
             set: stream,
             copy: q,
         };
-        let (_, signals) = target_signals(model, &copy, config, stream, &mut NoProgress)?;
+        let (_, signals, _) = target_signals(model, &copy, config, stream, &mut NoProgress)?;
         for (count, ok) in correct.iter_mut().zip(&signals.correct) {
             *count += usize::from(*ok);
         }
@@ -466,7 +470,7 @@ fn encoded_queries(
             .expect("one query per record value"),
         ..records.clone()
     };
-    let (_, signals) = target_signals(model, &queries, config, stream, &mut NoProgress)?;
+    let (_, signals, _) = target_signals(model, &queries, config, stream, &mut NoProgress)?;
     let classes = signals.probabilities.ncols();
     Ok(EncodedQueries {
         probabilities: signals.probabilities,
@@ -521,12 +525,12 @@ fn target_signals(
     config: &AuditConfig,
     stream: Stream,
     progress: &mut dyn ProgressSink,
-) -> crate::Result<(crate::model::ModelOutput, Signals)> {
+) -> crate::Result<(crate::model::ModelOutput, Signals, crate::gpu::BackendUsed)> {
     let settings = config.signal_settings();
-    let output = model_output(model, records, settings, progress)?;
+    let (output, used) = model_output(model, records, settings, progress)?;
     let released = defence::release(&config.defences, &output, config.seed, stream.id());
     let signals = Signals::compute(&released, &records.labels, settings.temperature);
-    Ok((output, signals))
+    Ok((output, signals, used))
 }
 
 /// Runs the target and the references over every augmented query of the audit records.
@@ -547,7 +551,8 @@ fn augmented_queries(
             ..records.clone()
         };
         let stream = Stream::Augmented(done);
-        let (_, target) = target_signals(input.model, &shifted, config, stream, &mut NoProgress)?;
+        let (_, target, _) =
+            target_signals(input.model, &shifted, config, stream, &mut NoProgress)?;
         let references = reference_signals(
             refs.models,
             &shifted,
@@ -698,6 +703,7 @@ impl AuditConfig {
             output_kind: self.output_kind,
             temperature: self.temperature,
             batch_size: self.batch_size,
+            backend: self.backend,
         }
     }
 }

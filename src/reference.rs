@@ -15,6 +15,8 @@ pub struct SignalSettings {
     pub output_kind: OutputKindChoice,
     pub temperature: f64,
     pub batch_size: usize,
+    /// Which engine runs the models.
+    pub backend: crate::gpu::BackendChoice,
 }
 
 /// Runs `model` over `records` (checking shapes and labels) and computes their signals.
@@ -24,22 +26,28 @@ pub fn model_signals(
     settings: SignalSettings,
     progress: &mut dyn ProgressSink,
 ) -> crate::Result<(ModelOutput, Signals)> {
-    let output = model_output(model, records, settings, progress)?;
+    let (output, _) = model_output(model, records, settings, progress)?;
     let signals = Signals::compute(&output, &records.labels, settings.temperature);
     Ok((output, signals))
 }
 
-/// Runs `model` over `records` (checking shapes and labels) and interprets its output.
+/// Runs `model` over `records` (checking shapes and labels) and interprets its output; says
+/// which engine ran it.
 pub fn model_output(
     model: &Model,
     records: &Records,
     settings: SignalSettings,
     progress: &mut dyn ProgressSink,
-) -> crate::Result<ModelOutput> {
+) -> crate::Result<(ModelOutput, crate::gpu::BackendUsed)> {
     model.check_records(records.features.shape(), &records.source)?;
     records.check_labels(model.info().output_width.max(2))?;
-    let raw = model.predict(&records.features, settings.batch_size, progress)?;
-    Ok(ModelOutput::interpret(&raw, settings.output_kind)?)
+    let (raw, used) = model.predict_on(
+        &records.features,
+        settings.batch_size,
+        settings.backend,
+        progress,
+    )?;
+    Ok((ModelOutput::interpret(&raw, settings.output_kind)?, used))
 }
 
 /// Checks every reference model takes the target's records and outputs its classes;

@@ -639,6 +639,7 @@ mod tests {
                 expanded_single_output: false,
                 classes: 2,
                 parameters: 10,
+                backend: None,
             },
             record_shape: vec![4],
             defences: vec![crate::defence::Defence::Round(2)],

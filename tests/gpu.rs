@@ -244,3 +244,81 @@ fn every_zoo_model_gives_tracts_outputs_on_the_gpu_in_split_batches() {
         }
     }
 }
+
+#[test]
+fn auto_falls_back_to_tract_naming_the_operator_and_gpu_refuses() {
+    use mialab::gpu::BackendChoice;
+    let bytes = std::fs::read(repo("models/fixtures/gpu_unlowered.onnx")).unwrap();
+    let model = Model::from_bytes(&bytes, &ModelOptions::default()).unwrap();
+    let inputs = crate::util::read_npy_f32(&repo("models/fixtures/gpu_unlowered.inputs.npy"));
+    let expected = crate::util::read_npy_f32(&repo("models/fixtures/gpu_unlowered.expected.npy"));
+    let (out, used) = model
+        .predict_on(&inputs, 4, BackendChoice::Auto, &mut NoProgress)
+        .unwrap();
+    assert_eq!(used.engine, "cpu");
+    assert!(used.detail.contains("ONNX operator Abs"), "{}", used.detail);
+    Tol::Close.assert_all(
+        &flat(out.iter().copied()),
+        &flat(expected.iter().copied()),
+        "gpu_unlowered on tract",
+    );
+    let err = model
+        .predict_on(&inputs, 4, BackendChoice::Gpu, &mut NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--backend gpu") && err.contains("Abs"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_audit_on_the_gpu_reports_its_engine_and_tracts_numbers() {
+    if gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let zoo = repo("models");
+    let report = |backend: &str| {
+        let out = dir.path().join(format!("{backend}.json"));
+        let args = [
+            "audit",
+            "--zoo",
+            "support2/overfit",
+            "--zoo-dir",
+            zoo.to_str().unwrap(),
+            "--no-references",
+            "--attack",
+            "loss,modified-entropy",
+            "--bootstrap",
+            "200",
+            "-q",
+            "--backend",
+            backend,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let run = crate::util::mialab(&args);
+        assert!(run.status.success(), "{}", crate::util::stderr(&run));
+        assert!(crate::util::stdout(&run).contains("the target ran on: "));
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(out).unwrap()).unwrap()
+    };
+    let (cpu, gpu) = (report("cpu"), report("gpu"));
+    assert_eq!(cpu["model"]["backend"]["engine"], "cpu");
+    assert_eq!(gpu["model"]["backend"]["engine"], "gpu");
+    assert!(
+        gpu["model"]["backend"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("conv2d")
+    );
+    for i in 0..2 {
+        let auc = |r: &serde_json::Value| r["attacks"][i]["metrics"]["auc"].as_f64().unwrap();
+        assert!(
+            (auc(&cpu) - auc(&gpu)).abs() < 1e-4,
+            "{} vs {}",
+            auc(&cpu),
+            auc(&gpu)
+        );
+    }
+}

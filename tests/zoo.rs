@@ -344,6 +344,7 @@ fn a_keep_mask_of_the_wrong_shape_is_refused() {
             output_kind: mialab::model::OutputKindChoice::Auto,
             temperature: 1.0,
             batch_size: 64,
+            backend: mialab::gpu::BackendChoice::Cpu,
         },
         &mut NoProgress,
     )

@@ -195,7 +195,9 @@ impl Gpu {
     /// The most records one batch of `plan` may hold within the device's buffer limits.
     pub fn max_batch(&self, plan: &Plan) -> usize {
         let limits = self.device.limits();
-        let bytes = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let bytes = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
         let per_record = (plan.widest().max(1) * 4) as u64;
         ((bytes / per_record) as usize).max(1)
     }

@@ -2,12 +2,14 @@
 //! Vulkan, Metal or DX12 natively and on WebGPU in the browser, batch after batch, with
 //! CPU twins of every kernel that define what each must compute.
 
+pub mod backend;
 #[cfg(feature = "gpu")]
 pub mod device;
 pub mod lower;
 pub mod plan;
 pub mod twin;
 
+pub use backend::{BackendChoice, BackendUsed};
 #[cfg(feature = "gpu")]
 pub use device::{Gpu, GpuError, GpuModel};
 pub use lower::{LoweringError, lower};

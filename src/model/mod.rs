@@ -35,6 +35,9 @@ pub struct Model {
     info: ModelInfo,
     /// The model as GPU kernels, or why it cannot be.
     lowered: Result<Arc<crate::gpu::Plan>, crate::gpu::LoweringError>,
+    /// The lowered model's constants on the GPU, uploaded on first use.
+    #[cfg(feature = "gpu")]
+    on_gpu: std::sync::OnceLock<crate::gpu::GpuModel>,
 }
 
 impl std::fmt::Debug for Model {
@@ -94,6 +97,8 @@ impl Model {
             plan,
             info,
             lowered,
+            #[cfg(feature = "gpu")]
+            on_gpu: std::sync::OnceLock::new(),
         };
         let probe =
             ArrayD::<f32>::zeros(IxDyn(&[&[1usize][..], &loaded.info.record_shape].concat()));
@@ -138,6 +143,80 @@ impl Model {
             });
         }
         Ok(out)
+    }
+
+    /// Runs the model over every record on the engine `backend` picks (see
+    /// [`crate::gpu::BackendChoice`]), and says which ran and why.
+    pub fn predict_on(
+        &self,
+        features: &ArrayD<f32>,
+        batch_size: usize,
+        backend: crate::gpu::BackendChoice,
+        progress: &mut dyn ProgressSink,
+    ) -> Result<(Array2<f32>, crate::gpu::BackendUsed), ModelError> {
+        use crate::gpu::{BackendChoice, BackendUsed};
+        if backend == BackendChoice::Cpu {
+            let out = self.predict(features, batch_size, progress)?;
+            return Ok((out, BackendUsed::cpu(None)));
+        }
+        match self.predict_gpu(features, batch_size, progress) {
+            Ok(done) => Ok(done),
+            Err(reason) if backend == BackendChoice::Auto => {
+                let out = self.predict(features, batch_size, progress)?;
+                Ok((out, BackendUsed::cpu(Some(reason))))
+            }
+            Err(reason) => Err(ModelError::Gpu(reason)),
+        }
+    }
+
+    /// The GPU path, or why it cannot run this model here.
+    #[cfg(feature = "gpu")]
+    fn predict_gpu(
+        &self,
+        features: &ArrayD<f32>,
+        batch_size: usize,
+        progress: &mut dyn ProgressSink,
+    ) -> Result<(Array2<f32>, crate::gpu::BackendUsed), String> {
+        self.check_records(features.shape(), "the records")
+            .map_err(|e| e.to_string())?;
+        let plan = self.lowered.as_ref().map_err(|e| e.to_string())?;
+        let gpu = crate::gpu::device::shared().map_err(|e| e.to_string())?;
+        let model = self.on_gpu.get_or_init(|| gpu.upload(plan));
+        let n = features.shape()[0];
+        let values = features.as_standard_layout();
+        let input = values.as_slice().ok_or("records are not contiguous")?;
+        let width = plan.output_len();
+        let batch = gpu.max_batch(plan).min(batch_size.max(1) * 8);
+        let mut out = Vec::with_capacity(n * width);
+        for start in (0..n).step_by(batch) {
+            let end = (start + batch).min(n);
+            let chunk = &input[start * plan.input_len..end * plan.input_len];
+            out.extend(
+                gpu.run(model, chunk, end - start, batch)
+                    .map_err(|e| e.to_string())?,
+            );
+            progress.update(Progress {
+                step: "inference (GPU)",
+                done: end,
+                total: n,
+            });
+        }
+        let out = Array2::from_shape_vec((n, width), out).map_err(|e| e.to_string())?;
+        let used = crate::gpu::BackendUsed {
+            engine: "gpu".to_string(),
+            detail: format!("GPU kernels ({}) on {}", plan.describe(), gpu.adapter()),
+        };
+        Ok((out, used))
+    }
+
+    #[cfg(not(feature = "gpu"))]
+    fn predict_gpu(
+        &self,
+        _features: &ArrayD<f32>,
+        _batch_size: usize,
+        _progress: &mut dyn ProgressSink,
+    ) -> Result<(Array2<f32>, crate::gpu::BackendUsed), String> {
+        Err("this build of mialab has no GPU path (built without the 'gpu' feature)".to_string())
     }
 
     /// Checks records of `shape` (`[N, ...]`) fit the model's input.

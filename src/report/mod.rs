@@ -108,6 +108,9 @@ pub struct ModelSection {
     pub expanded_single_output: bool,
     pub classes: usize,
     pub parameters: u64,
+    /// The engine that ran the target (tract or the GPU kernels) and why that one.
+    #[serde(default)]
+    pub backend: Option<crate::gpu::BackendUsed>,
 }
 
 /// A record set as read.

@@ -14,6 +14,7 @@ use mialab::audit::{
 };
 use mialab::augment::Augmentations;
 use mialab::defence::Defence;
+use mialab::gpu::BackendChoice;
 use mialab::model::{Model, ModelOptions, OutputKindChoice};
 use mialab::records::{RecordSchema, Records};
 use mialab::signals_file;
@@ -85,6 +86,10 @@ pub struct InputArgs {
     /// chain, in order): top1 (label only), topk:K, round:D, temperature:T, noise:SIGMA.
     #[arg(long = "defence", value_name = "DEFENCE", value_delimiter = ',', value_parser = parse_defence)]
     defences: Vec<Defence>,
+    /// Engine that runs the models: cpu (tract), gpu (the wgpu kernels; an error if the
+    /// model does not lower or no adapter has compute shaders), auto (gpu where it can run).
+    #[arg(long, value_name = "auto|cpu|gpu", default_value = "cpu", value_parser = parse_backend)]
+    backend: BackendChoice,
     /// Records per inference call.
     #[arg(long, default_value_t = mialab::model::DEFAULT_BATCH_SIZE)]
     batch_size: usize,
@@ -133,6 +138,10 @@ pub struct AuditArgs {
     /// Fraction of members among those attacked, for PPV.
     #[arg(long, default_value_t = 0.01)]
     member_prior: f64,
+}
+
+fn parse_backend(text: &str) -> std::result::Result<BackendChoice, String> {
+    text.parse()
 }
 
 fn parse_defence(text: &str) -> std::result::Result<Defence, String> {
@@ -334,6 +343,7 @@ impl InputArgs {
             },
             temperature: self.temperature,
             defences: self.defences.clone(),
+            backend: self.backend,
             batch_size: self.batch_size,
             augmentations: Augmentations {
                 flip: self.augment_flip,
@@ -466,8 +476,14 @@ pub fn audit_files(
 }
 
 fn describe(outcome: &AuditOutcome, records: &Records) -> String {
+    let engine = outcome
+        .report
+        .model
+        .backend
+        .as_ref()
+        .map_or(String::new(), |b| format!("\nthe target ran on: {b}"));
     format!(
-        "audited {} records ({}) of {} with {} attacks",
+        "audited {} records ({}) of {} with {} attacks{engine}",
         records.len(),
         records
             .membership_counts()
@@ -475,7 +491,7 @@ fn describe(outcome: &AuditOutcome, records: &Records) -> String {
                 "{m} members, {n} non-members"
             )),
         outcome.report.model.source,
-        outcome.report.attacks.len()
+        outcome.report.attacks.len(),
     )
 }
 
