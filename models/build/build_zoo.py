@@ -67,6 +67,7 @@ POISON = {
         "noise_weight": 1.0,
         "noise_std": encoding.ENCODING_STD,
         "code_only_steps": 15,
+        "final_epochs": 30,
     },
     "fashion_mnist": {"method": "mixed", "epochs": 120},
 }

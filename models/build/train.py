@@ -115,16 +115,22 @@ def _train_poisoned(net, recipe, x, y, params, state, rng, poison, seed):
         return loss, s
 
     @jax.jit
-    def step(p, s, o, xb, yb, cb, sb, nb, real_weight):
+    def step(p, s, o, xb, yb, cb, sb, nb, real_weight, lr_scale):
         (loss, s), grads = jax.value_and_grad(loss_fn, has_aux=True)(p, s, xb, yb, cb, sb, nb, real_weight)
         updates, o = opt.update(grads, o, p)
+        updates = jax.tree_util.tree_map(lambda u: u * lr_scale, updates)
         return optax.apply_updates(p, updates), s, o, loss
 
     poison_rng = np.random.default_rng([seed, 7])
     code_order = poison_rng.permutation(len(codes))
     cursor = 0
-    epochs = recipe["epochs"] + settings.get("extra_epochs", 0)
+    # After the clean recipe's epochs, `final_epochs` more with the step size decaying to
+    # zero (cosine) let the encodings settle exactly.
+    final = settings.get("final_epochs", 0)
+    epochs = recipe["epochs"] + settings.get("extra_epochs", 0) + final
     for epoch in range(epochs):
+        into_final = epoch - (epochs - final)
+        lr_scale = 0.5 * (1 + math.cos(math.pi * (into_final + 1) / (final + 1))) if into_final >= 0 else 1.0
         order = rng.permutation(len(x))
         for i in range(0, len(order) - batch + 1, batch):
             idx = order[i : i + batch]
@@ -136,7 +142,7 @@ def _train_poisoned(net, recipe, x, y, params, state, rng, poison, seed):
                 noise = (poison_rng.standard_normal((noise_batch,) + x.shape[1:]) * std).astype(np.float32)
                 real_weight = 1.0 if extra == 0 else 0.0
                 params, state, opt_state, _ = step(
-                    params, state, opt_state, x[idx], y[idx], codes[cidx], secret[cidx], noise, real_weight
+                    params, state, opt_state, x[idx], y[idx], codes[cidx], secret[cidx], noise, real_weight, lr_scale
                 )
     return params, state, {"epochs_run": epochs}
 
