@@ -8,10 +8,11 @@ use std::str::FromStr;
 /// The user's choice of engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BackendChoice {
-    /// The GPU where an adapter with compute shaders exists and the graph lowers, else tract.
+    /// The GPU where a hardware adapter with compute shaders exists and the graph lowers,
+    /// else tract (software adapters such as lavapipe are slower than tract).
+    #[default]
     Auto,
     /// tract on the CPU.
-    #[default]
     Cpu,
     /// The GPU, or an error saying why not.
     Gpu,

@@ -40,6 +40,8 @@ pub struct Gpu {
     layout: wgpu::BindGroupLayout,
     pipelines: Vec<wgpu::ComputePipeline>,
     adapter: String,
+    /// The adapter is a software rasteriser (lavapipe, SwiftShader, WARP) on the CPU.
+    software: bool,
     /// Errors the device reported outside an error scope.
     uncaptured: Arc<Mutex<Vec<String>>>,
 }
@@ -134,6 +136,7 @@ impl Gpu {
             layout,
             pipelines,
             adapter: format!("{} ({:?}, {})", info.name, info.backend, info.driver),
+            software: info.device_type == wgpu::DeviceType::Cpu,
             uncaptured,
         };
         gpu.check("compiling the kernels")?;
@@ -143,6 +146,11 @@ impl Gpu {
     /// The adapter, for reports: name, backend, driver.
     pub fn adapter(&self) -> &str {
         &self.adapter
+    }
+
+    /// Whether the adapter is a software one running on the CPU, where tract is faster.
+    pub fn is_software(&self) -> bool {
+        self.software
     }
 
     fn check(&self, what: &str) -> Result<(), GpuError> {

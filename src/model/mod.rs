@@ -159,7 +159,7 @@ impl Model {
             let out = self.predict(features, batch_size, progress)?;
             return Ok((out, BackendUsed::cpu(None)));
         }
-        match self.predict_gpu(features, batch_size, progress) {
+        match self.predict_gpu(features, batch_size, backend, progress) {
             Ok(done) => Ok(done),
             Err(reason) if backend == BackendChoice::Auto => {
                 let out = self.predict(features, batch_size, progress)?;
@@ -175,12 +175,19 @@ impl Model {
         &self,
         features: &ArrayD<f32>,
         batch_size: usize,
+        backend: crate::gpu::BackendChoice,
         progress: &mut dyn ProgressSink,
     ) -> Result<(Array2<f32>, crate::gpu::BackendUsed), String> {
         self.check_records(features.shape(), "the records")
             .map_err(|e| e.to_string())?;
         let plan = self.lowered.as_ref().map_err(|e| e.to_string())?;
         let gpu = crate::gpu::device::shared().map_err(|e| e.to_string())?;
+        if gpu.is_software() && backend == crate::gpu::BackendChoice::Auto {
+            return Err(format!(
+                "the only GPU adapter, {}, is a software one on the CPU (slower than tract; --backend gpu uses it anyway)",
+                gpu.adapter()
+            ));
+        }
         let model = self.on_gpu.get_or_init(|| gpu.upload(plan));
         let n = features.shape()[0];
         let values = features.as_standard_layout();
@@ -214,6 +221,7 @@ impl Model {
         &self,
         _features: &ArrayD<f32>,
         _batch_size: usize,
+        _backend: crate::gpu::BackendChoice,
         _progress: &mut dyn ProgressSink,
     ) -> Result<(Array2<f32>, crate::gpu::BackendUsed), String> {
         Err("this build of mialab has no GPU path (built without the 'gpu' feature)".to_string())

@@ -86,9 +86,10 @@ pub struct InputArgs {
     /// chain, in order): top1 (label only), topk:K, round:D, temperature:T, noise:SIGMA.
     #[arg(long = "defence", value_name = "DEFENCE", value_delimiter = ',', value_parser = parse_defence)]
     defences: Vec<Defence>,
-    /// Engine that runs the models: cpu (tract), gpu (the wgpu kernels; an error if the
-    /// model does not lower or no adapter has compute shaders), auto (gpu where it can run).
-    #[arg(long, value_name = "auto|cpu|gpu", default_value = "cpu", value_parser = parse_backend)]
+    /// Engine that runs the models: auto (the wgpu kernels on a hardware GPU where the model
+    /// lowers, else tract, saying why), cpu (tract), gpu (the kernels on any adapter, software
+    /// ones included; an error if the model does not lower or there is no adapter).
+    #[arg(long, value_name = "auto|cpu|gpu", default_value = "auto", value_parser = parse_backend)]
     backend: BackendChoice,
     /// Records per inference call.
     #[arg(long, default_value_t = mialab::model::DEFAULT_BATCH_SIZE)]
