@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what mialab needs and is missing, by name from the package registries: the Rust
 # toolchain and wasm32 target (rust-toolchain.toml), wasm-bindgen-cli at exactly the crate's
-# wasm-bindgen version, the npm packages (package-lock.json), and Debian's Chromium for the
-# browser tests. Safe to run again: each step is skipped when already satisfied.
+# wasm-bindgen version, the npm packages (package-lock.json), and for the tests Debian's
+# Chromium and Mesa's Vulkan drivers (lavapipe: the GPU path's tests run on its software
+# adapter where a machine has no GPU). Safe to run again: each step is skipped when already
+# satisfied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,9 +22,14 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   npm ci --no-audit --no-fund
 fi
 
-if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver
+if [ "${1:-}" = "--browser" ]; then
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium chromium-driver)
+  ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers libvulkan1)
+  if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+  fi
 fi
