@@ -18,7 +18,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 fn read(relative: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models").join(relative);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(relative);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -85,7 +87,11 @@ fn main() {
     // The first GPU call opens the device and compiles the kernels: timed apart.
     let opened = Instant::now();
     match mialab::gpu::device::shared() {
-        Ok(gpu) => println!("gpu: opened {} in {:.2} s", gpu.adapter(), opened.elapsed().as_secs_f64()),
+        Ok(gpu) => println!(
+            "gpu: opened {} in {:.2} s",
+            gpu.adapter(),
+            opened.elapsed().as_secs_f64()
+        ),
         Err(e) => {
             println!("gpu: not available: {e}");
             return;

@@ -11,7 +11,7 @@ if [ "$have" != "$want" ]; then
   exit 1
 fi
 
-cargo build --profile wasm --lib --target wasm32-unknown-unknown --no-default-features
+cargo build --profile wasm --lib --target wasm32-unknown-unknown --no-default-features --features gpu
 wasm-bindgen --target web --out-dir www/pkg --remove-name-section --remove-producers-section \
   target/wasm32-unknown-unknown/wasm/mialab.wasm
 raw=$(stat -c %s www/pkg/mialab_bg.wasm)

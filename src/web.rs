@@ -146,6 +146,8 @@ struct Loaded {
 #[derive(Default)]
 pub struct Lab {
     model: Option<(Model, Provenance)>,
+    /// The target's ONNX bytes, for the WebGPU check (which loads its own copy).
+    model_bytes: Vec<u8>,
     records: Option<Loaded>,
     population: Option<Loaded>,
     reference_models: Vec<Model>,
@@ -205,8 +207,28 @@ impl Lab {
         let model = Model::from_bytes(bytes, &ModelOptions::default()).map_err(js_error)?;
         let info = to_js(model.info())?;
         self.model = Some((model, Provenance::of_bytes(name, bytes)));
+        self.model_bytes = bytes.to_vec();
         self.signals = None;
         Ok(info)
+    }
+
+    /// The loaded target's ONNX bytes (empty before one is loaded).
+    #[wasm_bindgen(js_name = targetBytes)]
+    pub fn target_bytes(&self) -> Vec<u8> {
+        self.model_bytes.clone()
+    }
+
+    /// The first `limit` audit records' features, one record after another.
+    #[wasm_bindgen(js_name = auditFeatures)]
+    pub fn audit_features(&self, limit: usize) -> Result<Vec<f32>, JsError> {
+        let loaded = self
+            .records
+            .as_ref()
+            .ok_or_else(|| plain_error("load audit records first"))?;
+        let features = loaded.records.features.as_standard_layout();
+        let per_record: usize = loaded.records.record_shape().iter().product();
+        let values = features.as_slice().unwrap_or_default();
+        Ok(values[..values.len().min(limit * per_record)].to_vec())
     }
 
     /// Loads the audit records from CSV; `schema_json` as in `mialab audit --schema`.
@@ -466,4 +488,69 @@ impl Lab {
                 .map(|p| (&p.records, p.provenance.clone())),
         })
     }
+}
+
+/// The WebGPU check: runs `model_bytes` over `records` records (`features`, one record after
+/// another) with the GPU kernels on the browser's WebGPU adapter and with tract, and reports
+/// both engines' throughput and the largest difference between their outputs. Where the
+/// browser has no WebGPU or the graph does not lower, says why.
+#[cfg(feature = "gpu")]
+#[wasm_bindgen(js_name = webgpuCheck)]
+pub async fn webgpu_check(
+    model_bytes: Vec<u8>,
+    features: Vec<f32>,
+    records: usize,
+) -> Result<JsValue, JsError> {
+    use crate::gpu::Gpu;
+    let model = Model::from_bytes(&model_bytes, &ModelOptions::default()).map_err(js_error)?;
+    let unavailable =
+        |reason: String| to_js(&serde_json::json!({"available": false, "reason": reason}));
+    let plan = match model.gpu_plan() {
+        Ok(plan) => plan.clone(),
+        Err(e) => return unavailable(e.to_string()),
+    };
+    let gpu = match Gpu::open().await {
+        Ok(gpu) => gpu,
+        Err(e) => return unavailable(e.to_string()),
+    };
+    let shape: Vec<usize> = std::iter::once(records)
+        .chain(model.info().record_shape.iter().copied())
+        .collect();
+    let inputs = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), features)
+        .map_err(|e| plain_error(format!("the records do not fit the model: {e}")))?;
+    let started = js_sys::Date::now();
+    let cpu = model
+        .predict(
+            &inputs,
+            crate::model::DEFAULT_BATCH_SIZE,
+            &mut crate::progress::NoProgress,
+        )
+        .map_err(js_error)?;
+    let cpu_seconds = (js_sys::Date::now() - started) / 1000.0;
+    let on_gpu = gpu.upload(&plan);
+    let started = js_sys::Date::now();
+    let values = inputs.as_slice().unwrap_or_default();
+    let out = gpu
+        .run_async(&on_gpu, values, records, crate::model::DEFAULT_BATCH_SIZE)
+        .await
+        .map_err(plain_error)?;
+    let gpu_seconds = (js_sys::Date::now() - started) / 1000.0;
+    let max_abs_diff = cpu
+        .iter()
+        .zip(&out)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    to_js(&serde_json::json!({
+        "available": true,
+        "adapter": gpu.adapter(),
+        "software": gpu.is_software(),
+        "kernels": plan.describe(),
+        "records": records,
+        "cpuSeconds": cpu_seconds,
+        "gpuSeconds": gpu_seconds,
+        "cpuRecordsPerSecond": records as f64 / cpu_seconds.max(1e-3),
+        "gpuRecordsPerSecond": records as f64 / gpu_seconds.max(1e-3),
+        "maxAbsDiff": max_abs_diff,
+        "outputs": out.len(),
+    }))
 }

@@ -4,7 +4,9 @@
 //! sized to the device's limits (`Limits::downlevel_defaults()` is all it asks for).
 
 use super::plan::{Activation, Layer, Plan, PoolKind, Window};
-use std::sync::{Arc, Mutex, OnceLock};
+#[cfg(not(target_arch = "wasm32"))]
+use std::sync::OnceLock;
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
 use wgpu::util::DeviceExt;
 
@@ -46,7 +48,9 @@ pub struct Gpu {
     uncaptured: Arc<Mutex<Vec<String>>>,
 }
 
-/// The process's GPU, opened on first use; the error says why there is none.
+/// The process's GPU, opened on first use; the error says why there is none. (In the
+/// browser the page opens one with [`Gpu::open`] and awaits it.)
+#[cfg(not(target_arch = "wasm32"))]
 pub fn shared() -> Result<&'static Gpu, GpuError> {
     static GPU: OnceLock<Result<Gpu, GpuError>> = OnceLock::new();
     GPU.get_or_init(|| pollster::block_on(Gpu::open()))
@@ -212,7 +216,19 @@ impl Gpu {
 
     /// Runs `model` over `n` records stored one after another in `input`, `batch` records
     /// at a time, and returns the outputs, one record after another.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn run(
+        &self,
+        model: &GpuModel,
+        input: &[f32],
+        n: usize,
+        batch: usize,
+    ) -> Result<Vec<f32>, GpuError> {
+        pollster::block_on(self.run_async(model, input, n, batch))
+    }
+
+    /// [`Gpu::run`], awaiting each batch's read-back (the only way in the browser).
+    pub async fn run_async(
         &self,
         model: &GpuModel,
         input: &[f32],
@@ -225,12 +241,17 @@ impl Gpu {
         for start in (0..n).step_by(batch) {
             let count = batch.min(n - start);
             let records = &input[start * plan.input_len..(start + count) * plan.input_len];
-            out.extend(self.run_batch(model, records, count)?);
+            out.extend(self.run_batch(model, records, count).await?);
         }
         Ok(out)
     }
 
-    fn run_batch(&self, model: &GpuModel, input: &[f32], n: usize) -> Result<Vec<f32>, GpuError> {
+    async fn run_batch(
+        &self,
+        model: &GpuModel,
+        input: &[f32],
+        n: usize,
+    ) -> Result<Vec<f32>, GpuError> {
         let plan = &model.plan;
         if plan.layers.is_empty() || n == 0 {
             return Ok(input.to_vec());
@@ -271,7 +292,7 @@ impl Gpu {
             params_buffers.push(params);
         }
         let last = &ping_pong[(plan.layers.len() + 1) % 2];
-        self.read_back(encoder, last, n * plan.output_len())
+        self.read_back(encoder, last, n * plan.output_len()).await
     }
 
     fn encode(
@@ -306,7 +327,7 @@ impl Gpu {
         pass.dispatch_workgroups(x, y, 1);
     }
 
-    fn read_back(
+    async fn read_back(
         &self,
         mut encoder: wgpu::CommandEncoder,
         buffer: &wgpu::Buffer,
@@ -322,16 +343,18 @@ impl Gpu {
         encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
         self.queue.submit([encoder.finish()]);
         let slice = staging.slice(..bytes);
-        let (sender, receiver) = std::sync::mpsc::channel();
+        let (sender, receiver) = futures_channel::oneshot::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = sender.send(r);
         });
+        // Natively this waits for the GPU and runs the callback; in the browser it does
+        // nothing and the callback comes from the event loop while we await.
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| GpuError::Execution(e.to_string()))?;
         receiver
-            .recv()
-            .map_err(|e| GpuError::Execution(e.to_string()))?
+            .await
+            .map_err(|_| GpuError::Execution("the GPU dropped a read-back".to_string()))?
             .map_err(|e| GpuError::Execution(e.to_string()))?;
         self.check("running the kernels")?;
         let view = slice
@@ -344,6 +367,7 @@ impl Gpu {
     }
 
     /// One layer alone over `n` records (for the kernels' tests against their twins).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn run_layer(&self, layer: &Layer, input: &[f32], n: usize) -> Result<Vec<f32>, GpuError> {
         let input_len = input.len().checked_div(n).unwrap_or(0);
         let plan = Plan {
@@ -354,6 +378,7 @@ impl Gpu {
     }
 
     /// The signal reduction kernel: `[p_y, logit_scaled]` per row of `logits`.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn reduce_signals(
         &self,
         logits: &[f32],
@@ -387,7 +412,7 @@ impl Gpu {
             [&source, &out, &labels, &params],
             rows as u32,
         );
-        self.read_back(encoder, &out, rows * 2)
+        pollster::block_on(self.read_back(encoder, &out, rows * 2))
     }
 }
 

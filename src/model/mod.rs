@@ -36,7 +36,7 @@ pub struct Model {
     /// The model as GPU kernels, or why it cannot be.
     lowered: Result<Arc<crate::gpu::Plan>, crate::gpu::LoweringError>,
     /// The lowered model's constants on the GPU, uploaded on first use.
-    #[cfg(feature = "gpu")]
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
     on_gpu: std::sync::OnceLock<crate::gpu::GpuModel>,
 }
 
@@ -97,7 +97,7 @@ impl Model {
             plan,
             info,
             lowered,
-            #[cfg(feature = "gpu")]
+            #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
             on_gpu: std::sync::OnceLock::new(),
         };
         let probe =
@@ -170,7 +170,7 @@ impl Model {
     }
 
     /// The GPU path, or why it cannot run this model here.
-    #[cfg(feature = "gpu")]
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
     fn predict_gpu(
         &self,
         features: &ArrayD<f32>,
@@ -216,7 +216,7 @@ impl Model {
         Ok((out, used))
     }
 
-    #[cfg(not(feature = "gpu"))]
+    #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
     fn predict_gpu(
         &self,
         _features: &ArrayD<f32>,
@@ -224,7 +224,11 @@ impl Model {
         _backend: crate::gpu::BackendChoice,
         _progress: &mut dyn ProgressSink,
     ) -> Result<(Array2<f32>, crate::gpu::BackendUsed), String> {
-        Err("this build of mialab has no GPU path (built without the 'gpu' feature)".to_string())
+        Err(if cfg!(target_arch = "wasm32") {
+            "in the browser the audit runs on tract; WebGPU is checked separately".to_string()
+        } else {
+            "this build of mialab has no GPU path (built without the 'gpu' feature)".to_string()
+        })
     }
 
     /// Checks records of `shape` (`[N, ...]`) fit the model's input.
