@@ -490,19 +490,20 @@ impl Lab {
     }
 }
 
-/// The WebGPU check: runs `model_bytes` over `records` records (`features`, one record after
+/// The WebGPU check: runs `model_bytes` over the records in `features` (one record after
 /// another) with the GPU kernels on the browser's WebGPU adapter and with tract, and reports
 /// both engines' throughput and the largest difference between their outputs. Where the
 /// browser has no WebGPU or the graph does not lower, says why.
 #[cfg(feature = "gpu")]
 #[wasm_bindgen(js_name = webgpuCheck)]
-pub async fn webgpu_check(
-    model_bytes: Vec<u8>,
-    features: Vec<f32>,
-    records: usize,
-) -> Result<JsValue, JsError> {
+pub async fn webgpu_check(model_bytes: Vec<u8>, features: Vec<f32>) -> Result<JsValue, JsError> {
     use crate::gpu::Gpu;
     let model = Model::from_bytes(&model_bytes, &ModelOptions::default()).map_err(js_error)?;
+    let per_record: usize = model.info().record_shape.iter().product();
+    let records = features.len() / per_record.max(1);
+    if records == 0 {
+        return Err(plain_error("load audit records first"));
+    }
     let unavailable =
         |reason: String| to_js(&serde_json::json!({"available": false, "reason": reason}));
     let plan = match model.gpu_plan() {

@@ -139,7 +139,11 @@ impl Gpu {
             queue,
             layout,
             pipelines,
-            adapter: format!("{} ({:?}, {})", info.name, info.backend, info.driver),
+            adapter: if info.name.is_empty() {
+                format!("the browser's adapter ({:?})", info.backend)
+            } else {
+                format!("{} ({:?}, {})", info.name, info.backend, info.driver)
+            },
             software: info.device_type == wgpu::DeviceType::Cpu,
             uncaptured,
         };

@@ -34,8 +34,9 @@ export async function serve() {
   throw new Error(`the preview server did not start (did 'npm run build' run?):\n${log}`);
 }
 
-/** Launches headless Chromium from Debian, never a downloaded browser. */
-export function launch() {
+/** Launches headless Chromium from Debian, never a downloaded browser; `extraArgs` adds
+ * flags (e.g. --enable-unsafe-webgpu, which gives SwiftShader's WebGPU adapter). */
+export function launch(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
@@ -47,6 +48,7 @@ export function launch() {
       '--disable-component-update',
       '--disable-sync',
       '--disable-quic',
+      ...extraArgs,
     ],
   });
 }

@@ -64,6 +64,35 @@ function renderLoaded() {
   add('Population', state.population ? `${state.population.records} known non-members from ${state.population.source}` : 'none (thresholds are chosen on the audit set and marked optimistic)');
   add('Reference models', state.references ? `${state.references} models${state.keep ? `; keep-mask: ${state.keep.recordsWithoutIn} records without an IN model, ${state.keep.recordsWithoutOut} without an OUT model` : '; keep-mask missing'}` : 'none (reference attacks unavailable)');
   $('run').disabled = state.busy || !(state.model && state.records);
+  $('webgpu-check').disabled = state.busy || !(state.model && state.records);
+}
+
+// ---------- engine: the WebGPU check ----------
+async function onWebgpuCheck() {
+  setError('webgpu-error', '');
+  $('webgpu-result').textContent = 'running the model on WebGPU and on tract…';
+  state.busy = true;
+  renderLoaded();
+  try {
+    const r = await engine.call('webgpuCheck', [1000]);
+    if (!r.available) {
+      $('webgpu-result').textContent = `WebGPU not used: ${r.reason}. The audit runs on tract (CPU).`;
+      return;
+    }
+    const rate = (v) => Math.round(v).toLocaleString();
+    $('webgpu-result').textContent =
+      `WebGPU adapter: ${r.adapter}${r.software ? ' (a software adapter on the CPU)' : ''}. ` +
+      `${r.records} records through ${r.kernels}: WebGPU ${r.gpuSeconds.toFixed(2)} s (${rate(r.gpuRecordsPerSecond)} records/s), ` +
+      `tract ${r.cpuSeconds.toFixed(2)} s (${rate(r.cpuRecordsPerSecond)} records/s); ` +
+      `largest difference between their outputs ${r.maxAbsDiff.toExponential(2)}.`;
+    $('webgpu-result').dataset.maxAbsDiff = String(r.maxAbsDiff);
+  } catch (e) {
+    $('webgpu-result').textContent = '';
+    setError('webgpu-error', e.message);
+  } finally {
+    state.busy = false;
+    renderLoaded();
+  }
 }
 
 // ---------- 3. attacks ----------
@@ -677,6 +706,8 @@ async function main() {
   $('export-csv').addEventListener('click', () => download('per-record.csv', new Blob([state.result.perRecordCsv], { type: 'text/csv' })));
   $('export-roc').addEventListener('click', exportRoc);
   $('defence-kind').addEventListener('change', onDefenceChange);
+  $('webgpu-check').addEventListener('click', onWebgpuCheck);
+  $('engine-status').textContent += 'gpu' in navigator ? ' This browser offers WebGPU: check it below.' : ' This browser offers no WebGPU.';
   $('defence-value').addEventListener('input', () => { state.signalsFresh = false; });
   onDefenceChange();
   try {

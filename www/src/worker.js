@@ -1,7 +1,7 @@
 // The engine's thread: owns the wasm Lab so the page never freezes. Requests are
 // {id, op, args}; replies are {id, ok, result} or {id, ok: false, error}; long steps post
 // {progress: {step, done, total}}. Cancelling terminates this worker.
-import init, { Lab, attackCatalogue } from '../pkg/mialab.js';
+import init, { Lab, attackCatalogue, webgpuCheck } from '../pkg/mialab.js';
 
 const ready = init();
 /** @type {Lab | null} */
@@ -21,6 +21,16 @@ const ops = {
   computeSignals: (config) =>
     lab.computeSignals(config, (step, done, total) => self.postMessage({ progress: { step, done, total } })),
   runAttacks: (config) => JSON.parse(lab.runAttacks(config)),
+  // The loaded target on WebGPU and on tract over the first `limit` audit records.
+  webgpuCheck: async (limit) => {
+    if (!('gpu' in navigator)) return { available: false, reason: 'this browser offers no WebGPU (navigator.gpu is missing)' };
+    const result = await webgpuCheck(lab.targetBytes(), lab.auditFeatures(limit));
+    // wgpu cannot name a browser's adapter; WebGPU itself can.
+    const adapter = result.available ? await navigator.gpu.requestAdapter() : null;
+    const info = adapter && adapter.info;
+    if (info) result.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') + ` (${result.adapter})`;
+    return result;
+  },
   reset: () => {
     lab = new Lab();
     return true;
@@ -33,7 +43,7 @@ self.onmessage = async (event) => {
     await ready;
     if (!lab) lab = new Lab();
     if (!(op in ops)) throw new Error(`unknown operation ${op}`);
-    const result = ops[op](...(args || []));
+    const result = await ops[op](...(args || []));
     self.postMessage({ id, ok: true, result });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -1,0 +1,38 @@
+// The GPU path in the browser: with WebGPU enabled (headless Chromium's SwiftShader adapter),
+// the page runs a zoo model's lowered kernels through WebGPU and compares them with tract.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, launch, openPage, shot } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await serve();
+  browser = await launch(['--enable-unsafe-webgpu']);
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+test('a zoo CNN runs through WebGPU with tract\'s outputs', { timeout: 600_000 }, async () => {
+  const { page, errors } = await openPage(browser, server.url);
+  assert.match(await page.locator('#engine-status').textContent(), /offers WebGPU/);
+  await page.selectOption('#demo-select', 'fashion_mnist/overfit');
+  await page.click('#demo-load');
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('keep-mask'), null, { timeout: 180_000 });
+  await page.click('#webgpu-check');
+  await page.waitForFunction(
+    () => document.getElementById('webgpu-result').dataset.maxAbsDiff !== undefined || document.getElementById('webgpu-error').textContent.length > 0 || /not used/.test(document.getElementById('webgpu-result').textContent),
+    null,
+    { timeout: 480_000 },
+  );
+  assert.equal(await page.locator('#webgpu-error').textContent(), '');
+  const result = await page.locator('#webgpu-result').textContent();
+  console.log(`# ${result}`);
+  assert.match(result, /WebGPU adapter: .*1000 records through conv2d/);
+  const diff = Number(await page.locator('#webgpu-result').getAttribute('data-max-abs-diff'));
+  assert.ok(diff < 1e-3, `largest |WebGPU - tract| ${diff}`);
+  await shot(page, 'webgpu-check', '.engine');
+  assert.deepEqual(errors, []);
+});
