@@ -102,12 +102,27 @@ pub fn reference_signals(
         }
         .into());
     }
+    // All reference models in shared GPU dispatches where that path applies, else one by one.
+    let batched = Model::predict_set(
+        models,
+        &records.features,
+        settings.batch_size,
+        settings.backend,
+        &mut NoProgress,
+    );
     let mut logit_scaled = Array2::zeros(expected);
     let mut confidence = Array2::zeros(expected);
     let mut loss = Array2::zeros(expected);
     let mut probabilities: Option<Array3<f64>> = None;
     for (k, model) in models.iter().enumerate() {
-        let (_, signals) = model_signals(model, records, settings, &mut NoProgress)?;
+        let signals = match &batched {
+            Some((outputs, _)) => {
+                records.check_labels(model.info().output_width.max(2))?;
+                let output = ModelOutput::interpret(&outputs[k], settings.output_kind)?;
+                Signals::compute(&output, &records.labels, settings.temperature)
+            }
+            None => model_signals(model, records, settings, &mut NoProgress)?.1,
+        };
         let classes = signals.probabilities.ncols();
         let all = probabilities
             .get_or_insert_with(|| Array3::zeros((records.len(), models.len(), classes)));

@@ -287,9 +287,8 @@ fn an_audit_on_the_gpu_reports_its_engine_and_tracts_numbers() {
             "support2/overfit",
             "--zoo-dir",
             zoo.to_str().unwrap(),
-            "--no-references",
             "--attack",
-            "loss,modified-entropy",
+            "loss,lira-online",
             "--bootstrap",
             "200",
             "-q",
@@ -310,7 +309,7 @@ fn an_audit_on_the_gpu_reports_its_engine_and_tracts_numbers() {
         gpu["model"]["backend"]["detail"]
             .as_str()
             .unwrap()
-            .contains("conv2d")
+            .contains("dense")
     );
     for i in 0..2 {
         let auc = |r: &serde_json::Value| r["attacks"][i]["metrics"]["auc"].as_f64().unwrap();
@@ -321,4 +320,50 @@ fn an_audit_on_the_gpu_reports_its_engine_and_tracts_numbers() {
             auc(&gpu)
         );
     }
+}
+
+#[test]
+fn many_models_of_one_architecture_run_in_the_same_dispatches() {
+    let Some(gpu) = gpu() else { return };
+    for d in &manifest().datasets {
+        let records = first_records(&audit_records(d).features);
+        let paths: Vec<&String> = d.reference_sets[0]
+            .models
+            .iter()
+            .map(|m| &m.model)
+            .take(5)
+            .collect();
+        let models: Vec<Model> = paths.iter().map(|p| load_zoo_model(p)).collect();
+        let plans: Vec<&mialab::gpu::Plan> = models
+            .iter()
+            .map(|m| m.gpu_plan().unwrap().as_ref())
+            .collect();
+        let set = gpu.upload_set(&plans).expect("one architecture");
+        assert_eq!(set.models(), 5);
+        let out = gpu
+            .run(&set, records.as_slice().unwrap(), RECORDS, 16)
+            .unwrap();
+        let width = plans[0].output_len();
+        assert_eq!(out.len(), 5 * RECORDS * width);
+        for (k, model) in models.iter().enumerate() {
+            let want = model.predict(&records, 64, &mut NoProgress).unwrap();
+            let got = &out[k * RECORDS * width..(k + 1) * RECORDS * width];
+            Tol::DeepGraph.assert_all(
+                &flat(got.iter().copied()),
+                &flat(want.iter().copied()),
+                paths[k],
+            );
+        }
+    }
+    let m = manifest();
+    let mlp = load_zoo_model(&m.datasets[0].targets[0].model);
+    let cnn = load_zoo_model(&m.datasets[1].targets[0].model);
+    let plans = [
+        mlp.gpu_plan().unwrap().as_ref(),
+        cnn.gpu_plan().unwrap().as_ref(),
+    ];
+    assert!(
+        gpu.upload_set(&plans).is_none(),
+        "two architectures cannot share dispatches"
+    );
 }

@@ -179,18 +179,31 @@ impl Gpu {
 
     /// Uploads a plan's constants once.
     pub fn upload(&self, plan: &Plan) -> GpuModel {
-        let constants = plan
-            .layers
-            .iter()
-            .map(|layer| {
-                let values = constants_of(layer);
-                self.storage_init("layer constants", &values)
-            })
-            .collect();
-        GpuModel {
-            plan: plan.clone(),
-            constants,
+        self.upload_set(&[plan])
+            .expect("one plan has one structure")
+    }
+
+    /// Uploads the constants of several models of one architecture (same layers, same
+    /// shapes), so that one dispatch per layer runs all of them; `None` if they differ.
+    pub fn upload_set(&self, plans: &[&Plan]) -> Option<GpuModel> {
+        let first = *plans.first()?;
+        if plans.iter().any(|p| !p.same_structure(first)) {
+            return None;
         }
+        let mut constants = Vec::with_capacity(first.layers.len());
+        let mut strides = Vec::with_capacity(first.layers.len());
+        for i in 0..first.layers.len() {
+            let per_model: Vec<Vec<f32>> =
+                plans.iter().map(|p| constants_of(&p.layers[i])).collect();
+            strides.push(per_model[0].len());
+            constants.push(self.storage_init("layer constants", &per_model.concat()));
+        }
+        Some(GpuModel {
+            plan: first.clone(),
+            models: plans.len(),
+            constants,
+            strides,
+        })
     }
 
     fn storage_init(&self, label: &str, values: &[f32]) -> wgpu::Buffer {
@@ -208,18 +221,20 @@ impl Gpu {
             })
     }
 
-    /// The most records one batch of `plan` may hold within the device's buffer limits.
-    pub fn max_batch(&self, plan: &Plan) -> usize {
+    /// The most records one batch of `plan` over `models` models may hold within the
+    /// device's buffer limits.
+    pub fn max_batch(&self, plan: &Plan, models: usize) -> usize {
         let limits = self.device.limits();
         let bytes = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
-        let per_record = (plan.widest().max(1) * 4) as u64;
+        let per_record = (plan.widest().max(1) * models.max(1) * 4) as u64;
         ((bytes / per_record) as usize).max(1)
     }
 
     /// Runs `model` over `n` records stored one after another in `input`, `batch` records
-    /// at a time, and returns the outputs, one record after another.
+    /// at a time, and returns the outputs, one record after another (for a set of models,
+    /// model after model: `[models, n, outputs]`).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn run(
         &self,
@@ -240,14 +255,18 @@ impl Gpu {
         batch: usize,
     ) -> Result<Vec<f32>, GpuError> {
         let plan = &model.plan;
-        let batch = batch.clamp(1, self.max_batch(plan));
-        let mut out = Vec::with_capacity(n * plan.output_len());
+        let width = plan.output_len();
+        let batch = batch.clamp(1, self.max_batch(plan, model.models));
+        let mut per_model = vec![Vec::with_capacity(n * width); model.models];
         for start in (0..n).step_by(batch) {
             let count = batch.min(n - start);
             let records = &input[start * plan.input_len..(start + count) * plan.input_len];
-            out.extend(self.run_batch(model, records, count).await?);
+            let out = self.run_batch(model, records, count).await?;
+            for (m, rows) in out.chunks(count * width).enumerate() {
+                per_model[m].extend_from_slice(rows);
+            }
         }
-        Ok(out)
+        Ok(per_model.concat())
     }
 
     async fn run_batch(
@@ -258,9 +277,9 @@ impl Gpu {
     ) -> Result<Vec<f32>, GpuError> {
         let plan = &model.plan;
         if plan.layers.is_empty() || n == 0 {
-            return Ok(input.to_vec());
+            return Ok(input.repeat(model.models));
         }
-        let width = plan.widest() * n;
+        let width = plan.widest() * n * model.models;
         let source = self.storage_init("records", input);
         let ping_pong = [0, 1].map(|_| {
             self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -273,7 +292,8 @@ impl Gpu {
         let mut encoder = self.device.create_command_encoder(&Default::default());
         let mut params_buffers = Vec::with_capacity(plan.layers.len());
         for (i, layer) in plan.layers.iter().enumerate() {
-            let (kernel, params, invocations) = dispatch_of(layer, n);
+            let header = [n, usize::from(i == 0), model.strides[i]];
+            let (kernel, params, invocations) = dispatch_of(layer, n * model.models, header);
             let params = self
                 .device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -296,7 +316,8 @@ impl Gpu {
             params_buffers.push(params);
         }
         let last = &ping_pong[(plan.layers.len() + 1) % 2];
-        self.read_back(encoder, last, n * plan.output_len()).await
+        self.read_back(encoder, last, n * model.models * plan.output_len())
+            .await
     }
 
     fn encode(
@@ -400,7 +421,7 @@ impl Gpu {
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("signal parameters"),
-                contents: bytemuck::cast_slice(&[rows as u32, classes as u32]),
+                contents: bytemuck::cast_slice(&[rows as u32, rows as u32, 0, 0, classes as u32]),
                 usage: wgpu::BufferUsages::STORAGE,
             });
         let out = self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -420,15 +441,23 @@ impl Gpu {
     }
 }
 
-/// A plan with its constants on the device.
+/// A plan with its constants on the device: one model, or several of one architecture.
 pub struct GpuModel {
     plan: Plan,
+    models: usize,
     constants: Vec<wgpu::Buffer>,
+    /// Length of one model's constants, per layer.
+    strides: Vec<usize>,
 }
 
 impl GpuModel {
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// How many models run in each dispatch.
+    pub fn models(&self) -> usize {
+        self.models
     }
 }
 
@@ -459,26 +488,25 @@ fn window_params(w: &Window) -> [u32; 11] {
     .map(|v| v as u32)
 }
 
-/// The kernel, its parameters and its number of invocations for `layer` over `n` records.
-fn dispatch_of(layer: &Layer, n: usize) -> (usize, Vec<u32>, u32) {
-    let total = (n * layer.output_len()) as u32;
-    match layer {
+/// The kernel, its parameters and its number of invocations for `layer` over `rows` output
+/// rows (records × models); `header` = [records per model, first layer?, constants per model].
+fn dispatch_of(layer: &Layer, rows: usize, header: [usize; 3]) -> (usize, Vec<u32>, u32) {
+    let total = (rows * layer.output_len()) as u32;
+    let (kernel, specific, invocations): (usize, Vec<u32>, u32) = match layer {
         Layer::Dense {
             inputs, outputs, ..
-        } => (0, vec![total, *inputs as u32, *outputs as u32], total),
+        } => (0, vec![*inputs as u32, *outputs as u32], total),
         Layer::Conv2d {
             window,
             channels_out,
             ..
         } => {
-            let mut p = vec![total];
-            p.extend(window_params(window));
+            let mut p = window_params(window).to_vec();
             p.push(*channels_out as u32);
             (1, p, total)
         }
         Layer::Pool2d { window, kind } => {
-            let mut p = vec![total];
-            p.extend(window_params(window));
+            let mut p = window_params(window).to_vec();
             p.push(match kind {
                 PoolKind::Max => 0,
                 PoolKind::Average {
@@ -492,19 +520,21 @@ fn dispatch_of(layer: &Layer, n: usize) -> (usize, Vec<u32>, u32) {
         }
         Layer::ChannelAffine {
             channels, inner, ..
-        } => (3, vec![total, *channels as u32, *inner as u32], total),
-        Layer::Activation { kind, .. } => {
+        } => (3, vec![*channels as u32, *inner as u32], total),
+        Layer::Activation { kind, len } => {
             let (code, alpha) = match kind {
                 Activation::Relu => (0, 0.0),
                 Activation::Sigmoid => (1, 0.0),
                 Activation::Tanh => (2, 0.0),
                 Activation::LeakyRelu(a) => (3, *a),
             };
-            (4, vec![total, code, f32::to_bits(alpha)], total)
+            (4, vec![code, f32::to_bits(alpha), *len as u32], total)
         }
-        Layer::Softmax { classes, log } => {
-            let rows = n as u32;
-            (5, vec![rows, *classes as u32, u32::from(*log)], rows)
-        }
-    }
+        Layer::Softmax { classes, log } => (5, vec![*classes as u32, u32::from(*log)], rows as u32),
+    };
+    let count = if kernel == 5 { rows as u32 } else { total };
+    let mut params = vec![count];
+    params.extend(header.map(|v| v as u32));
+    params.extend(specific);
+    (kernel, params, invocations)
 }

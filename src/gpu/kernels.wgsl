@@ -3,7 +3,10 @@
 // that does the same float32 operations in the same order.
 //
 // Bindings: the layer's input, its output, its constants (weights then bias; scale then
-// shift; labels) and its parameters (u32; p[0] is the number of invocations).
+// shift; labels) and its parameters (u32). Several models of one architecture run in one
+// dispatch: p[0] is the number of invocations, p[1] the records per model, p[2] is 1 when
+// every model reads the same input records (the first layer), p[3] the length of one
+// model's constants; kernel parameters follow from p[4]. Outputs are model after model.
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
@@ -17,56 +20,71 @@ fn flat(id: vec3<u32>, groups: vec3<u32>) -> u32 {
     return id.x + id.y * groups.x * WORKGROUP;
 }
 
-// out[r, o] = bias[o] + sum_k in[r, k] * w[k, o]; p = [total, inputs, outputs].
+// The input row that output row `row` (over all models) reads.
+fn input_row(row: u32) -> u32 {
+    return select(row, row % p[1], p[2] == 1u);
+}
+
+// Where the constants of output row `row`'s model start.
+fn consts_base(row: u32) -> u32 {
+    return (row / p[1]) * p[3];
+}
+
+// out[r, o] = bias[o] + sum_k in[r, k] * w[k, o]; p[4..] = [inputs, outputs].
 @compute @workgroup_size(64)
 fn dense(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = flat(id, groups);
     if (i >= p[0]) { return; }
-    let inputs = p[1];
-    let outputs = p[2];
+    let inputs = p[4];
+    let outputs = p[5];
     let r = i / outputs;
     let o = i % outputs;
-    var acc = consts[inputs * outputs + o];
+    let src_base = input_row(r) * inputs;
+    let c = consts_base(r);
+    var acc = consts[c + inputs * outputs + o];
     for (var k = 0u; k < inputs; k = k + 1u) {
-        acc = acc + src[r * inputs + k] * consts[k * outputs + o];
+        acc = acc + src[src_base + k] * consts[c + k * outputs + o];
     }
     dst[i] = acc;
 }
 
-// Input index of window (oy, ox) at kernel offset (ky, kx) in channel c, or -1 on padding.
-// q = [_, c_in, in_h, in_w, kh, kw, sh, sw, pt, pl, out_h, out_w, ...] as in dense's p.
+// Input index of window (oy, ox) at kernel offset (ky, kx) in channel c of input row
+// `record`, or -1 on padding. p[4..] = [c_in, in_h, in_w, kh, kw, sh, sw, pt, pl, out_h,
+// out_w, ...].
 fn window_source(record: u32, c: u32, oy: u32, ox: u32, ky: u32, kx: u32) -> i32 {
-    let iy = i32(oy * p[6] + ky) - i32(p[8]);
-    let ix = i32(ox * p[7] + kx) - i32(p[9]);
-    if (iy < 0 || ix < 0 || iy >= i32(p[2]) || ix >= i32(p[3])) { return -1; }
-    return i32(((record * p[1] + c) * p[2] + u32(iy)) * p[3] + u32(ix));
+    let iy = i32(oy * p[9] + ky) - i32(p[11]);
+    let ix = i32(ox * p[10] + kx) - i32(p[12]);
+    if (iy < 0 || ix < 0 || iy >= i32(p[5]) || ix >= i32(p[6])) { return -1; }
+    return i32(((record * p[4] + c) * p[5] + u32(iy)) * p[6] + u32(ix));
 }
 
-// p = [total, c_in, in_h, in_w, kh, kw, sh, sw, pt, pl, out_h, out_w, c_out];
+// p[4..] = [c_in, in_h, in_w, kh, kw, sh, sw, pt, pl, out_h, out_w, c_out];
 // consts = weight [c_out, c_in, kh, kw] then bias [c_out].
 @compute @workgroup_size(64)
 fn conv2d(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = flat(id, groups);
     if (i >= p[0]) { return; }
-    let c_in = p[1];
-    let kh = p[4];
-    let kw = p[5];
-    let out_h = p[10];
-    let out_w = p[11];
-    let c_out = p[12];
+    let c_in = p[4];
+    let kh = p[7];
+    let kw = p[8];
+    let out_h = p[13];
+    let out_w = p[14];
+    let c_out = p[15];
     let per_record = c_out * out_h * out_w;
-    let record = i / per_record;
+    let row = i / per_record;
+    let record = input_row(row);
+    let cb = consts_base(row);
     let o = i % per_record;
     let co = o / (out_h * out_w);
     let oy = (o / out_w) % out_h;
     let ox = o % out_w;
-    var acc = consts[c_out * c_in * kh * kw + co];
+    var acc = consts[cb + c_out * c_in * kh * kw + co];
     for (var c = 0u; c < c_in; c = c + 1u) {
         for (var ky = 0u; ky < kh; ky = ky + 1u) {
             for (var kx = 0u; kx < kw; kx = kx + 1u) {
                 let s = window_source(record, c, oy, ox, ky, kx);
                 if (s >= 0) {
-                    acc = acc + src[s] * consts[((co * c_in + c) * kh + ky) * kw + kx];
+                    acc = acc + src[s] * consts[cb + ((co * c_in + c) * kh + ky) * kw + kx];
                 }
             }
         }
@@ -74,18 +92,18 @@ fn conv2d(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups)
     dst[i] = acc;
 }
 
-// p = [total, c, in_h, in_w, kh, kw, sh, sw, pt, pl, out_h, out_w, kind]
+// p[4..] = [c, in_h, in_w, kh, kw, sh, sw, pt, pl, out_h, out_w, kind]
 // kind 0: max; 1: average over the window's inputs; 2: average over the whole window.
 @compute @workgroup_size(64)
 fn pool2d(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = flat(id, groups);
     if (i >= p[0]) { return; }
-    let kh = p[4];
-    let kw = p[5];
-    let out_h = p[10];
-    let out_w = p[11];
-    let per_record = p[1] * out_h * out_w;
-    let record = i / per_record;
+    let kh = p[7];
+    let kw = p[8];
+    let out_h = p[13];
+    let out_w = p[14];
+    let per_record = p[4] * out_h * out_w;
+    let record = input_row(i / per_record);
     let o = i % per_record;
     let c = o / (out_h * out_w);
     let oy = (o / out_w) % out_h;
@@ -103,66 +121,72 @@ fn pool2d(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups)
             }
         }
     }
-    if (p[12] == 0u) {
+    if (p[15] == 0u) {
         dst[i] = best;
-    } else if (p[12] == 2u) {
+    } else if (p[15] == 2u) {
         dst[i] = sum / f32(kh * kw);
     } else {
         dst[i] = sum / f32(max(count, 1u));
     }
 }
 
-// p = [total, channels, inner]; consts = scale [channels] then shift [channels].
+// p[4..] = [channels, inner]; consts = scale [channels] then shift [channels].
 @compute @workgroup_size(64)
 fn channel_affine(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = flat(id, groups);
     if (i >= p[0]) { return; }
-    let channels = p[1];
-    let c = (i % (channels * p[2])) / p[2];
-    dst[i] = src[i] * consts[c] + consts[channels + c];
+    let channels = p[4];
+    let per_record = channels * p[5];
+    let row = i / per_record;
+    let o = i % per_record;
+    let c = o / p[5];
+    let cb = consts_base(row);
+    dst[i] = src[input_row(row) * per_record + o] * consts[cb + c] + consts[cb + channels + c];
 }
 
-// p = [total, kind, alpha bits]; kind 0 relu, 1 sigmoid, 2 tanh, 3 leaky relu.
+// p[4..] = [kind, alpha bits, values per record]; kind 0 relu, 1 sigmoid, 2 tanh, 3 leaky relu.
 @compute @workgroup_size(64)
 fn activation(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = flat(id, groups);
     if (i >= p[0]) { return; }
-    let v = src[i];
-    switch p[1] {
+    let len = p[6];
+    let v = src[input_row(i / len) * len + i % len];
+    switch p[4] {
         case 0u: { dst[i] = max(v, 0.0); }
         case 1u: { dst[i] = 1.0 / (1.0 + exp(-v)); }
         case 2u: { dst[i] = tanh(v); }
-        default: { dst[i] = select(bitcast<f32>(p[2]) * v, v, v >= 0.0); }
+        default: { dst[i] = select(bitcast<f32>(p[5]) * v, v, v >= 0.0); }
     }
 }
 
-// One invocation per row; p = [rows, classes, log].
+// One invocation per row; p[0] = rows, p[4..] = [classes, log].
 @compute @workgroup_size(64)
 fn softmax(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let r = flat(id, groups);
     if (r >= p[0]) { return; }
-    let classes = p[1];
-    let base = r * classes;
+    let classes = p[4];
+    let base = input_row(r) * classes;
+    let out = r * classes;
     var m = -3.40282346638528859812e38;
     for (var j = 0u; j < classes; j = j + 1u) { m = max(m, src[base + j]); }
     var sum = 0.0;
     for (var j = 0u; j < classes; j = j + 1u) { sum = sum + exp(src[base + j] - m); }
     for (var j = 0u; j < classes; j = j + 1u) {
-        if (p[2] == 1u) {
-            dst[base + j] = src[base + j] - m - log(sum);
+        if (p[5] == 1u) {
+            dst[out + j] = src[base + j] - m - log(sum);
         } else {
-            dst[base + j] = exp(src[base + j] - m) / sum;
+            dst[out + j] = exp(src[base + j] - m) / sum;
         }
     }
 }
 
 // Signal reduction, one invocation per row of logits: dst = [p_y, logit_scaled] per row;
-// p = [rows, classes]; consts = each row's label.
+// p[0] = rows, p[4] = classes; consts = each row's label.
 @compute @workgroup_size(64)
 fn signals(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let r = flat(id, groups);
     if (r >= p[0]) { return; }
-    let classes = p[1];
+    let classes = p[4];
     let base = r * classes;
     let y = u32(consts[r]);
     var m = -3.40282346638528859812e38;

@@ -96,6 +96,23 @@ impl Layer {
         }
     }
 
+    /// The layer without its constants: what must match for two models to share dispatches.
+    pub fn structure(&self) -> Layer {
+        let mut bare = self.clone();
+        match &mut bare {
+            Layer::Dense { weight, bias, .. } | Layer::Conv2d { weight, bias, .. } => {
+                weight.clear();
+                bias.clear();
+            }
+            Layer::ChannelAffine { scale, shift, .. } => {
+                scale.clear();
+                shift.clear();
+            }
+            Layer::Pool2d { .. } | Layer::Activation { .. } | Layer::Softmax { .. } => {}
+        }
+        bare
+    }
+
     /// The kernel's name, for messages and benchmarks.
     pub fn name(&self) -> &'static str {
         match self {
@@ -131,6 +148,18 @@ impl Plan {
             .iter()
             .map(Layer::output_len)
             .fold(self.input_len, usize::max)
+    }
+
+    /// Whether `other` has the same layers with the same shapes (constants may differ), so
+    /// that both run in one dispatch.
+    pub fn same_structure(&self, other: &Plan) -> bool {
+        self.input_len == other.input_len
+            && self.layers.len() == other.layers.len()
+            && self
+                .layers
+                .iter()
+                .zip(&other.layers)
+                .all(|(a, b)| a.structure() == b.structure())
     }
 
     /// Operators in order, for the report ("dense, activation, dense").

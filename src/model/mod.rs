@@ -193,7 +193,7 @@ impl Model {
         let values = features.as_standard_layout();
         let input = values.as_slice().ok_or("records are not contiguous")?;
         let width = plan.output_len();
-        let batch = gpu.max_batch(plan).min(batch_size.max(1) * 8);
+        let batch = gpu.max_batch(plan, 1).min(batch_size.max(1) * 8);
         let mut out = Vec::with_capacity(n * width);
         for start in (0..n).step_by(batch) {
             let end = (start + batch).min(n);
@@ -214,6 +214,83 @@ impl Model {
             detail: format!("GPU kernels ({}) on {}", plan.describe(), gpu.adapter()),
         };
         Ok((out, used))
+    }
+
+    /// Runs several models of one architecture over the same records in shared GPU
+    /// dispatches (one per layer for all of them). `None` where that path does not apply:
+    /// `--backend cpu`, no usable adapter, a graph that does not lower, or models of
+    /// different architectures; the caller then runs them one by one.
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    pub fn predict_set(
+        models: &[Model],
+        features: &ArrayD<f32>,
+        batch_size: usize,
+        backend: crate::gpu::BackendChoice,
+        progress: &mut dyn ProgressSink,
+    ) -> Option<(Vec<Array2<f32>>, crate::gpu::BackendUsed)> {
+        use crate::gpu::BackendChoice;
+        if backend == BackendChoice::Cpu || models.len() < 2 {
+            return None;
+        }
+        let gpu = crate::gpu::device::shared().ok()?;
+        if gpu.is_software() && backend == BackendChoice::Auto {
+            return None;
+        }
+        let plans: Vec<&crate::gpu::Plan> = models
+            .iter()
+            .map(|m| m.lowered.as_deref().ok())
+            .collect::<Option<_>>()?;
+        if models
+            .iter()
+            .any(|m| m.check_records(features.shape(), "the records").is_err())
+        {
+            return None;
+        }
+        let set = gpu.upload_set(&plans)?;
+        let n = features.shape()[0];
+        let values = features.as_standard_layout();
+        let input = values.as_slice()?;
+        let plan = plans[0];
+        let width = plan.output_len();
+        let batch = gpu.max_batch(plan, models.len()).min(batch_size.max(1) * 8);
+        let mut per_model = vec![Vec::with_capacity(n * width); models.len()];
+        for start in (0..n).step_by(batch) {
+            let end = (start + batch).min(n);
+            let chunk = &input[start * plan.input_len..end * plan.input_len];
+            let out = gpu.run(&set, chunk, end - start, batch).ok()?;
+            for (k, rows) in out.chunks((end - start) * width).enumerate() {
+                per_model[k].extend_from_slice(rows);
+            }
+            progress.update(Progress {
+                step: "inference (GPU, all models per dispatch)",
+                done: end,
+                total: n,
+            });
+        }
+        let outputs = per_model
+            .into_iter()
+            .map(|v| Array2::from_shape_vec((n, width), v).ok())
+            .collect::<Option<Vec<_>>>()?;
+        let used = crate::gpu::BackendUsed {
+            engine: "gpu".to_string(),
+            detail: format!(
+                "GPU kernels on {}, {} models per dispatch",
+                gpu.adapter(),
+                models.len()
+            ),
+        };
+        Some((outputs, used))
+    }
+
+    #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+    pub fn predict_set(
+        _models: &[Model],
+        _features: &ArrayD<f32>,
+        _batch_size: usize,
+        _backend: crate::gpu::BackendChoice,
+        _progress: &mut dyn ProgressSink,
+    ) -> Option<(Vec<Array2<f32>>, crate::gpu::BackendUsed)> {
+        None
     }
 
     #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
