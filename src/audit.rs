@@ -704,6 +704,9 @@ impl AuditConfig {
             temperature: self.temperature,
             batch_size: self.batch_size,
             backend: self.backend,
+            reference_probabilities: attack::catalogue()
+                .filter(|e| e.info.reads_reference_probabilities)
+                .any(|e| self.attacks.is_empty() || self.attacks.iter().any(|a| a == e.info.id)),
         }
     }
 }

@@ -17,6 +17,9 @@ pub struct SignalSettings {
     pub batch_size: usize,
     /// Which engine runs the models.
     pub backend: crate::gpu::BackendChoice,
+    /// Whether reference models' whole probability vectors are needed; when not, the GPU
+    /// reduces their outputs to per-record signals before reading them back.
+    pub reference_probabilities: bool,
 }
 
 /// Runs `model` over `records` (checking shapes and labels) and computes their signals.
@@ -101,6 +104,39 @@ pub fn reference_signals(
             found: keep.dim(),
         }
         .into());
+    }
+    for model in models {
+        records.check_labels(model.info().output_width.max(2))?;
+    }
+    // Where no attack reads whole probability vectors, the GPU reduces each reference
+    // model's logits to the per-record signals before reading them back.
+    let reducible = !settings.reference_probabilities
+        && settings.temperature == 1.0
+        && settings.output_kind != OutputKindChoice::Probabilities;
+    if reducible
+        && let Some((pairs, _)) = Model::predict_set_reduced(
+            models,
+            &records.features,
+            &records.labels,
+            settings.batch_size,
+            settings.backend,
+            progress,
+        )
+    {
+        let (n, k) = expected;
+        let mut logit_scaled = Array2::zeros(expected);
+        let mut confidence = Array2::zeros(expected);
+        let mut loss = Array2::zeros(expected);
+        for j in 0..k {
+            for i in 0..n {
+                let (p_y, phi) = pairs[j][i];
+                let phi = f64::from(phi);
+                confidence[[i, j]] = f64::from(p_y);
+                logit_scaled[[i, j]] = phi;
+                loss[[i, j]] = crate::signal::softplus(-phi);
+            }
+        }
+        return Ok(ReferenceSignals::new(logit_scaled, confidence, loss, keep)?);
     }
     // All reference models in shared GPU dispatches where that path applies, else one by one.
     let batched = Model::predict_set(

@@ -367,3 +367,55 @@ fn many_models_of_one_architecture_run_in_the_same_dispatches() {
         "two architectures cannot share dispatches"
     );
 }
+
+#[test]
+fn reference_models_reduced_on_the_gpu_give_tracts_signals() {
+    use mialab::gpu::BackendChoice;
+    use mialab::model::{ModelOutput, OutputKindChoice};
+    use mialab::signal::Signals;
+    if gpu().is_none() {
+        return;
+    }
+    let d = &manifest().datasets[1];
+    let records = audit_records(d);
+    let features = first_records(&records.features);
+    let labels = &records.labels[..RECORDS];
+    let models: Vec<Model> = d.reference_sets[0]
+        .models
+        .iter()
+        .take(3)
+        .map(|m| load_zoo_model(&m.model))
+        .collect();
+    let (pairs, used) = Model::predict_set_reduced(
+        &models,
+        &features,
+        labels,
+        16,
+        BackendChoice::Gpu,
+        &mut NoProgress,
+    )
+    .expect("the reduced GPU path applies to logit models of one architecture");
+    assert!(
+        used.detail.contains("3 models per dispatch") && used.detail.contains("reduced"),
+        "{}",
+        used.detail
+    );
+    for (model, reduced) in models.iter().zip(&pairs) {
+        let raw = model.predict(&features, 64, &mut NoProgress).unwrap();
+        let output = ModelOutput::interpret(&raw, OutputKindChoice::Auto).unwrap();
+        let want = Signals::compute(&output, labels, 1.0);
+        for (i, (p_y, phi)) in reduced.iter().enumerate() {
+            assert!(
+                (f64::from(*p_y) - want.confidence[i]).abs() < 1e-5,
+                "p_y {p_y} vs {}",
+                want.confidence[i]
+            );
+            assert!(
+                (f64::from(*phi) - want.logit_scaled[i]).abs()
+                    < 1e-3 * (1.0 + want.logit_scaled[i].abs()),
+                "φ {phi} vs {}",
+                want.logit_scaled[i]
+            );
+        }
+    }
+}

@@ -345,6 +345,7 @@ fn a_keep_mask_of_the_wrong_shape_is_refused() {
             temperature: 1.0,
             batch_size: 64,
             backend: mialab::gpu::BackendChoice::Cpu,
+            reference_probabilities: true,
         },
         &mut NoProgress,
     )

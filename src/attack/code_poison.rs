@@ -38,6 +38,7 @@ static CODE_POISON: AttackInfo = AttackInfo {
     averages_augmentations: false,
     labels_suffice: true,
     queries: ExtraQueries::Encoded,
+    reads_reference_probabilities: false,
 };
 
 pub(super) static ENTRY: CatalogueEntry = CatalogueEntry {

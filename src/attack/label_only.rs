@@ -47,6 +47,7 @@ static LABEL_ONLY: AttackInfo = AttackInfo {
     averages_augmentations: false,
     labels_suffice: true,
     queries: ExtraQueries::Perturbed,
+    reads_reference_probabilities: false,
 };
 
 pub(super) static ENTRY: CatalogueEntry = CatalogueEntry {

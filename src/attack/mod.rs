@@ -58,6 +58,9 @@ pub struct AttackInfo {
     pub labels_suffice: bool,
     /// Queries to the target besides the records themselves that it reads.
     pub queries: ExtraQueries,
+    /// Whether it reads the reference models' whole probability vectors (not only the
+    /// per-record signals), which the GPU's signal reduction does not bring back.
+    pub reads_reference_probabilities: bool,
 }
 
 /// Extra queries an attack sends the target, which the audit computes only when an attack

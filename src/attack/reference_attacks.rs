@@ -25,6 +25,7 @@ static LIRA_ONLINE: AttackInfo = AttackInfo {
     averages_augmentations: true,
     labels_suffice: false,
     queries: ExtraQueries::None,
+    reads_reference_probabilities: false,
 };
 
 static LIRA_OFFLINE: AttackInfo = AttackInfo {
@@ -37,6 +38,7 @@ static LIRA_OFFLINE: AttackInfo = AttackInfo {
     averages_augmentations: true,
     labels_suffice: false,
     queries: ExtraQueries::None,
+    reads_reference_probabilities: false,
 };
 
 static LIRA_OFFLINE_TWO_SIDED: AttackInfo = AttackInfo {
@@ -49,6 +51,7 @@ static LIRA_OFFLINE_TWO_SIDED: AttackInfo = AttackInfo {
     averages_augmentations: true,
     labels_suffice: false,
     queries: ExtraQueries::None,
+    reads_reference_probabilities: false,
 };
 
 static RMIA_ONLINE: AttackInfo = AttackInfo {
@@ -61,6 +64,7 @@ static RMIA_ONLINE: AttackInfo = AttackInfo {
     averages_augmentations: false,
     labels_suffice: false,
     queries: ExtraQueries::None,
+    reads_reference_probabilities: false,
 };
 
 static RMIA_OFFLINE: AttackInfo = AttackInfo {
@@ -73,6 +77,7 @@ static RMIA_OFFLINE: AttackInfo = AttackInfo {
     averages_augmentations: false,
     labels_suffice: false,
     queries: ExtraQueries::None,
+    reads_reference_probabilities: false,
 };
 
 static CALIBRATED_LOSS: AttackInfo = AttackInfo {
@@ -85,6 +90,7 @@ static CALIBRATED_LOSS: AttackInfo = AttackInfo {
     averages_augmentations: false,
     labels_suffice: false,
     queries: ExtraQueries::None,
+    reads_reference_probabilities: false,
 };
 
 pub(super) static ENTRIES: [CatalogueEntry; 6] = [

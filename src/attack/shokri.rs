@@ -26,6 +26,7 @@ static SHOKRI: AttackInfo = AttackInfo {
     averages_augmentations: false,
     labels_suffice: false,
     queries: ExtraQueries::None,
+    reads_reference_probabilities: true,
 };
 
 pub(super) static ENTRY: CatalogueEntry = CatalogueEntry {

@@ -180,6 +180,7 @@ macro_rules! entry {
                 averages_augmentations: false,
                 labels_suffice: false,
                 queries: ExtraQueries::None,
+                reads_reference_probabilities: false,
             },
             build: |_| Box::new(ThresholdAttack::new(CONFIGS[$index])),
         }

@@ -246,6 +246,20 @@ impl Gpu {
         pollster::block_on(self.run_async(model, input, n, batch))
     }
 
+    /// [`Gpu::run`], then the signal reduction: for every model and record, `[p_y,
+    /// logit_scaled]` from the logits and `labels` (one per record), so that two floats per
+    /// record and model come back instead of one per class.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn run_reduced(
+        &self,
+        model: &GpuModel,
+        input: &[f32],
+        labels: &[u32],
+        batch: usize,
+    ) -> Result<Vec<f32>, GpuError> {
+        pollster::block_on(self.run_with(model, input, labels.len(), batch, Some(labels)))
+    }
+
     /// [`Gpu::run`], awaiting each batch's read-back (the only way in the browser).
     pub async fn run_async(
         &self,
@@ -254,14 +268,30 @@ impl Gpu {
         n: usize,
         batch: usize,
     ) -> Result<Vec<f32>, GpuError> {
+        self.run_with(model, input, n, batch, None).await
+    }
+
+    async fn run_with(
+        &self,
+        model: &GpuModel,
+        input: &[f32],
+        n: usize,
+        batch: usize,
+        labels: Option<&[u32]>,
+    ) -> Result<Vec<f32>, GpuError> {
         let plan = &model.plan;
-        let width = plan.output_len();
+        let width = if labels.is_some() {
+            2
+        } else {
+            plan.output_len()
+        };
         let batch = batch.clamp(1, self.max_batch(plan, model.models));
         let mut per_model = vec![Vec::with_capacity(n * width); model.models];
         for start in (0..n).step_by(batch) {
             let count = batch.min(n - start);
             let records = &input[start * plan.input_len..(start + count) * plan.input_len];
-            let out = self.run_batch(model, records, count).await?;
+            let batch_labels = labels.map(|l| &l[start..start + count]);
+            let out = self.run_batch(model, records, count, batch_labels).await?;
             for (m, rows) in out.chunks(count * width).enumerate() {
                 per_model[m].extend_from_slice(rows);
             }
@@ -274,9 +304,13 @@ impl Gpu {
         model: &GpuModel,
         input: &[f32],
         n: usize,
+        labels: Option<&[u32]>,
     ) -> Result<Vec<f32>, GpuError> {
         let plan = &model.plan;
-        if plan.layers.is_empty() || n == 0 {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        if plan.layers.is_empty() {
             return Ok(input.repeat(model.models));
         }
         let width = plan.widest() * n * model.models;
@@ -316,8 +350,35 @@ impl Gpu {
             params_buffers.push(params);
         }
         let last = &ping_pong[(plan.layers.len() + 1) % 2];
-        self.read_back(encoder, last, n * model.models * plan.output_len())
-            .await
+        let Some(labels) = labels else {
+            return self
+                .read_back(encoder, last, n * model.models * plan.output_len())
+                .await;
+        };
+        let rows = n * model.models;
+        let labels: Vec<f32> = labels.iter().map(|&y| y as f32).collect();
+        let labels = self.storage_init("labels", &labels);
+        let params = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("signal parameters"),
+                contents: bytemuck::cast_slice(&[
+                    rows as u32,
+                    n as u32,
+                    0,
+                    0,
+                    plan.output_len() as u32,
+                ]),
+                usage: wgpu::BufferUsages::STORAGE,
+            });
+        let reduced = &ping_pong[plan.layers.len() % 2];
+        self.encode(
+            &mut encoder,
+            6,
+            [last, reduced, &labels, &params],
+            rows as u32,
+        );
+        self.read_back(encoder, reduced, rows * 2).await
     }
 
     fn encode(

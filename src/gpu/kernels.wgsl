@@ -181,14 +181,15 @@ fn softmax(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups
 }
 
 // Signal reduction, one invocation per row of logits: dst = [p_y, logit_scaled] per row;
-// p[0] = rows, p[4] = classes; consts = each row's label.
+// p[0] = rows (records × models), p[1] = records per model, p[4] = classes; consts = each
+// record's label.
 @compute @workgroup_size(64)
 fn signals(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let r = flat(id, groups);
     if (r >= p[0]) { return; }
     let classes = p[4];
     let base = r * classes;
-    let y = u32(consts[r]);
+    let y = u32(consts[r % p[1]]);
     var m = -3.40282346638528859812e38;
     var m_other = -3.40282346638528859812e38;
     for (var j = 0u; j < classes; j = j + 1u) {

@@ -217,9 +217,9 @@ impl Model {
     }
 
     /// Runs several models of one architecture over the same records in shared GPU
-    /// dispatches (one per layer for all of them). `None` where that path does not apply:
-    /// `--backend cpu`, no usable adapter, a graph that does not lower, or models of
-    /// different architectures; the caller then runs them one by one.
+    /// dispatches (one per layer for all of them), each output `[records, classes]`. `None`
+    /// where that path does not apply: `--backend cpu`, no usable adapter, a graph that does
+    /// not lower, or models of different architectures; the caller then runs them one by one.
     #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
     pub fn predict_set(
         models: &[Model],
@@ -228,58 +228,57 @@ impl Model {
         backend: crate::gpu::BackendChoice,
         progress: &mut dyn ProgressSink,
     ) -> Option<(Vec<Array2<f32>>, crate::gpu::BackendUsed)> {
-        use crate::gpu::BackendChoice;
-        if backend == BackendChoice::Cpu || models.len() < 2 {
-            return None;
-        }
-        let gpu = crate::gpu::device::shared().ok()?;
-        if gpu.is_software() && backend == BackendChoice::Auto {
-            return None;
-        }
-        let plans: Vec<&crate::gpu::Plan> = models
-            .iter()
-            .map(|m| m.lowered.as_deref().ok())
-            .collect::<Option<_>>()?;
-        if models
-            .iter()
-            .any(|m| m.check_records(features.shape(), "the records").is_err())
-        {
-            return None;
-        }
-        let set = gpu.upload_set(&plans)?;
+        let (outputs, used) = gpu_set(models, features, None, batch_size, backend, progress)?;
         let n = features.shape()[0];
-        let values = features.as_standard_layout();
-        let input = values.as_slice()?;
-        let plan = plans[0];
-        let width = plan.output_len();
-        let batch = gpu.max_batch(plan, models.len()).min(batch_size.max(1) * 8);
-        let mut per_model = vec![Vec::with_capacity(n * width); models.len()];
-        for start in (0..n).step_by(batch) {
-            let end = (start + batch).min(n);
-            let chunk = &input[start * plan.input_len..end * plan.input_len];
-            let out = gpu.run(&set, chunk, end - start, batch).ok()?;
-            for (k, rows) in out.chunks((end - start) * width).enumerate() {
-                per_model[k].extend_from_slice(rows);
-            }
-            progress.update(Progress {
-                step: "inference (GPU, all models per dispatch)",
-                done: end,
-                total: n,
-            });
-        }
-        let outputs = per_model
+        let outputs = outputs
             .into_iter()
-            .map(|v| Array2::from_shape_vec((n, width), v).ok())
+            .map(|v| Array2::from_shape_vec((n, v.len() / n.max(1)), v).ok())
             .collect::<Option<Vec<_>>>()?;
-        let used = crate::gpu::BackendUsed {
-            engine: "gpu".to_string(),
-            detail: format!(
-                "GPU kernels on {}, {} models per dispatch",
-                gpu.adapter(),
-                models.len()
-            ),
-        };
         Some((outputs, used))
+    }
+
+    /// As [`Model::predict_set`], reduced on the GPU to `(p_y, logit_scaled)` per record and
+    /// model for records labelled `labels`: two floats per record come back instead of one
+    /// per class. Only for models whose output is raw logits over at least two classes.
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    pub fn predict_set_reduced(
+        models: &[Model],
+        features: &ArrayD<f32>,
+        labels: &[usize],
+        batch_size: usize,
+        backend: crate::gpu::BackendChoice,
+        progress: &mut dyn ProgressSink,
+    ) -> Option<(Vec<ReducedSignals>, crate::gpu::BackendUsed)> {
+        let logits = models.iter().all(|m| {
+            m.lowered.as_ref().is_ok_and(|p| {
+                p.output_len() >= 2
+                    && !matches!(
+                        p.layers.last(),
+                        Some(
+                            crate::gpu::Layer::Softmax { .. }
+                                | crate::gpu::Layer::Activation { .. }
+                        )
+                    )
+            })
+        });
+        if !logits {
+            return None;
+        }
+        let labels: Vec<u32> = labels.iter().map(|&y| y as u32).collect();
+        let (outputs, mut used) = gpu_set(
+            models,
+            features,
+            Some(&labels),
+            batch_size,
+            backend,
+            progress,
+        )?;
+        used.detail.push_str(", signals reduced on the GPU");
+        let pairs = outputs
+            .into_iter()
+            .map(|v| v.chunks_exact(2).map(|c| (c[0], c[1])).collect())
+            .collect();
+        Some((pairs, used))
     }
 
     #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
@@ -290,6 +289,18 @@ impl Model {
         _backend: crate::gpu::BackendChoice,
         _progress: &mut dyn ProgressSink,
     ) -> Option<(Vec<Array2<f32>>, crate::gpu::BackendUsed)> {
+        None
+    }
+
+    #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+    pub fn predict_set_reduced(
+        _models: &[Model],
+        _features: &ArrayD<f32>,
+        _labels: &[usize],
+        _batch_size: usize,
+        _backend: crate::gpu::BackendChoice,
+        _progress: &mut dyn ProgressSink,
+    ) -> Option<(Vec<ReducedSignals>, crate::gpu::BackendUsed)> {
         None
     }
 
@@ -349,6 +360,77 @@ impl Model {
         Ok(Array2::from_shape_vec((rows, width), values).expect("shape checked above"))
     }
 }
+
+/// Runs `models` (one architecture) over `features` on the GPU, all in each dispatch; with
+/// `labels`, reduced to `[p_y, logit_scaled]` per record. One flat output per model.
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+fn gpu_set(
+    models: &[Model],
+    features: &ArrayD<f32>,
+    labels: Option<&[u32]>,
+    batch_size: usize,
+    backend: crate::gpu::BackendChoice,
+    progress: &mut dyn ProgressSink,
+) -> Option<(Vec<Vec<f32>>, crate::gpu::BackendUsed)> {
+    use crate::gpu::BackendChoice;
+    if backend == BackendChoice::Cpu || models.len() < 2 {
+        return None;
+    }
+    let gpu = crate::gpu::device::shared().ok()?;
+    if gpu.is_software() && backend == BackendChoice::Auto {
+        return None;
+    }
+    let plans: Vec<&crate::gpu::Plan> = models
+        .iter()
+        .map(|m| m.lowered.as_deref().ok())
+        .collect::<Option<_>>()?;
+    if models
+        .iter()
+        .any(|m| m.check_records(features.shape(), "the records").is_err())
+    {
+        return None;
+    }
+    let set = gpu.upload_set(&plans)?;
+    let n = features.shape()[0];
+    let values = features.as_standard_layout();
+    let input = values.as_slice()?;
+    let plan = plans[0];
+    let width = if labels.is_some() {
+        2
+    } else {
+        plan.output_len()
+    };
+    let batch = gpu.max_batch(plan, models.len()).min(batch_size.max(1) * 8);
+    let mut per_model = vec![Vec::with_capacity(n * width); models.len()];
+    for start in (0..n).step_by(batch) {
+        let end = (start + batch).min(n);
+        let chunk = &input[start * plan.input_len..end * plan.input_len];
+        let out = match labels {
+            Some(l) => gpu.run_reduced(&set, chunk, &l[start..end], batch).ok()?,
+            None => gpu.run(&set, chunk, end - start, batch).ok()?,
+        };
+        for (k, rows) in out.chunks((end - start) * width).enumerate() {
+            per_model[k].extend_from_slice(rows);
+        }
+        progress.update(Progress {
+            step: "inference (GPU, all models per dispatch)",
+            done: end,
+            total: n,
+        });
+    }
+    let used = crate::gpu::BackendUsed {
+        engine: "gpu".to_string(),
+        detail: format!(
+            "GPU kernels on {}, {} models per dispatch",
+            gpu.adapter(),
+            models.len()
+        ),
+    };
+    Some((per_model, used))
+}
+
+/// One model's outputs reduced on the GPU: `(p_y, logit_scaled)` per record.
+pub type ReducedSignals = Vec<(f32, f32)>;
 
 /// Index of the output that carries class scores.
 fn choose_output(info: &ModelInfo, options: &ModelOptions) -> Result<usize, ModelError> {
