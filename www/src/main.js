@@ -489,7 +489,7 @@ function renderResults() {
   const { report } = state.result;
   $('results').hidden = false;
   const measured = report.attacks.filter((a) => a.metrics);
-  $('results-summary').textContent = `${report.records.records} records of ${report.model.source}; target accuracy ${(100 * report.utility.accuracy).toFixed(1)}%` + (report.utility.member_accuracy !== null ? ` (members ${(100 * report.utility.member_accuracy).toFixed(1)}%, non-members ${(100 * report.utility.non_member_accuracy).toFixed(1)}%)` : '') + `. ${report.attacks.length} attacks. Models ran in ${state.signalsSeconds.toFixed(1)} s (once per set of inputs); the attacks took ${state.attackSeconds.toFixed(1)} s.`;
+  $('results-summary').textContent = `${report.records.records} records of ${report.model.source}; target accuracy ${(100 * report.utility.accuracy).toFixed(1)}%` + (report.utility.member_accuracy !== null ? ` (members ${(100 * report.utility.member_accuracy).toFixed(1)}%, non-members ${(100 * report.utility.non_member_accuracy).toFixed(1)}%)` : '') + `. ${report.attacks.length} attacks. Models ran in ${state.signalsSeconds.toFixed(1)} s (once per set of inputs${report.model.backend ? `; engine: ${report.model.backend.detail}` : ''}); the attacks took ${state.attackSeconds.toFixed(1)} s.`;
   renderRoc();
   const table = $('metrics-table');
   table.replaceChildren();
