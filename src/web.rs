@@ -148,6 +148,8 @@ pub struct Lab {
     model: Option<(Model, Provenance)>,
     /// The target's ONNX bytes, for the WebGPU check (which loads its own copy).
     model_bytes: Vec<u8>,
+    /// The reference models' ONNX bytes, likewise.
+    reference_bytes: Vec<Vec<u8>>,
     records: Option<Loaded>,
     population: Option<Loaded>,
     reference_models: Vec<Model>,
@@ -216,6 +218,15 @@ impl Lab {
     #[wasm_bindgen(js_name = targetBytes)]
     pub fn target_bytes(&self) -> Vec<u8> {
         self.model_bytes.clone()
+    }
+
+    /// The ONNX bytes of the target and then every reference model.
+    #[wasm_bindgen(js_name = allModelBytes)]
+    pub fn all_model_bytes(&self) -> js_sys::Array {
+        std::iter::once(&self.model_bytes)
+            .chain(&self.reference_bytes)
+            .map(|b| js_sys::Uint8Array::from(b.as_slice()))
+            .collect()
     }
 
     /// The first `limit` audit records' features, one record after another.
@@ -327,6 +338,7 @@ impl Lab {
     pub fn add_reference_model(&mut self, bytes: &[u8], name: &str) -> Result<usize, JsError> {
         let model = Model::from_bytes(bytes, &ModelOptions::default()).map_err(js_error)?;
         self.reference_models.push(model);
+        self.reference_bytes.push(bytes.to_vec());
         self.reference_names.push(name.to_string());
         self.keep = None;
         self.signals = None;
@@ -337,6 +349,7 @@ impl Lab {
     #[wasm_bindgen(js_name = clearReferences)]
     pub fn clear_references(&mut self) {
         self.reference_models.clear();
+        self.reference_bytes.clear();
         self.reference_names.clear();
         self.keep = None;
         self.signals = None;
@@ -490,49 +503,72 @@ impl Lab {
     }
 }
 
-/// The WebGPU check: runs `model_bytes` over the records in `features` (one record after
-/// another) with the GPU kernels on the browser's WebGPU adapter and with tract, and reports
-/// both engines' throughput and the largest difference between their outputs. Where the
-/// browser has no WebGPU or the graph does not lower, says why.
+/// The WebGPU check and benchmark: runs the models in `models` (ONNX bytes: the target, then
+/// its references) over the records in `features` (one record after another) with tract,
+/// model by model, and with the GPU kernels on the browser's WebGPU adapter, all models in
+/// each dispatch; reports both engines' records × models per second and the largest
+/// difference between their outputs. Where the browser has no WebGPU or a graph does not
+/// lower, says why.
 #[cfg(feature = "gpu")]
 #[wasm_bindgen(js_name = webgpuCheck)]
-pub async fn webgpu_check(model_bytes: Vec<u8>, features: Vec<f32>) -> Result<JsValue, JsError> {
+pub async fn webgpu_check(models: js_sys::Array, features: Vec<f32>) -> Result<JsValue, JsError> {
     use crate::gpu::Gpu;
-    let model = Model::from_bytes(&model_bytes, &ModelOptions::default()).map_err(js_error)?;
-    let per_record: usize = model.info().record_shape.iter().product();
+    let models: Vec<Model> = models
+        .iter()
+        .map(|bytes| {
+            let bytes = js_sys::Uint8Array::new(&bytes).to_vec();
+            Model::from_bytes(&bytes, &ModelOptions::default()).map_err(js_error)
+        })
+        .collect::<Result<_, _>>()?;
+    let Some(target) = models.first() else {
+        return Err(plain_error("load a model first"));
+    };
+    let per_record: usize = target.info().record_shape.iter().product();
     let records = features.len() / per_record.max(1);
     if records == 0 {
         return Err(plain_error("load audit records first"));
     }
     let unavailable =
         |reason: String| to_js(&serde_json::json!({"available": false, "reason": reason}));
-    let plan = match model.gpu_plan() {
-        Ok(plan) => plan.clone(),
+    let plans = match models
+        .iter()
+        .map(|m| m.gpu_plan().map(|p| p.as_ref()))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(plans) => plans,
         Err(e) => return unavailable(e.to_string()),
     };
     let gpu = match Gpu::open().await {
         Ok(gpu) => gpu,
         Err(e) => return unavailable(e.to_string()),
     };
+    let Some(set) = gpu.upload_set(&plans) else {
+        return unavailable(
+            "the reference models do not share the target's architecture".to_string(),
+        );
+    };
     let shape: Vec<usize> = std::iter::once(records)
-        .chain(model.info().record_shape.iter().copied())
+        .chain(target.info().record_shape.iter().copied())
         .collect();
     let inputs = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), features)
         .map_err(|e| plain_error(format!("the records do not fit the model: {e}")))?;
     let started = js_sys::Date::now();
-    let cpu = model
-        .predict(
-            &inputs,
-            crate::model::DEFAULT_BATCH_SIZE,
-            &mut crate::progress::NoProgress,
-        )
-        .map_err(js_error)?;
+    let mut cpu = Vec::new();
+    for model in &models {
+        let out = model
+            .predict(
+                &inputs,
+                crate::model::DEFAULT_BATCH_SIZE,
+                &mut crate::progress::NoProgress,
+            )
+            .map_err(js_error)?;
+        cpu.extend(out.iter().copied());
+    }
     let cpu_seconds = (js_sys::Date::now() - started) / 1000.0;
-    let on_gpu = gpu.upload(&plan);
     let started = js_sys::Date::now();
     let values = inputs.as_slice().unwrap_or_default();
     let out = gpu
-        .run_async(&on_gpu, values, records, crate::model::DEFAULT_BATCH_SIZE)
+        .run_async(&set, values, records, crate::model::DEFAULT_BATCH_SIZE)
         .await
         .map_err(plain_error)?;
     let gpu_seconds = (js_sys::Date::now() - started) / 1000.0;
@@ -541,17 +577,19 @@ pub async fn webgpu_check(model_bytes: Vec<u8>, features: Vec<f32>) -> Result<Js
         .zip(&out)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
+    let work = (records * models.len()) as f64;
     to_js(&serde_json::json!({
         "available": true,
         "adapter": gpu.adapter(),
         "software": gpu.is_software(),
-        "kernels": plan.describe(),
+        "kernels": plans[0].describe(),
+        "models": models.len(),
         "records": records,
         "cpuSeconds": cpu_seconds,
         "gpuSeconds": gpu_seconds,
-        "cpuRecordsPerSecond": records as f64 / cpu_seconds.max(1e-3),
-        "gpuRecordsPerSecond": records as f64 / gpu_seconds.max(1e-3),
+        "cpuRate": work / cpu_seconds.max(1e-3),
+        "gpuRate": work / gpu_seconds.max(1e-3),
         "maxAbsDiff": max_abs_diff,
-        "outputs": out.len(),
+        "compared": cpu.len().min(out.len()),
     }))
 }

@@ -15,7 +15,7 @@ after(async () => {
   server?.stop();
 });
 
-test('a zoo CNN runs through WebGPU with tract\'s outputs', { timeout: 600_000 }, async () => {
+test('a zoo CNN and its references run through WebGPU with tract\'s outputs', { timeout: 600_000 }, async () => {
   const { page, errors } = await openPage(browser, server.url);
   assert.match(await page.locator('#engine-status').textContent(), /offers WebGPU/);
   await page.selectOption('#demo-select', 'fashion_mnist/overfit');
@@ -30,7 +30,7 @@ test('a zoo CNN runs through WebGPU with tract\'s outputs', { timeout: 600_000 }
   assert.equal(await page.locator('#webgpu-error').textContent(), '');
   const result = await page.locator('#webgpu-result').textContent();
   console.log(`# ${result}`);
-  assert.match(result, /WebGPU adapter: .*1000 records through conv2d/);
+  assert.match(result, /WebGPU adapter: .*17 models × 200 records through conv2d/);
   const diff = Number(await page.locator('#webgpu-result').getAttribute('data-max-abs-diff'));
   assert.ok(diff < 1e-3, `largest |WebGPU - tract| ${diff}`);
   await shot(page, 'webgpu-check', '.engine');

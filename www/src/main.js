@@ -68,13 +68,14 @@ function renderLoaded() {
 }
 
 // ---------- engine: the WebGPU check ----------
+const WEBGPU_CHECK_RECORDS = 200;
 async function onWebgpuCheck() {
   setError('webgpu-error', '');
   $('webgpu-result').textContent = 'running the model on WebGPU and on tract…';
   state.busy = true;
   renderLoaded();
   try {
-    const r = await engine.call('webgpuCheck', [1000]);
+    const r = await engine.call('webgpuCheck', [WEBGPU_CHECK_RECORDS]);
     if (!r.available) {
       $('webgpu-result').textContent = `WebGPU not used: ${r.reason}. The audit runs on tract (CPU).`;
       return;
@@ -82,8 +83,8 @@ async function onWebgpuCheck() {
     const rate = (v) => Math.round(v).toLocaleString();
     $('webgpu-result').textContent =
       `WebGPU adapter: ${r.adapter}${r.software ? ' (a software adapter on the CPU)' : ''}. ` +
-      `${r.records} records through ${r.kernels}: WebGPU ${r.gpuSeconds.toFixed(2)} s (${rate(r.gpuRecordsPerSecond)} records/s), ` +
-      `tract ${r.cpuSeconds.toFixed(2)} s (${rate(r.cpuRecordsPerSecond)} records/s); ` +
+      `${r.models} model${r.models > 1 ? 's' : ''} × ${r.records} records through ${r.kernels}: WebGPU ${r.gpuSeconds.toFixed(2)} s (${rate(r.gpuRate)} records×models/s, all models per dispatch), ` +
+      `tract ${r.cpuSeconds.toFixed(2)} s (${rate(r.cpuRate)} records×models/s); ` +
       `largest difference between their outputs ${r.maxAbsDiff.toExponential(2)}.`;
     $('webgpu-result').dataset.maxAbsDiff = String(r.maxAbsDiff);
   } catch (e) {

@@ -21,10 +21,10 @@ const ops = {
   computeSignals: (config) =>
     lab.computeSignals(config, (step, done, total) => self.postMessage({ progress: { step, done, total } })),
   runAttacks: (config) => JSON.parse(lab.runAttacks(config)),
-  // The loaded target on WebGPU and on tract over the first `limit` audit records.
+  // The loaded target and references on WebGPU and on tract over the first `limit` audit records.
   webgpuCheck: async (limit) => {
     if (!('gpu' in navigator)) return { available: false, reason: 'this browser offers no WebGPU (navigator.gpu is missing)' };
-    const result = await webgpuCheck(lab.targetBytes(), lab.auditFeatures(limit));
+    const result = await webgpuCheck(lab.allModelBytes(), lab.auditFeatures(limit));
     // wgpu cannot name a browser's adapter; WebGPU itself can.
     const adapter = result.available ? await navigator.gpu.requestAdapter() : null;
     const info = adapter && adapter.info;
