@@ -1,22 +1,13 @@
 // The bundled demo end to end: the page's report equals the CLI's for the same inputs,
 // every results view renders, and charts can be switched and exported.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { ROOT, ARTIFACTS, serve, launch, openPage, shot, waitForRun } from './harness.mjs';
+import { ROOT, ARTIFACTS, useSite, openPage, shot, waitForRun } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const site = useSite();
 
 const ATTACKS = ['loss', 'confidence-per-class', 'lira-online', 'lira-offline', 'rmia-online', 'calibrated-loss'];
 
@@ -28,7 +19,7 @@ function cliReport() {
 }
 
 test('the SUPPORT2 demo gives the CLI report, with every results view', { timeout: 600_000 }, async () => {
-  const { page, requests, errors } = await openPage(browser, server.url);
+  const { page, requests, errors } = await openPage(site.browser, site.url);
   await page.selectOption('#demo-select', 'support2/overfit');
   await page.click('#demo-load');
   await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('16 models; keep-mask'), null, { timeout: 120_000 });
@@ -93,7 +84,7 @@ test('the SUPPORT2 demo gives the CLI report, with every results view', { timeou
   const [png] = await Promise.all([page.waitForEvent('download'), page.click('#export-roc')]);
   assert.equal(readFileSync(await png.path()).subarray(1, 4).toString(), 'PNG');
 
-  const origin = new URL(server.url).origin;
+  const origin = new URL(site.url).origin;
   const foreign = requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
   assert.deepEqual(foreign, [], 'the page contacted another origin');
   assert.deepEqual(errors, []);
@@ -103,7 +94,7 @@ test('the SUPPORT2 demo gives the CLI report, with every results view', { timeou
 });
 
 test('a long audit can be cancelled and the page keeps working', { timeout: 300_000 }, async () => {
-  const { page, errors } = await openPage(browser, server.url);
+  const { page, errors } = await openPage(site.browser, site.url);
   await page.selectOption('#demo-select', 'fashion_mnist/overfit');
   await page.click('#demo-load');
   await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('16 models; keep-mask'), null, { timeout: 120_000 });

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
@@ -32,6 +33,26 @@ export async function serve() {
   }
   server.kill();
   throw new Error(`the preview server did not start (did 'npm run build' run?):\n${log}`);
+}
+
+/**
+ * The site and a browser for one test file: started before its tests, stopped after.
+ * @param {string[]} [extraArgs] Chromium flags
+ * @returns {{url: string, browser: any}}
+ */
+export function useSite(extraArgs = []) {
+  const site = { url: '', browser: null, stop: () => {} };
+  before(async () => {
+    const server = await serve();
+    site.url = server.url;
+    site.stop = server.stop;
+    site.browser = await launch(extraArgs);
+  });
+  after(async () => {
+    await site.browser?.close();
+    site.stop();
+  });
+  return site;
 }
 
 /** Launches headless Chromium from Debian, never a downloaded browser; `extraArgs` adds

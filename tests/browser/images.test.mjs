@@ -1,26 +1,17 @@
 // Image uploads: Fashion-MNIST records the test encodes as PNGs itself, zipped with a
 // labels.csv, audited in the page; the losses equal the CLI's on the same records in .npy
 // (PNG is lossless, so both paths see the same pixels), and the most exposed images show.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { zipSync } from 'fflate';
 import { readNpy, readVector, uint8Npy, int64Npy, boolNpy } from '../../www/src/npy.js';
-import { ROOT, serve, launch, openPage, shot, waitForRun } from './harness.mjs';
+import { ROOT, useSite, openPage, shot, waitForRun } from './harness.mjs';
 
 const N = 40;
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const site = useSite();
 
 function parseCsv(text) {
   const [header, ...rows] = text.trim().split('\n').map((l) => l.split(','));
@@ -47,7 +38,7 @@ test('a zip of PNG images with labels.csv is audited like the same records in .n
   const cli = new Map(parseCsv(readFileSync(`${dir}/cli.csv`, 'utf8')).map((r) => [r.id, Number(r.loss)]));
 
   // The PNGs, encoded by the browser's canvas.
-  const { page, errors } = await openPage(browser, server.url);
+  const { page, errors } = await openPage(site.browser, site.url);
   const encoded = await page.evaluate(({ bytes, n }) => {
     const out = [];
     for (let i = 0; i < n; i += 1) {

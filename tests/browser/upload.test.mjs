@@ -1,23 +1,16 @@
 // Uploads: a model and CSV records the test writes itself audited end to end with every
 // network request recorded, and bad uploads that each get a clear message next to their
 // input while the page keeps working.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { ROOT, serve, launch, openPage, shot, waitForRun } from './harness.mjs';
+import { ROOT, useSite, openPage, shot, waitForRun } from './harness.mjs';
 
-let server;
-let browser;
+const site = useSite();
 let dir;
-before(async () => {
-  server = await serve();
-  browser = await launch();
+before(() => {
   dir = mkdtempSync(`${tmpdir()}/mialab-upload-`);
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
 });
 
 const SCHEMA = readFileSync(`${ROOT}models/breast_cancer/schema.json`, 'utf8');
@@ -40,7 +33,7 @@ async function errorOf(page, id) {
 }
 
 test('an uploaded model and CSV are audited without any request leaving the site', { timeout: 300_000 }, async () => {
-  const { page, requests, errors } = await openPage(browser, server.url);
+  const { page, requests, errors } = await openPage(site.browser, site.url);
   const start = requests.length;
   await upload(page, '#upload-model', `${ROOT}models/breast_cancer/model.onnx`);
   await page.fill('#upload-schema', SCHEMA);
@@ -54,14 +47,14 @@ test('an uploaded model and CSV are audited without any request leaving the site
   const rows = await page.locator('#metrics-table tbody tr').count();
   assert.equal(rows, 6, 'the four global population attacks, label-only and the encoding attack run without population records');
   await shot(page, 'upload-results');
-  const origin = new URL(server.url).origin;
+  const origin = new URL(site.url).origin;
   const during = requests.slice(start).filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
   assert.deepEqual(during, [], `requests off the site during the audit: ${during}`);
   assert.deepEqual(errors, []);
 });
 
 test('bad uploads get a clear message and the page keeps working', { timeout: 300_000 }, async () => {
-  const { page, errors } = await openPage(browser, server.url);
+  const { page, errors } = await openPage(site.browser, site.url);
 
   const notOnnx = `${dir}/not-a-model.onnx`;
   writeFileSync(notOnnx, 'these bytes are not a protobuf');
@@ -103,7 +96,7 @@ test('bad uploads get a clear message and the page keeps working', { timeout: 30
 });
 
 test('NumPy records (features, labels, membership) upload and audit', { timeout: 300_000 }, async () => {
-  const { page, errors } = await openPage(browser, server.url);
+  const { page, errors } = await openPage(site.browser, site.url);
   const s2 = `${ROOT}models/support2`;
   await upload(page, '#upload-model', `${s2}/targets/overfit.onnx`);
   await page.setInputFiles('#upload-npy', [`${s2}/audit_features.npy`, `${s2}/audit_labels.npy`, `${s2}/targets/overfit.members.npy`]);

@@ -1,22 +1,13 @@
 // The GPU path in the browser: with WebGPU enabled (headless Chromium's SwiftShader adapter),
 // the page runs a zoo model's lowered kernels through WebGPU and compares them with tract.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openPage, shot } from './harness.mjs';
+import { useSite, openPage, shot } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch(['--enable-unsafe-webgpu']);
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const site = useSite(['--enable-unsafe-webgpu']);
 
 test('a zoo CNN and its references run through WebGPU with tract\'s outputs', { timeout: 600_000 }, async () => {
-  const { page, errors } = await openPage(browser, server.url);
+  const { page, errors } = await openPage(site.browser, site.url);
   assert.match(await page.locator('#engine-status').textContent(), /offers WebGPU/);
   await page.selectOption('#demo-select', 'fashion_mnist/overfit');
   await page.click('#demo-load');

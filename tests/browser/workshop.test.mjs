@@ -1,20 +1,11 @@
 // Workshop mode and output defences in the page: every step runs on the bundled models and
 // draws its chart with the expected series; "top-1 only" blocks the loss attack while the
 // label-only attack keeps reading membership from the overfit model.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openPage, shot, waitForRun } from './harness.mjs';
+import { useSite, openPage, shot, waitForRun } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const site = useSite();
 
 /** The series a uPlot chart's legend names. */
 async function legend(page, selector) {
@@ -31,7 +22,7 @@ const EXPECTED_SERIES = [
 ];
 
 test('every workshop step runs offline and draws its chart', { timeout: 900_000 }, async () => {
-  const { page, requests, errors } = await openPage(browser, server.url);
+  const { page, requests, errors } = await openPage(site.browser, site.url);
   const steps = await page.locator('#workshop-steps > li').count();
   assert.equal(steps, EXPECTED_SERIES.length);
   for (let i = 1; i <= steps; i += 1) {
@@ -58,7 +49,7 @@ test('every workshop step runs offline and draws its chart', { timeout: 900_000 
   for (const name of ['overfit', 'regularised', 'dpsgd']) assert.ok(step6.some((s) => s.startsWith(name) && s.endsWith('LiRA')), `step 6 lacks ${name}: ${step6}`);
   // The disguise, as measured: the encoding attack finds most members at 1% FPR.
   assert.match(await page.locator('#workshop-outcome-5').textContent(), /poisoned model: AUC 0\.99\d/);
-  const origin = new URL(server.url).origin;
+  const origin = new URL(site.url).origin;
   assert.deepEqual(requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:')), []);
   assert.deepEqual(errors, []);
 });
@@ -69,7 +60,7 @@ async function aucOf(page, id) {
 }
 
 test('top-1 outputs drop the loss attack to chance while the label-only attack keeps working', { timeout: 600_000 }, async () => {
-  const { page, errors } = await openPage(browser, server.url);
+  const { page, errors } = await openPage(site.browser, site.url);
   await page.selectOption('#demo-select', 'support2/overfit');
   await page.click('#demo-load');
   await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('keep-mask'), null, { timeout: 120_000 });
