@@ -181,33 +181,13 @@ impl Model {
         self.check_records(features.shape(), "the records")
             .map_err(|e| e.to_string())?;
         let plan = self.lowered.as_ref().map_err(|e| e.to_string())?;
-        let gpu = crate::gpu::device::shared().map_err(|e| e.to_string())?;
-        if gpu.is_software() && backend == crate::gpu::BackendChoice::Auto {
-            return Err(format!(
-                "the only GPU adapter, {}, is a software one on the CPU (slower than tract; --backend gpu uses it anyway)",
-                gpu.adapter()
-            ));
-        }
+        let gpu = usable_gpu(backend)?;
         let model = self.on_gpu.get_or_init(|| gpu.upload(plan));
         let n = features.shape()[0];
-        let values = features.as_standard_layout();
-        let input = values.as_slice().ok_or("records are not contiguous")?;
         let width = plan.output_len();
-        let batch = gpu.max_batch(plan, 1).min(batch_size.max(1) * 8);
-        let mut out = Vec::with_capacity(n * width);
-        for start in (0..n).step_by(batch) {
-            let end = (start + batch).min(n);
-            let chunk = &input[start * plan.input_len..end * plan.input_len];
-            out.extend(
-                gpu.run(model, chunk, end - start, batch)
-                    .map_err(|e| e.to_string())?,
-            );
-            progress.update(Progress {
-                step: "inference (GPU)",
-                done: end,
-                total: n,
-            });
-        }
+        let out = run_in_batches(gpu, model, features, None, batch_size, progress)
+            .map_err(|e| e.to_string())?
+            .concat();
         let out = Array2::from_shape_vec((n, width), out).map_err(|e| e.to_string())?;
         let used = crate::gpu::BackendUsed {
             engine: "gpu".to_string(),
@@ -372,14 +352,10 @@ fn gpu_set(
     backend: crate::gpu::BackendChoice,
     progress: &mut dyn ProgressSink,
 ) -> Option<(Vec<Vec<f32>>, crate::gpu::BackendUsed)> {
-    use crate::gpu::BackendChoice;
-    if backend == BackendChoice::Cpu || models.len() < 2 {
+    if backend == crate::gpu::BackendChoice::Cpu || models.len() < 2 {
         return None;
     }
-    let gpu = crate::gpu::device::shared().ok()?;
-    if gpu.is_software() && backend == BackendChoice::Auto {
-        return None;
-    }
+    let gpu = usable_gpu(backend).ok()?;
     let plans: Vec<&crate::gpu::Plan> = models
         .iter()
         .map(|m| m.lowered.as_deref().ok())
@@ -391,33 +367,7 @@ fn gpu_set(
         return None;
     }
     let set = gpu.upload_set(&plans)?;
-    let n = features.shape()[0];
-    let values = features.as_standard_layout();
-    let input = values.as_slice()?;
-    let plan = plans[0];
-    let width = if labels.is_some() {
-        2
-    } else {
-        plan.output_len()
-    };
-    let batch = gpu.max_batch(plan, models.len()).min(batch_size.max(1) * 8);
-    let mut per_model = vec![Vec::with_capacity(n * width); models.len()];
-    for start in (0..n).step_by(batch) {
-        let end = (start + batch).min(n);
-        let chunk = &input[start * plan.input_len..end * plan.input_len];
-        let out = match labels {
-            Some(l) => gpu.run_reduced(&set, chunk, &l[start..end], batch).ok()?,
-            None => gpu.run(&set, chunk, end - start, batch).ok()?,
-        };
-        for (k, rows) in out.chunks((end - start) * width).enumerate() {
-            per_model[k].extend_from_slice(rows);
-        }
-        progress.update(Progress {
-            step: "inference (GPU, all models per dispatch)",
-            done: end,
-            total: n,
-        });
-    }
+    let per_model = run_in_batches(gpu, &set, features, labels, batch_size, progress).ok()?;
     let used = crate::gpu::BackendUsed {
         engine: "gpu".to_string(),
         detail: format!(
@@ -427,6 +377,62 @@ fn gpu_set(
         ),
     };
     Some((per_model, used))
+}
+
+/// The process's GPU if `backend` may use it: `auto` leaves software adapters to tract.
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+fn usable_gpu(backend: crate::gpu::BackendChoice) -> Result<&'static crate::gpu::Gpu, String> {
+    let gpu = crate::gpu::device::shared().map_err(|e| e.to_string())?;
+    if gpu.is_software() && backend == crate::gpu::BackendChoice::Auto {
+        return Err(format!(
+            "the only GPU adapter, {}, is a software one on the CPU (slower than tract; --backend gpu uses it anyway)",
+            gpu.adapter()
+        ));
+    }
+    Ok(gpu)
+}
+
+/// Runs `model` (one model or a set) over `features` in batches, reporting progress; with
+/// `labels`, reduced to `[p_y, logit_scaled]` per record. One flat output per model.
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+fn run_in_batches(
+    gpu: &crate::gpu::Gpu,
+    model: &crate::gpu::GpuModel,
+    features: &ArrayD<f32>,
+    labels: Option<&[u32]>,
+    batch_size: usize,
+    progress: &mut dyn ProgressSink,
+) -> Result<Vec<Vec<f32>>, crate::gpu::GpuError> {
+    let plan = model.plan();
+    let n = features.shape()[0];
+    let values = features.as_standard_layout();
+    let input = values.as_slice().unwrap_or_default();
+    let width = if labels.is_some() {
+        2
+    } else {
+        plan.output_len()
+    };
+    let batch = gpu
+        .max_batch(plan, model.models())
+        .min(batch_size.max(1) * 8);
+    let mut per_model = vec![Vec::with_capacity(n * width); model.models()];
+    for start in (0..n).step_by(batch) {
+        let end = (start + batch).min(n);
+        let chunk = &input[start * plan.input_len..end * plan.input_len];
+        let out = match labels {
+            Some(l) => gpu.run_reduced(model, chunk, &l[start..end], batch)?,
+            None => gpu.run(model, chunk, end - start, batch)?,
+        };
+        for (k, rows) in out.chunks((end - start) * width).enumerate() {
+            per_model[k].extend_from_slice(rows);
+        }
+        progress.update(Progress {
+            step: "inference (GPU)",
+            done: end,
+            total: n,
+        });
+    }
+    Ok(per_model)
 }
 
 /// One model's outputs reduced on the GPU: `(p_y, logit_scaled)` per record.
