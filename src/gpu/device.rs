@@ -356,29 +356,39 @@ impl Gpu {
                 .await;
         };
         let rows = n * model.models;
+        let reduced = &ping_pong[plan.layers.len() % 2];
+        self.encode_reduction(
+            &mut encoder,
+            [last, reduced],
+            labels,
+            rows,
+            plan.output_len(),
+        );
+        self.read_back(encoder, reduced, rows * 2).await
+    }
+
+    /// Encodes the signal reduction of `rows` rows of logits (`[from, to]`; records × models,
+    /// `labels` one per record) into `[p_y, logit_scaled]` per row.
+    fn encode_reduction(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        [from, to]: [&wgpu::Buffer; 2],
+        labels: &[u32],
+        rows: usize,
+        classes: usize,
+    ) {
+        let records = labels.len();
         let labels: Vec<f32> = labels.iter().map(|&y| y as f32).collect();
         let labels = self.storage_init("labels", &labels);
+        let header = [rows, records, 0, 0, classes].map(|v| v as u32);
         let params = self
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("signal parameters"),
-                contents: bytemuck::cast_slice(&[
-                    rows as u32,
-                    n as u32,
-                    0,
-                    0,
-                    plan.output_len() as u32,
-                ]),
+                contents: bytemuck::cast_slice(&header),
                 usage: wgpu::BufferUsages::STORAGE,
             });
-        let reduced = &ping_pong[plan.layers.len() % 2];
-        self.encode(
-            &mut encoder,
-            6,
-            [last, reduced, &labels, &params],
-            rows as u32,
-        );
-        self.read_back(encoder, reduced, rows * 2).await
+        self.encode(encoder, 6, [from, to, &labels, &params], rows as u32);
     }
 
     fn encode(
@@ -476,15 +486,6 @@ impl Gpu {
             return Ok(Vec::new());
         }
         let source = self.storage_init("logits", logits);
-        let labels: Vec<f32> = labels.iter().map(|&y| y as f32).collect();
-        let labels = self.storage_init("labels", &labels);
-        let params = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("signal parameters"),
-                contents: bytemuck::cast_slice(&[rows as u32, rows as u32, 0, 0, classes as u32]),
-                usage: wgpu::BufferUsages::STORAGE,
-            });
         let out = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("signals"),
             size: (rows * 2 * 4) as u64,
@@ -492,12 +493,7 @@ impl Gpu {
             mapped_at_creation: false,
         });
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        self.encode(
-            &mut encoder,
-            6,
-            [&source, &out, &labels, &params],
-            rows as u32,
-        );
+        self.encode_reduction(&mut encoder, [&source, &out], labels, rows, classes);
         pollster::block_on(self.read_back(encoder, &out, rows * 2))
     }
 }
