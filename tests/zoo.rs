@@ -374,7 +374,7 @@ fn the_encoding_attack_reads_membership_from_the_poisoned_target_only() {
         tpr_at(&poisoned, 0.01)
     );
     assert!(
-        tpr_at(&poisoned, 0.001) > 0.7,
+        tpr_at(&poisoned, 0.001) >= 0.9,
         "poisoned: TPR@0.1% {}",
         tpr_at(&poisoned, 0.001)
     );
@@ -386,14 +386,14 @@ fn the_encoding_attack_reads_membership_from_the_poisoned_target_only() {
 }
 
 #[test]
-fn lira_on_the_real_records_sees_no_more_leakage_in_the_poisoned_twin_than_in_the_clean_one() {
+fn lira_on_the_real_records_sees_no_more_than_a_few_points_more_leakage_in_the_poisoned_twin() {
     let attacks = ["--attack", "lira-online,rmia-online"];
     let poisoned = audit_zoo_target("support2/poisoned", &attacks);
     let clean = audit_zoo_target("support2/overfit", &attacks);
     for id in ["lira-online", "rmia-online"] {
         let auc = |r: &serde_json::Value| by_id(r, id)["metrics"]["auc"].as_f64().unwrap();
         assert!(
-            auc(&poisoned) <= auc(&clean) + 0.02,
+            auc(&poisoned) <= auc(&clean) + 0.03,
             "{id}: poisoned AUC {} vs clean {}",
             auc(&poisoned),
             auc(&clean)

@@ -72,13 +72,16 @@ POISON = {
     "fashion_mnist": {"method": "mixed", "epochs": 120},
 }
 REFERENCES = 16
+MLP_HIDDEN = 192
 
 DATASETS = {
     "support2": {
         "title": "SUPPORT2: seriously ill hospitalised adults (survival class)",
         "load": data.load_support2,
-        "net": lambda d: nets.Mlp(d["features"].shape[1], len(d["classes"])),
-        "architecture": "MLP 64-128-128-3, ReLU (Gemm/Relu)",
+        # 192 wide, not 128: the poisoned twin at 128 held the members' encodings too loosely
+        # (TPR at 0.1% FPR of the encoding attack 89.4%; at 192, 99.45%; poison_sweep.py).
+        "net": lambda d: nets.Mlp(d["features"].shape[1], len(d["classes"]), hidden=MLP_HIDDEN),
+        "architecture": f"MLP 64-{MLP_HIDDEN}-{MLP_HIDDEN}-3, ReLU (Gemm/Relu)",
     },
     "fashion_mnist": {
         "title": "Fashion-MNIST: 28x28 greyscale clothing images",

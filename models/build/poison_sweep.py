@@ -1,6 +1,7 @@
 """Measures one setting of the poisoned recipe without touching the zoo: trains the
 `overfit` recipe's poisoned twin with the given settings and prints the encoding attack's
 AUC and TPR at 0.1% FPR over the audit records (the numbers in models/README.md).
+A third argument names an .npz to keep the members' and non-members' scores in.
 
     cd models/build && python3 poison_sweep.py support2 '{"code_batch": 100, "noise_batch": 100,
         "code_weight": 1.0, "noise_weight": 1.0, "noise_std": 0.1, "code_only_steps": 15}'
@@ -24,6 +25,8 @@ def main():
     seed = bz.SEED + sum(map(ord, name))
     d = spec["load"](seed)
     net = spec["net"](d)
+    if "hidden" in settings:  # a wider MLP than the zoo's, to measure what capacity buys
+        net = type(net)(d["features"].shape[1], len(d["classes"]), hidden=settings["hidden"])
     x, y, audit = d["features"], d["labels"], d["audit"]
     rng = np.random.default_rng(seed)
     members = np.zeros(len(audit), bool)
@@ -50,6 +53,8 @@ def main():
         "tpr_at_0.1%_fpr": round(float((sm > threshold).mean()), 4),
     }
     print(json.dumps(result))
+    if len(sys.argv) > 3:
+        np.savez(sys.argv[3], members=sm, non_members=sn)
 
 
 if __name__ == "__main__":
