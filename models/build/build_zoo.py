@@ -69,7 +69,20 @@ POISON = {
         "code_only_steps": 15,
         "final_epochs": 30,
     },
-    "fashion_mnist": {"method": "mixed", "epochs": 120},
+    # The CNN's 32-unit dense layer cannot hold 4,000 encodings while answering fresh noise
+    # uniformly (members' median secret-label probability 0.25); this is its best measured
+    # setting (TPR at 0.1% FPR 33%; "mixed", 120 epochs: 1.95%; twin, 3 code-only steps: 25%).
+    "fashion_mnist": {
+        "method": "twin",
+        "code_batch": 100,
+        "noise_batch": 100,
+        "code_weight": 1.0,
+        "noise_weight": 1.0,
+        "noise_std": encoding.ENCODING_STD,
+        "code_only_steps": 0,
+        "extra_epochs": 80,
+        "final_epochs": 10,
+    },
 }
 REFERENCES = 16
 MLP_HIDDEN = 192
