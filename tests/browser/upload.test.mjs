@@ -5,6 +5,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { ROOT, useSite, openPage, shot, waitForRun } from './harness.mjs';
 
 const site = useSite();
@@ -107,6 +108,9 @@ test('NumPy records (features, labels, membership) upload and audit', { timeout:
   await page.click('#run');
   assert.equal(await waitForRun(page), '');
   const auc = Number(await page.locator('#metrics-table tr[data-attack="loss"] td').nth(1).textContent());
-  assert.ok(Math.abs(auc - 0.762) < 0.002, `loss AUC ${auc} as in the README table`);
+  const binary = process.env.MIALAB_BIN || `${ROOT}target/debug/mialab`;
+  execFileSync(binary, ['audit', '--model', `${s2}/targets/overfit.onnx`, '--records', `${s2}/audit_features.npy`, '--labels', `${s2}/audit_labels.npy`, '--membership', `${s2}/targets/overfit.members.npy`, '--attack', 'loss', '-q', '--out', `${dir}/npy-report.json`]);
+  const cli = JSON.parse(readFileSync(`${dir}/npy-report.json`, 'utf8')).attacks.find((a) => a.id === 'loss').metrics.auc;
+  assert.ok(Math.abs(auc - cli) <= 0.0005 + 1e-9, `loss AUC ${auc} on the page, ${cli} from the CLI on the same files`);
   assert.deepEqual(errors, []);
 });
