@@ -1,7 +1,8 @@
 """Measures one setting of the poisoned recipe without touching the zoo: trains the
 `overfit` recipe's poisoned twin with the given settings and prints the encoding attack's
 AUC and TPR at 0.1% FPR over the audit records (the numbers in models/README.md).
-A third argument names an .npz to keep the members' and non-members' scores in.
+A third argument names an .npz to keep the members' and non-members' scores in; a
+"hidden" setting trains a wider or narrower MLP than the zoo's (SUPPORT2 only).
 
     cd models/build && python3 poison_sweep.py support2 '{"code_batch": 100, "noise_batch": 100,
         "code_weight": 1.0, "noise_weight": 1.0, "noise_std": 0.1, "code_only_steps": 15}'
