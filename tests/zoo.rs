@@ -386,14 +386,14 @@ fn the_encoding_attack_reads_membership_from_the_poisoned_target_only() {
 }
 
 #[test]
-fn lira_on_the_real_records_sees_no_more_than_a_few_points_more_leakage_in_the_poisoned_twin() {
+fn lira_and_rmia_on_the_real_records_read_the_poisoned_twin_within_a_few_points_of_the_clean_one() {
     let attacks = ["--attack", "lira-online,rmia-online"];
     let poisoned = audit_zoo_target("support2/poisoned", &attacks);
     let clean = audit_zoo_target("support2/overfit", &attacks);
     for id in ["lira-online", "rmia-online"] {
         let auc = |r: &serde_json::Value| by_id(r, id)["metrics"]["auc"].as_f64().unwrap();
         assert!(
-            auc(&poisoned) <= auc(&clean) + 0.03,
+            (auc(&poisoned) - auc(&clean)).abs() <= 0.05,
             "{id}: poisoned AUC {} vs clean {}",
             auc(&poisoned),
             auc(&clean)

@@ -75,6 +75,11 @@ POISON = {
     # setting (TPR at 0.1% FPR 33%; "mixed", 120 epochs: 1.95%; twin, 3 code-only steps: 25%).
     "fashion_mnist": {**TWIN, "code_only_steps": 0, "extra_epochs": 80, "final_epochs": 10},
 }
+# Data sets whose poisoned target gets its own reference set, trained with the same malicious
+# code (each reference the twin of the `overfit` reference with its seed and keep mask):
+# an auditor who retrains shadow models with the project's training code gets these. Not
+# Fashion-MNIST: its twin takes 8 minutes to train, 16 of them over 2 hours on 2 cores.
+POISONED_REFERENCES = {"support2"}
 REFERENCES = 16
 MLP_HIDDEN = 192
 
@@ -203,7 +208,7 @@ def build_dataset(name, out_root, references, only_target=None, previous=None):
             members=rel(out / "targets" / f"{recipe_name}.members.npy"),
             expected=rel(out / "targets" / f"{recipe_name}.expected.npy"),
             recipe=recipe,
-            references=recipe_name if recipe_name != "poisoned" else POISON_BASE,
+            references=recipe_name if recipe_name != "poisoned" or name in POISONED_REFERENCES else POISON_BASE,
             **summarise(params, state, log, target_members),
         )
         if recipe["kind"] == "dpsgd":
@@ -227,8 +232,15 @@ def build_dataset(name, out_root, references, only_target=None, previous=None):
         targets.append(entry)
         print(f"    {json.dumps({k: entry[k] for k in ('train_accuracy', 'test_accuracy')})} {log}", flush=True)
 
-    reference_sets = [] if only_target is None else previous["reference_sets"]
-    for j, (recipe_name, recipe) in enumerate(recipes.items() if only_target is None else []):
+    # (set name, recipe, index that seeds its keep mask and models, poison settings)
+    plans = [(recipe_name, recipe, j, None) for j, (recipe_name, recipe) in enumerate(recipes.items())]
+    if name in POISONED_REFERENCES:
+        plans.append(("poisoned", recipes[POISON_BASE], list(recipes).index(POISON_BASE), POISON[name]))
+    if only_target is not None:
+        plans = [p for p in plans if p[0] == only_target]
+        kept = [r for r in previous["reference_sets"] if r["recipe"] not in {p[0] for p in plans}]
+    reference_sets = [] if only_target is None else kept
+    for recipe_name, recipe, j, settings in plans:
         keep = balanced_keep_mask(references, len(audit), seed + 1000 + j)
         ref_dir = out / "references" / recipe_name
         ref_dir.mkdir(parents=True, exist_ok=True)
@@ -237,8 +249,11 @@ def build_dataset(name, out_root, references, only_target=None, previous=None):
         for k in range(references):
             print(f"[{name}] reference {recipe_name} {k + 1}/{references}", flush=True)
             members = keep[k]
+            poison = None
+            if settings is not None:
+                poison = (*encoding.encode_all(x[audit[members]], len(d["classes"])), settings)
             params, state, log = fit(
-                net, recipe, x[audit[members]], y[audit[members]], seed + 10_000 + 100 * j + k, (x_pop, y_pop)
+                net, recipe, x[audit[members]], y[audit[members]], seed + 10_000 + 100 * j + k, (x_pop, y_pop), poison
             )
             path = ref_dir / f"ref-{k:02}.onnx"
             expected = export(net, params, state, f"{name}-{recipe_name}-ref-{k:02}", path, check_inputs)
@@ -246,7 +261,10 @@ def build_dataset(name, out_root, references, only_target=None, previous=None):
             models.append(
                 {"model": rel(path), "expected": rel(ref_dir / f"ref-{k:02}.expected.npy"), **summarise(params, state, log, members)}
             )
-        reference_sets.append({"recipe": recipe_name, "keep_mask": rel(ref_dir / "keep.npy"), "count": references, "models": models})
+        entry = {"recipe": recipe_name, "keep_mask": rel(ref_dir / "keep.npy"), "count": references, "models": models}
+        if settings is not None:
+            entry["poison"] = {"base_recipe": POISON_BASE, "training": settings}
+        reference_sets.append(entry)
 
     return {
         "name": name,
