@@ -112,19 +112,19 @@ fn main() {
         "gpu, all models per dispatch: {set_seconds:.2} s, {:.0} records×models/s ({set_engine})",
         work / set_seconds
     );
-    let set_diff = cpu_out
-        .iter()
-        .zip(&set_out)
-        .flat_map(|(a, b)| a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()))
-        .fold(0.0f32, f32::max);
+    let set_diff = largest_difference(&cpu_out, &set_out);
     println!("all models per dispatch: largest |logit difference| {set_diff:.2e}");
-    let max_diff = cpu_out
-        .iter()
-        .zip(&gpu_out)
-        .flat_map(|(a, b)| a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()))
-        .fold(0.0f32, f32::max);
+    let max_diff = largest_difference(&cpu_out, &gpu_out);
     println!(
         "gpu / cpu throughput: {:.2}×; largest |logit difference|: {max_diff:.2e}",
         cpu_seconds / gpu_seconds
     );
+}
+
+/// The largest |difference| between two engines' outputs, model by model.
+fn largest_difference(a: &[ndarray::Array2<f32>], b: &[ndarray::Array2<f32>]) -> f32 {
+    a.iter()
+        .zip(b)
+        .flat_map(|(a, b)| a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()))
+        .fold(0.0f32, f32::max)
 }

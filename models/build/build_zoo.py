@@ -236,10 +236,10 @@ def build_dataset(name, out_root, references, only_target=None, previous=None):
     plans = [(recipe_name, recipe, j, None) for j, (recipe_name, recipe) in enumerate(recipes.items())]
     if name in POISONED_REFERENCES:
         plans.append(("poisoned", recipes[POISON_BASE], list(recipes).index(POISON_BASE), POISON[name]))
+    reference_sets = []
     if only_target is not None:
         plans = [p for p in plans if p[0] == only_target]
-        kept = [r for r in previous["reference_sets"] if r["recipe"] not in {p[0] for p in plans}]
-    reference_sets = [] if only_target is None else kept
+        reference_sets = [r for r in previous["reference_sets"] if r["recipe"] != only_target]
     for recipe_name, recipe, j, settings in plans:
         keep = balanced_keep_mask(references, len(audit), seed + 1000 + j)
         ref_dir = out / "references" / recipe_name
