@@ -3,6 +3,7 @@
 mod audit_example;
 mod cli;
 mod encoding;
+mod golden;
 mod gpu;
 mod malformed;
 mod model_outputs;
