@@ -5,12 +5,12 @@
 //!
 //! Run: `cargo bench --bench attacks` (add `-- support2/overfit` for another zoo target).
 
+use mialab::Session;
 use mialab::attack::{self, AttackParams, RmiaA};
-use mialab::audit::{
-    AuditConfig, AuditData, AuditInput, Provenance, ReferenceInput, attack_signals, compute_signals,
-};
+use mialab::config::AuditConfig;
 use mialab::model::{Model, ModelOptions};
 use mialab::progress::NoProgress;
+use mialab::provenance::Provenance;
 use mialab::records::{NpyInputs, Records};
 use mialab::zoo::{Manifest, RecordFiles};
 use ndarray::Array2;
@@ -64,37 +64,32 @@ fn main() {
         source: s.to_string(),
         sha256: String::new(),
     };
-    let input = AuditInput {
-        model: &target_model,
-        model_provenance: provenance(&target.model),
-        data: AuditData {
-            records: &audit,
-            records_provenance: provenance("audit"),
-            population: Some((&population, provenance("population"))),
-        },
-        references: Some(ReferenceInput {
-            models: &references,
-            names: set.models.iter().map(|m| m.model.clone()).collect(),
-            keep,
-            provenance: provenance(&set.keep_mask),
-        }),
-    };
+    let reference_count = references.len();
+    let mut session = Session::new();
+    session.set_target(target_model, provenance(&target.model));
+    let (audit_len, population_len) = (audit.len(), population.len());
+    session.set_records(audit, provenance("audit"));
+    session.set_population(Some((population, provenance("population"))));
+    for (model, m) in references.into_iter().zip(&set.models) {
+        session.add_reference(model, m.model.clone());
+    }
+    session
+        .set_keep_mask(keep, provenance(&set.keep_mask))
+        .expect("the zoo keep-mask fits");
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "{name}: {} audit + {} population records, 1 target + {} reference models, {threads} CPU threads available (tract runs on one)",
-        audit.len(),
-        population.len(),
-        references.len()
+        audit_len, population_len, reference_count
     );
 
-    let config = AuditConfig {
-        bootstrap_resamples: 200,
-        ..AuditConfig::default()
-    };
+    let mut config = AuditConfig::default();
+    config.metrics.bootstrap_resamples = 200;
     let started = Instant::now();
-    let signals = compute_signals(&input, &config, &mut NoProgress).expect("signals");
+    session
+        .compute_signals(&config, &mut NoProgress)
+        .expect("signals");
     let seconds = started.elapsed().as_secs_f64();
-    let passes = (audit.len() + population.len()) * (1 + references.len());
+    let passes = (audit_len + population_len) * (1 + reference_count);
     println!(
         "signals matrix: {seconds:.2} s for {passes} record × model forward passes = {:.0} records×models/s",
         passes as f64 / seconds
@@ -112,16 +107,17 @@ fn main() {
         }
         let config = AuditConfig {
             attacks: vec![id.to_string()],
-            attack_params: params,
+            params,
             ..config.clone()
         };
         let started = Instant::now();
-        attack_signals(&input.data, &signals, &config, &mut NoProgress).expect("attack");
+        let run = session.audit(&config, &mut NoProgress).expect("attack");
+        assert!(run.cached(), "{id}: the signals were computed above");
         let seconds = started.elapsed().as_secs_f64();
-        let per_record = audit.len() as f64 / seconds;
-        let per_cell = match entry.info.references {
+        let per_record = audit_len as f64 / seconds;
+        let per_cell = match entry.info.needs.references {
             attack::ReferenceUse::NotUsed => "-".to_string(),
-            _ => format!("{:.0}", per_record * references.len() as f64),
+            _ => format!("{:.0}", per_record * reference_count as f64),
         };
         println!("{id:<28} {seconds:>10.3} {per_record:>12.0} {per_cell:>18}");
     }

@@ -9,7 +9,7 @@
 //! a software one (lavapipe, SwiftShader): the GPU path is then expected to be slower, and
 //! the number says by how much; the same command measures a real GPU unchanged.
 
-use mialab::gpu::BackendChoice;
+use mialab::engine::{BackendChoice, Engine, compare};
 use mialab::model::{Model, ModelOptions};
 use mialab::progress::NoProgress;
 use mialab::records::{NpyInputs, Records};
@@ -66,13 +66,14 @@ fn main() {
         set.models.len()
     );
 
+    let runner = Engine::default();
     let time = |backend: BackendChoice| {
         let started = Instant::now();
         let mut outputs = Vec::with_capacity(models.len());
         let mut engine = String::new();
         for model in &models {
-            let (out, used) = model
-                .predict_on(&features, 256, backend, &mut NoProgress)
+            let (out, used) = runner
+                .run(model, &features, backend, 256, &mut NoProgress)
                 .unwrap_or_else(|e| panic!("{backend}: {e}"));
             engine = used.detail;
             outputs.push(out);
@@ -104,9 +105,9 @@ fn main() {
         work / gpu_seconds
     );
     let started = Instant::now();
-    let (set_out, set_engine) =
-        Model::predict_set(&models, &features, 256, BackendChoice::Gpu, &mut NoProgress)
-            .expect("the target and its references share one architecture");
+    let (set_out, set_engine) = runner
+        .run_set(&models, &features, BackendChoice::Gpu, 256, &mut NoProgress)
+        .expect("the target and its references share one architecture");
     let set_seconds = started.elapsed().as_secs_f64();
     println!(
         "gpu, all models per dispatch: {set_seconds:.2} s, {:.0} records×models/s ({set_engine})",
@@ -121,10 +122,8 @@ fn main() {
     );
 }
 
-/// The largest |difference| between two engines' outputs, model by model.
+/// The largest |difference| between two engines' outputs, over every model.
 fn largest_difference(a: &[ndarray::Array2<f32>], b: &[ndarray::Array2<f32>]) -> f32 {
-    a.iter()
-        .zip(b)
-        .flat_map(|(a, b)| a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()))
-        .fold(0.0f32, f32::max)
+    let flat = |m: &[ndarray::Array2<f32>]| m.iter().flatten().copied().collect::<Vec<f32>>();
+    compare(&flat(a), &flat(b)).max_abs_diff
 }

@@ -6,7 +6,8 @@ use ndarray::{ArrayD, Axis};
 use thiserror::Error;
 
 /// Which augmented queries to make, besides the record itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Augmentations {
     /// Add the horizontally mirrored image.
     pub flip: bool,
@@ -15,7 +16,7 @@ pub struct Augmentations {
 }
 
 /// One query: the record, possibly mirrored, shifted by (dx, dy) pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Query {
     pub flip: bool,
     pub dx: isize,

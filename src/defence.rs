@@ -12,14 +12,14 @@ use crate::signal::{argmax, softmax, temper_probabilities};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
 
 /// One transformation of the released probability vector.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum Defence {
     /// Only the predicted class (a one-hot vector).
     Top1,
@@ -104,6 +104,14 @@ impl fmt::Display for Defence {
             Defence::Temperature(t) => write!(f, "temperature:{t}"),
             Defence::Noise(s) => write!(f, "noise:{s}"),
         }
+    }
+}
+
+impl TryFrom<String> for Defence {
+    type Error = DefenceError;
+
+    fn try_from(text: String) -> Result<Defence, DefenceError> {
+        text.parse()
     }
 }
 

@@ -26,7 +26,9 @@ pub enum Error {
     #[error("could not write the report")]
     Report(#[from] crate::report::ReportError),
     #[error("invalid audit settings")]
-    Config(#[from] crate::audit::ConfigError),
+    Config(#[from] crate::config::ConfigError),
+    #[error("the session is not ready")]
+    Session(#[from] crate::session::SessionError),
     #[error("could not read the model zoo")]
     Zoo(#[from] crate::zoo::ZooError),
 }

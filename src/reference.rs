@@ -1,53 +1,33 @@
-//! Running reference models: each of K models over the same N records, once, into the
-//! [`ReferenceSignals`] matrix (records × models) that the calibrated attacks read, so that
-//! switching attack or parameters never runs inference again.
+//! Running models into signals: one model over a record set into its [`Signals`], and K
+//! reference models over the same N records into the [`ReferenceSignals`] matrix (records ×
+//! models) that the calibrated attacks read, through the [`Engine`] so that the backend is
+//! chosen in one place.
 
+use crate::config::SignalConfig;
+use crate::engine::{BackendUsed, Engine};
 use crate::model::{Model, ModelOutput, OutputKindChoice};
-use crate::progress::{NoProgress, Progress, ProgressSink};
+use crate::progress::ProgressSink;
 use crate::records::Records;
 use crate::signal::Signals;
 use crate::signal_matrix::{MatrixError, ReferenceSignals};
 use ndarray::{Array2, Array3, Axis};
 
-/// How reference outputs become signals: the same settings as the target's.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SignalSettings {
-    pub output_kind: OutputKindChoice,
-    pub temperature: f64,
-    pub batch_size: usize,
-    /// Which engine runs the models.
-    pub backend: crate::gpu::BackendChoice,
-    /// Whether reference models' whole probability vectors are needed; when not, the GPU
-    /// reduces their outputs to per-record signals before reading them back.
-    pub reference_probabilities: bool,
-}
-
-/// Runs `model` over `records` (checking shapes and labels) and computes their signals.
-pub fn model_signals(
-    model: &Model,
-    records: &Records,
-    settings: SignalSettings,
-    progress: &mut dyn ProgressSink,
-) -> crate::Result<(ModelOutput, Signals)> {
-    let (output, _) = model_output(model, records, settings, progress)?;
-    let signals = Signals::compute(&output, &records.labels, settings.temperature);
-    Ok((output, signals))
-}
-
 /// Runs `model` over `records` (checking shapes and labels) and interprets its output; says
 /// which engine ran it.
 pub fn model_output(
+    engine: &Engine,
     model: &Model,
     records: &Records,
-    settings: SignalSettings,
+    settings: &SignalConfig,
     progress: &mut dyn ProgressSink,
-) -> crate::Result<(ModelOutput, crate::gpu::BackendUsed)> {
+) -> crate::Result<(ModelOutput, BackendUsed)> {
     model.check_records(records.features.shape(), &records.source)?;
     records.check_labels(model.info().output_width.max(2))?;
-    let (raw, used) = model.predict_on(
+    let (raw, used) = engine.run(
+        model,
         &records.features,
-        settings.batch_size,
         settings.backend,
+        settings.batch_size,
         progress,
     )?;
     Ok((ModelOutput::interpret(&raw, settings.output_kind)?, used))
@@ -85,12 +65,16 @@ pub fn check_reference_models(
     Ok(())
 }
 
-/// Runs every model over `records`; `keep[[i, k]]` says record i trained model k.
+/// Runs every model over `records`; `keep[[i, k]]` says record i trained model k. With
+/// `probabilities`, the matrix keeps every model's probability vectors; without, the GPU may
+/// reduce each model's logits to the per-record signals before reading them back.
 pub fn reference_signals(
+    engine: &Engine,
     models: &[Model],
     records: &Records,
     keep: Array2<bool>,
-    settings: SignalSettings,
+    settings: &SignalConfig,
+    probabilities: bool,
     progress: &mut dyn ProgressSink,
 ) -> crate::Result<ReferenceSignals> {
     if models.is_empty() {
@@ -106,20 +90,19 @@ pub fn reference_signals(
         .into());
     }
     for model in models {
+        model.check_records(records.features.shape(), &records.source)?;
         records.check_labels(model.info().output_width.max(2))?;
     }
-    // Where no attack reads whole probability vectors, the GPU reduces each reference
-    // model's logits to the per-record signals before reading them back.
-    let reducible = !settings.reference_probabilities
+    let reducible = !probabilities
         && settings.temperature == 1.0
         && settings.output_kind != OutputKindChoice::Probabilities;
     if reducible
-        && let Some((pairs, _)) = Model::predict_set_reduced(
+        && let Some((pairs, _)) = engine.run_set_reduced(
             models,
             &records.features,
             &records.labels,
-            settings.batch_size,
             settings.backend,
+            settings.batch_size,
             progress,
         )
     {
@@ -138,29 +121,22 @@ pub fn reference_signals(
         }
         return Ok(ReferenceSignals::new(logit_scaled, confidence, loss, keep)?);
     }
-    // All reference models in shared GPU dispatches where that path applies, else one by one.
-    let batched = Model::predict_set(
+    let (outputs, _) = engine.run_set(
         models,
         &records.features,
-        settings.batch_size,
         settings.backend,
-        &mut NoProgress,
-    );
+        settings.batch_size,
+        progress,
+    )?;
     let mut logit_scaled = Array2::zeros(expected);
     let mut confidence = Array2::zeros(expected);
     let mut loss = Array2::zeros(expected);
-    let mut probabilities: Option<Array3<f64>> = None;
-    for (k, model) in models.iter().enumerate() {
-        let signals = match &batched {
-            Some((outputs, _)) => {
-                records.check_labels(model.info().output_width.max(2))?;
-                let output = ModelOutput::interpret(&outputs[k], settings.output_kind)?;
-                Signals::compute(&output, &records.labels, settings.temperature)
-            }
-            None => model_signals(model, records, settings, &mut NoProgress)?.1,
-        };
+    let mut all_probabilities: Option<Array3<f64>> = None;
+    for (k, raw) in outputs.iter().enumerate() {
+        let output = ModelOutput::interpret(raw, settings.output_kind)?;
+        let signals = Signals::compute(&output, &records.labels, settings.temperature);
         let classes = signals.probabilities.ncols();
-        let all = probabilities
+        let all = all_probabilities
             .get_or_insert_with(|| Array3::zeros((records.len(), models.len(), classes)));
         if all.len_of(Axis(2)) != classes {
             return Err(MatrixError::Classes {
@@ -183,14 +159,9 @@ pub fn reference_signals(
                 .zip(values)
                 .for_each(|(cell, v)| *cell = *v);
         }
-        progress.update(Progress {
-            step: "reference models",
-            done: k + 1,
-            total: models.len(),
-        });
     }
     let matrix = ReferenceSignals::new(logit_scaled, confidence, loss, keep)?;
-    Ok(match probabilities {
+    Ok(match all_probabilities {
         Some(p) => matrix.with_probabilities(p)?,
         None => matrix,
     })

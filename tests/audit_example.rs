@@ -165,7 +165,7 @@ fn audit_prints_and_writes_metrics_that_match_an_independent_computation() {
     assert_eq!(
         report["attacks"].as_array().unwrap().len(),
         mialab::attack::catalogue()
-            .filter(|e| e.info.references == mialab::attack::ReferenceUse::NotUsed)
+            .filter(|e| e.info.needs.references == mialab::attack::ReferenceUse::NotUsed)
             .count(),
         "without reference models every population attack runs"
     );

@@ -247,13 +247,14 @@ fn every_zoo_model_gives_tracts_outputs_on_the_gpu_in_split_batches() {
 
 #[test]
 fn auto_falls_back_to_tract_naming_the_operator_and_gpu_refuses() {
-    use mialab::gpu::BackendChoice;
+    use mialab::engine::{BackendChoice, Engine};
+    let engine = Engine::default();
     let bytes = std::fs::read(repo("models/fixtures/gpu_unlowered.onnx")).unwrap();
     let model = Model::from_bytes(&bytes, &ModelOptions::default()).unwrap();
     let inputs = crate::util::read_npy_f32(&repo("models/fixtures/gpu_unlowered.inputs.npy"));
     let expected = crate::util::read_npy_f32(&repo("models/fixtures/gpu_unlowered.expected.npy"));
-    let (out, used) = model
-        .predict_on(&inputs, 4, BackendChoice::Auto, &mut NoProgress)
+    let (out, used) = engine
+        .run(&model, &inputs, BackendChoice::Auto, 4, &mut NoProgress)
         .unwrap();
     assert_eq!(used.engine, "cpu");
     assert!(used.detail.contains("ONNX operator Abs"), "{}", used.detail);
@@ -262,12 +263,39 @@ fn auto_falls_back_to_tract_naming_the_operator_and_gpu_refuses() {
         &flat(expected.iter().copied()),
         "gpu_unlowered on tract",
     );
-    let err = model
-        .predict_on(&inputs, 4, BackendChoice::Gpu, &mut NoProgress)
+    let err = engine
+        .run(&model, &inputs, BackendChoice::Gpu, 4, &mut NoProgress)
         .unwrap_err()
         .to_string();
+    assert!(err.contains("GPU backend") && err.contains("Abs"), "{err}");
+}
+
+#[test]
+fn the_cli_says_which_flag_falls_back_when_the_gpu_cannot_run_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = repo("models/fixtures/gpu_unlowered.inputs.npy");
+    let labels = dir.path().join("labels.npy");
+    let n = crate::util::read_npy_f32(&inputs).shape()[0];
+    ndarray_npy::write_npy(&labels, &ndarray::Array1::<i64>::zeros(n)).unwrap();
+    let model = repo("models/fixtures/gpu_unlowered.onnx");
+    let out = crate::util::mialab(&[
+        "audit",
+        "--model",
+        model.to_str().unwrap(),
+        "--records",
+        inputs.to_str().unwrap(),
+        "--labels",
+        labels.to_str().unwrap(),
+        "--attack",
+        "loss",
+        "--backend",
+        "gpu",
+        "-q",
+    ]);
+    assert!(!out.status.success());
+    let err = crate::util::stderr(&out);
     assert!(
-        err.contains("--backend gpu") && err.contains("Abs"),
+        err.contains("Abs") && err.contains("hint: --backend gpu"),
         "{err}"
     );
 }
@@ -370,7 +398,7 @@ fn many_models_of_one_architecture_run_in_the_same_dispatches() {
 
 #[test]
 fn reference_models_reduced_on_the_gpu_give_tracts_signals() {
-    use mialab::gpu::BackendChoice;
+    use mialab::engine::{BackendChoice, Engine};
     use mialab::model::{ModelOutput, OutputKindChoice};
     use mialab::signal::Signals;
     if gpu().is_none() {
@@ -386,15 +414,16 @@ fn reference_models_reduced_on_the_gpu_give_tracts_signals() {
         .take(3)
         .map(|m| load_zoo_model(&m.model))
         .collect();
-    let (pairs, used) = Model::predict_set_reduced(
-        &models,
-        &features,
-        labels,
-        16,
-        BackendChoice::Gpu,
-        &mut NoProgress,
-    )
-    .expect("the reduced GPU path applies to logit models of one architecture");
+    let (pairs, used) = Engine::default()
+        .run_set_reduced(
+            &models,
+            &features,
+            labels,
+            BackendChoice::Gpu,
+            16,
+            &mut NoProgress,
+        )
+        .expect("the reduced GPU path applies to logit models of one architecture");
     assert!(
         used.detail.contains("3 models per dispatch") && used.detail.contains("reduced"),
         "{}",

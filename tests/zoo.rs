@@ -302,7 +302,7 @@ fn lira_and_rmia_beat_every_population_attack_at_low_fpr_on_the_overfit_target()
     let attacks = report["attacks"].as_array().unwrap();
     assert_eq!(attacks.len(), mialab::attack::catalogue().count());
     let best_population = mialab::attack::catalogue()
-        .filter(|e| e.info.references == mialab::attack::ReferenceUse::NotUsed)
+        .filter(|e| e.info.needs.references == mialab::attack::ReferenceUse::NotUsed)
         .map(|e| tpr_at(by_id(&report, e.info.id), 1e-3))
         .fold(0.0, f64::max);
     for id in ["lira-online", "rmia-online"] {
@@ -332,21 +332,23 @@ fn every_attack_stays_near_chance_on_the_dp_sgd_target() {
 
 #[test]
 fn a_keep_mask_of_the_wrong_shape_is_refused() {
-    use mialab::reference::{SignalSettings, reference_signals};
+    use mialab::config::SignalConfig;
+    use mialab::engine::{BackendChoice, Engine};
+    use mialab::reference::reference_signals;
     let m = manifest();
     let (d, target) = m.target("support2/overfit").unwrap();
     let records = audit_records(d);
     let err = reference_signals(
+        &Engine::default(),
         &[load_zoo_model(&target.model)],
         &records,
         Array2::from_elem((10, 1), false),
-        SignalSettings {
-            output_kind: mialab::model::OutputKindChoice::Auto,
-            temperature: 1.0,
+        &SignalConfig {
             batch_size: 64,
-            backend: mialab::gpu::BackendChoice::Cpu,
-            reference_probabilities: true,
+            backend: BackendChoice::Cpu,
+            ..SignalConfig::default()
         },
+        true,
         &mut NoProgress,
     )
     .unwrap_err();

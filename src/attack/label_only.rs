@@ -4,13 +4,24 @@
 //! shifts); members tend to stay correctly classified under perturbation, so the score is the
 //! fraction of copies still classified as the record's label.
 
+use super::catalogue::{CatalogueEntry, check};
 use super::{
-    Attack, AttackError, AttackInfo, AttackParams, AttackScores, CatalogueEntry, ExtraQueries,
-    ReferenceUse, ScoringSet,
+    Answers, Attack, AttackError, AttackInfo, AttackParams, AttackScores, Needs, QueryAnswers,
+    QueryKind, QueryOracle, ReadContext, ScoringSet,
 };
+use crate::augment::{self, Augmentations};
+use crate::config::AuditConfig;
+use crate::npz::{NpzIn, NpzOut, SignalsFileError};
+use crate::records::Records;
+use ndarray::{Array1, ArrayD};
+use ndarray_npy::WriteNpzError;
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
 
 /// How the perturbed copies are made.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LabelOnlyParams {
     /// Noisy copies per tabular record (images always get the 18 flip × shift copies).
     pub queries: usize,
@@ -24,6 +35,23 @@ impl Default for LabelOnlyParams {
             queries: 20,
             sigma: 0.1,
         }
+    }
+}
+
+impl LabelOnlyParams {
+    pub fn validate(&self) -> Result<(), AttackError> {
+        check(
+            self.queries > 0,
+            "label-only queries",
+            "at least 1",
+            self.queries as f64,
+        )?;
+        check(
+            self.sigma.is_finite() && self.sigma > 0.0,
+            "label-only noise σ",
+            "a positive number",
+            self.sigma,
+        )
     }
 }
 
@@ -42,12 +70,12 @@ static LABEL_ONLY: AttackInfo = AttackInfo {
     title: "Label-only (robustness to perturbation)",
     paper: "Choquette-Choo, Tramèr, Carlini & Papernot, Label-Only Membership Inference Attacks, ICML 2021",
     summary: "Works when the model only answers with a class. Each record is sent in several slightly perturbed copies (noise on tabular features; mirrored and shifted images): a model keeps classifying its training records correctly under small changes more often than records it never saw. The score is the fraction of copies still classified correctly.",
-    needs_population: false,
-    references: ReferenceUse::NotUsed,
-    averages_augmentations: false,
+    needs: Needs {
+        queries: &[&PERTURBED],
+        ..Needs::TARGET_ONLY
+    },
+    reads: &[],
     labels_suffice: true,
-    queries: ExtraQueries::Perturbed,
-    reads_reference_probabilities: false,
 };
 
 pub(super) static ENTRY: CatalogueEntry = CatalogueEntry {
@@ -68,11 +96,7 @@ impl Attack for LabelOnlyAttack {
         records: ScoringSet<'_>,
         _population: Option<ScoringSet<'_>>,
     ) -> Result<AttackScores, AttackError> {
-        let queries = records
-            .label_only
-            .ok_or(AttackError::NeedsLabelOnlyQueries {
-                attack: LABEL_ONLY.id,
-            })?;
+        let queries = records.answers::<LabelOnlyQueries>(&PERTURBED)?;
         let mut scored = AttackScores::complete(queries.fraction_correct.clone());
         scored.detail = Some(format!(
             "{} queries: {}",
@@ -82,10 +106,148 @@ impl Attack for LabelOnlyAttack {
     }
 }
 
+/// Perturbed copies of every record, answered with the target's top-1 label
+/// (`params.label_only`), stored as `label_only_fraction_correct`.
+pub static PERTURBED: QueryKind = QueryKind {
+    id: "label-only",
+    description: "the target's answers on perturbed copies of the records",
+    population: true,
+    runs_references: false,
+    settings: |config: &AuditConfig| serde_json::json!({"params": config.params.label_only, "seed": config.seed}),
+    make: make_perturbed,
+    meta_key: Some("label_only"),
+    read: read_perturbed,
+};
+
+/// Noise streams of copy `q` of set `s` under the noise defence: `1000 (s + 1) + q`.
+const PERTURBED_STREAM: u64 = 1_000;
+
+/// Each feature's standard deviation over `records` (1 where it is 0), so that label-only
+/// noise is σ per standardised feature.
+fn feature_scale(records: &Records) -> Vec<f32> {
+    let n = records.len().max(1);
+    let per_record: usize = records.record_shape().iter().product();
+    let features = records.features.as_standard_layout();
+    let values = features.as_slice().unwrap_or_default();
+    (0..per_record)
+        .map(|j| {
+            let column = (0..records.len()).map(|i| f64::from(values[i * per_record + j]));
+            let mean = column.clone().sum::<f64>() / n as f64;
+            let var = column.map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+            if var > 0.0 { var.sqrt() as f32 } else { 1.0 }
+        })
+        .collect()
+}
+
+/// Asks the target about perturbed copies of every record and counts correct top-1 answers:
+/// images get the mirror × one-pixel shifts (18 copies), other records `params.queries` copies
+/// with Gaussian noise of `params.sigma` audit-record standard deviations per feature (seeded
+/// by the seed and the record set).
+fn make_perturbed(
+    oracle: &dyn QueryOracle,
+    config: &AuditConfig,
+) -> crate::Result<Option<QueryAnswers>> {
+    let (seed, params) = (config.seed, config.params.label_only);
+    let records = oracle.records();
+    let set = oracle.set_index();
+    let images = Augmentations {
+        flip: true,
+        shift: 1,
+    };
+    let is_image = images.check(records.record_shape()).is_ok();
+    let copies: Vec<ArrayD<f32>> = if is_image {
+        images
+            .queries()
+            .into_iter()
+            .map(|q| augment::apply(&records.features, q))
+            .collect()
+    } else {
+        let scale = feature_scale(oracle.audit_records());
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed ^ (set << 32));
+        (0..params.queries)
+            .map(|_| {
+                let mut noisy = records.features.as_standard_layout().into_owned();
+                let per_record = scale.len().max(1);
+                for (k, v) in noisy.iter_mut().enumerate() {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    *v += (params.sigma * z) as f32 * scale[k % per_record];
+                }
+                noisy
+            })
+            .collect()
+    };
+    let queries = copies.len();
+    let mut correct = vec![0usize; records.len()];
+    for (q, features) in copies.into_iter().enumerate() {
+        let stream = PERTURBED_STREAM * (set + 1) + q as u64;
+        let signals = oracle.ask_target(features, stream)?;
+        for (count, ok) in correct.iter_mut().zip(&signals.correct) {
+            *count += usize::from(*ok);
+        }
+    }
+    Ok(Some(QueryAnswers::new(LabelOnlyQueries {
+        fraction_correct: correct
+            .into_iter()
+            .map(|c| c as f64 / queries as f64)
+            .collect(),
+        queries,
+        perturbation: if is_image {
+            "the image, its mirror and their one-pixel shifts (reflect padding)".to_string()
+        } else {
+            format!(
+                "Gaussian noise of {} standard deviations on every feature (seed {seed})",
+                params.sigma
+            )
+        },
+    })))
+}
+
+/// The copies' settings, kept in the signals file's meta.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PerturbedMeta {
+    queries: usize,
+    perturbation: String,
+}
+
+impl Answers for LabelOnlyQueries {
+    fn write(&self, out: &mut NpzOut<'_>) -> Result<(), WriteNpzError> {
+        out.add(
+            "label_only_fraction_correct",
+            &Array1::from(self.fraction_correct.clone()),
+        )
+    }
+
+    fn meta(&self) -> serde_json::Value {
+        serde_json::to_value(PerturbedMeta {
+            queries: self.queries,
+            perturbation: self.perturbation.clone(),
+        })
+        .expect("plain data")
+    }
+}
+
+fn read_perturbed(
+    input: &mut NpzIn<'_, '_>,
+    context: &ReadContext<'_>,
+) -> Result<Option<QueryAnswers>, SignalsFileError> {
+    let name = "label_only_fraction_correct";
+    if context.meta.is_null() || !input.has(name) {
+        return Ok(None);
+    }
+    let meta: PerturbedMeta = serde_json::from_value(context.meta.clone())
+        .map_err(|e| input.content(format!("its label-only settings: {e}")))?;
+    Ok(Some(QueryAnswers::new(LabelOnlyQueries {
+        fraction_correct: input.vector(name, context.records)?,
+        queries: meta.queries,
+        perturbation: meta.perturbation,
+    })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::attack::build;
+    use crate::set_signals::SetSignals;
     use crate::signal::Signals;
 
     #[test]
@@ -104,17 +266,17 @@ mod tests {
             queries: 4,
             perturbation: "noise".to_string(),
         };
-        let set = |label_only| ScoringSet {
-            signals: &signals,
-            labels: &[0, 1],
-            references: None,
-            augmented: &[],
-            encoded: None,
-            label_only,
-        };
+        let without = SetSignals::new(signals);
+        let with = without
+            .clone()
+            .with_answers(&PERTURBED, QueryAnswers::new(queries));
         let attack = build("label-only", &AttackParams::default()).unwrap();
-        let scored = attack.score(set(Some(&queries)), None).unwrap();
+        let scored = attack.score(ScoringSet::new(&with, &[0, 1]), None).unwrap();
         assert_eq!(scored.scores, vec![Some(1.0), Some(0.25)]);
-        assert!(attack.score(set(None), None).is_err());
+        assert!(
+            attack
+                .score(ScoringSet::new(&without, &[0, 1]), None)
+                .is_err()
+        );
     }
 }

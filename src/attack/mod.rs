@@ -1,45 +1,49 @@
 //! Membership-inference attacks: pure functions from signals to one score per record,
 //! higher meaning more likely a member (SPEC.md, "Conventions").
 //!
-//! Every attack implements [`Attack`] and is listed once in [`catalogue`], the name →
-//! constructor table that the CLI and the page both read, with the description they show.
-//! Attacks that calibrate against reference models may leave a record unscored (`None`)
-//! when its references cannot support a score; it is then listed, never guessed.
+//! Every attack implements [`Attack`], lives in its own file with its settings, its
+//! description and the queries it sends the target ([`QueryKind`]), and is listed once in
+//! [`catalogue`], the table the CLI and the page both read. What an attack needs is declared
+//! once, in [`AttackInfo::needs`]; [`run`] checks it before scoring, the audit computes what
+//! the chosen attacks need from it, and the default attack list is every attack whose needs
+//! the inputs meet. Attacks that calibrate against reference models may leave a record
+//! unscored (`None`) when its references cannot support a score; it is then listed, never
+//! guessed.
 
-pub mod calibrated;
+mod calibrated_loss;
+mod catalogue;
 mod code_poison;
 mod label_only;
 pub mod lira;
-mod params;
-mod reference_attacks;
+mod needs;
+mod query;
 pub mod rmia;
 mod shokri;
 mod threshold;
 
-pub use code_poison::{EncodedLabel, EncodedQueries};
-pub use label_only::{LabelOnlyParams, LabelOnlyQueries};
-pub use params::{AttackParams, LiraParams, LiraVariance, RmiaA, RmiaParams, ShokriParams};
+#[cfg(test)]
+mod reference_tests;
+
+pub use catalogue::{
+    AttackParams, build, catalogue, default_attacks, info, population_attacks, query_kinds,
+};
+pub use code_poison::{CodePoisonParams, ENCODED, EncodedLabel, EncodedQueries};
+pub use label_only::{LabelOnlyParams, LabelOnlyQueries, PERTURBED};
+pub use lira::{AUGMENTED, AugmentedQueries, AugmentedQuery, LiraParams, LiraVariance};
+pub use needs::{Available, Need, Needs, ReferenceUse};
+pub use query::{Answers, QueryAnswers, QueryKind, QueryMap, QueryOracle, ReadContext};
+pub use rmia::{RmiaA, RmiaParams};
+pub use shokri::ShokriParams;
 pub use threshold::{ThresholdAttack, ThresholdConfig, ThresholdSignal};
 
+use crate::set_signals::SetSignals;
 use crate::signal::Signals;
 use crate::signal_matrix::ReferenceSignals;
 use serde::Serialize;
 use thiserror::Error;
 
-/// Which reference models an attack reads, ordered from least to most demanding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReferenceUse {
-    /// The target's outputs alone.
-    NotUsed,
-    /// Reference models that did not train on the record ("offline").
-    OutOnly,
-    /// Reference models that did and that did not train on the record ("online").
-    InAndOut,
-}
-
-/// What an attack is, for people: shown by `mialab attacks` and the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What an attack is, for people and for the audit: shown by `mialab attacks` and the page.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct AttackInfo {
     /// The name used on the command line and in reports.
     pub id: &'static str,
@@ -48,54 +52,58 @@ pub struct AttackInfo {
     pub paper: &'static str,
     /// One paragraph on how it decides.
     pub summary: &'static str,
-    /// Whether it needs population records (known non-members) to calibrate.
-    pub needs_population: bool,
-    /// Which reference models it needs.
-    pub references: ReferenceUse,
-    /// Whether it averages its score over test-time augmented queries when given them.
-    pub averages_augmentations: bool,
+    /// What it cannot run without.
+    pub needs: Needs,
+    /// Queries it reads when they were made (LiRA's augmented queries), besides those it needs.
+    pub reads: &'static [&'static QueryKind],
     /// Whether it still works when the target's API releases only the predicted label.
     pub labels_suffice: bool,
-    /// Queries to the target besides the records themselves that it reads.
-    pub queries: ExtraQueries,
-    /// Whether it reads the reference models' whole probability vectors (not only the
-    /// per-record signals), which the GPU's signal reduction does not bring back.
-    pub reads_reference_probabilities: bool,
 }
 
-/// Extra queries an attack sends the target, which the audit computes only when an attack
-/// that reads them may run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ExtraQueries {
-    None,
-    /// Each record's membership-encoded query (NDSS 2025).
-    Encoded,
-    /// Perturbed copies of each record (label-only attack).
-    Perturbed,
+impl AttackInfo {
+    /// Every query it needs or reads.
+    pub fn queries(&self) -> impl Iterator<Item = &'static QueryKind> + use<> {
+        self.needs.queries.iter().chain(self.reads).copied()
+    }
 }
 
-/// Records as an attack sees them: one model's signals, the labels and, when a reference
-/// set was given, the reference models' signals on the same records.
+/// Records as an attack sees them: the signals of one record set and its labels.
 #[derive(Debug, Clone, Copy)]
 pub struct ScoringSet<'a> {
-    pub signals: &'a Signals,
+    pub signals: &'a SetSignals,
     pub labels: &'a [usize],
-    pub references: Option<&'a ReferenceSignals>,
-    /// The same records under test-time augmentations (images), for LiRA; empty otherwise.
-    pub augmented: &'a [AugmentedQuery],
-    /// The target's outputs on the records' membership-encoded queries, when computed.
-    pub encoded: Option<&'a EncodedQueries>,
-    /// The target's top-1 answers on perturbed copies of the records, when computed.
-    pub label_only: Option<&'a LabelOnlyQueries>,
 }
 
-/// One augmented query of every record: the target's φ and the reference matrix under it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AugmentedQuery {
-    pub query: crate::augment::Query,
-    pub target_logit_scaled: Vec<f64>,
-    pub references: ReferenceSignals,
+impl<'a> ScoringSet<'a> {
+    pub fn new(signals: &'a SetSignals, labels: &'a [usize]) -> ScoringSet<'a> {
+        ScoringSet { signals, labels }
+    }
+
+    /// The target's signals on these records.
+    pub fn target(&self) -> &'a Signals {
+        &self.signals.target
+    }
+
+    /// The reference models' signals on these records.
+    pub fn references(&self) -> Result<&'a ReferenceSignals, AttackError> {
+        self.signals
+            .references
+            .as_ref()
+            .ok_or(AttackError::missing(Need::References(
+                ReferenceUse::OutOnly,
+            )))
+    }
+
+    /// The target's answers to the queries of `kind`.
+    pub fn answers<T: Answers>(&self, kind: &'static QueryKind) -> Result<&'a T, AttackError> {
+        self.optional_answers(kind)
+            .ok_or(AttackError::missing(Need::Query(kind)))
+    }
+
+    /// The target's answers to the queries of `kind`, when they were made.
+    pub fn optional_answers<T: Answers>(&self, kind: &'static QueryKind) -> Option<&'a T> {
+        self.signals.queries.get(kind)
+    }
 }
 
 /// One score per record (`None`: the record cannot be scored by this attack) and, where the
@@ -128,35 +136,36 @@ pub trait Attack {
     ) -> Result<AttackScores, AttackError>;
 }
 
+/// Checks `attack`'s needs against the signals at hand, then scores `records`.
+pub fn run(
+    attack: &dyn Attack,
+    records: ScoringSet<'_>,
+    population: Option<ScoringSet<'_>>,
+) -> Result<AttackScores, AttackError> {
+    let info = attack.info();
+    let available = Available::of_signals(records.signals, population.map(|p| p.signals));
+    if let Some(need) = info.needs.unmet(&available).into_iter().next() {
+        return Err(AttackError::Missing {
+            attack: info.id,
+            need,
+        });
+    }
+    attack
+        .score(records, population)
+        .map_err(|e| e.for_attack(info.id))
+}
+
 /// Why an attack cannot run.
 #[derive(Debug, Error, PartialEq)]
 pub enum AttackError {
     #[error("unknown attack '{name}'; available: {available}")]
     Unknown { name: String, available: String },
-    #[error("attack '{attack}' needs population records (known non-members); pass --population")]
-    NeedsPopulation { attack: &'static str },
+    #[error("attack '{attack}' needs {need}")]
+    Missing { attack: &'static str, need: Need },
     #[error(
         "attack '{attack}' needs population records of every class, but the population has none of class {class}"
     )]
     PopulationClassMissing { attack: &'static str, class: usize },
-    #[error("attack '{attack}' needs reference models; pass --references and --keep-mask")]
-    NeedsReferences { attack: &'static str },
-    #[error(
-        "attack '{attack}' needs reference models on the population records too (RMIA compares each record with population records under every reference model)"
-    )]
-    NeedsPopulationReferences { attack: &'static str },
-    #[error(
-        "attack '{attack}' needs the reference models' probability vectors, which these reference signals do not hold"
-    )]
-    NeedsProbabilities { attack: &'static str },
-    #[error(
-        "attack '{attack}' needs the target's outputs on the encoded queries, which were not computed for these signals"
-    )]
-    NeedsEncodedQueries { attack: &'static str },
-    #[error(
-        "attack '{attack}' needs the target's answers on perturbed copies of the records, which were not computed for these signals"
-    )]
-    NeedsLabelOnlyQueries { attack: &'static str },
     #[error("{name} must be {rule}, got {value}")]
     Parameter {
         name: &'static str,
@@ -170,65 +179,16 @@ pub enum AttackError {
     },
 }
 
-/// One row of the attack table.
-pub struct CatalogueEntry {
-    pub info: &'static AttackInfo,
-    pub build: fn(&AttackParams) -> Box<dyn Attack>,
-}
+impl AttackError {
+    /// A need found missing while scoring, before the attack is named.
+    fn missing(need: Need) -> AttackError {
+        AttackError::Missing { attack: "", need }
+    }
 
-/// Every attack mialab knows, in the order they are listed and reported.
-pub fn catalogue() -> impl Iterator<Item = &'static CatalogueEntry> {
-    threshold::ENTRIES
-        .iter()
-        .chain(reference_attacks::ENTRIES.iter())
-        .chain(std::iter::once(&shokri::ENTRY))
-        .chain(std::iter::once(&label_only::ENTRY))
-        .chain(std::iter::once(&code_poison::ENTRY))
-}
-
-/// The population (threshold) attacks: those that read the target's outputs on the real
-/// records alone.
-pub fn population_attacks() -> Vec<&'static str> {
-    threshold::ENTRIES.iter().map(|e| e.info.id).collect()
-}
-
-/// What an audit has to offer the attacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Available {
-    pub population: bool,
-    /// The most demanding reference use the reference set supports.
-    pub references: ReferenceUse,
-    /// Whether the target's outputs on encoded queries were computed.
-    pub encoded_queries: bool,
-    /// Whether the target's answers on perturbed copies were computed.
-    pub label_only_queries: bool,
-}
-
-/// The attacks run when none are named: every one whose inputs are available.
-pub fn default_attacks(available: Available) -> Vec<&'static str> {
-    catalogue()
-        .filter(|e| available.population || !e.info.needs_population)
-        .filter(|e| e.info.references <= available.references)
-        .filter(|e| match e.info.queries {
-            ExtraQueries::None => true,
-            ExtraQueries::Encoded => available.encoded_queries,
-            ExtraQueries::Perturbed => available.label_only_queries,
-        })
-        .map(|e| e.info.id)
-        .collect()
-}
-
-/// Builds the attack called `id` with `params`.
-pub fn build(id: &str, params: &AttackParams) -> Result<Box<dyn Attack>, AttackError> {
-    params.validate()?;
-    catalogue()
-        .find(|e| e.info.id == id)
-        .map(|e| (e.build)(params))
-        .ok_or_else(|| AttackError::Unknown {
-            name: id.to_string(),
-            available: catalogue()
-                .map(|e| e.info.id)
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+    fn for_attack(self, id: &'static str) -> AttackError {
+        match self {
+            AttackError::Missing { attack: "", need } => AttackError::Missing { attack: id, need },
+            other => other,
+        }
+    }
 }

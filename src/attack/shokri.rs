@@ -8,25 +8,63 @@
 //! rather than a hand-written optimiser. linfa speaks ndarray 0.16, so features cross into
 //! it as `ndarray16` arrays.
 
+use super::catalogue::{CatalogueEntry, check};
 use super::{
-    Attack, AttackError, AttackInfo, AttackParams, AttackScores, CatalogueEntry, ExtraQueries,
-    ReferenceUse, ScoringSet, ShokriParams,
+    Attack, AttackError, AttackInfo, AttackParams, AttackScores, Need, Needs, ReferenceUse,
+    ScoringSet,
 };
 use linfa::prelude::*;
 use linfa_logistic::{FittedLogisticRegression, LogisticRegression};
 use ndarray::{ArrayView1, Axis};
+use serde::{Deserialize, Serialize};
+
+/// The Shokri shadow attack's classifier settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShokriParams {
+    /// L2 penalty of the per-class logistic regressions.
+    pub l2: f64,
+    pub max_iterations: u64,
+}
+
+impl Default for ShokriParams {
+    fn default() -> Self {
+        ShokriParams {
+            l2: 1e-3,
+            max_iterations: 200,
+        }
+    }
+}
+
+impl ShokriParams {
+    pub fn validate(&self) -> Result<(), AttackError> {
+        check(
+            self.l2.is_finite() && self.l2 >= 0.0,
+            "Shokri's L2 penalty",
+            "zero or positive",
+            self.l2,
+        )?;
+        check(
+            self.max_iterations > 0,
+            "Shokri's iterations",
+            "at least 1",
+            self.max_iterations as f64,
+        )
+    }
+}
 
 static SHOKRI: AttackInfo = AttackInfo {
     id: "shokri",
     title: "Shadow-model attack",
     paper: "Shokri, Stronati, Song & Shmatikov, Membership Inference Attacks Against Machine Learning Models, IEEE S&P 2017",
     summary: "Treats the reference models as shadows of the target: their outputs on records they did and did not train on teach one logistic-regression classifier per class what a member's sorted probability vector looks like. The score is that classifier's probability of 'member' on the target's output. The first membership-inference attack on ML models; it learns one rule for all records of a class, so it finds the average leak rather than each record's own.",
-    needs_population: false,
-    references: ReferenceUse::InAndOut,
-    averages_augmentations: false,
+    needs: Needs {
+        references: ReferenceUse::InAndOut,
+        reference_probabilities: true,
+        ..Needs::TARGET_ONLY
+    },
+    reads: &[],
     labels_suffice: false,
-    queries: ExtraQueries::None,
-    reads_reference_probabilities: true,
 };
 
 pub(super) static ENTRY: CatalogueEntry = CatalogueEntry {
@@ -117,17 +155,15 @@ impl Attack for ShokriAttack {
         records: ScoringSet<'_>,
         _population: Option<ScoringSet<'_>>,
     ) -> Result<AttackScores, AttackError> {
-        let refs = records
-            .references
-            .ok_or(AttackError::NeedsReferences { attack: SHOKRI.id })?;
-        let probabilities = refs
-            .probabilities
-            .as_ref()
-            .ok_or(AttackError::NeedsProbabilities { attack: SHOKRI.id })?;
+        let refs = records.references()?;
+        let probabilities = refs.probabilities.as_ref().ok_or(AttackError::Missing {
+            attack: SHOKRI.id,
+            need: Need::ReferenceProbabilities,
+        })?;
         let classes = probabilities.len_of(Axis(2));
         let classifiers = self.train(probabilities, &refs.keep, records.labels, classes)?;
         let scores = records
-            .signals
+            .target()
             .probabilities
             .rows()
             .into_iter()

@@ -3,10 +3,8 @@
 //! 2021). The per-class variant calibrates each class against population records of that
 //! class, as Song & Mittal's class-dependent thresholds do.
 
-use super::{
-    Attack, AttackError, AttackInfo, AttackScores, CatalogueEntry, ExtraQueries, ReferenceUse,
-    ScoringSet,
-};
+use super::catalogue::CatalogueEntry;
+use super::{Attack, AttackError, AttackInfo, AttackScores, Needs, ScoringSet};
 use crate::signal::SignalKind;
 
 /// The signals a threshold attack can use, with their member-side sign.
@@ -67,7 +65,7 @@ impl ThresholdAttack {
 
     fn signed(&self, set: ScoringSet<'_>) -> Vec<f64> {
         let sign = self.config.signal.sign();
-        set.signals
+        set.target()
             .get(self.config.signal.kind())
             .iter()
             .map(|v| sign * v)
@@ -89,9 +87,12 @@ impl Attack for ThresholdAttack {
         if !self.config.per_class {
             return Ok(AttackScores::complete(scores));
         }
-        let population = population.ok_or(AttackError::NeedsPopulation {
-            attack: self.info.id,
-        })?;
+        let Some(population) = population else {
+            return Err(AttackError::Missing {
+                attack: self.info.id,
+                need: super::Need::Population,
+            });
+        };
         let pop_scores = self.signed(population);
         let classes = records
             .labels
@@ -175,12 +176,12 @@ macro_rules! entry {
                 title: $title,
                 paper: $paper,
                 summary: $summary,
-                needs_population: $needs,
-                references: ReferenceUse::NotUsed,
-                averages_augmentations: false,
+                needs: Needs {
+                    population: $needs,
+                    ..Needs::TARGET_ONLY
+                },
+                reads: &[],
                 labels_suffice: false,
-                queries: ExtraQueries::None,
-                reads_reference_probabilities: false,
             },
             build: |_| Box::new(ThresholdAttack::new(CONFIGS[$index])),
         }
@@ -258,6 +259,7 @@ pub(super) static ENTRIES: [CatalogueEntry; 8] = [
 mod tests {
     use super::*;
     use crate::attack::AttackParams;
+    use crate::set_signals::SetSignals;
     use crate::signal::Signals;
 
     fn build(id: &str) -> Result<Box<dyn Attack>, AttackError> {
@@ -268,8 +270,8 @@ mod tests {
         s.scores.into_iter().map(Option::unwrap).collect()
     }
 
-    fn signals(loss: &[f64]) -> Signals {
-        Signals {
+    fn signals(loss: &[f64]) -> SetSignals {
+        SetSignals::new(Signals {
             confidence: loss.iter().map(|l| (-l).exp()).collect(),
             loss: loss.to_vec(),
             logit_scaled: vec![0.0; loss.len()],
@@ -277,27 +279,20 @@ mod tests {
             modified_entropy: loss.to_vec(),
             correct: vec![true; loss.len()],
             probabilities: ndarray::Array2::zeros((loss.len(), 2)),
-        }
+        })
     }
 
     #[test]
     fn global_attacks_negate_losses_and_keep_confidence() {
         let s = signals(&[0.1, 2.0]);
-        let set = ScoringSet {
-            signals: &s,
-            labels: &[0, 1],
-            references: None,
-            augmented: &[],
-            encoded: None,
-            label_only: None,
-        };
+        let set = ScoringSet::new(&s, &[0, 1]);
         assert_eq!(
             scores(build("loss").unwrap().score(set, None).unwrap()),
             vec![-0.1, -2.0]
         );
         assert_eq!(
             scores(build("confidence").unwrap().score(set, None).unwrap()),
-            s.confidence
+            s.target.confidence
         );
     }
 
@@ -305,23 +300,9 @@ mod tests {
     fn per_class_scores_are_percentiles_within_the_records_class() {
         // Class 0 is easy (population losses 0.1..0.4), class 1 hard (1..4).
         let pop = signals(&[0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0, 4.0]);
-        let pop_set = ScoringSet {
-            signals: &pop,
-            labels: &[0, 0, 0, 0, 1, 1, 1, 1],
-            references: None,
-            augmented: &[],
-            encoded: None,
-            label_only: None,
-        };
+        let pop_set = ScoringSet::new(&pop, &[0, 0, 0, 0, 1, 1, 1, 1]);
         let rec = signals(&[0.25, 2.5, 0.2]);
-        let rec_set = ScoringSet {
-            signals: &rec,
-            labels: &[0, 1, 1],
-            references: None,
-            augmented: &[],
-            encoded: None,
-            label_only: None,
-        };
+        let rec_set = ScoringSet::new(&rec, &[0, 1, 1]);
         let scores = scores(
             build("loss-per-class")
                 .unwrap()
@@ -335,18 +316,12 @@ mod tests {
                 .unwrap()
                 .score(rec_set, None)
                 .unwrap_err(),
-            AttackError::NeedsPopulation {
-                attack: "loss-per-class"
+            AttackError::Missing {
+                attack: "loss-per-class",
+                need: crate::attack::Need::Population
             }
         );
-        let missing = ScoringSet {
-            signals: &rec,
-            labels: &[0, 2, 1],
-            references: None,
-            augmented: &[],
-            encoded: None,
-            label_only: None,
-        };
+        let missing = ScoringSet::new(&rec, &[0, 2, 1]);
         assert_eq!(
             build("loss-per-class")
                 .unwrap()

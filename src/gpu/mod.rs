@@ -1,15 +1,14 @@
 //! The GPU path: a model lowered to a [`Plan`] of WGSL compute kernels that `wgpu` runs on
 //! Vulkan, Metal or DX12 natively and on WebGPU in the browser, batch after batch, with
-//! CPU twins of every kernel that define what each must compute.
+//! CPU twins of every kernel that define what each must compute. Which models run here is
+//! decided by [`crate::engine`]; this module knows nothing of that choice.
 
-pub mod backend;
 #[cfg(feature = "gpu")]
 pub mod device;
 pub mod lower;
 pub mod plan;
 pub mod twin;
 
-pub use backend::{BackendChoice, BackendUsed};
 #[cfg(feature = "gpu")]
 pub use device::{Gpu, GpuError, GpuModel};
 pub use lower::{LoweringError, lower};

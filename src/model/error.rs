@@ -34,7 +34,7 @@ pub enum ModelError {
         "the model uses the ONNX operator {operator}, which the engine (tract) does not implement; export it with common operators (Gemm, Conv, Relu, Softmax, ...) ({detail})"
     )]
     UnsupportedOperator { operator: String, detail: String },
-    #[error("--backend gpu cannot run this model: {0}")]
+    #[error("the GPU backend cannot run this model: {0}")]
     Gpu(String),
     #[error("inference failed: {0}")]
     Inference(String),

@@ -1,4 +1,6 @@
-//! The target model: an ONNX graph loaded from bytes and run with tract on the CPU.
+//! A model: an ONNX graph loaded from bytes and run with tract on the CPU. Its lowering to
+//! GPU kernels is kept beside it; whether those run is the engine's choice
+//! ([`crate::engine`]).
 //!
 //! Loading reads the declared input shape (`[batch, features]` or `[batch, C, H, W]`),
 //! replaces the batch dimension with a symbol so any number of records can be run at once,
@@ -35,10 +37,13 @@ pub struct Model {
     info: ModelInfo,
     /// The model as GPU kernels, or why it cannot be.
     lowered: Result<Arc<crate::gpu::Plan>, crate::gpu::LoweringError>,
-    /// The lowered model's constants on the GPU, uploaded on first use.
-    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-    on_gpu: std::sync::OnceLock<crate::gpu::GpuModel>,
+    /// Unique among the models this process loaded, so that an engine can keep per-model
+    /// state (the GPU path's uploaded constants).
+    id: u64,
 }
+
+/// The next [`Model::id`].
+static NEXT_MODEL_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -97,8 +102,7 @@ impl Model {
             plan,
             info,
             lowered,
-            #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-            on_gpu: std::sync::OnceLock::new(),
+            id: NEXT_MODEL_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         let probe =
             ArrayD::<f32>::zeros(IxDyn(&[&[1usize][..], &loaded.info.record_shape].concat()));
@@ -109,6 +113,11 @@ impl Model {
     /// The model lowered to GPU kernels, or why the GPU path cannot run it.
     pub fn gpu_plan(&self) -> Result<&Arc<crate::gpu::Plan>, &crate::gpu::LoweringError> {
         self.lowered.as_ref()
+    }
+
+    /// This model's identity among those loaded.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// What the model declares and how mialab will use it.
@@ -143,160 +152,6 @@ impl Model {
             });
         }
         Ok(out)
-    }
-
-    /// Runs the model over every record on the engine `backend` picks (see
-    /// [`crate::gpu::BackendChoice`]), and says which ran and why.
-    pub fn predict_on(
-        &self,
-        features: &ArrayD<f32>,
-        batch_size: usize,
-        backend: crate::gpu::BackendChoice,
-        progress: &mut dyn ProgressSink,
-    ) -> Result<(Array2<f32>, crate::gpu::BackendUsed), ModelError> {
-        use crate::gpu::{BackendChoice, BackendUsed};
-        if backend == BackendChoice::Cpu {
-            let out = self.predict(features, batch_size, progress)?;
-            return Ok((out, BackendUsed::cpu(None)));
-        }
-        match self.predict_gpu(features, batch_size, backend, progress) {
-            Ok(done) => Ok(done),
-            Err(reason) if backend == BackendChoice::Auto => {
-                let out = self.predict(features, batch_size, progress)?;
-                Ok((out, BackendUsed::cpu(Some(reason))))
-            }
-            Err(reason) => Err(ModelError::Gpu(reason)),
-        }
-    }
-
-    /// The GPU path, or why it cannot run this model here.
-    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-    fn predict_gpu(
-        &self,
-        features: &ArrayD<f32>,
-        batch_size: usize,
-        backend: crate::gpu::BackendChoice,
-        progress: &mut dyn ProgressSink,
-    ) -> Result<(Array2<f32>, crate::gpu::BackendUsed), String> {
-        self.check_records(features.shape(), "the records")
-            .map_err(|e| e.to_string())?;
-        let plan = self.lowered.as_ref().map_err(|e| e.to_string())?;
-        let gpu = usable_gpu(backend)?;
-        let model = self.on_gpu.get_or_init(|| gpu.upload(plan));
-        let n = features.shape()[0];
-        let width = plan.output_len();
-        let out = run_in_batches(gpu, model, features, None, batch_size, progress)
-            .map_err(|e| e.to_string())?
-            .concat();
-        let out = Array2::from_shape_vec((n, width), out).map_err(|e| e.to_string())?;
-        let used = crate::gpu::BackendUsed {
-            engine: "gpu".to_string(),
-            detail: format!("GPU kernels ({}) on {}", plan.describe(), gpu.adapter()),
-        };
-        Ok((out, used))
-    }
-
-    /// Runs several models of one architecture over the same records in shared GPU
-    /// dispatches (one per layer for all of them), each output `[records, classes]`. `None`
-    /// where that path does not apply: `--backend cpu`, no usable adapter, a graph that does
-    /// not lower, or models of different architectures; the caller then runs them one by one.
-    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-    pub fn predict_set(
-        models: &[Model],
-        features: &ArrayD<f32>,
-        batch_size: usize,
-        backend: crate::gpu::BackendChoice,
-        progress: &mut dyn ProgressSink,
-    ) -> Option<(Vec<Array2<f32>>, crate::gpu::BackendUsed)> {
-        let (outputs, used) = gpu_set(models, features, None, batch_size, backend, progress)?;
-        let n = features.shape()[0];
-        let outputs = outputs
-            .into_iter()
-            .map(|v| Array2::from_shape_vec((n, v.len() / n.max(1)), v).ok())
-            .collect::<Option<Vec<_>>>()?;
-        Some((outputs, used))
-    }
-
-    /// As [`Model::predict_set`], reduced on the GPU to `(p_y, logit_scaled)` per record and
-    /// model for records labelled `labels`: two floats per record come back instead of one
-    /// per class. Only for models whose output is raw logits over at least two classes.
-    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-    pub fn predict_set_reduced(
-        models: &[Model],
-        features: &ArrayD<f32>,
-        labels: &[usize],
-        batch_size: usize,
-        backend: crate::gpu::BackendChoice,
-        progress: &mut dyn ProgressSink,
-    ) -> Option<(Vec<ReducedSignals>, crate::gpu::BackendUsed)> {
-        let logits = models.iter().all(|m| {
-            m.lowered.as_ref().is_ok_and(|p| {
-                p.output_len() >= 2
-                    && !matches!(
-                        p.layers.last(),
-                        Some(
-                            crate::gpu::Layer::Softmax { .. }
-                                | crate::gpu::Layer::Activation { .. }
-                        )
-                    )
-            })
-        });
-        if !logits {
-            return None;
-        }
-        let labels: Vec<u32> = labels.iter().map(|&y| y as u32).collect();
-        let (outputs, mut used) = gpu_set(
-            models,
-            features,
-            Some(&labels),
-            batch_size,
-            backend,
-            progress,
-        )?;
-        used.detail.push_str(", signals reduced on the GPU");
-        let pairs = outputs
-            .into_iter()
-            .map(|v| v.chunks_exact(2).map(|c| (c[0], c[1])).collect())
-            .collect();
-        Some((pairs, used))
-    }
-
-    #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
-    pub fn predict_set(
-        _models: &[Model],
-        _features: &ArrayD<f32>,
-        _batch_size: usize,
-        _backend: crate::gpu::BackendChoice,
-        _progress: &mut dyn ProgressSink,
-    ) -> Option<(Vec<Array2<f32>>, crate::gpu::BackendUsed)> {
-        None
-    }
-
-    #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
-    pub fn predict_set_reduced(
-        _models: &[Model],
-        _features: &ArrayD<f32>,
-        _labels: &[usize],
-        _batch_size: usize,
-        _backend: crate::gpu::BackendChoice,
-        _progress: &mut dyn ProgressSink,
-    ) -> Option<(Vec<ReducedSignals>, crate::gpu::BackendUsed)> {
-        None
-    }
-
-    #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
-    fn predict_gpu(
-        &self,
-        _features: &ArrayD<f32>,
-        _batch_size: usize,
-        _backend: crate::gpu::BackendChoice,
-        _progress: &mut dyn ProgressSink,
-    ) -> Result<(Array2<f32>, crate::gpu::BackendUsed), String> {
-        Err(if cfg!(target_arch = "wasm32") {
-            "in the browser the audit runs on tract; WebGPU is checked separately".to_string()
-        } else {
-            "this build of mialab has no GPU path (built without the 'gpu' feature)".to_string()
-        })
     }
 
     /// Checks records of `shape` (`[N, ...]`) fit the model's input.
@@ -340,103 +195,6 @@ impl Model {
         Ok(Array2::from_shape_vec((rows, width), values).expect("shape checked above"))
     }
 }
-
-/// Runs `models` (one architecture) over `features` on the GPU, all in each dispatch; with
-/// `labels`, reduced to `[p_y, logit_scaled]` per record. One flat output per model.
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-fn gpu_set(
-    models: &[Model],
-    features: &ArrayD<f32>,
-    labels: Option<&[u32]>,
-    batch_size: usize,
-    backend: crate::gpu::BackendChoice,
-    progress: &mut dyn ProgressSink,
-) -> Option<(Vec<Vec<f32>>, crate::gpu::BackendUsed)> {
-    if backend == crate::gpu::BackendChoice::Cpu || models.len() < 2 {
-        return None;
-    }
-    let gpu = usable_gpu(backend).ok()?;
-    let plans: Vec<&crate::gpu::Plan> = models
-        .iter()
-        .map(|m| m.lowered.as_deref().ok())
-        .collect::<Option<_>>()?;
-    if models
-        .iter()
-        .any(|m| m.check_records(features.shape(), "the records").is_err())
-    {
-        return None;
-    }
-    let set = gpu.upload_set(&plans)?;
-    let per_model = run_in_batches(gpu, &set, features, labels, batch_size, progress).ok()?;
-    let used = crate::gpu::BackendUsed {
-        engine: "gpu".to_string(),
-        detail: format!(
-            "GPU kernels on {}, {} models per dispatch",
-            gpu.adapter(),
-            models.len()
-        ),
-    };
-    Some((per_model, used))
-}
-
-/// The process's GPU if `backend` may use it: `auto` leaves software adapters to tract.
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-fn usable_gpu(backend: crate::gpu::BackendChoice) -> Result<&'static crate::gpu::Gpu, String> {
-    let gpu = crate::gpu::device::shared().map_err(|e| e.to_string())?;
-    if gpu.is_software() && backend == crate::gpu::BackendChoice::Auto {
-        return Err(format!(
-            "the only GPU adapter, {}, is a software one on the CPU (slower than tract; --backend gpu uses it anyway)",
-            gpu.adapter()
-        ));
-    }
-    Ok(gpu)
-}
-
-/// Runs `model` (one model or a set) over `features` in batches, reporting progress; with
-/// `labels`, reduced to `[p_y, logit_scaled]` per record. One flat output per model.
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-fn run_in_batches(
-    gpu: &crate::gpu::Gpu,
-    model: &crate::gpu::GpuModel,
-    features: &ArrayD<f32>,
-    labels: Option<&[u32]>,
-    batch_size: usize,
-    progress: &mut dyn ProgressSink,
-) -> Result<Vec<Vec<f32>>, crate::gpu::GpuError> {
-    let plan = model.plan();
-    let n = features.shape()[0];
-    let values = features.as_standard_layout();
-    let input = values.as_slice().unwrap_or_default();
-    let width = if labels.is_some() {
-        2
-    } else {
-        plan.output_len()
-    };
-    let batch = gpu
-        .max_batch(plan, model.models())
-        .min(batch_size.max(1) * 8);
-    let mut per_model = vec![Vec::with_capacity(n * width); model.models()];
-    for start in (0..n).step_by(batch) {
-        let end = (start + batch).min(n);
-        let chunk = &input[start * plan.input_len..end * plan.input_len];
-        let out = match labels {
-            Some(l) => gpu.run_reduced(model, chunk, &l[start..end], batch)?,
-            None => gpu.run(model, chunk, end - start, batch)?,
-        };
-        for (k, rows) in out.chunks((end - start) * width).enumerate() {
-            per_model[k].extend_from_slice(rows);
-        }
-        progress.update(Progress {
-            step: "inference (GPU)",
-            done: end,
-            total: n,
-        });
-    }
-    Ok(per_model)
-}
-
-/// One model's outputs reduced on the GPU: `(p_y, logit_scaled)` per record.
-pub type ReducedSignals = Vec<(f32, f32)>;
 
 /// Index of the output that carries class scores.
 fn choose_output(info: &ModelInfo, options: &ModelOptions) -> Result<usize, ModelError> {

@@ -16,7 +16,9 @@ pub enum OutputKind {
 }
 
 /// How to decide the [`OutputKind`]: detect it, or take the user's word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum OutputKindChoice {
     #[default]
     Auto,

@@ -4,15 +4,17 @@
 //! Reports hold no timestamps or paths beyond what the user passed, and floats are written
 //! in their shortest round-trip form, so the same inputs and seed give byte-identical files.
 
+mod per_class;
 mod per_record;
 mod summary;
 
+pub use per_class::{ClassRow, PerClassTable};
 pub use per_record::PerRecordTable;
 
 use crate::attack::AttackInfo;
-use crate::audit::{AuditConfig, Provenance};
 use crate::metrics::{Confusion, EpsilonBound};
-use crate::model::{OutputKind, OutputKindChoice};
+use crate::model::OutputKind;
+use crate::provenance::Provenance;
 use crate::records::Records;
 use crate::signal_matrix::ReferenceSignals;
 use serde::{Deserialize, Serialize};
@@ -77,26 +79,6 @@ pub struct Settings {
     pub defences: Vec<String>,
 }
 
-impl From<&AuditConfig> for Settings {
-    fn from(c: &AuditConfig) -> Settings {
-        Settings {
-            seed: c.seed,
-            temperature: c.temperature,
-            output_kind: match c.output_kind {
-                OutputKindChoice::Auto => "auto",
-                OutputKindChoice::Logits => "logits",
-                OutputKindChoice::Probabilities => "probabilities",
-            },
-            bootstrap_resamples: c.bootstrap_resamples,
-            alpha: c.alpha,
-            delta: c.delta,
-            member_prior: c.member_prior,
-            operating_fprs: c.operating_fprs.clone(),
-            defences: c.defences.iter().map(ToString::to_string).collect(),
-        }
-    }
-}
-
 /// The target model as audited.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSection {
@@ -110,7 +92,7 @@ pub struct ModelSection {
     pub parameters: u64,
     /// The engine that ran the target (tract or the GPU kernels) and why that one.
     #[serde(default)]
-    pub backend: Option<crate::gpu::BackendUsed>,
+    pub backend: Option<crate::engine::BackendUsed>,
 }
 
 /// A record set as read.

@@ -2,23 +2,15 @@
 
 use crate::inputs::{NpyCompanions, SchemaArgs, load_model, load_records, load_references};
 use crate::progress_bar::TerminalProgress;
+use crate::settings_args::{AttackArgs, SignalArgs};
 use crate::zoo_cmd;
 use anyhow::{Context, Result, bail};
-use mialab::attack::{
-    AttackParams, EncodedLabel, LabelOnlyParams, LiraParams, LiraVariance, RmiaA, RmiaParams,
-    ShokriParams,
-};
-use mialab::audit::{
-    AuditConfig, AuditData, AuditInput, AuditOutcome, Provenance, ReferenceInput, attack_signals,
-    run_audit,
-};
-use mialab::augment::Augmentations;
-use mialab::defence::Defence;
-use mialab::gpu::BackendChoice;
-use mialab::model::{Model, ModelOptions, OutputKindChoice};
+use mialab::Session;
+use mialab::audit::AuditOutcome;
+use mialab::config::AuditConfig;
+use mialab::model::ModelOptions;
 use mialab::records::{RecordSchema, Records};
 use mialab::signals_file;
-use ndarray::Array2;
 use std::path::{Path, PathBuf};
 
 /// What the models run on: the target, the records, the population and the references,
@@ -73,34 +65,11 @@ pub struct InputArgs {
     no_references: bool,
     #[command(flatten)]
     schema: SchemaArgs,
-    /// Whether the model outputs logits or probabilities.
-    #[arg(long, value_enum, default_value = "auto")]
-    output_kind: OutputKindArg,
     /// Name of the model output with class scores (default: the first float output).
     #[arg(long, value_name = "NAME")]
     output: Option<String>,
-    /// Softmax temperature.
-    #[arg(long, default_value_t = 1.0)]
-    temperature: f64,
-    /// Output defence the target's API applies to every answer (repeat or comma-separate to
-    /// chain, in order): top1 (label only), topk:K, round:D, temperature:T, noise:SIGMA.
-    #[arg(long = "defence", value_name = "DEFENCE", value_delimiter = ',', value_parser = parse_defence)]
-    defences: Vec<Defence>,
-    /// Engine that runs the models: auto (the wgpu kernels on a hardware GPU where the model
-    /// lowers, else tract, saying why), cpu (tract), gpu (the kernels on any adapter, software
-    /// ones included; an error if the model does not lower or there is no adapter).
-    #[arg(long, value_name = "auto|cpu|gpu", default_value = "auto", value_parser = parse_backend)]
-    backend: BackendChoice,
-    /// Records per inference call.
-    #[arg(long, default_value_t = mialab::model::DEFAULT_BATCH_SIZE)]
-    batch_size: usize,
-    /// Images: LiRA also queries the mirrored image and averages the scores.
-    #[arg(long)]
-    augment_flip: bool,
-    /// Images: LiRA also queries every shift of up to this many pixels (0, 1 or 2; reflect
-    /// padding) and averages the scores.
-    #[arg(long, value_name = "PIXELS", default_value_t = 0)]
-    augment_shift: usize,
+    #[command(flatten)]
+    pub signal_args: SignalArgs,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -113,140 +82,14 @@ pub struct AuditArgs {
     /// Attack the signals of a file written by `mialab signals` instead of running models.
     #[arg(long, value_name = "FILE.npz", conflicts_with_all = ["model", "records", "zoo", "references", "population"])]
     signals: Option<PathBuf>,
-    /// Attacks to run (repeat or comma-separate); default: every one the inputs allow.
-    #[arg(long = "attack", value_name = "NAME", value_delimiter = ',')]
-    attacks: Vec<String>,
     #[command(flatten)]
-    attack_params: AttackParamArgs,
+    attack_args: AttackArgs,
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Write the per-record CSV (signals, scores, ranks) here.
     #[arg(long, value_name = "FILE")]
     per_record: Option<PathBuf>,
-    /// Seed of every random choice.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Bootstrap resamples for the AUC interval (at least 200).
-    #[arg(long, default_value_t = 1000)]
-    bootstrap: usize,
-    /// Significance level of confidence intervals.
-    #[arg(long, default_value_t = 0.05)]
-    alpha: f64,
-    /// δ of the empirical ε lower bound.
-    #[arg(long, default_value_t = 1e-5)]
-    delta: f64,
-    /// Fraction of members among those attacked, for PPV.
-    #[arg(long, default_value_t = 0.01)]
-    member_prior: f64,
-}
-
-fn parse_backend(text: &str) -> std::result::Result<BackendChoice, String> {
-    text.parse()
-}
-
-fn parse_defence(text: &str) -> std::result::Result<Defence, String> {
-    text.parse()
-        .map_err(|e: mialab::defence::DefenceError| e.to_string())
-}
-
-/// Settings of the reference-model attacks.
-#[derive(clap::Args, Clone, Debug)]
-pub struct AttackParamArgs {
-    /// LiRA's variance: fixed (one σ for all records) below 64 reference models, per record above.
-    #[arg(long, value_enum, default_value = "auto")]
-    lira_variance: LiraVarianceArg,
-    /// Offline RMIA's a in [0, 1], or "tune" to choose it on reference model 0 as a stand-in target.
-    #[arg(long, value_name = "A|tune", default_value = "0.3", value_parser = parse_rmia_a)]
-    rmia_a: RmiaA,
-    /// RMIA's likelihood-ratio threshold γ.
-    #[arg(long, default_value_t = 1.0)]
-    rmia_gamma: f64,
-    /// L2 penalty of the Shokri attack's logistic regressions.
-    #[arg(long, default_value_t = ShokriParams::default().l2)]
-    shokri_l2: f64,
-    /// L-BFGS iterations of the Shokri attack's logistic regressions.
-    #[arg(long, default_value_t = ShokriParams::default().max_iterations)]
-    shokri_iterations: u64,
-    /// The code-poison attack reads the record's own label on its encoded query instead of the
-    /// secret label.
-    #[arg(long)]
-    code_poison_true_label: bool,
-    /// Noisy copies per tabular record for the label-only attack (images use 18 flips/shifts).
-    #[arg(long, default_value_t = LabelOnlyParams::default().queries)]
-    label_only_queries: usize,
-    /// Label-only noise, in standard deviations of each feature.
-    #[arg(long, default_value_t = LabelOnlyParams::default().sigma)]
-    label_only_sigma: f64,
-}
-
-impl Default for AttackParamArgs {
-    fn default() -> Self {
-        AttackParamArgs {
-            lira_variance: LiraVarianceArg::Auto,
-            rmia_a: RmiaA::Fixed(RmiaParams::DEFAULT_A),
-            rmia_gamma: 1.0,
-            shokri_l2: ShokriParams::default().l2,
-            shokri_iterations: ShokriParams::default().max_iterations,
-            code_poison_true_label: false,
-            label_only_queries: LabelOnlyParams::default().queries,
-            label_only_sigma: LabelOnlyParams::default().sigma,
-        }
-    }
-}
-
-impl AttackParamArgs {
-    pub fn params(&self) -> AttackParams {
-        AttackParams {
-            lira: LiraParams {
-                variance: match self.lira_variance {
-                    LiraVarianceArg::Auto => LiraVariance::Auto,
-                    LiraVarianceArg::Fixed => LiraVariance::Fixed,
-                    LiraVarianceArg::PerRecord => LiraVariance::PerRecord,
-                },
-            },
-            rmia: RmiaParams {
-                a: self.rmia_a,
-                gamma: self.rmia_gamma,
-            },
-            shokri: ShokriParams {
-                l2: self.shokri_l2,
-                max_iterations: self.shokri_iterations,
-            },
-            code_poison: if self.code_poison_true_label {
-                EncodedLabel::True
-            } else {
-                EncodedLabel::Secret
-            },
-            label_only: LabelOnlyParams {
-                queries: self.label_only_queries,
-                sigma: self.label_only_sigma,
-            },
-        }
-    }
-}
-
-fn parse_rmia_a(text: &str) -> Result<RmiaA, String> {
-    if text.eq_ignore_ascii_case("tune") {
-        return Ok(RmiaA::Tuned);
-    }
-    text.parse::<f64>()
-        .map(RmiaA::Fixed)
-        .map_err(|_| format!("'{text}' is neither a number in [0, 1] nor 'tune'"))
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum LiraVarianceArg {
-    Auto,
-    Fixed,
-    PerRecord,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy)]
-enum OutputKindArg {
-    Auto,
-    Logits,
-    Probabilities,
 }
 
 /// The files one audit reads.
@@ -334,88 +177,28 @@ impl InputArgs {
         }
     }
 
-    /// The audit settings these inputs fix; the rest keep their defaults.
+    /// The audit settings these inputs' flags fix; the rest keep their defaults.
     pub fn config(&self) -> AuditConfig {
-        AuditConfig {
-            output_kind: match self.output_kind {
-                OutputKindArg::Auto => OutputKindChoice::Auto,
-                OutputKindArg::Logits => OutputKindChoice::Logits,
-                OutputKindArg::Probabilities => OutputKindChoice::Probabilities,
-            },
-            temperature: self.temperature,
-            defences: self.defences.clone(),
-            backend: self.backend,
-            batch_size: self.batch_size,
-            augmentations: Augmentations {
-                flip: self.augment_flip,
-                shift: self.augment_shift,
-            },
-            ..AuditConfig::default()
-        }
+        let mut config = AuditConfig::default();
+        self.signal_args.apply(&mut config);
+        config
     }
 }
 
 impl AuditArgs {
     fn config(&self) -> AuditConfig {
-        AuditConfig {
-            attacks: self.attacks.clone(),
-            seed: self.seed,
-            bootstrap_resamples: self.bootstrap,
-            alpha: self.alpha,
-            delta: self.delta,
-            member_prior: self.member_prior,
-            attack_params: self.attack_params.params(),
-            ..self.inputs.config()
-        }
+        let mut config = self.inputs.config();
+        self.attack_args.apply(&mut config);
+        config
     }
 }
 
-/// Everything an audit's models run on, loaded.
-pub struct Loaded {
-    pub model: Model,
-    pub model_provenance: Provenance,
-    pub records: Records,
-    pub records_provenance: Provenance,
-    pub population: Option<(Records, Provenance)>,
-    pub references: Option<LoadedReferences>,
-}
-
-/// Reference models in keep-mask column order, the mask `[records, models]`, and names.
-pub struct LoadedReferences {
-    pub models: Vec<Model>,
-    pub keep: Array2<bool>,
-    pub provenance: Provenance,
-    pub names: Vec<String>,
-}
-
-impl Loaded {
-    pub fn input(&self) -> AuditInput<'_> {
-        AuditInput {
-            model: &self.model,
-            model_provenance: self.model_provenance.clone(),
-            data: self.data(),
-            references: self.references.as_ref().map(|r| ReferenceInput {
-                models: &r.models,
-                names: r.names.clone(),
-                keep: r.keep.clone(),
-                provenance: r.provenance.clone(),
-            }),
-        }
-    }
-
-    pub fn data(&self) -> AuditData<'_> {
-        AuditData {
-            records: &self.records,
-            records_provenance: self.records_provenance.clone(),
-            population: self.population.as_ref().map(|(r, p)| (r, p.clone())),
-        }
-    }
-}
-
-/// Loads the model, records, population and reference set `files` name.
-pub fn load(files: &AuditFiles, schema: &RecordSchema, options: &ModelOptions) -> Result<Loaded> {
-    let (model, model_provenance) = load_model(&files.model, options)?;
-    let (records, records_provenance) = load_records(
+/// A session holding the model, records, population and reference set `files` name.
+pub fn load(files: &AuditFiles, schema: &RecordSchema, options: &ModelOptions) -> Result<Session> {
+    let mut session = Session::new();
+    let (model, provenance) = load_model(&files.model, options)?;
+    session.set_target(model, provenance);
+    let (records, provenance) = load_records(
         &files.records,
         NpyCompanions {
             labels: files.labels.as_deref(),
@@ -424,8 +207,10 @@ pub fn load(files: &AuditFiles, schema: &RecordSchema, options: &ModelOptions) -
         },
         schema,
     )?;
-    let population = match &files.population {
-        Some(path) => Some(load_records(
+    let count = records.len();
+    session.set_records(records, provenance);
+    if let Some(path) = &files.population {
+        session.set_population(Some(load_records(
             path,
             NpyCompanions {
                 labels: files.population_labels.as_deref(),
@@ -433,31 +218,18 @@ pub fn load(files: &AuditFiles, schema: &RecordSchema, options: &ModelOptions) -
                 ids: files.population_ids.as_deref(),
             },
             &schema.for_population(),
-        )?),
-        None => None,
-    };
-    let references = files
-        .references
-        .as_ref()
-        .map(|r| {
-            load_references(r, options, records.len()).map(|(models, keep, provenance)| {
-                LoadedReferences {
-                    models,
-                    keep,
-                    provenance,
-                    names: r.models.iter().map(|p| p.display().to_string()).collect(),
-                }
-            })
-        })
-        .transpose()?;
-    Ok(Loaded {
-        model,
-        model_provenance,
-        records,
-        records_provenance,
-        population,
-        references,
-    })
+        )?));
+    }
+    if let Some(refs) = &files.references {
+        let (models, keep, provenance) = load_references(refs, options, count)?;
+        for (model, path) in models.into_iter().zip(&refs.models) {
+            session.add_reference(model, path.display().to_string());
+        }
+        session
+            .set_keep_mask(keep, provenance)
+            .map_err(mialab::Error::from)?;
+    }
+    Ok(session)
 }
 
 /// Loads the files, runs the audit and returns it with a one-line description.
@@ -468,12 +240,24 @@ pub fn audit_files(
     config: &AuditConfig,
     quiet: bool,
 ) -> Result<(AuditOutcome, String)> {
-    let loaded = load(files, schema, options)?;
+    let mut session = load(files, schema, options)?;
+    audit_session(&mut session, config, quiet)
+}
+
+/// Runs the audit `config` asks for on a loaded session.
+fn audit_session(
+    session: &mut Session,
+    config: &AuditConfig,
+    quiet: bool,
+) -> Result<(AuditOutcome, String)> {
     let mut progress = TerminalProgress::new(quiet);
-    let outcome = run_audit(&loaded.input(), config, &mut progress)?;
+    let run = session.audit(config, &mut progress)?;
     progress.finish();
-    let line = describe(&outcome, &loaded.records);
-    Ok((outcome, line))
+    let line = describe(
+        &run.outcome,
+        session.records().map_err(mialab::Error::from)?,
+    );
+    Ok((run.outcome, line))
 }
 
 fn describe(outcome: &AuditOutcome, records: &Records) -> String {
@@ -505,21 +289,7 @@ fn audit_signals_file(
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let file =
         signals_file::read(&path.display().to_string(), &bytes).map_err(mialab::Error::from)?;
-    let data = AuditData {
-        records: &file.records,
-        records_provenance: file.meta.records.clone(),
-        population: file.population.as_ref().zip(file.meta.population.clone()),
-    };
-    let config = AuditConfig {
-        temperature: file.meta.temperature,
-        defences: file.signals.defences.clone(),
-        ..config.clone()
-    };
-    let mut progress = TerminalProgress::new(quiet);
-    let outcome = attack_signals(&data, &file.signals, &config, &mut progress)?;
-    progress.finish();
-    let line = describe(&outcome, &file.records);
-    Ok((outcome, line))
+    audit_session(&mut Session::from_signals_file(file), config, quiet)
 }
 
 pub fn run(args: &AuditArgs) -> Result<()> {

@@ -2,9 +2,9 @@
 
 use crate::audit_cmd::ReferenceFiles;
 use anyhow::{Context, Result, bail};
-use mialab::audit::Provenance;
 use mialab::keep_mask;
 use mialab::model::{Model, ModelError, ModelOptions};
+use mialab::provenance::Provenance;
 use mialab::records::{NpyInputs, RecordSchema, Records, read_file};
 use ndarray::Array2;
 use std::path::{Path, PathBuf};

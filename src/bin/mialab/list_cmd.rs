@@ -31,10 +31,10 @@ pub fn attacks(args: &AttacksArgs) -> Result<()> {
     for entry in catalogue() {
         let info = entry.info;
         let mut needs = Vec::new();
-        if info.needs_population {
+        if info.needs.population {
             needs.push("--population");
         }
-        match info.references {
+        match info.needs.references {
             ReferenceUse::NotUsed => {}
             ReferenceUse::OutOnly => needs.push("--references (OUT models)"),
             ReferenceUse::InAndOut => needs.push("--references (IN and OUT models)"),

@@ -1,13 +1,16 @@
 //! `mialab`: audit an ONNX model for membership leakage from the command line.
 //!
 //! The commands are thin: they read files, call the library, and print. Every error is
-//! printed with its chain of causes and exits with status 2.
+//! printed with its chain of causes, and a hint naming the flag that fixes it where there is
+//! one, and exits with status 2.
 
 mod audit_cmd;
 mod encode_cmd;
+mod hints;
 mod inputs;
 mod list_cmd;
 mod progress_bar;
+mod settings_args;
 mod signals_cmd;
 mod zoo_cmd;
 
@@ -39,6 +42,8 @@ enum Command {
     Inspect(list_cmd::InspectArgs),
     /// List the bundled model zoo, or audit every target in it (--audit).
     Zoo(zoo_cmd::ZooArgs),
+    /// Print the audit settings the flags resolve to, as JSON (the page sends the same).
+    Settings(Box<settings_args::SettingsArgs>),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +55,7 @@ fn main() -> ExitCode {
         Command::Attacks(args) => list_cmd::attacks(&args),
         Command::Inspect(args) => list_cmd::inspect(&args),
         Command::Zoo(args) => zoo_cmd::run(&args),
+        Command::Settings(args) => settings_args::print(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -57,6 +63,9 @@ fn main() -> ExitCode {
             eprintln!("error: {error}");
             for cause in error.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
+            }
+            if let Some(hint) = hints::hint(&error) {
+                eprintln!("hint: {hint}");
             }
             ExitCode::from(2)
         }

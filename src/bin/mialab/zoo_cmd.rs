@@ -2,9 +2,11 @@
 //! `models/manifest.json`, resolve `--zoo DATASET/TARGET` to files, and audit every target
 //! in one go (the table in `models/README.md`).
 
-use crate::audit_cmd::{AttackParamArgs, AuditFiles, ReferenceFiles, audit_files};
+use crate::audit_cmd::{AuditFiles, ReferenceFiles, audit_files};
+use crate::settings_args::AttackParamArgs;
 use anyhow::{Context, Result};
-use mialab::audit::{AuditConfig, AuditOutcome};
+use mialab::audit::AuditOutcome;
+use mialab::config::AuditConfig;
 use mialab::model::ModelOptions;
 use mialab::records::RecordSchema;
 use mialab::report::AttackResult;
@@ -29,7 +31,7 @@ pub struct ZooArgs {
     #[command(flatten)]
     attack_params: AttackParamArgs,
     /// Seed of every random choice.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = AuditConfig::default().seed)]
     seed: u64,
     /// No progress bars.
     #[arg(long, short)]
@@ -165,12 +167,12 @@ fn audit_all(args: &ZooArgs, manifest: &Manifest) -> Result<()> {
 }
 
 fn attack_table(args: &ZooArgs, manifest: &Manifest) -> Result<()> {
-    let config = AuditConfig {
+    let mut config = AuditConfig {
         attacks: args.attacks.clone(),
         seed: args.seed,
-        attack_params: args.attack_params.params(),
         ..AuditConfig::default()
     };
+    args.attack_params.apply(&mut config);
     for dataset in &manifest.datasets {
         let mut columns: Vec<(String, Vec<AttackResult>)> = Vec::new();
         for target in &dataset.targets {

@@ -1,12 +1,14 @@
-//! Which engine runs a model: tract on the CPU or the GPU kernels, chosen per model by
-//! `--backend auto|cpu|gpu`, and what ran, with why, for the report.
+//! Which engine runs a model: tract on the CPU or the GPU kernels, chosen per model by the
+//! user's [`BackendChoice`], and what ran, with why, for the report.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 /// The user's choice of engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum BackendChoice {
     /// The GPU where a hardware adapter with compute shaders exists and the graph lowers,
     /// else tract (software adapters such as lavapipe are slower than tract).
@@ -42,7 +44,7 @@ impl fmt::Display for BackendChoice {
 }
 
 /// What ran a model, and why that one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackendUsed {
     /// "cpu" or "gpu".
     pub engine: String,

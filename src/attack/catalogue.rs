@@ -1,0 +1,132 @@
+//! The catalogue: every attack mialab knows, in the order they are listed and reported, and
+//! the settings of those that have any. The CLI, the page and the audit all read it; adding
+//! an attack adds its entry here and, if it has settings, one field to [`AttackParams`].
+
+use super::{
+    Attack, AttackError, AttackInfo, Available, CodePoisonParams, LabelOnlyParams, LiraParams,
+    QueryKind, RmiaParams, ShokriParams, calibrated_loss, code_poison, label_only, lira, rmia,
+    shokri, threshold,
+};
+use serde::{Deserialize, Serialize};
+
+/// One row of the attack table.
+pub struct CatalogueEntry {
+    pub info: &'static AttackInfo,
+    pub build: fn(&AttackParams) -> Box<dyn Attack>,
+}
+
+/// Every attack mialab knows, in the order they are listed and reported.
+pub fn catalogue() -> impl Iterator<Item = &'static CatalogueEntry> {
+    threshold::ENTRIES
+        .iter()
+        .chain(lira::ENTRIES.iter())
+        .chain(rmia::ENTRIES.iter())
+        .chain(std::iter::once(&calibrated_loss::ENTRY))
+        .chain(std::iter::once(&shokri::ENTRY))
+        .chain(std::iter::once(&label_only::ENTRY))
+        .chain(std::iter::once(&code_poison::ENTRY))
+}
+
+/// Every kind of extra query the catalogue's attacks send or read, once each, in catalogue
+/// order.
+pub fn query_kinds() -> impl Iterator<Item = &'static QueryKind> {
+    let mut seen: Vec<&'static str> = Vec::new();
+    catalogue().flat_map(|e| e.info.queries()).filter(move |k| {
+        let new = !seen.contains(&k.id);
+        seen.push(k.id);
+        new
+    })
+}
+
+/// Settings of every attack that has any, each with its defaults (SPEC.md).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttackParams {
+    pub lira: LiraParams,
+    pub rmia: RmiaParams,
+    pub shokri: ShokriParams,
+    pub code_poison: CodePoisonParams,
+    pub label_only: LabelOnlyParams,
+}
+
+impl AttackParams {
+    /// Checks every setting is in its range.
+    pub fn validate(&self) -> Result<(), AttackError> {
+        self.rmia.validate()?;
+        self.shokri.validate()?;
+        self.label_only.validate()
+    }
+}
+
+/// The population (threshold) attacks: those that read the target's outputs on the real
+/// records alone.
+pub fn population_attacks() -> Vec<&'static str> {
+    threshold::ENTRIES.iter().map(|e| e.info.id).collect()
+}
+
+/// The attacks run when none are named: every one whose needs `available` meets.
+pub fn default_attacks(available: &Available) -> Vec<&'static str> {
+    catalogue()
+        .filter(|e| e.info.needs.unmet(available).is_empty())
+        .map(|e| e.info.id)
+        .collect()
+}
+
+/// Builds the attack called `id` with `params`.
+pub fn build(id: &str, params: &AttackParams) -> Result<Box<dyn Attack>, AttackError> {
+    params.validate()?;
+    catalogue()
+        .find(|e| e.info.id == id)
+        .map(|e| (e.build)(params))
+        .ok_or_else(|| AttackError::Unknown {
+            name: id.to_string(),
+            available: catalogue()
+                .map(|e| e.info.id)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// The catalogue entry of `id`, if there is one.
+pub fn info(id: &str) -> Option<&'static AttackInfo> {
+    catalogue().find(|e| e.info.id == id).map(|e| e.info)
+}
+
+/// Reads a check of one parameter.
+pub(super) fn check(
+    ok: bool,
+    name: &'static str,
+    rule: &'static str,
+    value: f64,
+) -> Result<(), AttackError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(AttackError::Parameter { name, rule, value })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_named() {
+        assert_eq!(AttackParams::default().validate(), Ok(()));
+        let mut p = AttackParams::default();
+        p.rmia.a = super::super::RmiaA::Fixed(1.5);
+        assert!(p.validate().unwrap_err().to_string().contains("RMIA's a"));
+        let mut p = AttackParams::default();
+        p.rmia.gamma = 0.0;
+        assert!(p.validate().unwrap_err().to_string().contains("gamma"));
+    }
+
+    #[test]
+    fn every_attack_id_is_listed_once() {
+        let mut ids: Vec<&str> = catalogue().map(|e| e.info.id).collect();
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+    }
+}

@@ -1,0 +1,53 @@
+//! The engine without a native GPU path: a build without the `gpu` feature, or the browser,
+//! where the audit runs on tract and the page reaches WebGPU through its asynchronous check.
+
+use super::{BackendChoice, BackendUsed, ReducedSignals};
+use crate::model::Model;
+use crate::progress::ProgressSink;
+use ndarray::{Array2, ArrayD};
+
+#[derive(Default)]
+pub(super) struct State;
+
+fn no_gpu() -> String {
+    if cfg!(target_arch = "wasm32") {
+        "in the browser the audit runs on tract; WebGPU is checked separately".to_string()
+    } else {
+        "this build of mialab has no GPU path (built without the 'gpu' feature)".to_string()
+    }
+}
+
+impl State {
+    pub(super) fn run(
+        &self,
+        _model: &Model,
+        _features: &ArrayD<f32>,
+        _choice: BackendChoice,
+        _batch_size: usize,
+        _progress: &mut dyn ProgressSink,
+    ) -> Result<(Array2<f32>, BackendUsed), String> {
+        Err(no_gpu())
+    }
+
+    pub(super) fn run_set(
+        &self,
+        _models: &[Model],
+        _features: &ArrayD<f32>,
+        _choice: BackendChoice,
+        _batch_size: usize,
+    ) -> Option<(Vec<Array2<f32>>, BackendUsed)> {
+        None
+    }
+
+    pub(super) fn run_set_reduced(
+        &self,
+        _models: &[Model],
+        _features: &ArrayD<f32>,
+        _labels: &[usize],
+        _choice: BackendChoice,
+        _batch_size: usize,
+        _progress: &mut dyn ProgressSink,
+    ) -> Option<(Vec<ReducedSignals>, BackendUsed)> {
+        None
+    }
+}

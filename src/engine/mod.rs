@@ -1,0 +1,185 @@
+//! The engine seam: the one place that chooses which backend runs a model (tract on the CPU,
+//! or the GPU kernels of [`crate::gpu`]), runs a model or a set of models over records, and
+//! returns their raw outputs or, where the GPU can, their per-record signals reduced on the
+//! device. [`compare`] is the one check of two engines' outputs against each other, used by
+//! the benchmark, the page's engine check and the GPU tests.
+//!
+//! [`crate::model::Model`] knows only tract and its own lowering to kernels; whether and
+//! where those kernels run is decided here. The native GPU path is the `gpu` feature's, in
+//! `accelerated.rs`; every other build (no feature, or wasm32, where the audit runs on tract
+//! and WebGPU is reached asynchronously by the page's check) compiles `cpu_only.rs`, with the
+//! same functions saying why there is no GPU.
+
+mod backend;
+
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+#[path = "accelerated.rs"]
+mod device;
+#[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+#[path = "cpu_only.rs"]
+mod device;
+
+pub use backend::{BackendChoice, BackendUsed};
+
+use crate::model::{Model, ModelError};
+use crate::progress::{Progress, ProgressSink};
+use ndarray::{Array2, ArrayD};
+
+/// One model's outputs reduced on the GPU: `(p_y, logit_scaled)` per record.
+pub type ReducedSignals = Vec<(f32, f32)>;
+
+/// Runs models on the backend a [`BackendChoice`] picks; holds what the GPU path keeps
+/// between calls (each model's constants, uploaded once).
+#[derive(Default)]
+pub struct Engine {
+    device: device::State,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Runs `model` over every record (`[N, ...record shape]`) on the backend `choice` picks,
+    /// and says which ran and why.
+    pub fn run(
+        &self,
+        model: &Model,
+        features: &ArrayD<f32>,
+        choice: BackendChoice,
+        batch_size: usize,
+        progress: &mut dyn ProgressSink,
+    ) -> Result<(Array2<f32>, BackendUsed), ModelError> {
+        if choice == BackendChoice::Cpu {
+            let out = model.predict(features, batch_size, progress)?;
+            return Ok((out, BackendUsed::cpu(None)));
+        }
+        match self
+            .device
+            .run(model, features, choice, batch_size, progress)
+        {
+            Ok(done) => Ok(done),
+            Err(reason) if choice == BackendChoice::Auto => {
+                let out = model.predict(features, batch_size, progress)?;
+                Ok((out, BackendUsed::cpu(Some(reason))))
+            }
+            Err(reason) => Err(ModelError::Gpu(reason)),
+        }
+    }
+
+    /// Runs models of one architecture over the same records: all of them in each GPU
+    /// dispatch where that path applies, else one by one on the backend `choice` picks.
+    /// Outputs `[records, width]`, in the order of `models`.
+    pub fn run_set(
+        &self,
+        models: &[Model],
+        features: &ArrayD<f32>,
+        choice: BackendChoice,
+        batch_size: usize,
+        progress: &mut dyn ProgressSink,
+    ) -> Result<(Vec<Array2<f32>>, BackendUsed), ModelError> {
+        if let Some(done) = self.device.run_set(models, features, choice, batch_size) {
+            progress.update(Progress {
+                step: "reference models",
+                done: models.len(),
+                total: models.len(),
+            });
+            return Ok(done);
+        }
+        let mut outputs = Vec::with_capacity(models.len());
+        let mut used = BackendUsed::cpu(None);
+        for (k, model) in models.iter().enumerate() {
+            let (out, ran) = self.run(
+                model,
+                features,
+                choice,
+                batch_size,
+                &mut crate::progress::NoProgress,
+            )?;
+            outputs.push(out);
+            used = ran;
+            progress.update(Progress {
+                step: "reference models",
+                done: k + 1,
+                total: models.len(),
+            });
+        }
+        Ok((outputs, used))
+    }
+
+    /// As [`Engine::run_set`], reduced on the GPU to `(p_y, logit_scaled)` per record and
+    /// model for records labelled `labels`: two floats per record come back instead of one
+    /// per class. `None` where that path does not apply (no usable GPU, graphs that do not
+    /// lower or do not end in raw logits over at least two classes, models of different
+    /// architectures); the caller then reads whole outputs.
+    pub fn run_set_reduced(
+        &self,
+        models: &[Model],
+        features: &ArrayD<f32>,
+        labels: &[usize],
+        choice: BackendChoice,
+        batch_size: usize,
+        progress: &mut dyn ProgressSink,
+    ) -> Option<(Vec<ReducedSignals>, BackendUsed)> {
+        self.device
+            .run_set_reduced(models, features, labels, choice, batch_size, progress)
+    }
+}
+
+/// How far one engine's outputs are from another's on the same models and records.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Comparison {
+    /// Values compared (the shorter output's length).
+    pub compared: usize,
+    /// Largest `|expected - found|`.
+    pub max_abs_diff: f32,
+    /// Largest `|expected - found| / (1 + |expected|)`.
+    pub max_rel_diff: f32,
+    /// Whether the outputs have the same length.
+    pub same_length: bool,
+}
+
+impl Comparison {
+    /// Whether every value agrees within `tolerance`, relative to `1 + |expected|`.
+    pub fn within(&self, tolerance: f32) -> bool {
+        self.same_length && self.max_rel_diff <= tolerance
+    }
+}
+
+/// Compares `found` (one engine's outputs) with `expected` (another's), value by value; a
+/// NaN on either side counts as an infinite difference.
+pub fn compare(expected: &[f32], found: &[f32]) -> Comparison {
+    let (mut max_abs_diff, mut max_rel_diff) = (0.0f32, 0.0f32);
+    for (e, f) in expected.iter().zip(found) {
+        let diff = if e.is_nan() || f.is_nan() {
+            f32::INFINITY
+        } else {
+            (e - f).abs()
+        };
+        max_abs_diff = max_abs_diff.max(diff);
+        max_rel_diff = max_rel_diff.max(diff / (1.0 + e.abs()));
+    }
+    Comparison {
+        compared: expected.len().min(found.len()),
+        max_abs_diff,
+        max_rel_diff,
+        same_length: expected.len() == found.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comparison_finds_the_largest_difference_and_counts_nan_as_infinite() {
+        let c = compare(&[1.0, -3.0, 0.5], &[1.0, -2.5, 0.5]);
+        assert_eq!((c.compared, c.max_abs_diff), (3, 0.5));
+        assert!((c.max_rel_diff - 0.125).abs() < 1e-7);
+        assert!(c.within(0.2) && !c.within(0.1));
+        assert!(!compare(&[1.0], &[f32::NAN]).within(1e9));
+        assert!(!compare(&[1.0, 2.0], &[1.0]).within(1.0));
+    }
+}

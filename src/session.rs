@@ -1,0 +1,706 @@
+//! A session: what the user loaded (the target, the audit records, the population, the
+//! reference models and their keep-mask) and the signals computed from it, behind one API
+//! that the CLI and the page both drive.
+//!
+//! Each part of the cached signals is kept with the settings it was computed under (its
+//! key): the target's answers depend on how outputs are read and on the output defences,
+//! the reference matrix on how outputs are read, each kind of extra query on its own
+//! settings too. A request recomputes exactly the parts it needs whose key changed, and
+//! drops every part whose key no longer holds, so attacks never read stale signals: a new
+//! attack that needs the references runs the references only; a new defence or seed reruns
+//! the target's answers and the queries they affect; a new attack parameter or metric
+//! setting runs no model at all.
+
+use crate::attack::{
+    self, Attack, Available, Need, QueryKind, ReferenceUse, catalogue, default_attacks, query_kinds,
+};
+use crate::audit::compute::{
+    ModelInputs, RecordSet, ReferenceModels, model_section, set_queries, set_references,
+    target_signals,
+};
+use crate::audit::{AuditData, AuditOutcome, AuditSignals, attack_signals};
+use crate::clock;
+use crate::config::AuditConfig;
+use crate::defence::Defence;
+use crate::engine::Engine;
+use crate::model::Model;
+use crate::progress::ProgressSink;
+use crate::provenance::Provenance;
+use crate::records::Records;
+use crate::reference::check_reference_models;
+use crate::set_signals::SetSignals;
+use crate::signals_file::SignalsFile;
+use ndarray::Array2;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// Something a session was asked before it could answer.
+#[derive(Debug, Error, PartialEq)]
+pub enum SessionError {
+    #[error("load a model first")]
+    NoTarget,
+    #[error("load the audit records first")]
+    NoRecords,
+    #[error(
+        "the keep-mask is {found:?} but there are {records} audit records and {models} reference models (it must be records × models)"
+    )]
+    KeepShape {
+        found: (usize, usize),
+        records: usize,
+        models: usize,
+    },
+    #[error("attack '{attack}' needs {need}, which this signals file does not hold")]
+    NotInSignalsFile { attack: &'static str, need: String },
+}
+
+/// A part of the signals that a request computed, and how long it took.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Computed {
+    /// What ran, in words ("the target on the audit records").
+    pub part: String,
+    pub seconds: f64,
+}
+
+/// One audit through a session: its outcome, what had to be computed for it (nothing when
+/// the cache served every signal), and how long the models and the attacks took.
+#[derive(Debug, Clone)]
+pub struct AuditRun {
+    pub outcome: AuditOutcome,
+    pub computed: Vec<Computed>,
+    pub signal_seconds: f64,
+    pub attack_seconds: f64,
+}
+
+impl AuditRun {
+    /// Whether every signal came from the cache (no model ran).
+    pub fn cached(&self) -> bool {
+        self.computed.is_empty()
+    }
+}
+
+/// A loaded input with where it came from.
+struct Loaded<T> {
+    value: T,
+    provenance: Provenance,
+}
+
+/// The reference models in keep-mask column order, and the keep-mask.
+#[derive(Default)]
+struct References {
+    models: Vec<Model>,
+    names: Vec<String>,
+    keep: Option<(Array2<bool>, Provenance)>,
+}
+
+impl References {
+    /// The models with their keep-mask, once both are loaded.
+    fn usable(&self) -> Option<ReferenceModels<'_>> {
+        let (keep, _) = self.keep.as_ref()?;
+        (!self.models.is_empty()).then_some(ReferenceModels {
+            models: &self.models,
+            names: &self.names,
+            keep,
+        })
+    }
+}
+
+/// The settings each cached part of one record set was computed under.
+#[derive(Debug, Clone, Default)]
+struct Keys {
+    target: Option<Value>,
+    references: Option<Value>,
+    queries: BTreeMap<&'static str, Value>,
+}
+
+/// The signals computed so far.
+struct Cache {
+    signals: AuditSignals,
+    audit: Keys,
+    population: Keys,
+}
+
+/// Signals read from a file: nothing can be recomputed, and the settings they were made
+/// under are the file's.
+struct Fixed {
+    temperature: f64,
+}
+
+/// What the user loaded and what has been computed from it.
+#[derive(Default)]
+pub struct Session {
+    engine: Engine,
+    target: Option<Loaded<Model>>,
+    records: Option<Loaded<Records>>,
+    population: Option<Loaded<Records>>,
+    references: References,
+    cache: Option<Cache>,
+    fixed: Option<Fixed>,
+}
+
+/// Which parts a request needs.
+struct Plan {
+    references: bool,
+    probabilities: bool,
+    queries: Vec<&'static QueryKind>,
+}
+
+impl Session {
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// A session over the signals of a file written by `mialab signals`: its attacks and
+    /// metrics can be rerun, its models not.
+    pub fn from_signals_file(file: SignalsFile) -> Session {
+        let loaded = |records: Records, provenance: Provenance| Loaded {
+            value: records,
+            provenance,
+        };
+        let population = file.population.zip(file.meta.population.clone());
+        Session {
+            records: Some(loaded(file.records, file.meta.records.clone())),
+            population: population.map(|(r, p)| loaded(r, p)),
+            cache: Some(Cache {
+                signals: file.signals,
+                audit: Keys::default(),
+                population: Keys::default(),
+            }),
+            fixed: Some(Fixed {
+                temperature: file.meta.temperature,
+            }),
+            ..Session::default()
+        }
+    }
+
+    /// The target model; forgets every computed signal.
+    pub fn set_target(&mut self, model: Model, provenance: Provenance) {
+        self.target = Some(Loaded {
+            value: model,
+            provenance,
+        });
+        self.cache = None;
+    }
+
+    /// The audit records; forgets every computed signal and the keep-mask (which referred to
+    /// the records it replaces).
+    pub fn set_records(&mut self, records: Records, provenance: Provenance) {
+        self.records = Some(Loaded {
+            value: records,
+            provenance,
+        });
+        self.references.keep = None;
+        self.cache = None;
+    }
+
+    /// The population records (known non-members), or none; forgets the population's signals.
+    pub fn set_population(&mut self, population: Option<(Records, Provenance)>) {
+        self.population = population.map(|(value, provenance)| Loaded { value, provenance });
+        if let Some(cache) = &mut self.cache {
+            cache.signals.population = None;
+            cache.population = Keys::default();
+        }
+    }
+
+    /// Adds a reference model (its keep-mask column follows the order they are added); the
+    /// keep-mask and every reference signal are forgotten. Returns how many there are.
+    pub fn add_reference(&mut self, model: Model, name: String) -> usize {
+        self.references.models.push(model);
+        self.references.names.push(name);
+        self.references.keep = None;
+        self.forget_references();
+        self.references.models.len()
+    }
+
+    /// Forgets the reference models, their keep-mask and their signals.
+    pub fn clear_references(&mut self) {
+        self.references = References::default();
+        self.forget_references();
+    }
+
+    /// Which audit records each reference model trained on, `[records, models]`.
+    pub fn set_keep_mask(
+        &mut self,
+        keep: Array2<bool>,
+        provenance: Provenance,
+    ) -> Result<(), SessionError> {
+        let records = self.records()?.len();
+        let models = self.references.models.len();
+        if keep.dim() != (records, models) {
+            return Err(SessionError::KeepShape {
+                found: keep.dim(),
+                records,
+                models,
+            });
+        }
+        self.references.keep = Some((keep, provenance));
+        self.forget_references();
+        Ok(())
+    }
+
+    pub fn target(&self) -> Option<&Model> {
+        self.target.as_ref().map(|t| &t.value)
+    }
+
+    pub fn records(&self) -> Result<&Records, SessionError> {
+        self.records
+            .as_ref()
+            .map(|r| &r.value)
+            .ok_or(SessionError::NoRecords)
+    }
+
+    pub fn population(&self) -> Option<&Records> {
+        self.population.as_ref().map(|p| &p.value)
+    }
+
+    /// The reference models' names, in keep-mask column order.
+    pub fn reference_names(&self) -> &[String] {
+        &self.references.names
+    }
+
+    pub fn keep_mask(&self) -> Option<&Array2<bool>> {
+        self.references.keep.as_ref().map(|(k, _)| k)
+    }
+
+    fn forget_references(&mut self) {
+        let Some(cache) = &mut self.cache else {
+            return;
+        };
+        cache.signals.reference_provenance = None;
+        let runs_references: Vec<&QueryKind> =
+            query_kinds().filter(|k| k.runs_references).collect();
+        let sets = [
+            (Some(&mut cache.signals.audit), &mut cache.audit),
+            (cache.signals.population.as_mut(), &mut cache.population),
+        ];
+        for (set, keys) in sets {
+            keys.references = None;
+            if let Some(set) = set {
+                set.references = None;
+                for kind in &runs_references {
+                    set.queries.remove(kind);
+                    keys.queries.remove(kind.id);
+                }
+            }
+        }
+    }
+
+    /// What the loaded inputs (or, for a signals file, its signals) let the attacks use.
+    pub fn available(&self) -> Available {
+        if self.fixed.is_some() {
+            let cache = self
+                .cache
+                .as_ref()
+                .expect("a signals file's session holds them");
+            return Available::of_signals(&cache.signals.audit, cache.signals.population.as_ref());
+        }
+        let population = self.population.is_some();
+        let references = match self.reference_models() {
+            None => ReferenceUse::NotUsed,
+            Some(r) if r.keep.iter().any(|&k| k) => ReferenceUse::InAndOut,
+            Some(_) => ReferenceUse::OutOnly,
+        };
+        let with_references = references != ReferenceUse::NotUsed;
+        Available {
+            population,
+            references,
+            population_references: population && with_references,
+            reference_probabilities: with_references,
+            queries: query_kinds().map(|k| k.id).collect(),
+        }
+    }
+
+    /// Every attack with what it lacks here (nothing: it can run).
+    pub fn availability(&self) -> Vec<(&'static str, Vec<Need>)> {
+        let available = self.available();
+        catalogue()
+            .map(|e| (e.info.id, e.info.needs.unmet(&available)))
+            .collect()
+    }
+
+    /// Runs the audit `config` asks for: computes the signals it needs that are not cached
+    /// under its settings, then scores and measures its attacks.
+    pub fn audit(
+        &mut self,
+        config: &AuditConfig,
+        progress: &mut dyn ProgressSink,
+    ) -> crate::Result<AuditRun> {
+        let config = self.effective(config);
+        config.validate()?;
+        let attacks = self.choose(&config)?;
+        let plan = self.plan(&attacks, &config);
+        self.check(&attacks, &plan, &config)?;
+        let started = clock::seconds();
+        let computed = self.prepare(&config, &plan, progress)?;
+        let signal_seconds = clock::seconds() - started;
+        let started = clock::seconds();
+        let cache = self.cache.as_ref().expect("prepared");
+        let records = self.records.as_ref().ok_or(SessionError::NoRecords)?;
+        let data = AuditData {
+            records: &records.value,
+            records_provenance: records.provenance.clone(),
+            population: self
+                .population
+                .as_ref()
+                .map(|p| (&p.value, p.provenance.clone())),
+        };
+        let with_references = plan.references || self.fixed.is_some();
+        let outcome = attack_signals(
+            &data,
+            &cache.signals,
+            &attacks,
+            &config,
+            with_references,
+            progress,
+        )?;
+        Ok(AuditRun {
+            outcome,
+            computed,
+            signal_seconds,
+            attack_seconds: clock::seconds() - started,
+        })
+    }
+
+    /// Computes every signal the attacks `config` names (every attack the inputs allow, when
+    /// it names none) read, e.g. to write a signals file; says what ran.
+    pub fn compute_signals(
+        &mut self,
+        config: &AuditConfig,
+        progress: &mut dyn ProgressSink,
+    ) -> crate::Result<Vec<Computed>> {
+        let config = self.effective(config);
+        config.validate()?;
+        let attacks = self.choose(&config)?;
+        let plan = self.plan(&attacks, &config);
+        self.check(&attacks, &plan, &config)?;
+        self.prepare(&config, &plan, progress)
+    }
+
+    /// The signals computed so far.
+    pub fn signals(&self) -> Option<&AuditSignals> {
+        self.cache.as_ref().map(|c| &c.signals)
+    }
+
+    /// The signals computed so far as a signals file (`.npz` bytes); `temperature` is the
+    /// one they were computed at.
+    pub fn signals_file(&self, temperature: f64) -> crate::Result<Vec<u8>> {
+        let signals = self.signals().ok_or(SessionError::NoTarget)?;
+        let records = self.records.as_ref().ok_or(SessionError::NoRecords)?;
+        Ok(crate::signals_file::write(
+            signals,
+            (&records.value, &records.provenance),
+            self.population.as_ref().map(|p| (&p.value, &p.provenance)),
+            temperature,
+        )?)
+    }
+
+    /// The settings a request runs under: a signals file's own temperature and defences.
+    fn effective(&self, config: &AuditConfig) -> AuditConfig {
+        let mut config = config.clone();
+        if let (Some(fixed), Some(cache)) = (&self.fixed, &self.cache) {
+            config.signals.temperature = fixed.temperature;
+            config.signals.defences = cache.signals.defences.clone();
+        }
+        config
+    }
+
+    /// The attacks to run, each checked against what the inputs offer before any model runs.
+    fn choose(&self, config: &AuditConfig) -> crate::Result<Vec<Box<dyn Attack>>> {
+        let ids: Vec<String> = if config.attacks.is_empty() {
+            default_attacks(&self.available())
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        } else {
+            config.attacks.clone()
+        };
+        Ok(ids
+            .iter()
+            .map(|id| attack::build(id, &config.params))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Refuses, before any model runs, reference models that cannot stand beside the target
+    /// and attacks whose needs the inputs cannot meet (unless a label-only API blocks them).
+    fn check(
+        &self,
+        attacks: &[Box<dyn Attack>],
+        plan: &Plan,
+        config: &AuditConfig,
+    ) -> crate::Result<()> {
+        if let (true, Some(target), Some(refs)) =
+            (plan.references, self.target(), self.references.usable())
+        {
+            check_reference_models(target, refs.models, refs.names)?;
+        }
+        let available = self.available();
+        let labels_only = crate::defence::releases_labels_only(&self.defences(config));
+        for attack in attacks {
+            let info = attack.info();
+            let blocked = labels_only && !info.labels_suffice;
+            if let (false, Some(need)) = (blocked, info.needs.unmet(&available).first()) {
+                return Err(match self.fixed {
+                    Some(_) => SessionError::NotInSignalsFile {
+                        attack: info.id,
+                        need: need.to_string(),
+                    }
+                    .into(),
+                    None => attack::AttackError::Missing {
+                        attack: info.id,
+                        need: *need,
+                    }
+                    .into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn defences(&self, config: &AuditConfig) -> Vec<Defence> {
+        match (&self.fixed, &self.cache) {
+            (Some(_), Some(cache)) => cache.signals.defences.clone(),
+            _ => config.signals.defences.clone(),
+        }
+    }
+
+    /// The parts of the signals `attacks` read (their queries in catalogue order).
+    fn plan(&self, attacks: &[Box<dyn Attack>], _config: &AuditConfig) -> Plan {
+        let infos: Vec<&attack::AttackInfo> = attacks.iter().map(|a| a.info()).collect();
+        let queries: Vec<&'static QueryKind> = query_kinds()
+            .filter(|k| infos.iter().any(|i| i.queries().any(|q| q.id == k.id)))
+            .collect();
+        let with_references = self.reference_models().is_some() || self.fixed.is_some();
+        Plan {
+            references: with_references
+                && (infos.iter().any(|i| i.needs.references_used())
+                    || queries.iter().any(|k| k.runs_references)),
+            probabilities: infos.iter().any(|i| i.needs.reference_probabilities),
+            queries,
+        }
+    }
+
+    fn reference_models(&self) -> Option<ReferenceModels<'_>> {
+        self.references.usable()
+    }
+
+    /// Brings the cache to what `plan` needs under `config`, computing what is missing or
+    /// stale and dropping what no longer holds.
+    fn prepare(
+        &mut self,
+        config: &AuditConfig,
+        plan: &Plan,
+        progress: &mut dyn ProgressSink,
+    ) -> crate::Result<Vec<Computed>> {
+        if self.fixed.is_some() {
+            return Ok(Vec::new());
+        }
+        let target = self.target.as_ref().ok_or(SessionError::NoTarget)?;
+        let records = self.records.as_ref().ok_or(SessionError::NoRecords)?;
+        let inputs = ModelInputs {
+            engine: &self.engine,
+            target: &target.value,
+            audit: &records.value,
+            references: self.references.usable(),
+        };
+        let mut computed = Vec::new();
+        let mut timed = |part: String, seconds: f64| computed.push(Computed { part, seconds });
+        let target_key = target_key(config);
+        let references_key = references_key(config);
+
+        // The target on the audit records: every other part is kept beside it.
+        let fresh = self
+            .cache
+            .as_ref()
+            .is_some_and(|c| c.audit.target.as_ref() == Some(&target_key));
+        if !fresh {
+            let started = clock::seconds();
+            let (output, signals, backend) =
+                target_signals(&inputs, &records.value, RecordSet::Audit, config, progress)?;
+            timed(
+                "the target on the audit records".to_string(),
+                clock::seconds() - started,
+            );
+            let section = model_section(&target.provenance, &target.value, &output, backend);
+            match &mut self.cache {
+                Some(cache) => {
+                    cache.signals.model = section;
+                    cache.signals.defences = config.signals.defences.clone();
+                    cache.signals.audit.target = signals;
+                    cache.audit.target = Some(target_key.clone());
+                }
+                None => {
+                    self.cache = Some(Cache {
+                        signals: AuditSignals {
+                            model: section,
+                            record_shape: target.value.info().record_shape.clone(),
+                            defences: config.signals.defences.clone(),
+                            reference_provenance: None,
+                            audit: SetSignals::new(signals),
+                            population: None,
+                        },
+                        audit: Keys {
+                            target: Some(target_key.clone()),
+                            ..Keys::default()
+                        },
+                        population: Keys::default(),
+                    });
+                }
+            }
+        }
+        let cache = self.cache.as_mut().expect("just filled");
+
+        // The target on the population.
+        if let Some(population) = &self.population {
+            if cache.population.target.as_ref() != Some(&target_key)
+                || cache.signals.population.is_none()
+            {
+                let started = clock::seconds();
+                let (_, signals, _) = target_signals(
+                    &inputs,
+                    &population.value,
+                    RecordSet::Population,
+                    config,
+                    progress,
+                )?;
+                timed(
+                    "the target on the population".to_string(),
+                    clock::seconds() - started,
+                );
+                match &mut cache.signals.population {
+                    Some(set) => set.target = signals,
+                    None => {
+                        cache.signals.population = Some(SetSignals::new(signals));
+                        cache.population = Keys::default();
+                    }
+                }
+                cache.population.target = Some(target_key.clone());
+            }
+        } else {
+            cache.signals.population = None;
+            cache.population = Keys::default();
+        }
+
+        // The reference models, on both sets.
+        let sets = [
+            (RecordSet::Audit, &records.value),
+            (
+                RecordSet::Population,
+                self.population
+                    .as_ref()
+                    .map_or(&records.value, |p| &p.value),
+            ),
+        ];
+        for (set, set_records) in sets {
+            let (signals, keys) = match set {
+                RecordSet::Audit => (Some(&mut cache.signals.audit), &mut cache.audit),
+                RecordSet::Population => (cache.signals.population.as_mut(), &mut cache.population),
+            };
+            let Some(signals) = signals else { continue };
+            let holds = keys.references.as_ref() == Some(&references_key)
+                && signals
+                    .references
+                    .as_ref()
+                    .is_some_and(|r| r.probabilities.is_some() || !plan.probabilities);
+            if plan.references && !holds {
+                let started = clock::seconds();
+                signals.references = set_references(
+                    &inputs,
+                    set_records,
+                    set,
+                    &config.signals,
+                    plan.probabilities,
+                    progress,
+                )?;
+                keys.references = Some(references_key.clone());
+                timed(
+                    format!("the reference models on the {}", set_name(set)),
+                    clock::seconds() - started,
+                );
+            } else if keys.references.as_ref() != Some(&references_key) {
+                signals.references = None;
+                keys.references = None;
+            }
+            if set == RecordSet::Audit {
+                cache.signals.reference_provenance = signals
+                    .references
+                    .as_ref()
+                    .and(self.references.keep.as_ref().map(|(_, p)| p.clone()));
+            }
+        }
+
+        // The extra queries the attacks read.
+        for kind in query_kinds() {
+            let key = query_key(kind, config);
+            for (set, set_records) in sets {
+                let (signals, keys) = match set {
+                    RecordSet::Audit => (Some(&mut cache.signals.audit), &mut cache.audit),
+                    RecordSet::Population => {
+                        (cache.signals.population.as_mut(), &mut cache.population)
+                    }
+                };
+                let Some(signals) = signals else { continue };
+                let wanted =
+                    plan.queries.contains(&kind) && (set == RecordSet::Audit || kind.population);
+                let holds = keys.queries.get(kind.id) == Some(&key);
+                if wanted && !holds {
+                    let started = clock::seconds();
+                    match set_queries(kind, &inputs, set_records, set, config, progress)? {
+                        Some(answers) => {
+                            signals.queries.insert(kind, answers);
+                            timed(
+                                format!("{} on the {}", kind.id, set_name(set)),
+                                clock::seconds() - started,
+                            );
+                        }
+                        None => signals.queries.remove(kind),
+                    }
+                    keys.queries.insert(kind.id, key.clone());
+                } else if !holds {
+                    signals.queries.remove(kind);
+                    keys.queries.remove(kind.id);
+                }
+            }
+        }
+        Ok(computed)
+    }
+}
+
+fn set_name(set: RecordSet) -> &'static str {
+    match set {
+        RecordSet::Audit => "audit records",
+        RecordSet::Population => "population",
+    }
+}
+
+/// The settings the target's answers depend on.
+fn target_key(config: &AuditConfig) -> Value {
+    let s = &config.signals;
+    let noisy = s.defences.iter().any(|d| matches!(d, Defence::Noise(_)));
+    json!({
+        "outputs": references_key(config),
+        "defences": s.defences,
+        "seed": noisy.then_some(config.seed),
+    })
+}
+
+/// The settings the reference models' signals depend on.
+fn references_key(config: &AuditConfig) -> Value {
+    let s = &config.signals;
+    json!({
+        "output_kind": s.output_kind,
+        "temperature": s.temperature,
+        "batch_size": s.batch_size,
+        "backend": s.backend,
+    })
+}
+
+/// The settings one kind's answers depend on: its own, the target's, and the references'
+/// where it runs them.
+fn query_key(kind: &QueryKind, config: &AuditConfig) -> Value {
+    json!({
+        "settings": (kind.settings)(config),
+        "target": target_key(config),
+        "references": kind.runs_references.then(|| references_key(config)),
+    })
+}
