@@ -1,22 +1,19 @@
-//! The browser API: the same engine as the CLI behind `wasm-bindgen`, for the page's Web
-//! Worker. A [`Lab`] holds what the user loaded and the signals computed from it, so that
-//! switching attacks or their parameters never runs a model again.
+//! The browser API: the same [`Session`] as the CLI behind `wasm-bindgen`, for the page's
+//! Web Worker. A [`Lab`] holds what the user loaded and the signals computed from it; the
+//! page sends an [`AuditConfig`] as JSON (the same settings `mialab settings` prints) and
+//! the session decides what must run again.
 //!
 //! Every export returns `Result<_, JsError>` whose message is the engine's error with its
 //! chain of causes; a panic hook reports anything unexpected to the console instead of
 //! aborting silently.
 
-use crate::attack::{AttackParams, LiraParams, LiraVariance, RmiaA, RmiaParams, ShokriParams};
-use crate::audit::{
-    AuditConfig, AuditData, AuditInput, AuditSignals, Provenance, ReferenceInput, attack_signals,
-    compute_signals,
-};
-use crate::augment::Augmentations;
-use crate::model::{Model, ModelOptions, OutputKindChoice};
+use crate::config::AuditConfig;
+use crate::model::{Model, ModelOptions};
 use crate::progress::Progress;
+use crate::provenance::Provenance;
 use crate::records::{NpyInputs, RecordSchema, Records};
-use ndarray::Array2;
-use serde::{Deserialize, Serialize};
+use crate::session::Session;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(start)]
@@ -47,115 +44,28 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
         .map_err(plain_error)
 }
 
-/// Every attack with its description, for the attack picker.
+/// Every attack with its description and needs, for the attack picker.
 #[wasm_bindgen(js_name = attackCatalogue)]
 pub fn attack_catalogue() -> Result<JsValue, JsError> {
     let infos: Vec<_> = crate::attack::catalogue().map(|e| e.info).collect();
     to_js(&infos)
 }
 
-/// Settings the page sends; absent fields keep the CLI's defaults.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-struct WebConfig {
-    attacks: Vec<String>,
-    seed: Option<u64>,
-    bootstrap: Option<usize>,
-    temperature: Option<f64>,
-    output_kind: Option<String>,
-    lira_variance: Option<String>,
-    rmia_a: Option<serde_json::Value>,
-    rmia_gamma: Option<f64>,
-    augment_flip: bool,
-    augment_shift: usize,
-    /// Output defences, as the CLI's `--defence` writes them (`top1`, `round:2`, ...).
-    defences: Vec<String>,
-}
-
-impl WebConfig {
-    fn audit_config(&self) -> Result<AuditConfig, JsError> {
-        let defaults = AuditConfig::default();
-        let output_kind = match self.output_kind.as_deref() {
-            None | Some("auto") => OutputKindChoice::Auto,
-            Some("logits") => OutputKindChoice::Logits,
-            Some("probabilities") => OutputKindChoice::Probabilities,
-            Some(other) => {
-                return Err(plain_error(format!(
-                    "output kind '{other}' is not auto, logits or probabilities"
-                )));
-            }
-        };
-        let variance = match self.lira_variance.as_deref() {
-            None | Some("auto") => LiraVariance::Auto,
-            Some("fixed") => LiraVariance::Fixed,
-            Some("per-record") => LiraVariance::PerRecord,
-            Some(other) => {
-                return Err(plain_error(format!(
-                    "LiRA variance '{other}' is not auto, fixed or per-record"
-                )));
-            }
-        };
-        let a = match &self.rmia_a {
-            None => RmiaA::Fixed(RmiaParams::DEFAULT_A),
-            Some(serde_json::Value::String(s)) if s == "tune" => RmiaA::Tuned,
-            Some(v) => RmiaA::Fixed(v.as_f64().ok_or_else(|| {
-                plain_error(format!("RMIA's a must be a number or \"tune\", got {v}"))
-            })?),
-        };
-        let config = AuditConfig {
-            attacks: self.attacks.clone(),
-            seed: self.seed.unwrap_or(defaults.seed),
-            bootstrap_resamples: self.bootstrap.unwrap_or(defaults.bootstrap_resamples),
-            temperature: self.temperature.unwrap_or(defaults.temperature),
-            output_kind,
-            attack_params: AttackParams {
-                lira: LiraParams { variance },
-                rmia: RmiaParams {
-                    a,
-                    gamma: self.rmia_gamma.unwrap_or(1.0),
-                },
-                shokri: ShokriParams::default(),
-                code_poison: crate::attack::EncodedLabel::Secret,
-                label_only: crate::attack::LabelOnlyParams::default(),
-            },
-            augmentations: Augmentations {
-                flip: self.augment_flip,
-                shift: self.augment_shift,
-            },
-            defences: self
-                .defences
-                .iter()
-                .map(|d| d.parse::<crate::defence::Defence>())
-                .collect::<Result<_, _>>()
-                .map_err(plain_error)?,
-            ..defaults
-        };
-        config.validate().map_err(js_error)?;
-        Ok(config)
-    }
-}
-
-/// A record set and where it came from.
-struct Loaded {
-    records: Records,
-    provenance: Provenance,
+/// The library's default settings, which the page's form starts from.
+#[wasm_bindgen(js_name = defaultConfig)]
+pub fn default_config() -> String {
+    AuditConfig::default().to_json()
 }
 
 /// What the user loaded, and the signals computed from it.
 #[wasm_bindgen]
 #[derive(Default)]
 pub struct Lab {
-    model: Option<(Model, Provenance)>,
+    session: Session,
     /// The target's ONNX bytes, for the WebGPU check (which loads its own copy).
     model_bytes: Vec<u8>,
     /// The reference models' ONNX bytes, likewise.
     reference_bytes: Vec<Vec<u8>>,
-    records: Option<Loaded>,
-    population: Option<Loaded>,
-    reference_models: Vec<Model>,
-    reference_names: Vec<String>,
-    keep: Option<(Array2<bool>, Provenance)>,
-    signals: Option<AuditSignals>,
 }
 
 /// A record set as the page shows it after loading.
@@ -196,6 +106,13 @@ fn schema_from(schema_json: Option<String>) -> Result<RecordSchema, JsError> {
     }
 }
 
+/// What one attack lacks with the inputs loaded now.
+#[derive(Serialize)]
+struct Availability {
+    id: &'static str,
+    missing: Vec<String>,
+}
+
 #[wasm_bindgen]
 impl Lab {
     #[wasm_bindgen(constructor)]
@@ -208,16 +125,10 @@ impl Lab {
     pub fn load_model(&mut self, bytes: &[u8], name: &str) -> Result<JsValue, JsError> {
         let model = Model::from_bytes(bytes, &ModelOptions::default()).map_err(js_error)?;
         let info = to_js(model.info())?;
-        self.model = Some((model, Provenance::of_bytes(name, bytes)));
+        self.session
+            .set_target(model, Provenance::of_bytes(name, bytes));
         self.model_bytes = bytes.to_vec();
-        self.signals = None;
         Ok(info)
-    }
-
-    /// The loaded target's ONNX bytes (empty before one is loaded).
-    #[wasm_bindgen(js_name = targetBytes)]
-    pub fn target_bytes(&self) -> Vec<u8> {
-        self.model_bytes.clone()
     }
 
     /// The ONNX bytes of the target and then every reference model.
@@ -232,12 +143,9 @@ impl Lab {
     /// The first `limit` audit records' features, one record after another.
     #[wasm_bindgen(js_name = auditFeatures)]
     pub fn audit_features(&self, limit: usize) -> Result<Vec<f32>, JsError> {
-        let loaded = self
-            .records
-            .as_ref()
-            .ok_or_else(|| plain_error("load audit records first"))?;
-        let features = loaded.records.features.as_standard_layout();
-        let per_record: usize = loaded.records.record_shape().iter().product();
+        let records = self.session.records().map_err(js_error)?;
+        let features = records.features.as_standard_layout();
+        let per_record: usize = records.record_shape().iter().product();
         let values = features.as_slice().unwrap_or_default();
         Ok(values[..values.len().min(limit * per_record)].to_vec())
     }
@@ -253,12 +161,8 @@ impl Lab {
         let schema = schema_from(schema_json)?;
         let records = Records::from_csv(bytes, name, &schema).map_err(js_error)?;
         let summary = to_js(&RecordsSummary::of(&records))?;
-        self.records = Some(Loaded {
-            records,
-            provenance: Provenance::of_bytes(name, bytes),
-        });
-        self.keep = None;
-        self.signals = None;
+        self.session
+            .set_records(records, Provenance::of_bytes(name, bytes));
         Ok(summary)
     }
 
@@ -274,11 +178,8 @@ impl Lab {
         let records = Records::from_csv(bytes, name, &schema).map_err(js_error)?;
         records.check_population().map_err(js_error)?;
         let summary = to_js(&RecordsSummary::of(&records))?;
-        self.population = Some(Loaded {
-            records,
-            provenance: Provenance::of_bytes(name, bytes),
-        });
-        self.signals = None;
+        self.session
+            .set_population(Some((records, Provenance::of_bytes(name, bytes))));
         Ok(summary)
     }
 
@@ -312,59 +213,46 @@ impl Lab {
             records.check_population().map_err(js_error)?;
         }
         let summary = to_js(&RecordsSummary::of(&records))?;
-        let loaded = Some(Loaded {
-            records,
-            provenance: Provenance::of_bytes(name, features),
-        });
+        let provenance = Provenance::of_bytes(name, features);
         if population {
-            self.population = loaded;
+            self.session.set_population(Some((records, provenance)));
         } else {
-            self.records = loaded;
-            self.keep = None;
+            self.session.set_records(records, provenance);
         }
-        self.signals = None;
         Ok(summary)
     }
 
     /// Forgets the population records.
     #[wasm_bindgen(js_name = clearPopulation)]
     pub fn clear_population(&mut self) {
-        self.population = None;
-        self.signals = None;
+        self.session.set_population(None);
     }
 
     /// Adds one reference model; keep-mask columns follow the order they are added.
     #[wasm_bindgen(js_name = addReferenceModel)]
     pub fn add_reference_model(&mut self, bytes: &[u8], name: &str) -> Result<usize, JsError> {
         let model = Model::from_bytes(bytes, &ModelOptions::default()).map_err(js_error)?;
-        self.reference_models.push(model);
         self.reference_bytes.push(bytes.to_vec());
-        self.reference_names.push(name.to_string());
-        self.keep = None;
-        self.signals = None;
-        Ok(self.reference_models.len())
+        Ok(self.session.add_reference(model, name.to_string()))
     }
 
     /// Forgets the reference models and their keep-mask.
     #[wasm_bindgen(js_name = clearReferences)]
     pub fn clear_references(&mut self) {
-        self.reference_models.clear();
         self.reference_bytes.clear();
-        self.reference_names.clear();
-        self.keep = None;
-        self.signals = None;
+        self.session.clear_references();
     }
 
     /// Reads the keep-mask (NPY `[models, records]` or CSV named by model file) for the
     /// reference models and audit records already loaded; returns records without IN/OUT.
     #[wasm_bindgen(js_name = loadKeepMask)]
     pub fn load_keep_mask(&mut self, bytes: &[u8], name: &str) -> Result<JsValue, JsError> {
-        let records = self
-            .records
-            .as_ref()
-            .ok_or_else(|| plain_error("load the audit records before the keep-mask"))?;
-        let n = records.records.len();
-        let names = self.reference_names.clone();
+        let n = self
+            .session
+            .records()
+            .map_err(|_| plain_error("load the audit records before the keep-mask"))?
+            .len();
+        let names = self.session.reference_names().to_vec();
         let keep = if name.to_ascii_lowercase().ends_with(".csv") {
             crate::keep_mask::from_csv(name, bytes, &names, n)
         } else {
@@ -381,8 +269,9 @@ impl Lab {
             .into_iter()
             .filter(|r| r.iter().all(|&k| k))
             .count();
-        self.keep = Some((keep, Provenance::of_bytes(name, bytes)));
-        self.signals = None;
+        self.session
+            .set_keep_mask(keep, Provenance::of_bytes(name, bytes))
+            .map_err(js_error)?;
         to_js(&serde_json::json!({
             "models": names.len(),
             "records": n,
@@ -391,41 +280,31 @@ impl Lab {
         }))
     }
 
-    /// Runs the target (and reference models) over every record set once; `progress` is
-    /// called as `progress(step, done, total)`.
-    #[wasm_bindgen(js_name = computeSignals)]
-    pub fn compute_signals(
+    /// Every attack with what it still lacks (an empty list: it can run).
+    pub fn availability(&self) -> Result<JsValue, JsError> {
+        let rows: Vec<Availability> = self
+            .session
+            .availability()
+            .into_iter()
+            .map(|(id, missing)| Availability {
+                id,
+                missing: missing.iter().map(ToString::to_string).collect(),
+            })
+            .collect();
+        to_js(&rows)
+    }
+
+    /// Runs the audit `config_json` (an [`AuditConfig`] as JSON) asks for, running only the
+    /// models whose signals the request invalidates; `progress` is called as
+    /// `progress(step, done, total)`. Returns `{report, perRecord, perRecordCsv, perClass,
+    /// run}` as JSON text (the report exactly as `mialab audit --out` writes it; `run` says
+    /// what was computed and how long the models and the attacks took).
+    pub fn audit(
         &mut self,
-        config: JsValue,
+        config_json: &str,
         progress: &js_sys::Function,
-    ) -> Result<JsValue, JsError> {
-        let config = self.config(config)?;
-        let (model, model_provenance) = self
-            .model
-            .as_ref()
-            .ok_or_else(|| plain_error("load a model first"))?;
-        let data = self.data()?;
-        let models = &self.reference_models;
-        let references = match (&self.keep, models.is_empty()) {
-            (_, true) => None,
-            (Some((keep, provenance)), false) => Some(ReferenceInput {
-                models,
-                names: self.reference_names.clone(),
-                keep: keep.clone(),
-                provenance: provenance.clone(),
-            }),
-            (None, false) => {
-                return Err(plain_error(
-                    "reference models need a keep-mask saying which audit records each trained on",
-                ));
-            }
-        };
-        let input = AuditInput {
-            model,
-            model_provenance: model_provenance.clone(),
-            data,
-            references,
-        };
+    ) -> Result<String, JsError> {
+        let config = AuditConfig::from_json(config_json).map_err(js_error)?;
         let mut sink = |p: Progress<'_>| {
             let _ = progress.call3(
                 &JsValue::NULL,
@@ -434,81 +313,33 @@ impl Lab {
                 &JsValue::from(p.total as u32),
             );
         };
-        let signals = compute_signals(&input, &config, &mut sink).map_err(js_error)?;
-        let summary = serde_json::json!({
-            "records": signals.target.len(),
-            "population": signals.population.as_ref().map(|p| p.len()),
-            "referenceModels": signals.references.as_ref().map(|r| r.models()),
-            "available": {
-                "population": signals.available().population,
-                "references": signals.available().references,
-            },
-        });
-        self.signals = Some(signals);
-        to_js(&summary)
-    }
-
-    /// Runs the chosen attacks over the computed signals; returns `{report, perRecord}` as
-    /// JSON text (the report exactly as `mialab audit --out` writes it).
-    #[wasm_bindgen(js_name = runAttacks)]
-    pub fn run_attacks(&self, config: JsValue) -> Result<String, JsError> {
-        let config = self.config(config)?;
-        let signals = self
-            .signals
-            .as_ref()
-            .ok_or_else(|| plain_error("compute the signals first"))?;
-        let outcome = attack_signals(
-            &self.data()?,
-            signals,
-            &config,
-            &mut crate::progress::NoProgress,
-        )
-        .map_err(js_error)?;
+        let run = self.session.audit(&config, &mut sink).map_err(js_error)?;
         let report: serde_json::Value =
-            serde_json::from_str(&outcome.report.to_json().map_err(js_error)?)
+            serde_json::from_str(&run.outcome.report.to_json().map_err(js_error)?)
                 .map_err(plain_error)?;
-        let table = &outcome.per_record;
+        let table = &run.outcome.per_record;
         serde_json::to_string(&serde_json::json!({
             "report": report,
             "perRecord": {"header": table.header, "rows": table.rows},
             "perRecordCsv": table.to_csv().map_err(js_error)?,
+            "perClass": run.outcome.per_class,
+            "run": {
+                "cached": run.cached(),
+                "computed": run.computed,
+                "signalSeconds": run.signal_seconds,
+                "attackSeconds": run.attack_seconds,
+            },
         }))
         .map_err(plain_error)
-    }
-}
-
-impl Lab {
-    fn config(&self, config: JsValue) -> Result<AuditConfig, JsError> {
-        let web: WebConfig = if config.is_undefined() || config.is_null() {
-            WebConfig::default()
-        } else {
-            serde_wasm_bindgen::from_value(config).map_err(plain_error)?
-        };
-        web.audit_config()
-    }
-
-    fn data(&self) -> Result<AuditData<'_>, JsError> {
-        let records = self
-            .records
-            .as_ref()
-            .ok_or_else(|| plain_error("load the audit records first"))?;
-        Ok(AuditData {
-            records: &records.records,
-            records_provenance: records.provenance.clone(),
-            population: self
-                .population
-                .as_ref()
-                .map(|p| (&p.records, p.provenance.clone())),
-        })
     }
 }
 
 /// The WebGPU check and benchmark: runs the models in `models` (ONNX bytes: the target, then
 /// its references) over the records in `features` (one record after another) with tract,
 /// model by model, and with the GPU kernels on the browser's WebGPU adapter, all models in
-/// each dispatch; reports both engines' records × models per second and the largest
-/// difference between their outputs. Where the browser has no WebGPU or a graph does not
-/// lower, says why.
+/// each dispatch; reports both engines' records × models per second and how far their
+/// outputs are apart ([`crate::engine::compare`]). Where the browser has no WebGPU or a
+/// graph does not lower, says why.
 #[cfg(feature = "gpu")]
 #[wasm_bindgen(js_name = webgpuCheck)]
 pub async fn webgpu_check(models: js_sys::Array, features: Vec<f32>) -> Result<JsValue, JsError> {
@@ -572,11 +403,7 @@ pub async fn webgpu_check(models: js_sys::Array, features: Vec<f32>) -> Result<J
         .await
         .map_err(plain_error)?;
     let gpu_seconds = (js_sys::Date::now() - started) / 1000.0;
-    let max_abs_diff = cpu
-        .iter()
-        .zip(&out)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let comparison = crate::engine::compare(&cpu, &out);
     let work = (records * models.len()) as f64;
     to_js(&serde_json::json!({
         "available": true,
@@ -589,7 +416,7 @@ pub async fn webgpu_check(models: js_sys::Array, features: Vec<f32>) -> Result<J
         "gpuSeconds": gpu_seconds,
         "cpuRate": work / cpu_seconds.max(1e-3),
         "gpuRate": work / gpu_seconds.max(1e-3),
-        "maxAbsDiff": max_abs_diff,
-        "compared": cpu.len().min(out.len()),
+        "maxAbsDiff": comparison.max_abs_diff,
+        "compared": comparison.compared,
     }))
 }

@@ -47,3 +47,55 @@ fn a_misspelt_defence_is_refused_with_the_ones_that_exist() {
     let err = crate::util::stderr(&mialab(&args));
     assert!(err.contains("top1, topk:K, round:D"), "{err}");
 }
+
+#[test]
+fn the_cli_defaults_are_the_librarys() {
+    let out = mialab(&["settings"]);
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        mialab::config::AuditConfig::default().to_json(),
+        "`mialab settings` with no flags prints the library's defaults"
+    );
+    let out = mialab(&[
+        "settings",
+        "--rmia-a",
+        "tune",
+        "--seed",
+        "3",
+        "--defence",
+        "round:2",
+    ]);
+    let config = mialab::config::AuditConfig::from_json(&stdout(&out)).unwrap();
+    assert_eq!(config.params.rmia.a, mialab::attack::RmiaA::Tuned);
+    assert_eq!(config.seed, 3);
+    assert_eq!(
+        config.signals.defences,
+        [mialab::defence::Defence::Round(2)]
+    );
+}
+
+#[test]
+fn library_errors_name_no_flags_and_the_cli_adds_the_hint() {
+    let mut args = crate::util::example_audit_args();
+    args.extend(["--attack".to_string(), "lira-online".to_string()]);
+    let out = mialab(&args);
+    assert_eq!(out.status.code(), Some(2));
+    let err = crate::util::stderr(&out);
+    let (message, hint) = err.split_once("hint: ").expect("a hint line");
+    assert!(
+        message.contains("needs reference models") && !message.contains("--"),
+        "{err}"
+    );
+    assert!(
+        hint.contains("--references") && hint.contains("--keep-mask"),
+        "{err}"
+    );
+    let mut args = crate::util::example_audit_args();
+    args.extend(["--bootstrap".to_string(), "10".to_string()]);
+    let err = crate::util::stderr(&mialab(&args));
+    assert!(
+        err.contains("at least 200") && err.contains("hint: set it with --bootstrap"),
+        "{err}"
+    );
+}

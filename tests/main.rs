@@ -8,6 +8,7 @@ mod gpu;
 mod malformed;
 mod model_outputs;
 mod references;
+mod session;
 mod signals;
 mod util;
 mod zoo;

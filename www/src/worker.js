@@ -1,7 +1,7 @@
 // The engine's thread: owns the wasm Lab so the page never freezes. Requests are
 // {id, op, args}; replies are {id, ok, result} or {id, ok: false, error}; long steps post
 // {progress: {step, done, total}}. Cancelling terminates this worker.
-import init, { Lab, attackCatalogue, webgpuCheck } from '../pkg/mialab.js';
+import init, { Lab, attackCatalogue, defaultConfig, webgpuCheck } from '../pkg/mialab.js';
 
 const ready = init();
 /** @type {Lab | null} */
@@ -9,6 +9,8 @@ let lab = null;
 
 const ops = {
   catalogue: () => attackCatalogue(),
+  defaultConfig: () => defaultConfig(),
+  availability: () => lab.availability(),
   loadModel: (bytes, name) => lab.loadModel(bytes, name),
   loadRecordsCsv: (bytes, name, schema) => lab.loadRecordsCsv(bytes, name, schema),
   loadPopulationCsv: (bytes, name, schema) => lab.loadPopulationCsv(bytes, name, schema),
@@ -18,9 +20,8 @@ const ops = {
   addReferenceModel: (bytes, name) => lab.addReferenceModel(bytes, name),
   clearReferences: () => lab.clearReferences(),
   loadKeepMask: (bytes, name) => lab.loadKeepMask(bytes, name),
-  computeSignals: (config) =>
-    lab.computeSignals(config, (step, done, total) => self.postMessage({ progress: { step, done, total } })),
-  runAttacks: (config) => JSON.parse(lab.runAttacks(config)),
+  audit: (configJson) =>
+    JSON.parse(lab.audit(configJson, (step, done, total) => self.postMessage({ progress: { step, done, total } }))),
   // The loaded target and references on WebGPU and on tract over the first `limit` audit records.
   webgpuCheck: async (limit) => {
     if (!('gpu' in navigator)) return { available: false, reason: 'this browser offers no WebGPU (navigator.gpu is missing)' };

@@ -1,0 +1,217 @@
+//! The session through the library API, as the CLI and the page drive it: it runs only the
+//! models a request's settings invalidate, serves the rest from its cache, and never
+//! serves signals computed under other settings.
+
+use crate::util::repo;
+use mialab::Session;
+use mialab::config::AuditConfig;
+use mialab::defence::Defence;
+use mialab::engine::BackendChoice;
+use mialab::model::{Model, ModelOptions};
+use mialab::progress::NoProgress;
+use mialab::provenance::Provenance;
+use mialab::records::{NpyInputs, Records};
+use mialab::session::AuditRun;
+use ndarray::Array2;
+use ndarray_npy::ReadNpyExt;
+
+fn read(relative: &str) -> Vec<u8> {
+    std::fs::read(repo(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+fn provenance(source: &str) -> Provenance {
+    Provenance {
+        source: source.to_string(),
+        sha256: String::new(),
+    }
+}
+
+fn records(dir: &str, set: &str, membership: Option<&str>) -> Records {
+    let (features, labels, ids) = (
+        read(&format!("{dir}/{set}_features.npy")),
+        read(&format!("{dir}/{set}_labels.npy")),
+        read(&format!("{dir}/{set}_ids.txt")),
+    );
+    let members = membership.map(read);
+    Records::from_npy(&NpyInputs {
+        features: (set, &features),
+        labels: ("labels", &labels),
+        membership: members.as_deref().map(|m| ("membership", m)),
+        ids: Some(("ids", &ids)),
+        classes: None,
+    })
+    .unwrap()
+}
+
+fn model(relative: &str) -> Model {
+    Model::from_bytes(&read(relative), &ModelOptions::default()).unwrap()
+}
+
+/// The SUPPORT2 subset of the goldens with the overfit target and its 16 references.
+fn support2_session() -> Session {
+    let dir = "tests/golden/support2_subset";
+    let mut session = Session::new();
+    session.set_target(
+        model("models/support2/targets/overfit.onnx"),
+        provenance("overfit"),
+    );
+    let members = format!("{dir}/audit_members.npy");
+    session.set_records(records(dir, "audit", Some(&members)), provenance("audit"));
+    session.set_population(Some((
+        records(dir, "population", None),
+        provenance("population"),
+    )));
+    for k in 0..16 {
+        let path = format!("models/support2/references/overfit/ref-{k:02}.onnx");
+        session.add_reference(model(&path), path);
+    }
+    let keep = Array2::<bool>::read_npy(std::io::Cursor::new(read(&format!("{dir}/keep.npy"))))
+        .unwrap()
+        .reversed_axes();
+    session.set_keep_mask(keep, provenance("keep")).unwrap();
+    session
+}
+
+fn config(attacks: &[&str]) -> AuditConfig {
+    let mut config = AuditConfig {
+        attacks: attacks.iter().map(|a| a.to_string()).collect(),
+        ..AuditConfig::default()
+    };
+    config.signals.backend = BackendChoice::Cpu;
+    config.metrics.bootstrap_resamples = 200;
+    config
+}
+
+fn parts(run: &AuditRun) -> Vec<String> {
+    run.computed.iter().map(|c| c.part.clone()).collect()
+}
+
+fn auc(run: &AuditRun, id: &str) -> f64 {
+    let attack = run
+        .outcome
+        .report
+        .attacks
+        .iter()
+        .find(|a| a.id == id)
+        .unwrap();
+    attack.metrics.as_ref().unwrap().auc
+}
+
+#[test]
+fn a_new_attack_runs_only_the_models_it_adds_and_a_parameter_runs_none() {
+    let mut session = support2_session();
+    let loss = session.audit(&config(&["loss"]), &mut NoProgress).unwrap();
+    assert_eq!(
+        parts(&loss),
+        [
+            "the target on the audit records",
+            "the target on the population"
+        ],
+        "the loss attack needs no reference model"
+    );
+    assert!(loss.outcome.report.references.is_none());
+
+    let lira = session
+        .audit(
+            &config(&["loss", "lira-online", "rmia-online"]),
+            &mut NoProgress,
+        )
+        .unwrap();
+    assert_eq!(
+        parts(&lira),
+        [
+            "the reference models on the audit records",
+            "the reference models on the population"
+        ],
+        "ticking LiRA runs the references, and only them"
+    );
+    assert_eq!(auc(&lira, "loss"), auc(&loss, "loss"));
+    assert!(lira.outcome.report.references.is_some());
+
+    let mut gamma = config(&["loss", "lira-online", "rmia-online"]);
+    gamma.params.rmia.gamma = 2.0;
+    let again = session.audit(&gamma, &mut NoProgress).unwrap();
+    assert!(again.cached(), "a new γ runs no model: {:?}", parts(&again));
+    assert_eq!(auc(&again, "lira-online"), auc(&lira, "lira-online"));
+    assert_ne!(auc(&again, "rmia-online"), auc(&lira, "rmia-online"));
+
+    // The same request from a fresh session gives the same report: the cache is exact.
+    let fresh = support2_session().audit(&gamma, &mut NoProgress).unwrap();
+    assert_eq!(fresh.outcome.report, again.outcome.report);
+    assert_eq!(fresh.outcome.per_record, again.outcome.per_record);
+}
+
+#[test]
+fn a_defence_or_a_seed_reruns_exactly_the_answers_it_changes() {
+    let mut session = support2_session();
+    let attacks = ["loss", "lira-online", "label-only"];
+    let first = session.audit(&config(&attacks), &mut NoProgress).unwrap();
+    assert_eq!(first.computed.len(), 6, "{:?}", parts(&first));
+
+    let mut rounded = config(&attacks);
+    rounded.signals.defences = vec![Defence::Round(1)];
+    let defended = session.audit(&rounded, &mut NoProgress).unwrap();
+    assert_eq!(
+        parts(&defended),
+        [
+            "the target on the audit records",
+            "the target on the population",
+            "label-only on the audit records",
+            "label-only on the population"
+        ],
+        "a defence changes the target's answers, never the references'"
+    );
+    assert_ne!(auc(&defended, "loss"), auc(&first, "loss"));
+    assert_eq!(defended.outcome.report.settings.defences, ["round:1"]);
+
+    let mut reseeded = rounded.clone();
+    reseeded.seed = 7;
+    let reseeded = session.audit(&reseeded, &mut NoProgress).unwrap();
+    assert_eq!(
+        parts(&reseeded),
+        [
+            "label-only on the audit records",
+            "label-only on the population"
+        ],
+        "without a noise defence the seed changes only the label-only perturbations"
+    );
+
+    let back = session.audit(&config(&attacks), &mut NoProgress).unwrap();
+    assert_eq!(
+        back.outcome.report, first.outcome.report,
+        "undoing the defence gives the first report again"
+    );
+}
+
+#[test]
+fn loading_new_inputs_forgets_what_they_invalidate() {
+    let mut session = support2_session();
+    session
+        .audit(&config(&["loss", "lira-online"]), &mut NoProgress)
+        .unwrap();
+    session.set_population(None);
+    let run = session
+        .audit(&config(&["loss", "lira-online"]), &mut NoProgress)
+        .unwrap();
+    assert!(
+        run.cached(),
+        "dropping the population invalidates nothing the audit set holds"
+    );
+    assert!(run.outcome.report.population.is_none());
+    let err = session
+        .audit(&config(&["rmia-online"]), &mut NoProgress)
+        .unwrap_err();
+    let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(chain.contains("needs population records"), "{chain}");
+
+    session.clear_references();
+    let err = session
+        .audit(&config(&["lira-online"]), &mut NoProgress)
+        .unwrap_err();
+    let cause = std::error::Error::source(&err).unwrap().to_string();
+    assert!(cause.contains("needs reference models"), "{cause}");
+    assert!(
+        !cause.contains("--"),
+        "no CLI flag in a library message: {cause}"
+    );
+}

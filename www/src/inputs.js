@@ -1,0 +1,299 @@
+// Sections 1 and 2: choose a bundled demo or upload files, and see what was loaded. Every
+// load goes to the engine; an error is shown next to the input that caused it and nothing
+// already loaded is lost. After each change the engine says what every attack still lacks.
+import { readNpy } from './npy.js';
+import { imageRecords } from './images.js';
+
+const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
+
+/**
+ * @param {import('./store.js').Store} store
+ * @param {import('./engine.js').Engine} engine
+ * @param {(step: string, done: number, total: number) => void} progress
+ */
+export function setupInputs(store, engine, progress) {
+  const setError = (/** @type {string} */ id, /** @type {string} */ message) => {
+    $(id).textContent = message || '';
+  };
+
+  /** Asks the engine what each attack lacks now. */
+  async function changed() {
+    let availability = store.get().availability;
+    try {
+      availability = await engine.call('availability');
+    } catch {
+      // the engine was stopped; the page shows nothing loaded
+    }
+    store.update({ availability });
+  }
+
+  async function readFile(/** @type {HTMLInputElement} */ input) {
+    const file = input.files && input.files[0];
+    if (!file) return null;
+    return { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
+  }
+
+  async function loadModelBytes(/** @type {Uint8Array} */ bytes, /** @type {string} */ name) {
+    const info = await engine.call('loadModel', [bytes, name]);
+    store.update({ model: { name, info }, demo: null });
+  }
+
+  async function onUploadModel() {
+    setError('upload-model-error', '');
+    const file = await readFile($('upload-model'));
+    if (!file) return;
+    try {
+      await loadModelBytes(file.bytes, file.name);
+    } catch (e) {
+      setError('upload-model-error', `${file.name}: ${e.message}`);
+    }
+    await changed();
+  }
+
+  async function onUploadRecords() {
+    setError('upload-records-error', '');
+    const file = await readFile($('upload-records'));
+    if (!file) return;
+    const schema = $('upload-schema').value;
+    try {
+      const records = await engine.call('loadRecordsCsv', [file.bytes, file.name, schema || undefined]);
+      store.update({ records, keep: null, pixels: null, demo: null });
+    } catch (e) {
+      setError('upload-records-error', e.message);
+    }
+    await changed();
+  }
+
+  async function onUploadNpy() {
+    setError('upload-npy-error', '');
+    const files = [...($('upload-npy').files || [])];
+    if (files.length === 0) return;
+    const find = (/** @type {string} */ word) => files.find((f) => f.name.toLowerCase().includes(word));
+    const labels = find('label');
+    const membership = find('member');
+    const features = files.find((f) => f !== labels && f !== membership);
+    if (!features || !labels) {
+      setError('upload-npy-error', 'choose the features .npy and a labels .npy (a file name containing "label"); membership optional ("member")');
+      return;
+    }
+    try {
+      const bytes = async (/** @type {File | undefined} */ f) => (f ? new Uint8Array(await f.arrayBuffer()) : undefined);
+      const featureBytes = await bytes(features);
+      const records = await engine.call('loadRecordsNpy', [false, features.name, featureBytes, await bytes(labels), await bytes(membership), undefined, undefined]);
+      let pixels = null;
+      if (records.recordShape.length === 3) {
+        try {
+          pixels = readNpy(featureBytes);
+        } catch {
+          // thumbnails only for uint8 or float32 images
+        }
+      }
+      store.update({ records, keep: null, pixels, demo: null });
+    } catch (e) {
+      setError('upload-npy-error', e.message);
+    }
+    await changed();
+  }
+
+  async function onUploadImages() {
+    setError('upload-images-error', '');
+    const files = [...($('upload-images').files || [])];
+    const labels = $('upload-image-labels').files?.[0] || null;
+    if (files.length === 0) return;
+    const zipped = files.some((f) => f.name.toLowerCase().endsWith('.zip'));
+    if (!labels && !zipped) return;
+    const { model, records: loaded } = store.get();
+    if (!model) {
+      setError('upload-images-error', 'load the model first: images are resized to its input');
+      return;
+    }
+    try {
+      const images = await imageRecords(files, labels, model.info.record_shape, loaded?.classNames ?? null);
+      const name = files.length === 1 ? files[0].name : `${files.length} images`;
+      const records = await engine.call('loadRecordsNpy', [false, name, images.features, images.labels, images.membership, images.ids, undefined]);
+      store.update({ records, pixels: images.pixels, keep: null, demo: null });
+    } catch (e) {
+      setError('upload-images-error', e.message);
+    }
+    await changed();
+  }
+
+  async function onUploadPopulation() {
+    setError('upload-population-error', '');
+    const file = await readFile($('upload-population'));
+    if (!file) return;
+    try {
+      const population = await engine.call('loadPopulationCsv', [file.bytes, file.name, $('upload-schema').value || undefined]);
+      store.update({ population, demo: null });
+    } catch (e) {
+      setError('upload-population-error', e.message);
+    }
+    await changed();
+  }
+
+  async function onUploadReferences() {
+    setError('upload-references-error', '');
+    const files = [...($('upload-references').files || [])].sort((a, b) => a.name.localeCompare(b.name));
+    await engine.call('clearReferences');
+    store.update({ references: 0, keep: null, demo: null });
+    for (const file of files) {
+      try {
+        store.update({ references: await engine.call('addReferenceModel', [new Uint8Array(await file.arrayBuffer()), file.name]) });
+      } catch (e) {
+        setError('upload-references-error', `${file.name}: ${e.message}`);
+        await engine.call('clearReferences');
+        store.update({ references: 0 });
+        break;
+      }
+    }
+    await changed();
+  }
+
+  async function onUploadKeep() {
+    setError('upload-keep-error', '');
+    const file = await readFile($('upload-keep'));
+    if (!file) return;
+    try {
+      store.update({ keep: await engine.call('loadKeepMask', [file.bytes, file.name]), demo: null });
+    } catch (e) {
+      setError('upload-keep-error', e.message);
+    }
+    await changed();
+  }
+
+  async function fetchBytes(/** @type {string} */ path) {
+    const response = await fetch(path);
+    if (!response.ok) throw new Error(`${path}: ${response.status} ${response.statusText}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  async function loadManifest() {
+    try {
+      const response = await fetch('manifest.json');
+      store.update({ manifest: await response.json() });
+    } catch (e) {
+      setError('demo-error', `the bundled demos could not be read: ${e.message}`);
+      return;
+    }
+    const select = $('demo-select');
+    for (const dataset of store.get().manifest.datasets) {
+      const group = document.createElement('optgroup');
+      group.label = dataset.title;
+      for (const target of dataset.targets) {
+        const option = document.createElement('option');
+        option.value = `${dataset.name}/${target.name}`;
+        const dp = target.dp ? `, DP-SGD ε=${target.dp.epsilon.toFixed(2)}` : '';
+        option.textContent = `${dataset.name}/${target.name} (train ${(100 * target.train_accuracy).toFixed(1)}%, test ${(100 * target.test_accuracy).toFixed(1)}%${dp})`;
+        group.append(option);
+      }
+      select.append(group);
+    }
+    describeDemo();
+  }
+
+  function demoTarget(/** @type {string} */ name) {
+    for (const dataset of store.get().manifest?.datasets ?? []) {
+      for (const target of dataset.targets) {
+        if (`${dataset.name}/${target.name}` === name) return { dataset, target };
+      }
+    }
+    return null;
+  }
+
+  function describeDemo() {
+    const found = demoTarget($('demo-select').value);
+    if (!found) return;
+    const { dataset, target } = found;
+    const refs = dataset.reference_sets.find((/** @type {any} */ r) => r.recipe === target.references);
+    $('demo-description').textContent = `${dataset.title}: ${dataset.audit.count} audit records (half of them trained the model), ${dataset.population.count} population records, ${refs ? refs.count : 0} reference models. ${dataset.architecture}.`;
+  }
+
+  /**
+   * Loads a bundled target (`dataset/target`) with its audit records, population and, when
+   * `withReferences`, its reference set, replacing whatever was loaded. A demo already
+   * loaded (with its references, when they are wanted) is kept with its cached signals.
+   * @param {string} name
+   * @param {boolean} withReferences
+   */
+  async function loadDemo(name, withReferences) {
+    const found = demoTarget(name);
+    if (!found) throw new Error(`no bundled demo called ${name}`);
+    const loaded = store.get().demo;
+    if (loaded && loaded.name === name && (loaded.references || !withReferences)) return;
+    const { dataset, target } = found;
+    engine.cancel();
+    store.clearInputs();
+    progress('downloading the demo', 0, 1);
+    await loadModelBytes(await fetchBytes(target.model), target.model);
+    const ids = await fetchBytes(dataset.audit.ids);
+    const features = await fetchBytes(dataset.audit.features);
+    const pixels = dataset.input.shape.length === 3 ? readNpy(features) : null;
+    const records = await engine.call('loadRecordsNpy', [false, dataset.audit.features, features, await fetchBytes(dataset.audit.labels), await fetchBytes(target.members), ids, dataset.classes]);
+    const population = await engine.call('loadRecordsNpy', [true, dataset.population.features, await fetchBytes(dataset.population.features), await fetchBytes(dataset.population.labels), undefined, await fetchBytes(dataset.population.ids), dataset.classes]);
+    store.update({ records, population, pixels });
+    const refs = dataset.reference_sets.find((/** @type {any} */ r) => r.recipe === target.references);
+    if (refs && withReferences) {
+      for (const [i, m] of refs.models.entries()) {
+        progress('loading reference models', i, refs.models.length);
+        store.update({ references: await engine.call('addReferenceModel', [await fetchBytes(m.model), m.model]) });
+      }
+      store.update({ keep: await engine.call('loadKeepMask', [await fetchBytes(refs.keep_mask), refs.keep_mask]) });
+    }
+    progress('demo loaded', 1, 1);
+    $('demo-select').value = name;
+    describeDemo();
+    store.update({ demo: { name, references: Boolean(refs && withReferences) } });
+    await changed();
+  }
+
+  async function onLoadDemo() {
+    setError('demo-error', '');
+    const button = $('demo-load');
+    button.disabled = true;
+    try {
+      await loadDemo($('demo-select').value, true);
+    } catch (e) {
+      setError('demo-error', e.message);
+    } finally {
+      button.disabled = false;
+      await changed();
+    }
+  }
+
+  $('upload-model').addEventListener('change', onUploadModel);
+  $('upload-records').addEventListener('change', onUploadRecords);
+  $('upload-population').addEventListener('change', onUploadPopulation);
+  $('upload-npy').addEventListener('change', onUploadNpy);
+  $('upload-images').addEventListener('change', onUploadImages);
+  $('upload-image-labels').addEventListener('change', onUploadImages);
+  $('upload-references').addEventListener('change', onUploadReferences);
+  $('upload-keep').addEventListener('change', onUploadKeep);
+  $('demo-select').addEventListener('change', describeDemo);
+  $('demo-load').addEventListener('click', onLoadDemo);
+  store.subscribe(renderLoaded);
+  return { loadManifest, loadDemo, changed };
+}
+
+/** Section 2: what is loaded, in words. @param {import('./store.js').State} state */
+function renderLoaded(state) {
+  const dl = $('loaded-summary');
+  dl.replaceChildren();
+  const add = (/** @type {string} */ term, /** @type {string} */ text) => {
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = text;
+    dl.append(dt, dd);
+  };
+  if (state.model) {
+    const m = state.model;
+    add('Model', `${m.name}: input ${m.info.input.name} (one record: ${JSON.stringify(m.info.record_shape)}), output ${m.info.used_output}, ${Math.max(2, m.info.output_width)} classes, ${m.info.parameters.toLocaleString()} parameters`);
+  } else add('Model', 'none yet');
+  if (state.records) {
+    const r = state.records;
+    const membership = r.members === null || r.members === undefined ? 'membership unknown (records are ranked, not measured)' : `${r.members} members, ${r.nonMembers} non-members`;
+    add('Audit records', `${r.records} records of shape ${JSON.stringify(r.recordShape)} from ${r.source}; ${membership}${r.classNames ? `; classes ${r.classNames.join(', ')}` : ''}`);
+  } else add('Audit records', 'none yet');
+  add('Population', state.population ? `${state.population.records} known non-members from ${state.population.source}` : 'none (thresholds are chosen on the audit set and marked optimistic)');
+  add('Reference models', state.references ? `${state.references} models${state.keep ? `; keep-mask: ${state.keep.recordsWithoutIn} records without an IN model, ${state.keep.recordsWithoutOut} without an OUT model` : '; keep-mask missing'}` : 'none (reference attacks unavailable)');
+}
