@@ -1,6 +1,6 @@
 //! Seeded, stratified bootstrap confidence interval for the AUC.
 
-use super::{MetricsError, check_inputs, check_open_unit, roc::auc};
+use super::{MetricsError, check_inputs, check_open_unit};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
@@ -25,34 +25,90 @@ pub fn auc_bootstrap_interval(
             got: resamples,
         });
     }
-    let pos: Vec<f64> = scores
-        .iter()
-        .zip(members)
-        .filter(|(_, m)| **m)
-        .map(|(s, _)| *s)
-        .collect();
-    let neg: Vec<f64> = scores
-        .iter()
-        .zip(members)
-        .filter(|(_, m)| !**m)
-        .map(|(s, _)| *s)
-        .collect();
+    let groups = TieGroups::of(scores);
+    let (pos, neg): (Vec<usize>, Vec<usize>) = {
+        let group = |want: bool| {
+            scores
+                .iter()
+                .zip(members)
+                .filter(|(_, m)| **m == want)
+                .map(|(s, _)| groups.of_score(*s))
+                .collect::<Vec<usize>>()
+        };
+        (group(true), group(false))
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut sample = Vec::with_capacity(scores.len());
-    let mut labels = vec![true; pos.len()];
-    labels.resize(scores.len(), false);
+    let mut drawn_pos = vec![0usize; groups.len()];
+    let mut drawn_neg = vec![0usize; groups.len()];
     let mut aucs = Vec::with_capacity(resamples);
     for _ in 0..resamples {
-        sample.clear();
-        sample.extend((0..pos.len()).map(|_| pos[draw(&mut rng, pos.len())]));
-        sample.extend((0..neg.len()).map(|_| neg[draw(&mut rng, neg.len())]));
-        aucs.push(auc(&sample, &labels)?);
+        drawn_pos.fill(0);
+        drawn_neg.fill(0);
+        for _ in 0..pos.len() {
+            drawn_pos[pos[draw(&mut rng, pos.len())]] += 1;
+        }
+        for _ in 0..neg.len() {
+            drawn_neg[neg[draw(&mut rng, neg.len())]] += 1;
+        }
+        aucs.push(trapezoid_auc(&drawn_pos, &drawn_neg, pos.len(), neg.len()));
     }
     aucs.sort_by(f64::total_cmp);
     Ok((
         quantile_sorted(&aucs, alpha / 2.0),
         quantile_sorted(&aucs, 1.0 - alpha / 2.0),
     ))
+}
+
+/// The distinct scores of a record set, highest first, with scores that compare equal
+/// (`0.0 == -0.0`) in one group, as [`super::Roc`] groups ties: a resample holds copies of
+/// these scores, so its ROC is a walk over these groups with the resample's counts.
+struct TieGroups {
+    /// The first score of each group, in `total_cmp` order, descending.
+    leaders: Vec<f64>,
+}
+
+impl TieGroups {
+    fn of(scores: &[f64]) -> TieGroups {
+        let mut sorted = scores.to_vec();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        let mut leaders: Vec<f64> = Vec::new();
+        for s in sorted {
+            if leaders.last() != Some(&s) {
+                leaders.push(s);
+            }
+        }
+        TieGroups { leaders }
+    }
+
+    fn len(&self) -> usize {
+        self.leaders.len()
+    }
+
+    /// The group of a score that is one of the set's.
+    fn of_score(&self, score: f64) -> usize {
+        self.leaders
+            .partition_point(|leader| leader.total_cmp(&score).is_gt() && *leader != score)
+    }
+}
+
+/// The trapezoid AUC of a resample from how many members and non-members it drew in each
+/// tie group: the same points, in the same order, with the same arithmetic as
+/// [`super::Roc::auc`] on the resampled scores, without sorting them again.
+fn trapezoid_auc(drawn_pos: &[usize], drawn_neg: &[usize], n_pos: usize, n_neg: usize) -> f64 {
+    let (mut tp, mut fp) = (0usize, 0usize);
+    let (mut last_fpr, mut last_tpr) = (0.0, 0.0);
+    let mut area = -0.0;
+    for (&p, &n) in drawn_pos.iter().zip(drawn_neg) {
+        if p + n == 0 {
+            continue;
+        }
+        tp += p;
+        fp += n;
+        let (fpr, tpr) = (fp as f64 / n_neg as f64, tp as f64 / n_pos as f64);
+        area += (fpr - last_fpr) * (tpr + last_tpr) / 2.0;
+        (last_fpr, last_tpr) = (fpr, tpr);
+    }
+    area
 }
 
 /// Linear-interpolated quantile of sorted values (numpy's default rule).
@@ -71,6 +127,65 @@ fn draw(rng: &mut ChaCha8Rng, n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::roc::auc;
+    use proptest::prelude::*;
+
+    /// The interval by its definition: every resample's scores drawn, sorted into a ROC.
+    fn by_definition(
+        scores: &[f64],
+        members: &[bool],
+        resamples: usize,
+        alpha: f64,
+        seed: u64,
+    ) -> (f64, f64) {
+        let pick = |want: bool| -> Vec<f64> {
+            scores
+                .iter()
+                .zip(members)
+                .filter(|(_, m)| **m == want)
+                .map(|(s, _)| *s)
+                .collect()
+        };
+        let (pos, neg) = (pick(true), pick(false));
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut labels = vec![true; pos.len()];
+        labels.resize(scores.len(), false);
+        let mut aucs: Vec<f64> = (0..resamples)
+            .map(|_| {
+                let mut sample: Vec<f64> = (0..pos.len())
+                    .map(|_| pos[draw(&mut rng, pos.len())])
+                    .collect();
+                sample.extend((0..neg.len()).map(|_| neg[draw(&mut rng, neg.len())]));
+                auc(&sample, &labels).unwrap()
+            })
+            .collect();
+        aucs.sort_by(f64::total_cmp);
+        (
+            quantile_sorted(&aucs, alpha / 2.0),
+            quantile_sorted(&aucs, 1.0 - alpha / 2.0),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn the_interval_is_the_definitions_bit_for_bit(
+            scores in prop::collection::vec(prop_oneof![-3i32..4, Just(0)].prop_map(|v| f64::from(v) / 2.0), 2..40),
+            flip in any::<u64>(),
+            seed in 0u64..1000,
+        ) {
+            let mut members: Vec<bool> = (0..scores.len()).map(|i| (flip >> (i % 64)) & 1 == 1).collect();
+            members[0] = true;
+            members[1] = false;
+            let mut scores = scores;
+            scores[0] = -0.0;
+            let fast = auc_bootstrap_interval(&scores, &members, 200, 0.05, seed).unwrap();
+            let slow = by_definition(&scores, &members, 200, 0.05, seed);
+            prop_assert_eq!(fast.0.to_bits(), slow.0.to_bits());
+            prop_assert_eq!(fast.1.to_bits(), slow.1.to_bits());
+        }
+    }
 
     #[test]
     fn same_seed_same_interval_and_it_contains_the_auc() {
