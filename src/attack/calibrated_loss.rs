@@ -1,7 +1,7 @@
 //! Watson et al.'s difficulty-calibrated loss (ICLR 2022; SPEC.md attack 3): the target's
 //! loss on a record measured against the loss of reference models that did not train on it.
 
-use super::catalogue::CatalogueEntry;
+use super::CatalogueEntry;
 use super::{Attack, AttackError, AttackInfo, AttackScores, Needs, ReferenceUse, ScoringSet};
 use crate::signal_matrix::ReferenceSignals;
 

@@ -3,7 +3,7 @@
 //! with a secret label makes membership readable from the model: the score is the target's
 //! probability of the secret label on x'. The encoding itself is [`crate::encoding`].
 
-use super::catalogue::CatalogueEntry;
+use super::CatalogueEntry;
 use super::{
     Answers, Attack, AttackError, AttackInfo, AttackParams, AttackScores, Needs, QueryAnswers,
     QueryKind, QueryOracle, ReadContext, ScoringSet,

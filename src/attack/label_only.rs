@@ -4,11 +4,11 @@
 //! shifts); members tend to stay correctly classified under perturbation, so the score is the
 //! fraction of copies still classified as the record's label.
 
-use super::catalogue::{CatalogueEntry, check};
 use super::{
     Answers, Attack, AttackError, AttackInfo, AttackParams, AttackScores, Needs, QueryAnswers,
     QueryKind, QueryOracle, ReadContext, ScoringSet,
 };
+use super::{CatalogueEntry, check};
 use crate::augment::{self, Augmentations};
 use crate::config::AuditConfig;
 use crate::npz::{NpzIn, NpzOut, SignalsFileError};

@@ -4,7 +4,7 @@
 //! three tests as catalogue entries, its settings, and the test-time augmented queries it
 //! averages over on images.
 
-use super::catalogue::CatalogueEntry;
+use super::CatalogueEntry;
 use super::{
     Answers, Attack, AttackError, AttackInfo, AttackScores, Needs, QueryAnswers, QueryKind,
     QueryOracle, ReadContext, ReferenceUse, ScoringSet,

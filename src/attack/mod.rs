@@ -3,15 +3,17 @@
 //!
 //! Every attack implements [`Attack`], lives in its own file with its settings, its
 //! description and the queries it sends the target ([`QueryKind`]), and is listed once in
-//! [`catalogue`], the table the CLI and the page both read. What an attack needs is declared
+//! [`catalogue`], the table the CLI and the page both read: this file is that catalogue
+//! (the attack modules, their order, and [`AttackParams`], the settings of those that have
+//! any); [`base`] is what every attack is made of. What an attack needs is declared
 //! once, in [`AttackInfo::needs`]; [`run`] checks it before scoring, the audit computes what
 //! the chosen attacks need from it, and the default attack list is every attack whose needs
 //! the inputs meet. Attacks that calibrate against reference models may leave a record
 //! unscored (`None`) when its references cannot support a score; it is then listed, never
 //! guessed.
 
+mod base;
 mod calibrated_loss;
-mod catalogue;
 mod code_poison;
 mod label_only;
 pub mod lira;
@@ -24,9 +26,7 @@ mod threshold;
 #[cfg(test)]
 mod reference_tests;
 
-pub use catalogue::{
-    AttackParams, build, catalogue, default_attacks, info, population_attacks, query_kinds,
-};
+pub use base::{Attack, AttackError, AttackInfo, AttackScores, ScoringSet, run};
 pub use code_poison::{CodePoisonParams, ENCODED, EncodedLabel, EncodedQueries};
 pub use label_only::{LabelOnlyParams, LabelOnlyQueries, PERTURBED};
 pub use lira::{AUGMENTED, AugmentedQueries, AugmentedQuery, LiraParams, LiraVariance};
@@ -36,159 +36,126 @@ pub use rmia::{RmiaA, RmiaParams};
 pub use shokri::ShokriParams;
 pub use threshold::{ThresholdAttack, ThresholdConfig, ThresholdSignal};
 
-use crate::set_signals::SetSignals;
-use crate::signal::Signals;
-use crate::signal_matrix::ReferenceSignals;
-use serde::Serialize;
-use thiserror::Error;
+use serde::{Deserialize, Serialize};
 
-/// What an attack is, for people and for the audit: shown by `mialab attacks` and the page.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct AttackInfo {
-    /// The name used on the command line and in reports.
-    pub id: &'static str,
-    pub title: &'static str,
-    /// The paper that defines it.
-    pub paper: &'static str,
-    /// One paragraph on how it decides.
-    pub summary: &'static str,
-    /// What it cannot run without.
-    pub needs: Needs,
-    /// Queries it reads when they were made (LiRA's augmented queries), besides those it needs.
-    pub reads: &'static [&'static QueryKind],
-    /// Whether it still works when the target's API releases only the predicted label.
-    pub labels_suffice: bool,
+/// One row of the attack table.
+pub struct CatalogueEntry {
+    pub info: &'static AttackInfo,
+    pub build: fn(&AttackParams) -> Box<dyn Attack>,
 }
 
-impl AttackInfo {
-    /// Every query it needs or reads.
-    pub fn queries(&self) -> impl Iterator<Item = &'static QueryKind> + use<> {
-        self.needs.queries.iter().chain(self.reads).copied()
+/// Every attack mialab knows, in the order they are listed and reported.
+pub fn catalogue() -> impl Iterator<Item = &'static CatalogueEntry> {
+    threshold::ENTRIES
+        .iter()
+        .chain(lira::ENTRIES.iter())
+        .chain(rmia::ENTRIES.iter())
+        .chain(std::iter::once(&calibrated_loss::ENTRY))
+        .chain(std::iter::once(&shokri::ENTRY))
+        .chain(std::iter::once(&label_only::ENTRY))
+        .chain(std::iter::once(&code_poison::ENTRY))
+}
+
+/// Every kind of extra query the catalogue's attacks send or read, once each, in catalogue
+/// order.
+pub fn query_kinds() -> impl Iterator<Item = &'static QueryKind> {
+    let mut seen: Vec<&'static str> = Vec::new();
+    catalogue().flat_map(|e| e.info.queries()).filter(move |k| {
+        let new = !seen.contains(&k.id);
+        seen.push(k.id);
+        new
+    })
+}
+
+/// Settings of every attack that has any, each with its defaults (SPEC.md).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttackParams {
+    pub lira: LiraParams,
+    pub rmia: RmiaParams,
+    pub shokri: ShokriParams,
+    pub code_poison: CodePoisonParams,
+    pub label_only: LabelOnlyParams,
+}
+
+impl AttackParams {
+    /// Checks every setting is in its range.
+    pub fn validate(&self) -> Result<(), AttackError> {
+        self.rmia.validate()?;
+        self.shokri.validate()?;
+        self.label_only.validate()
     }
 }
 
-/// Records as an attack sees them: the signals of one record set and its labels.
-#[derive(Debug, Clone, Copy)]
-pub struct ScoringSet<'a> {
-    pub signals: &'a SetSignals,
-    pub labels: &'a [usize],
+/// The population (threshold) attacks: those that read the target's outputs on the real
+/// records alone.
+pub fn population_attacks() -> Vec<&'static str> {
+    threshold::ENTRIES.iter().map(|e| e.info.id).collect()
 }
 
-impl<'a> ScoringSet<'a> {
-    pub fn new(signals: &'a SetSignals, labels: &'a [usize]) -> ScoringSet<'a> {
-        ScoringSet { signals, labels }
-    }
-
-    /// The target's signals on these records.
-    pub fn target(&self) -> &'a Signals {
-        &self.signals.target
-    }
-
-    /// The reference models' signals on these records.
-    pub fn references(&self) -> Result<&'a ReferenceSignals, AttackError> {
-        self.signals
-            .references
-            .as_ref()
-            .ok_or(AttackError::missing(Need::References(
-                ReferenceUse::OutOnly,
-            )))
-    }
-
-    /// The target's answers to the queries of `kind`.
-    pub fn answers<T: Answers>(&self, kind: &'static QueryKind) -> Result<&'a T, AttackError> {
-        self.optional_answers(kind)
-            .ok_or(AttackError::missing(Need::Query(kind)))
-    }
-
-    /// The target's answers to the queries of `kind`, when they were made.
-    pub fn optional_answers<T: Answers>(&self, kind: &'static QueryKind) -> Option<&'a T> {
-        self.signals.queries.get(kind)
-    }
+/// The attacks run when none are named: every one whose needs `available` meets.
+pub fn default_attacks(available: &Available) -> Vec<&'static str> {
+    catalogue()
+        .filter(|e| e.info.needs.unmet(available).is_empty())
+        .map(|e| e.info.id)
+        .collect()
 }
 
-/// One score per record (`None`: the record cannot be scored by this attack) and, where the
-/// attack chose a parameter from the data, what it chose.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttackScores {
-    pub scores: Vec<Option<f64>>,
-    pub detail: Option<String>,
+/// Builds the attack called `id` with `params`.
+pub fn build(id: &str, params: &AttackParams) -> Result<Box<dyn Attack>, AttackError> {
+    params.validate()?;
+    catalogue()
+        .find(|e| e.info.id == id)
+        .map(|e| (e.build)(params))
+        .ok_or_else(|| AttackError::Unknown {
+            name: id.to_string(),
+            available: catalogue()
+                .map(|e| e.info.id)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
-impl AttackScores {
-    /// Every record scored.
-    pub fn complete(scores: Vec<f64>) -> AttackScores {
-        AttackScores {
-            scores: scores.into_iter().map(Some).collect(),
-            detail: None,
-        }
+/// The catalogue entry of `id`, if there is one.
+pub fn info(id: &str) -> Option<&'static AttackInfo> {
+    catalogue().find(|e| e.info.id == id).map(|e| e.info)
+}
+
+/// Reads a check of one parameter.
+pub(crate) fn check(
+    ok: bool,
+    name: &'static str,
+    rule: &'static str,
+    value: f64,
+) -> Result<(), AttackError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(AttackError::Parameter { name, rule, value })
     }
 }
 
-/// A membership-inference attack over one target model's signals.
-pub trait Attack {
-    fn info(&self) -> &'static AttackInfo;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// Scores `records`; `population` holds known non-members for attacks that calibrate.
-    fn score(
-        &self,
-        records: ScoringSet<'_>,
-        population: Option<ScoringSet<'_>>,
-    ) -> Result<AttackScores, AttackError>;
-}
-
-/// Checks `attack`'s needs against the signals at hand, then scores `records`.
-pub fn run(
-    attack: &dyn Attack,
-    records: ScoringSet<'_>,
-    population: Option<ScoringSet<'_>>,
-) -> Result<AttackScores, AttackError> {
-    let info = attack.info();
-    let available = Available::of_signals(records.signals, population.map(|p| p.signals));
-    if let Some(need) = info.needs.unmet(&available).into_iter().next() {
-        return Err(AttackError::Missing {
-            attack: info.id,
-            need,
-        });
-    }
-    attack
-        .score(records, population)
-        .map_err(|e| e.for_attack(info.id))
-}
-
-/// Why an attack cannot run.
-#[derive(Debug, Error, PartialEq)]
-pub enum AttackError {
-    #[error("unknown attack '{name}'; available: {available}")]
-    Unknown { name: String, available: String },
-    #[error("attack '{attack}' needs {need}")]
-    Missing { attack: &'static str, need: Need },
-    #[error(
-        "attack '{attack}' needs population records of every class, but the population has none of class {class}"
-    )]
-    PopulationClassMissing { attack: &'static str, class: usize },
-    #[error("{name} must be {rule}, got {value}")]
-    Parameter {
-        name: &'static str,
-        rule: &'static str,
-        value: f64,
-    },
-    #[error("attack '{attack}' cannot train its classifier: {reason}")]
-    Training {
-        attack: &'static str,
-        reason: String,
-    },
-}
-
-impl AttackError {
-    /// A need found missing while scoring, before the attack is named.
-    fn missing(need: Need) -> AttackError {
-        AttackError::Missing { attack: "", need }
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_named() {
+        assert_eq!(AttackParams::default().validate(), Ok(()));
+        let mut p = AttackParams::default();
+        p.rmia.a = RmiaA::Fixed(1.5);
+        assert!(p.validate().unwrap_err().to_string().contains("RMIA's a"));
+        let mut p = AttackParams::default();
+        p.rmia.gamma = 0.0;
+        assert!(p.validate().unwrap_err().to_string().contains("gamma"));
     }
 
-    fn for_attack(self, id: &'static str) -> AttackError {
-        match self {
-            AttackError::Missing { attack: "", need } => AttackError::Missing { attack: id, need },
-            other => other,
-        }
+    #[test]
+    fn every_attack_id_is_listed_once() {
+        let mut ids: Vec<&str> = catalogue().map(|e| e.info.id).collect();
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
     }
 }

@@ -7,6 +7,7 @@ use crate::attack::lira::AugmentedQueries;
 use crate::augment::Query;
 use crate::set_signals::SetSignals;
 use crate::signal::Signals;
+use crate::signal_matrix::ReferenceSignals;
 use ndarray::{Array2, Array3, Axis};
 use proptest::prelude::*;
 

@@ -5,11 +5,11 @@
 //! Pairwise likelihood ratios against every population record z are counted by sorting the
 //! z ratios once: O((N + Z) log Z), not O(N·Z).
 
-use super::catalogue::{CatalogueEntry, check};
 use super::{
     Attack, AttackError, AttackInfo, AttackParams, AttackScores, Need, Needs, ReferenceUse,
     ScoringSet,
 };
+use super::{CatalogueEntry, check};
 use crate::signal_matrix::ReferenceSignals;
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};

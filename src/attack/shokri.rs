@@ -8,11 +8,11 @@
 //! rather than a hand-written optimiser. linfa speaks ndarray 0.16, so features cross into
 //! it as `ndarray16` arrays.
 
-use super::catalogue::{CatalogueEntry, check};
 use super::{
     Attack, AttackError, AttackInfo, AttackParams, AttackScores, Need, Needs, ReferenceUse,
     ScoringSet,
 };
+use super::{CatalogueEntry, check};
 use linfa::prelude::*;
 use linfa_logistic::{FittedLogisticRegression, LogisticRegression};
 use ndarray::{ArrayView1, Axis};

@@ -3,7 +3,7 @@
 //! 2021). The per-class variant calibrates each class against population records of that
 //! class, as Song & Mittal's class-dependent thresholds do.
 
-use super::catalogue::CatalogueEntry;
+use super::CatalogueEntry;
 use super::{Attack, AttackError, AttackInfo, AttackScores, Needs, ScoringSet};
 use crate::signal::SignalKind;
 

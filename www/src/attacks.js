@@ -64,7 +64,7 @@ export function setupAttacks(store) {
     return store
       .get()
       .catalogue.map((i) => $(`attack-${i.id}`))
-      .filter((b) => b.checked && !b.disabled)
+      .filter((b) => b && b.checked && !b.disabled)
       .map((b) => b.value);
   }
 
