@@ -233,11 +233,13 @@ export function setupInputs(store, engine, progress) {
     store.update({ records, population, pixels });
     const refs = dataset.reference_sets.find((/** @type {any} */ r) => r.recipe === target.references);
     if (refs && withReferences) {
+      let references = 0;
       for (const [i, m] of refs.models.entries()) {
         progress('loading reference models', i, refs.models.length);
-        store.update({ references: await engine.call('addReferenceModel', [await fetchBytes(m.model), m.model]) });
+        references = await engine.call('addReferenceModel', [await fetchBytes(m.model), m.model]);
       }
-      store.update({ keep: await engine.call('loadKeepMask', [await fetchBytes(refs.keep_mask), refs.keep_mask]) });
+      const keep = await engine.call('loadKeepMask', [await fetchBytes(refs.keep_mask), refs.keep_mask]);
+      store.update({ references, keep });
     }
     progress('demo loaded', 1, 1);
     $('demo-select').value = name;
