@@ -14,10 +14,9 @@
 use crate::attack::{
     self, Attack, Available, Need, QueryKind, ReferenceUse, catalogue, default_attacks, query_kinds,
 };
-use crate::audit::compute::{
-    ModelInputs, RecordSet, ReferenceModels, model_section, set_queries, set_references,
-    target_signals,
-};
+mod cache;
+
+use crate::audit::compute::ReferenceModels;
 use crate::audit::{AuditData, AuditOutcome, AuditSignals, attack_signals};
 use crate::clock;
 use crate::config::AuditConfig;
@@ -28,12 +27,10 @@ use crate::progress::ProgressSink;
 use crate::provenance::Provenance;
 use crate::records::Records;
 use crate::reference::check_reference_models;
-use crate::set_signals::SetSignals;
 use crate::signals_file::SignalsFile;
+use cache::{Cache, Inputs, Plan};
 use ndarray::Array2;
 use serde::Serialize;
-use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use thiserror::Error;
 
 /// Something a session was asked before it could answer.
@@ -106,21 +103,6 @@ impl References {
     }
 }
 
-/// The settings each cached part of one record set was computed under.
-#[derive(Debug, Clone, Default)]
-struct Keys {
-    target: Option<Value>,
-    references: Option<Value>,
-    queries: BTreeMap<&'static str, Value>,
-}
-
-/// The signals computed so far.
-struct Cache {
-    signals: AuditSignals,
-    audit: Keys,
-    population: Keys,
-}
-
 /// Signals read from a file: nothing can be recomputed, and the settings they were made
 /// under are the file's.
 struct Fixed {
@@ -139,13 +121,6 @@ pub struct Session {
     fixed: Option<Fixed>,
 }
 
-/// Which parts a request needs.
-struct Plan {
-    references: bool,
-    probabilities: bool,
-    queries: Vec<&'static QueryKind>,
-}
-
 impl Session {
     pub fn new() -> Session {
         Session::default()
@@ -162,11 +137,7 @@ impl Session {
         Session {
             records: Some(loaded(file.records, file.meta.records.clone())),
             population: population.map(|(r, p)| loaded(r, p)),
-            cache: Some(Cache {
-                signals: file.signals,
-                audit: Keys::default(),
-                population: Keys::default(),
-            }),
+            cache: Some(Cache::fixed(file.signals)),
             fixed: Some(Fixed {
                 temperature: file.meta.temperature,
             }),
@@ -198,8 +169,7 @@ impl Session {
     pub fn set_population(&mut self, population: Option<(Records, Provenance)>) {
         self.population = population.map(|(value, provenance)| Loaded { value, provenance });
         if let Some(cache) = &mut self.cache {
-            cache.signals.population = None;
-            cache.population = Keys::default();
+            cache.forget_population();
         }
     }
 
@@ -264,25 +234,8 @@ impl Session {
     }
 
     fn forget_references(&mut self) {
-        let Some(cache) = &mut self.cache else {
-            return;
-        };
-        cache.signals.reference_provenance = None;
-        let runs_references: Vec<&QueryKind> =
-            query_kinds().filter(|k| k.runs_references).collect();
-        let sets = [
-            (Some(&mut cache.signals.audit), &mut cache.audit),
-            (cache.signals.population.as_mut(), &mut cache.population),
-        ];
-        for (set, keys) in sets {
-            keys.references = None;
-            if let Some(set) = set {
-                set.references = None;
-                for kind in &runs_references {
-                    set.queries.remove(kind);
-                    keys.queries.remove(kind.id);
-                }
-            }
+        if let Some(cache) = &mut self.cache {
+            cache.forget_references();
         }
     }
 
@@ -484,8 +437,8 @@ impl Session {
         self.references.usable()
     }
 
-    /// Brings the cache to what `plan` needs under `config`, computing what is missing or
-    /// stale and dropping what no longer holds.
+    /// Brings the cache to what `plan` needs under `config` (a signals file's session
+    /// serves what the file holds).
     fn prepare(
         &mut self,
         config: &AuditConfig,
@@ -495,212 +448,14 @@ impl Session {
         if self.fixed.is_some() {
             return Ok(Vec::new());
         }
-        let target = self.target.as_ref().ok_or(SessionError::NoTarget)?;
-        let records = self.records.as_ref().ok_or(SessionError::NoRecords)?;
-        let inputs = ModelInputs {
+        let inputs = Inputs {
             engine: &self.engine,
-            target: &target.value,
-            audit: &records.value,
+            target: self.target.as_ref().ok_or(SessionError::NoTarget)?,
+            records: self.records.as_ref().ok_or(SessionError::NoRecords)?,
+            population: self.population.as_ref(),
             references: self.references.usable(),
+            keep_provenance: self.references.keep.as_ref().map(|(_, p)| p),
         };
-        let mut computed = Vec::new();
-        let mut timed = |part: String, seconds: f64| computed.push(Computed { part, seconds });
-        let target_key = target_key(config);
-        let references_key = references_key(config);
-
-        // The target on the audit records: every other part is kept beside it.
-        let fresh = self
-            .cache
-            .as_ref()
-            .is_some_and(|c| c.audit.target.as_ref() == Some(&target_key));
-        if !fresh {
-            let started = clock::seconds();
-            let (output, signals, backend) =
-                target_signals(&inputs, &records.value, RecordSet::Audit, config, progress)?;
-            timed(
-                "the target on the audit records".to_string(),
-                clock::seconds() - started,
-            );
-            let section = model_section(&target.provenance, &target.value, &output, backend);
-            match &mut self.cache {
-                Some(cache) => {
-                    cache.signals.model = section;
-                    cache.signals.defences = config.signals.defences.clone();
-                    cache.signals.audit.target = signals;
-                    cache.audit.target = Some(target_key.clone());
-                }
-                None => {
-                    self.cache = Some(Cache {
-                        signals: AuditSignals {
-                            model: section,
-                            record_shape: target.value.info().record_shape.clone(),
-                            defences: config.signals.defences.clone(),
-                            reference_provenance: None,
-                            audit: SetSignals::new(signals),
-                            population: None,
-                        },
-                        audit: Keys {
-                            target: Some(target_key.clone()),
-                            ..Keys::default()
-                        },
-                        population: Keys::default(),
-                    });
-                }
-            }
-        }
-        let cache = self.cache.as_mut().expect("just filled");
-
-        // The target on the population.
-        if let Some(population) = &self.population {
-            if cache.population.target.as_ref() != Some(&target_key)
-                || cache.signals.population.is_none()
-            {
-                let started = clock::seconds();
-                let (_, signals, _) = target_signals(
-                    &inputs,
-                    &population.value,
-                    RecordSet::Population,
-                    config,
-                    progress,
-                )?;
-                timed(
-                    "the target on the population".to_string(),
-                    clock::seconds() - started,
-                );
-                match &mut cache.signals.population {
-                    Some(set) => set.target = signals,
-                    None => {
-                        cache.signals.population = Some(SetSignals::new(signals));
-                        cache.population = Keys::default();
-                    }
-                }
-                cache.population.target = Some(target_key.clone());
-            }
-        } else {
-            cache.signals.population = None;
-            cache.population = Keys::default();
-        }
-
-        // The reference models, on both sets.
-        let sets = [
-            (RecordSet::Audit, &records.value),
-            (
-                RecordSet::Population,
-                self.population
-                    .as_ref()
-                    .map_or(&records.value, |p| &p.value),
-            ),
-        ];
-        for (set, set_records) in sets {
-            let (signals, keys) = match set {
-                RecordSet::Audit => (Some(&mut cache.signals.audit), &mut cache.audit),
-                RecordSet::Population => (cache.signals.population.as_mut(), &mut cache.population),
-            };
-            let Some(signals) = signals else { continue };
-            let holds = keys.references.as_ref() == Some(&references_key)
-                && signals
-                    .references
-                    .as_ref()
-                    .is_some_and(|r| r.probabilities.is_some() || !plan.probabilities);
-            if plan.references && !holds {
-                let started = clock::seconds();
-                signals.references = set_references(
-                    &inputs,
-                    set_records,
-                    set,
-                    &config.signals,
-                    plan.probabilities,
-                    progress,
-                )?;
-                keys.references = Some(references_key.clone());
-                timed(
-                    format!("the reference models on the {}", set_name(set)),
-                    clock::seconds() - started,
-                );
-            } else if keys.references.as_ref() != Some(&references_key) {
-                signals.references = None;
-                keys.references = None;
-            }
-            if set == RecordSet::Audit {
-                cache.signals.reference_provenance = signals
-                    .references
-                    .as_ref()
-                    .and(self.references.keep.as_ref().map(|(_, p)| p.clone()));
-            }
-        }
-
-        // The extra queries the attacks read.
-        for kind in query_kinds() {
-            let key = query_key(kind, config);
-            for (set, set_records) in sets {
-                let (signals, keys) = match set {
-                    RecordSet::Audit => (Some(&mut cache.signals.audit), &mut cache.audit),
-                    RecordSet::Population => {
-                        (cache.signals.population.as_mut(), &mut cache.population)
-                    }
-                };
-                let Some(signals) = signals else { continue };
-                let wanted =
-                    plan.queries.contains(&kind) && (set == RecordSet::Audit || kind.population);
-                let holds = keys.queries.get(kind.id) == Some(&key);
-                if wanted && !holds {
-                    let started = clock::seconds();
-                    match set_queries(kind, &inputs, set_records, set, config, progress)? {
-                        Some(answers) => {
-                            signals.queries.insert(kind, answers);
-                            timed(
-                                format!("{} on the {}", kind.id, set_name(set)),
-                                clock::seconds() - started,
-                            );
-                        }
-                        None => signals.queries.remove(kind),
-                    }
-                    keys.queries.insert(kind.id, key.clone());
-                } else if !holds {
-                    signals.queries.remove(kind);
-                    keys.queries.remove(kind.id);
-                }
-            }
-        }
-        Ok(computed)
+        cache::prepare(&mut self.cache, &inputs, config, plan, progress)
     }
-}
-
-fn set_name(set: RecordSet) -> &'static str {
-    match set {
-        RecordSet::Audit => "audit records",
-        RecordSet::Population => "population",
-    }
-}
-
-/// The settings the target's answers depend on.
-fn target_key(config: &AuditConfig) -> Value {
-    let s = &config.signals;
-    let noisy = s.defences.iter().any(|d| matches!(d, Defence::Noise(_)));
-    json!({
-        "outputs": references_key(config),
-        "defences": s.defences,
-        "seed": noisy.then_some(config.seed),
-    })
-}
-
-/// The settings the reference models' signals depend on.
-fn references_key(config: &AuditConfig) -> Value {
-    let s = &config.signals;
-    json!({
-        "output_kind": s.output_kind,
-        "temperature": s.temperature,
-        "batch_size": s.batch_size,
-        "backend": s.backend,
-    })
-}
-
-/// The settings one kind's answers depend on: its own, the target's, and the references'
-/// where it runs them.
-fn query_key(kind: &QueryKind, config: &AuditConfig) -> Value {
-    json!({
-        "settings": (kind.settings)(config),
-        "target": target_key(config),
-        "references": kind.runs_references.then(|| references_key(config)),
-    })
 }

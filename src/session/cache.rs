@@ -1,0 +1,304 @@
+//! The session's cache: every part of the signals of both record sets, each kept with the
+//! settings it was computed under (its key), and the one function that brings it to what a
+//! request needs, computing what is missing or stale and dropping what no longer holds.
+
+use super::{Computed, Loaded};
+use crate::attack::{QueryKind, query_kinds};
+use crate::audit::AuditSignals;
+use crate::audit::compute::{
+    ModelInputs, RecordSet, ReferenceModels, model_section, set_queries, set_references,
+    target_signals,
+};
+use crate::clock;
+use crate::config::AuditConfig;
+use crate::defence::Defence;
+use crate::engine::Engine;
+use crate::model::Model;
+use crate::progress::ProgressSink;
+use crate::provenance::Provenance;
+use crate::records::Records;
+use crate::set_signals::SetSignals;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// The settings each cached part of one record set was computed under.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Keys {
+    target: Option<Value>,
+    references: Option<Value>,
+    queries: BTreeMap<&'static str, Value>,
+}
+
+/// The signals computed so far.
+pub(super) struct Cache {
+    pub(super) signals: AuditSignals,
+    pub(super) audit: Keys,
+    pub(super) population: Keys,
+}
+
+impl Cache {
+    /// A cache over signals that can be neither recomputed nor invalidated (a file's).
+    pub(super) fn fixed(signals: AuditSignals) -> Cache {
+        Cache {
+            signals,
+            audit: Keys::default(),
+            population: Keys::default(),
+        }
+    }
+
+    /// Drops the reference signals and the queries that ran the reference models.
+    pub(super) fn forget_references(&mut self) {
+        self.signals.reference_provenance = None;
+        let runs_references: Vec<&QueryKind> =
+            query_kinds().filter(|k| k.runs_references).collect();
+        let sets = [
+            (Some(&mut self.signals.audit), &mut self.audit),
+            (self.signals.population.as_mut(), &mut self.population),
+        ];
+        for (set, keys) in sets {
+            keys.references = None;
+            if let Some(set) = set {
+                set.references = None;
+                for kind in &runs_references {
+                    set.queries.remove(kind);
+                    keys.queries.remove(kind.id);
+                }
+            }
+        }
+    }
+
+    /// Drops the population's signals.
+    pub(super) fn forget_population(&mut self) {
+        self.signals.population = None;
+        self.population = Keys::default();
+    }
+}
+
+/// Which parts a request needs.
+pub(super) struct Plan {
+    pub(super) references: bool,
+    pub(super) probabilities: bool,
+    pub(super) queries: Vec<&'static QueryKind>,
+}
+
+/// What the models run on, as the session holds it.
+pub(super) struct Inputs<'a> {
+    pub(super) engine: &'a Engine,
+    pub(super) target: &'a Loaded<Model>,
+    pub(super) records: &'a Loaded<Records>,
+    pub(super) population: Option<&'a Loaded<Records>>,
+    pub(super) references: Option<ReferenceModels<'a>>,
+    pub(super) keep_provenance: Option<&'a Provenance>,
+}
+
+/// Brings the cache to what `plan` needs under `config`, computing what is missing or
+/// stale and dropping what no longer holds.
+pub(super) fn prepare(
+    cache: &mut Option<Cache>,
+    loaded: &Inputs<'_>,
+    config: &AuditConfig,
+    plan: &Plan,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<Vec<Computed>> {
+    let (target, records) = (loaded.target, loaded.records);
+    let inputs = ModelInputs {
+        engine: loaded.engine,
+        target: &target.value,
+        audit: &records.value,
+        references: loaded.references,
+    };
+    let mut computed = Vec::new();
+    let mut timed = |part: String, seconds: f64| computed.push(Computed { part, seconds });
+    let target_key = target_key(config);
+    let references_key = references_key(config);
+
+    // The target on the audit records: every other part is kept beside it.
+    let fresh = cache
+        .as_ref()
+        .is_some_and(|c| c.audit.target.as_ref() == Some(&target_key));
+    if !fresh {
+        let started = clock::seconds();
+        let (output, signals, backend) =
+            target_signals(&inputs, &records.value, RecordSet::Audit, config, progress)?;
+        timed(
+            "the target on the audit records".to_string(),
+            clock::seconds() - started,
+        );
+        let section = model_section(&target.provenance, &target.value, &output, backend);
+        match cache {
+            Some(cache) => {
+                cache.signals.model = section;
+                cache.signals.defences = config.signals.defences.clone();
+                cache.signals.audit.target = signals;
+                cache.audit.target = Some(target_key.clone());
+            }
+            None => {
+                *cache = Some(Cache {
+                    signals: AuditSignals {
+                        model: section,
+                        record_shape: target.value.info().record_shape.clone(),
+                        defences: config.signals.defences.clone(),
+                        reference_provenance: None,
+                        audit: SetSignals::new(signals),
+                        population: None,
+                    },
+                    audit: Keys {
+                        target: Some(target_key.clone()),
+                        ..Keys::default()
+                    },
+                    population: Keys::default(),
+                });
+            }
+        }
+    }
+    let cache = cache.as_mut().expect("just filled");
+
+    // The target on the population.
+    if let Some(population) = &loaded.population {
+        if cache.population.target.as_ref() != Some(&target_key)
+            || cache.signals.population.is_none()
+        {
+            let started = clock::seconds();
+            let (_, signals, _) = target_signals(
+                &inputs,
+                &population.value,
+                RecordSet::Population,
+                config,
+                progress,
+            )?;
+            timed(
+                "the target on the population".to_string(),
+                clock::seconds() - started,
+            );
+            match &mut cache.signals.population {
+                Some(set) => set.target = signals,
+                None => {
+                    cache.signals.population = Some(SetSignals::new(signals));
+                    cache.population = Keys::default();
+                }
+            }
+            cache.population.target = Some(target_key.clone());
+        }
+    } else {
+        cache.signals.population = None;
+        cache.population = Keys::default();
+    }
+
+    // The reference models, on both sets.
+    let sets = [
+        (RecordSet::Audit, &records.value),
+        (
+            RecordSet::Population,
+            loaded.population.map_or(&records.value, |p| &p.value),
+        ),
+    ];
+    for (set, set_records) in sets {
+        let (signals, keys) = match set {
+            RecordSet::Audit => (Some(&mut cache.signals.audit), &mut cache.audit),
+            RecordSet::Population => (cache.signals.population.as_mut(), &mut cache.population),
+        };
+        let Some(signals) = signals else { continue };
+        let holds = keys.references.as_ref() == Some(&references_key)
+            && signals
+                .references
+                .as_ref()
+                .is_some_and(|r| r.probabilities.is_some() || !plan.probabilities);
+        if plan.references && !holds {
+            let started = clock::seconds();
+            signals.references = set_references(
+                &inputs,
+                set_records,
+                set,
+                &config.signals,
+                plan.probabilities,
+                progress,
+            )?;
+            keys.references = Some(references_key.clone());
+            timed(
+                format!("the reference models on the {}", set_name(set)),
+                clock::seconds() - started,
+            );
+        } else if keys.references.as_ref() != Some(&references_key) {
+            signals.references = None;
+            keys.references = None;
+        }
+        if set == RecordSet::Audit {
+            cache.signals.reference_provenance = signals
+                .references
+                .as_ref()
+                .and(loaded.keep_provenance.cloned());
+        }
+    }
+
+    // The extra queries the attacks read.
+    for kind in query_kinds() {
+        let key = query_key(kind, config);
+        for (set, set_records) in sets {
+            let (signals, keys) = match set {
+                RecordSet::Audit => (Some(&mut cache.signals.audit), &mut cache.audit),
+                RecordSet::Population => (cache.signals.population.as_mut(), &mut cache.population),
+            };
+            let Some(signals) = signals else { continue };
+            let wanted =
+                plan.queries.contains(&kind) && (set == RecordSet::Audit || kind.population);
+            let holds = keys.queries.get(kind.id) == Some(&key);
+            if wanted && !holds {
+                let started = clock::seconds();
+                match set_queries(kind, &inputs, set_records, set, config, progress)? {
+                    Some(answers) => {
+                        signals.queries.insert(kind, answers);
+                        timed(
+                            format!("{} on the {}", kind.id, set_name(set)),
+                            clock::seconds() - started,
+                        );
+                    }
+                    None => signals.queries.remove(kind),
+                }
+                keys.queries.insert(kind.id, key.clone());
+            } else if !holds {
+                signals.queries.remove(kind);
+                keys.queries.remove(kind.id);
+            }
+        }
+    }
+    Ok(computed)
+}
+
+fn set_name(set: RecordSet) -> &'static str {
+    match set {
+        RecordSet::Audit => "audit records",
+        RecordSet::Population => "population",
+    }
+}
+
+/// The settings the target's answers depend on.
+fn target_key(config: &AuditConfig) -> Value {
+    let s = &config.signals;
+    let noisy = s.defences.iter().any(|d| matches!(d, Defence::Noise(_)));
+    json!({
+        "outputs": references_key(config),
+        "defences": s.defences,
+        "seed": noisy.then_some(config.seed),
+    })
+}
+
+/// The settings the reference models' signals depend on.
+fn references_key(config: &AuditConfig) -> Value {
+    let s = &config.signals;
+    json!({
+        "output_kind": s.output_kind,
+        "temperature": s.temperature,
+        "batch_size": s.batch_size,
+        "backend": s.backend,
+    })
+}
+
+/// The settings one kind's answers depend on: its own, the target's, and the references'
+/// where it runs them.
+fn query_key(kind: &QueryKind, config: &AuditConfig) -> Value {
+    json!({
+        "settings": (kind.settings)(config),
+        "target": target_key(config),
+        "references": kind.runs_references.then(|| references_key(config)),
+    })
+}
