@@ -84,15 +84,31 @@ fn main() {
 
     let mut config = AuditConfig::default();
     config.metrics.bootstrap_resamples = 200;
+    // The target and every reference model over both record sets (what LiRA reads), then
+    // the extra queries the label-only and encoding attacks send the target.
+    let matrix = AuditConfig {
+        attacks: vec!["lira-online".to_string(), "rmia-online".to_string()],
+        ..config.clone()
+    };
     let started = Instant::now();
     session
-        .compute_signals(&config, &mut NoProgress)
+        .compute_signals(&matrix, &mut NoProgress)
         .expect("signals");
     let seconds = started.elapsed().as_secs_f64();
     let passes = (audit_len + population_len) * (1 + reference_count);
     println!(
         "signals matrix: {seconds:.2} s for {passes} record × model forward passes = {:.0} records×models/s",
         passes as f64 / seconds
+    );
+    let started = Instant::now();
+    let computed = session
+        .compute_signals(&config, &mut NoProgress)
+        .expect("queries");
+    let parts: Vec<String> = computed.iter().map(|c| c.part.clone()).collect();
+    println!(
+        "extra queries: {:.2} s ({})",
+        started.elapsed().as_secs_f64(),
+        parts.join(", ")
     );
 
     println!(

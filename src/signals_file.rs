@@ -260,6 +260,7 @@ fn read_set(
         let null = serde_json::Value::Null;
         let context = ReadContext {
             records: n,
+            labels: &labels,
             classes,
             references: references.as_ref(),
             meta: kind
@@ -326,6 +327,7 @@ fn read_references(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attack::EncodingSetup;
     use crate::attack::{
         AUGMENTED, AugmentedQueries, AugmentedQuery, ENCODED, EncodedQueries, LabelOnlyQueries,
         PERTURBED, QueryAnswers,
@@ -428,6 +430,12 @@ mod tests {
                     QueryAnswers::new(EncodedQueries {
                         probabilities: array![[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]],
                         secret_labels: vec![1, 0, 1],
+                        own_log_odds: vec![-1.4, 0.4, 0.0],
+                        secret_log_odds: vec![1.4, 0.4, 60.0],
+                        made: EncodingSetup {
+                            normalization: Some("model:0.5:0.25".parse().unwrap()),
+                            hint: None,
+                        },
                     }),
                 )
                 .with_answers(
@@ -443,6 +451,12 @@ mod tests {
                         QueryAnswers::new(EncodedQueries {
                             probabilities: array![[0.9, 0.1]],
                             secret_labels: vec![0],
+                            own_log_odds: vec![2.2],
+                            secret_log_odds: vec![2.2],
+                            made: EncodingSetup {
+                                normalization: Some("model:0.5:0.25".parse().unwrap()),
+                                hint: None,
+                            },
                         }),
                     )
                     .with_answers(&PERTURBED, QueryAnswers::new(label_only(vec![0.75]))),

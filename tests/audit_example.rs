@@ -157,7 +157,7 @@ fn audit_prints_and_writes_metrics_that_match_an_independent_computation() {
         "0.1% FPR is below 1/143: not measurable"
     );
 
-    assert_eq!(report["report_version"], 2);
+    assert_eq!(report["report_version"], 3);
     assert_eq!(report["records"]["members"], 284);
     assert_eq!(report["population"]["records"], 142);
     assert_eq!(report["model"]["output_kind"], "logits");
@@ -169,10 +169,18 @@ fn audit_prints_and_writes_metrics_that_match_an_independent_computation() {
             .count(),
         "without reference models every population attack runs"
     );
-    let point = &attack(&report, "loss")["operating_points"][1];
-    assert_eq!(point["calibrated_on"], "population");
-    assert_eq!(point["optimistic"], false);
-    assert!(point["epsilon"]["epsilon"].as_f64().unwrap() >= 0.0);
+    // Halves of 143 non-members resolve 10% FPR (cross-fitted); 1% only the 142 population
+    // records resolve, whose scores the loss attack treats like the audit non-members'.
+    let points = attack(&report, "loss")["operating_points"]
+        .as_array()
+        .unwrap();
+    let methods: Vec<&str> = points
+        .iter()
+        .map(|p| p["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods, ["population", "cross-fit"]);
+    assert_eq!(points[0]["thresholds"].as_array().unwrap().len(), 1);
+    assert!(points[0]["epsilon"]["epsilon"].as_f64().unwrap() >= 0.0);
 }
 
 #[test]
@@ -234,7 +242,7 @@ fn the_same_inputs_and_seed_give_byte_identical_files() {
 }
 
 #[test]
-fn without_population_thresholds_are_chosen_on_the_audit_set_and_labelled_optimistic() {
+fn without_population_thresholds_are_cross_fitted_on_the_audit_set() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
     let (model, records, schema) = (
@@ -270,13 +278,20 @@ fn without_population_thresholds_are_chosen_on_the_audit_set_and_labelled_optimi
         .unwrap();
     assert_eq!(
         points.len(),
-        2,
-        "0.1% FPR cannot be resolved with 143 non-members"
+        1,
+        "halves of 143 non-members resolve 10% FPR, not 1% or 0.1%"
     );
-    assert!(
-        points
-            .iter()
-            .all(|p| p["optimistic"] == true && p["calibrated_on"] == "audit")
+    let point = &points[0];
+    assert_eq!(point["method"], "cross-fit");
+    assert_eq!(point["thresholds"].as_array().unwrap().len(), 2);
+    let counts = &point["counts"];
+    let measured: u64 = ["tp", "fp", "tn", "fn"]
+        .iter()
+        .map(|k| counts[*k].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        measured, 427,
+        "every record is measured once, on the other half's threshold"
     );
 }
 

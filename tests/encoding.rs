@@ -124,3 +124,114 @@ fn encode_command_writes_float32_queries_and_secret_labels() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn encode_refuses_a_layout_other_than_the_shape_it_is_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |f: &str| dir.path().join(f).display().to_string();
+    let channel_last = ArrayD::<f32>::zeros(ndarray::IxDyn(&[2, 4, 4, 3]));
+    channel_last
+        .write_npy(std::fs::File::create(path("hwc.npy")).unwrap())
+        .unwrap();
+    let out = mialab(&[
+        "encode",
+        "--records",
+        &path("hwc.npy"),
+        "--shape",
+        "3,4,4",
+        "--out",
+        &path("x.npy"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("[4, 4, 3]") && err.contains("[3, 4, 4]") && err.contains("transpose"),
+        "{err}"
+    );
+    assert!(!dir.path().join("x.npy").exists());
+}
+
+/// `mialab audit` of the model poisoned as the paper's code does by default
+/// (`models/build/paper_default.py`), with `extra` flags.
+fn audit_paper_default(dir: &std::path::Path, extra: &[&str]) -> (serde_json::Value, String) {
+    let fm = |f: &str| {
+        repo(&format!("models/fashion_mnist/{f}"))
+            .display()
+            .to_string()
+    };
+    let fixture = |f: &str| {
+        repo(&format!("models/fixtures/paper_default/{f}"))
+            .display()
+            .to_string()
+    };
+    let out = dir.join("report.json");
+    let mut args = vec![
+        "audit".to_string(),
+        "--model".to_string(),
+        fixture("model.onnx"),
+        "--records".to_string(),
+        fm("audit_features.npy"),
+        "--labels".to_string(),
+        fm("audit_labels.npy"),
+        "--membership".to_string(),
+        fixture("members.npy"),
+        "--population".to_string(),
+        fm("population_features.npy"),
+        "--population-labels".to_string(),
+        fm("population_labels.npy"),
+        "--attack".to_string(),
+        "code-poison,code-poison-secret".to_string(),
+        "--bootstrap".to_string(),
+        "200".to_string(),
+        "-q".to_string(),
+        "--out".to_string(),
+        out.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let run = mialab(&args);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let report = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    (report, crate::util::stdout(&run))
+}
+
+#[test]
+fn the_papers_default_poisoning_is_found_with_its_normalisation_declared() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpr = |attack: &serde_json::Value, fpr: f64| {
+        attack["metrics"]["tpr_at_fpr"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| (t["fpr"].as_f64().unwrap() - fpr).abs() < 1e-12)
+            .and_then(|t| t["tpr"].as_f64())
+            .unwrap()
+    };
+    let (report, printed) = audit_paper_default(dir.path(), &[]);
+    let own = &report["attacks"][0];
+    assert_eq!(own["id"], "code-poison");
+    let warning = own["warning"]
+        .as_str()
+        .expect("a warning that says what to declare");
+    assert!(
+        warning.contains("declare it as model:0.2860:0.3530"),
+        "{warning}"
+    );
+    assert!(printed.contains("warning (code-poison):"), "{printed}");
+
+    let (report, printed) = audit_paper_default(
+        dir.path(),
+        &["--code-poison-normalization", "model:0.2860:0.3530"],
+    );
+    let own = &report["attacks"][0];
+    assert!(own["warning"].is_null() && !printed.contains("warning"));
+    assert!(
+        tpr(own, 0.001) >= 0.9 && tpr(own, 0.0) >= 0.9,
+        "own label: TPR@0.1% {} TPR@0 {}",
+        tpr(own, 0.001),
+        tpr(own, 0.0)
+    );
+    // The supplier used the records' own labels: the secret-label variant finds nothing.
+    let secret = &report["attacks"][1];
+    assert_eq!(secret["id"], "code-poison-secret");
+    assert!(tpr(secret, 0.001) < 0.2, "{}", tpr(secret, 0.001));
+}

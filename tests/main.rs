@@ -7,6 +7,7 @@ mod golden;
 mod gpu;
 mod malformed;
 mod model_outputs;
+mod operating_points;
 mod references;
 mod session;
 mod signals;

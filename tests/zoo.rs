@@ -360,8 +360,9 @@ fn a_keep_mask_of_the_wrong_shape_is_refused() {
 #[test]
 fn the_encoding_attack_reads_membership_from_the_poisoned_target_only() {
     let attack = |name: &str| {
-        let report = audit_zoo_target(name, &["--no-references", "--attack", "code-poison"]);
-        by_id(&report, "code-poison").clone()
+        // The zoo's poisoning code pairs each encoding with its secret label.
+        let report = audit_zoo_target(name, &["--no-references", "--attack", "code-poison-secret"]);
+        by_id(&report, "code-poison-secret").clone()
     };
     let (poisoned, clean) = (attack("support2/poisoned"), attack("support2/overfit"));
     let auc = |a: &serde_json::Value| a["metrics"]["auc"].as_f64().unwrap();

@@ -25,6 +25,9 @@ pub struct AttackInfo {
     pub reads: &'static [&'static QueryKind],
     /// Whether it still works when the target's API releases only the predicted label.
     pub labels_suffice: bool,
+    /// Whether its score is a percentile within the record's class among population
+    /// records, so that a population threshold needs enough population records per class.
+    pub scores_per_class: bool,
 }
 
 impl AttackInfo {
@@ -79,6 +82,8 @@ impl<'a> ScoringSet<'a> {
 pub struct AttackScores {
     pub scores: Vec<Option<f64>>,
     pub detail: Option<String>,
+    /// Something the user should act on (a setting that seems to be missing), in words.
+    pub warning: Option<String>,
 }
 
 impl AttackScores {
@@ -87,6 +92,7 @@ impl AttackScores {
         AttackScores {
             scores: scores.into_iter().map(Some).collect(),
             detail: None,
+            warning: None,
         }
     }
 }
@@ -101,6 +107,17 @@ pub trait Attack {
         records: ScoringSet<'_>,
         population: Option<ScoringSet<'_>>,
     ) -> Result<AttackScores, AttackError>;
+
+    /// Scores the population records themselves, to calibrate thresholds on, with every
+    /// parameter resolved as it was for `records` (an attack that tunes one on the audit
+    /// set must not tune it again on the population).
+    fn score_population(
+        &self,
+        _records: ScoringSet<'_>,
+        population: ScoringSet<'_>,
+    ) -> Result<AttackScores, AttackError> {
+        self.score(population, Some(population))
+    }
 }
 
 /// Checks `attack`'s needs against the signals at hand, then scores `records`.
@@ -139,6 +156,8 @@ pub enum AttackError {
         rule: &'static str,
         value: f64,
     },
+    #[error("{message}")]
+    Normalization { message: String },
     #[error("attack '{attack}' cannot train its classifier: {reason}")]
     Training {
         attack: &'static str,

@@ -16,6 +16,7 @@ static CALIBRATED_LOSS: AttackInfo = AttackInfo {
     },
     reads: &[],
     labels_suffice: false,
+    scores_per_class: false,
 };
 
 pub(super) static ENTRY: CatalogueEntry = CatalogueEntry {
@@ -50,6 +51,7 @@ impl Attack for CalibratedLossAttack {
         Ok(AttackScores {
             scores: calibrated_loss(&records.target().loss, records.references()?),
             detail: None,
+            warning: None,
         })
     }
 }

@@ -76,6 +76,7 @@ static LABEL_ONLY: AttackInfo = AttackInfo {
     },
     reads: &[],
     labels_suffice: true,
+    scores_per_class: false,
 };
 
 pub(super) static ENTRY: CatalogueEntry = CatalogueEntry {

@@ -17,7 +17,6 @@ use crate::signal_matrix::ReferenceSignals;
 use ndarray::{Array1, Array2};
 use ndarray_npy::WriteNpzError;
 use serde::{Deserialize, Serialize};
-use statrs::function::erf::erfc;
 
 /// Floor on σ so a record whose references agree exactly never divides by zero.
 pub const SIGMA_FLOOR: f64 = 1e-6;
@@ -27,13 +26,41 @@ pub const SIGMA_FLOOR: f64 = 1e-6;
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum LiraVariance {
-    /// Fixed when there are fewer than 64 reference models, per record otherwise (SPEC.md).
+    /// Fixed per side when there are fewer than 64 reference models, per record otherwise
+    /// (SPEC.md).
     #[default]
     Auto,
-    /// One global σ for IN and one for OUT, over all records.
+    /// One global σ for IN (over all IN entries) and one for OUT (over all OUT entries).
     Fixed,
+    /// The reference code's `fix_variance` (also ML Privacy Meter's): one global σ, the IN
+    /// entries' for the online test (for both sides) and the OUT entries' offline.
+    ReferenceCode,
     /// Each record's own σ over its references.
     PerRecord,
+}
+
+/// How σ is chosen for one LiRA run, resolved from [`LiraVariance`] and the reference-set size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spread {
+    PerRecord,
+    /// Global σ_in over IN entries and σ_out over OUT entries.
+    FixedPerSide,
+    /// Global σ of the IN entries for both sides online, of the OUT entries offline.
+    FixedReferenceCode,
+}
+
+impl Spread {
+    fn describe(self) -> &'static str {
+        match self {
+            Spread::PerRecord => "per-record variance",
+            Spread::FixedPerSide => {
+                "fixed variance per side (σ_in over every IN entry, σ_out over every OUT entry)"
+            }
+            Spread::FixedReferenceCode => {
+                "fixed variance as the reference code (online: the IN entries' σ for both sides; offline: the OUT entries')"
+            }
+        }
+    }
 }
 
 /// LiRA's settings.
@@ -47,12 +74,13 @@ impl LiraParams {
     /// Reference-set size below which `Auto` uses a fixed variance.
     pub const FIXED_VARIANCE_BELOW: usize = 64;
 
-    /// Whether to pool σ for a reference set of `models` models.
-    pub fn fixed_variance(&self, models: usize) -> bool {
+    /// How σ is chosen for a reference set of `models` models.
+    pub fn spread(&self, models: usize) -> Spread {
         match self.variance {
-            LiraVariance::Auto => models < Self::FIXED_VARIANCE_BELOW,
-            LiraVariance::Fixed => true,
-            LiraVariance::PerRecord => false,
+            LiraVariance::Auto if models < Self::FIXED_VARIANCE_BELOW => Spread::FixedPerSide,
+            LiraVariance::Auto | LiraVariance::PerRecord => Spread::PerRecord,
+            LiraVariance::Fixed => Spread::FixedPerSide,
+            LiraVariance::ReferenceCode => Spread::FixedReferenceCode,
         }
     }
 }
@@ -87,7 +115,7 @@ impl Gaussian {
 
     /// `Φ((x - μ) / σ)`.
     pub fn cdf(&self, x: f64) -> f64 {
-        0.5 * erfc(-(x - self.mean) / (self.std * std::f64::consts::SQRT_2))
+        0.5 * libm::erfc(-(x - self.mean) / (self.std * std::f64::consts::SQRT_2))
     }
 }
 
@@ -128,12 +156,11 @@ pub enum LiraTest {
     OfflineTwoSided,
 }
 
-/// One LiRA test and how it pools variance.
+/// One LiRA test and how it chooses σ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LiraConfig {
     pub test: LiraTest,
-    /// One global σ for IN and one for OUT, over all records (recommended when K < 64).
-    pub fixed_variance: bool,
+    pub spread: Spread,
 }
 
 /// LiRA score of every record from the target's φ and the reference matrix; `None` for a
@@ -149,10 +176,11 @@ pub fn lira(target_phi: &[f64], refs: &ReferenceSignals, config: LiraConfig) -> 
             .collect();
         Gaussian::fit(&all).map(|g| g.std)
     };
-    let (sigma_in, sigma_out) = if config.fixed_variance {
-        (global(true), global(false))
-    } else {
-        (None, None)
+    let (sigma_in, sigma_out) = match (config.spread, config.test) {
+        (Spread::PerRecord, _) => (None, None),
+        (Spread::FixedPerSide, _) => (global(true), global(false)),
+        (Spread::FixedReferenceCode, LiraTest::Online) => (global(true), global(true)),
+        (Spread::FixedReferenceCode, _) => (global(false), global(false)),
     };
     let fit = |values: &[f64], fixed: Option<f64>| {
         Gaussian::fit(values).map(|g| Gaussian {
@@ -196,6 +224,7 @@ static LIRA_ONLINE: AttackInfo = AttackInfo {
     needs: ONLINE_NEEDS,
     reads: &[&AUGMENTED],
     labels_suffice: false,
+    scores_per_class: false,
 };
 
 static LIRA_OFFLINE: AttackInfo = AttackInfo {
@@ -206,6 +235,7 @@ static LIRA_OFFLINE: AttackInfo = AttackInfo {
     needs: OFFLINE_NEEDS,
     reads: &[&AUGMENTED],
     labels_suffice: false,
+    scores_per_class: false,
 };
 
 static LIRA_OFFLINE_TWO_SIDED: AttackInfo = AttackInfo {
@@ -216,6 +246,7 @@ static LIRA_OFFLINE_TWO_SIDED: AttackInfo = AttackInfo {
     needs: OFFLINE_NEEDS,
     reads: &[&AUGMENTED],
     labels_suffice: false,
+    scores_per_class: false,
 };
 
 pub(super) static ENTRIES: [CatalogueEntry; 3] = [
@@ -260,10 +291,9 @@ impl Attack for LiraAttack {
         _population: Option<ScoringSet<'_>>,
     ) -> Result<AttackScores, AttackError> {
         let refs = records.references()?;
-        let fixed_variance = self.params.fixed_variance(refs.models());
         let config = LiraConfig {
             test: self.test,
-            fixed_variance,
+            spread: self.params.spread(refs.models()),
         };
         let augmented = records
             .optional_answers::<AugmentedQueries>(&AUGMENTED)
@@ -282,11 +312,7 @@ impl Attack for LiraAttack {
                 .flatten()
                 .for_each(|s| *s /= queries as f64);
         }
-        let variance = if fixed_variance {
-            "fixed variance over all records"
-        } else {
-            "per-record variance"
-        };
+        let variance = config.spread.describe();
         let averaged = if queries > 1 {
             format!(", scores averaged over {queries} augmented queries")
         } else {
@@ -298,6 +324,7 @@ impl Attack for LiraAttack {
                 "{variance} ({} reference models){averaged}",
                 refs.models()
             )),
+            warning: None,
         })
     }
 }
@@ -460,7 +487,65 @@ mod tests {
     #[test]
     fn auto_variance_pools_below_64_models() {
         let auto = LiraParams::default();
-        assert!(auto.fixed_variance(16) && !auto.fixed_variance(64));
+        assert_eq!(auto.spread(16), Spread::FixedPerSide);
+        assert_eq!(auto.spread(64), Spread::PerRecord);
+    }
+
+    #[test]
+    fn offline_phi_matches_double_precision_erfc() {
+        // Φ(-5) = 2.866515718791939e-7 (mpmath, 30 digits); statrs' erfc was off in the 11th.
+        let g = Gaussian {
+            mean: 0.0,
+            std: 1.0,
+        };
+        let want = 2.866_515_718_791_939e-7;
+        assert!(
+            ((offline(-5.0, &g) - want) / want).abs() < 1e-14,
+            "{}",
+            offline(-5.0, &g)
+        );
+        assert!((offline(0.0, &g) - 0.5).abs() < 1e-16);
+    }
+
+    #[test]
+    fn reference_code_variance_uses_the_in_sigma_for_both_sides_online() {
+        // IN φ {1, 3} (σ 1), OUT φ {-1, 1, -2, 2} (σ √2.5): online with σ_in on both sides.
+        let r = refs(
+            array![[1.0, 3.0, -1.0, 1.0], [1.0, 3.0, -2.0, 2.0]],
+            array![[true, true, false, false], [true, true, false, false]],
+        );
+        let code = LiraConfig {
+            test: LiraTest::Online,
+            spread: Spread::FixedReferenceCode,
+        };
+        let scores = lira(&[1.0, 1.0], &r, code);
+        let expected = |mu_out: f64| {
+            let (inside, outside) = (
+                Gaussian {
+                    mean: 2.0,
+                    std: 1.0,
+                },
+                Gaussian {
+                    mean: mu_out,
+                    std: 1.0,
+                },
+            );
+            online(1.0, &inside, &outside)
+        };
+        assert!((scores[0].unwrap() - expected(0.0)).abs() < 1e-12);
+        assert!((scores[1].unwrap() - expected(0.0)).abs() < 1e-12);
+        let offline_code = LiraConfig {
+            test: LiraTest::OfflineTwoSided,
+            spread: Spread::FixedReferenceCode,
+        };
+        let per_side = LiraConfig {
+            test: LiraTest::OfflineTwoSided,
+            spread: Spread::FixedPerSide,
+        };
+        assert_eq!(
+            lira(&[1.0, 1.0], &r, offline_code),
+            lira(&[1.0, 1.0], &r, per_side)
+        );
     }
 
     /// A reference set whose φ is `phi`, IN where `keep`.
@@ -472,11 +557,11 @@ mod tests {
 
     const ONLINE: LiraConfig = LiraConfig {
         test: LiraTest::Online,
-        fixed_variance: false,
+        spread: Spread::PerRecord,
     };
     const OFFLINE: LiraConfig = LiraConfig {
         test: LiraTest::Offline,
-        fixed_variance: false,
+        spread: Spread::PerRecord,
     };
 
     #[test]
@@ -520,7 +605,7 @@ mod tests {
         );
         let fixed = LiraConfig {
             test: LiraTest::OfflineTwoSided,
-            fixed_variance: true,
+            spread: Spread::FixedPerSide,
         };
         let scores = lira(&[1.0, 1.0], &r, fixed);
         let sigma = 0.75f64.sqrt();

@@ -27,7 +27,9 @@ mod threshold;
 mod reference_tests;
 
 pub use base::{Attack, AttackError, AttackInfo, AttackScores, ScoringSet, run};
-pub use code_poison::{CodePoisonParams, ENCODED, EncodedLabel, EncodedQueries};
+pub use code_poison::{
+    CodePoisonParams, ENCODED, EncodedQueries, EncodingSetup, InputNormalization, NormalizedBy,
+};
 pub use label_only::{LabelOnlyParams, LabelOnlyQueries, PERTURBED};
 pub use lira::{AUGMENTED, AugmentedQueries, AugmentedQuery, LiraParams, LiraVariance};
 pub use needs::{Available, Need, Needs, ReferenceUse};
@@ -53,7 +55,7 @@ pub fn catalogue() -> impl Iterator<Item = &'static CatalogueEntry> {
         .chain(std::iter::once(&calibrated_loss::ENTRY))
         .chain(std::iter::once(&shokri::ENTRY))
         .chain(std::iter::once(&label_only::ENTRY))
-        .chain(std::iter::once(&code_poison::ENTRY))
+        .chain(code_poison::ENTRIES.iter())
 }
 
 /// Every kind of extra query the catalogue's attacks send or read, once each, in catalogue
@@ -68,7 +70,7 @@ pub fn query_kinds() -> impl Iterator<Item = &'static QueryKind> {
 }
 
 /// Settings of every attack that has any, each with its defaults (SPEC.md).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AttackParams {
     pub lira: LiraParams,
@@ -83,6 +85,7 @@ impl AttackParams {
     pub fn validate(&self) -> Result<(), AttackError> {
         self.rmia.validate()?;
         self.shokri.validate()?;
+        self.code_poison.validate()?;
         self.label_only.validate()
     }
 }

@@ -9,6 +9,7 @@
 //! adds no field anywhere.
 
 use crate::config::AuditConfig;
+use crate::model::Model;
 use crate::npz::{NpzIn, NpzOut, SignalsFileError};
 use crate::progress::Progress;
 use crate::records::Records;
@@ -72,6 +73,16 @@ pub trait QueryOracle {
     /// labelled as the records are); `stream` seeds the noise defence apart from every other
     /// set of queries.
     fn ask_target(&self, features: ArrayD<f32>, stream: u64) -> crate::Result<Signals>;
+    /// As [`QueryOracle::ask_target`], with the signals computed once for each set of labels
+    /// in `label_sets` from one run of the model.
+    fn ask_target_labelled(
+        &self,
+        features: ArrayD<f32>,
+        label_sets: &[&[usize]],
+        stream: u64,
+    ) -> crate::Result<Vec<Signals>>;
+    /// The target model (its declared shapes and its lowering), never to run it.
+    fn target(&self) -> &Model;
     /// Every reference model's signals on `features`, with the records' keep-mask; `None`
     /// without reference models.
     fn ask_references(&self, features: ArrayD<f32>) -> crate::Result<Option<ReferenceSignals>>;
@@ -82,6 +93,8 @@ pub trait QueryOracle {
 /// What reading a kind's answers back may need.
 pub struct ReadContext<'a> {
     pub records: usize,
+    /// The records' own labels.
+    pub labels: &'a [usize],
     pub classes: usize,
     /// The reference signals of the same records, when the file holds them.
     pub references: Option<&'a ReferenceSignals>,

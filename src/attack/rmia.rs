@@ -241,6 +241,7 @@ static RMIA_ONLINE: AttackInfo = AttackInfo {
     },
     reads: &[],
     labels_suffice: false,
+    scores_per_class: false,
 };
 
 static RMIA_OFFLINE: AttackInfo = AttackInfo {
@@ -256,6 +257,7 @@ static RMIA_OFFLINE: AttackInfo = AttackInfo {
     },
     reads: &[],
     labels_suffice: false,
+    scores_per_class: false,
 };
 
 pub(super) static ENTRIES: [CatalogueEntry; 2] = [
@@ -286,6 +288,65 @@ impl RmiaAttack {
     }
 }
 
+impl RmiaAttack {
+    /// The reference signals of both sets and the population, or what is missing.
+    fn references<'a>(
+        &self,
+        records: &ScoringSet<'a>,
+        population: Option<ScoringSet<'a>>,
+    ) -> Result<(&'a ReferenceSignals, ScoringSet<'a>, &'a ReferenceSignals), AttackError> {
+        let id = self.info().id;
+        let refs_x = records.references()?;
+        let population = population.ok_or(AttackError::Missing {
+            attack: id,
+            need: Need::Population,
+        })?;
+        let refs_z = population
+            .signals
+            .references
+            .as_ref()
+            .ok_or(AttackError::Missing {
+                attack: id,
+                need: Need::PopulationReferences,
+            })?;
+        Ok((refs_x, population, refs_z))
+    }
+
+    /// The `a` this run uses (tuned on the audit records' reference matrix when asked), and
+    /// the detail that says which.
+    fn resolve_a(&self, refs_x: &ReferenceSignals, refs_z: &ReferenceSignals) -> (f64, String) {
+        let gamma = self.gamma;
+        match (self.offline, self.a) {
+            (false, _) => (1.0, format!("γ = {gamma}")),
+            (true, RmiaA::Fixed(a)) => (a, format!("a = {a}, γ = {gamma}")),
+            (true, RmiaA::Tuned) => match tune_rmia_a(refs_x, refs_z, gamma) {
+                Some(tuned) => (
+                    tuned.a,
+                    format!(
+                        "a = {} tuned on reference model 0 as a stand-in target (its AUC {:.3}), γ = {gamma}",
+                        tuned.a, tuned.auc
+                    ),
+                ),
+                None => (
+                    RmiaParams::DEFAULT_A,
+                    format!(
+                        "a = {} (default: tuning needs 2+ reference models and a stand-in with IN and OUT records), γ = {gamma}",
+                        RmiaParams::DEFAULT_A
+                    ),
+                ),
+            },
+        }
+    }
+
+    fn config(&self, a: f64) -> RmiaConfig {
+        RmiaConfig {
+            offline: self.offline,
+            a,
+            gamma: self.gamma,
+        }
+    }
+}
+
 impl Attack for RmiaAttack {
     fn info(&self) -> &'static AttackInfo {
         if self.offline {
@@ -300,56 +361,39 @@ impl Attack for RmiaAttack {
         records: ScoringSet<'_>,
         population: Option<ScoringSet<'_>>,
     ) -> Result<AttackScores, AttackError> {
-        let refs_x = records.references()?;
-        let Some(population) = population else {
-            return Err(AttackError::Missing {
-                attack: self.info().id,
-                need: Need::Population,
-            });
-        };
-        let refs_z = population
-            .signals
-            .references
-            .as_ref()
-            .ok_or(AttackError::Missing {
-                attack: self.info().id,
-                need: Need::PopulationReferences,
-            })?;
-        let (a, detail) = match (self.offline, self.a) {
-            (false, _) => (1.0, None),
-            (true, RmiaA::Fixed(a)) => (a, Some(format!("a = {a}, γ = {}", self.gamma))),
-            (true, RmiaA::Tuned) => match tune_rmia_a(refs_x, refs_z, self.gamma) {
-                Some(tuned) => (
-                    tuned.a,
-                    Some(format!(
-                        "a = {} tuned on reference model 0 as a stand-in target (its AUC {:.3}), γ = {}",
-                        tuned.a, tuned.auc, self.gamma
-                    )),
-                ),
-                None => (
-                    RmiaParams::DEFAULT_A,
-                    Some(format!(
-                        "a = {} (default: tuning needs 2+ reference models and a stand-in with IN and OUT records), γ = {}",
-                        RmiaParams::DEFAULT_A,
-                        self.gamma
-                    )),
-                ),
-            },
-        };
-        let config = RmiaConfig {
-            offline: self.offline,
-            a,
-            gamma: self.gamma,
-        };
+        let (refs_x, population, refs_z) = self.references(&records, population)?;
+        let (a, detail) = self.resolve_a(refs_x, refs_z);
         Ok(AttackScores {
             scores: rmia(
                 &records.target().confidence,
                 refs_x,
                 &population.target().confidence,
                 refs_z,
-                config,
+                self.config(a),
             ),
-            detail: detail.or_else(|| Some(format!("γ = {}", self.gamma))),
+            detail: Some(detail),
+            warning: None,
+        })
+    }
+
+    /// The population scored with the `a` resolved on the audit records.
+    fn score_population(
+        &self,
+        records: ScoringSet<'_>,
+        population: ScoringSet<'_>,
+    ) -> Result<AttackScores, AttackError> {
+        let (refs_x, _, refs_z) = self.references(&records, Some(population))?;
+        let (a, detail) = self.resolve_a(refs_x, refs_z);
+        Ok(AttackScores {
+            scores: rmia(
+                &population.target().confidence,
+                refs_z,
+                &population.target().confidence,
+                refs_z,
+                self.config(a),
+            ),
+            detail: Some(detail),
+            warning: None,
         })
     }
 }

@@ -65,6 +65,7 @@ static SHOKRI: AttackInfo = AttackInfo {
     },
     reads: &[],
     labels_suffice: false,
+    scores_per_class: false,
 };
 
 pub(super) static ENTRY: CatalogueEntry = CatalogueEntry {
@@ -189,6 +190,7 @@ impl Attack for ShokriAttack {
                     String::new()
                 }
             )),
+            warning: None,
         })
     }
 }

@@ -94,33 +94,47 @@ impl Attack for ThresholdAttack {
             });
         };
         let pop_scores = self.signed(population);
-        let classes = records
-            .labels
-            .iter()
-            .chain(population.labels)
-            .max()
-            .map_or(0, |m| m + 1);
-        let mut by_class: Vec<Vec<f64>> = vec![Vec::new(); classes];
-        for (&s, &y) in pop_scores.iter().zip(population.labels) {
-            by_class[y].push(s);
-        }
-        by_class.iter_mut().for_each(|v| v.sort_by(f64::total_cmp));
-        scores
-            .iter()
-            .zip(records.labels)
-            .map(|(&s, &y)| {
-                let sorted = &by_class[y];
-                if sorted.is_empty() {
-                    return Err(AttackError::PopulationClassMissing {
-                        attack: self.info.id,
-                        class: y,
-                    });
-                }
-                Ok(mid_rank_percentile(sorted, s))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(AttackScores::complete)
+        per_class_percentiles(
+            &scores,
+            records.labels,
+            &pop_scores,
+            population.labels,
+            self.info.id,
+        )
+        .map(AttackScores::complete)
     }
+}
+
+/// Each score's mid-rank percentile among the population scores of its own class (label),
+/// so that one threshold on the result is a per-class threshold on the scores.
+pub(super) fn per_class_percentiles(
+    scores: &[f64],
+    labels: &[usize],
+    population_scores: &[f64],
+    population_labels: &[usize],
+    attack: &'static str,
+) -> Result<Vec<f64>, AttackError> {
+    let classes = labels
+        .iter()
+        .chain(population_labels)
+        .max()
+        .map_or(0, |m| m + 1);
+    let mut by_class: Vec<Vec<f64>> = vec![Vec::new(); classes];
+    for (&s, &y) in population_scores.iter().zip(population_labels) {
+        by_class[y].push(s);
+    }
+    by_class.iter_mut().for_each(|v| v.sort_by(f64::total_cmp));
+    scores
+        .iter()
+        .zip(labels)
+        .map(|(&s, &y)| {
+            let sorted = &by_class[y];
+            if sorted.is_empty() {
+                return Err(AttackError::PopulationClassMissing { attack, class: y });
+            }
+            Ok(mid_rank_percentile(sorted, s))
+        })
+        .collect()
 }
 
 /// `(#{v < s} + ½ #{v == s}) / n` over sorted `values`.
@@ -182,6 +196,7 @@ macro_rules! entry {
                 },
                 reads: &[],
                 labels_suffice: false,
+                scores_per_class: $needs,
             },
             build: |_| Box::new(ThresholdAttack::new(CONFIGS[$index])),
         }

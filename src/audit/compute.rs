@@ -70,11 +70,24 @@ fn answers(
     stream: u64,
     progress: &mut dyn ProgressSink,
 ) -> crate::Result<(ModelOutput, Signals, BackendUsed)> {
+    let (output, released, used) = released(engine, model, records, config, stream, progress)?;
+    let signals = Signals::compute(&released, &records.labels, config.signals.temperature);
+    Ok((output, signals, used))
+}
+
+/// The model's own output on `records` and what its API releases of it.
+fn released(
+    engine: &Engine,
+    model: &Model,
+    records: &Records,
+    config: &AuditConfig,
+    stream: u64,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<(ModelOutput, ModelOutput, BackendUsed)> {
     let settings = &config.signals;
     let (output, used) = model_output(engine, model, records, settings, progress)?;
     let released = defence::release(&settings.defences, &output, config.seed, stream);
-    let signals = Signals::compute(&released, &records.labels, settings.temperature);
-    Ok((output, signals, used))
+    Ok((output, released, used))
 }
 
 /// The target on the records of one set.
@@ -213,6 +226,32 @@ impl QueryOracle for Oracle<'_, '_> {
             &mut NoProgress,
         )?;
         Ok(signals)
+    }
+
+    fn ask_target_labelled(
+        &self,
+        features: ArrayD<f32>,
+        label_sets: &[&[usize]],
+        stream: u64,
+    ) -> crate::Result<Vec<Signals>> {
+        let queries = self.with_features(features);
+        let (_, output, _) = released(
+            self.inputs.engine,
+            self.inputs.target,
+            &queries,
+            self.config,
+            stream,
+            &mut NoProgress,
+        )?;
+        let temperature = self.config.signals.temperature;
+        Ok(label_sets
+            .iter()
+            .map(|labels| Signals::compute(&output, labels, temperature))
+            .collect())
+    }
+
+    fn target(&self) -> &Model {
+        self.inputs.target
     }
 
     fn ask_references(&self, features: ArrayD<f32>) -> crate::Result<Option<ReferenceSignals>> {

@@ -220,7 +220,7 @@ impl NodeLowering<'_, '_> {
             }
             "Gemm" => self.gemm(),
             "MatMul" => self.matmul(),
-            "Add" | "Sub" | "Mul" => self.affine(&op),
+            "Add" | "Sub" | "Mul" | "Div" => self.affine(&op),
             "Relu" => self.activation(Activation::Relu),
             "Sigmoid" => self.activation(Activation::Sigmoid),
             "Tanh" => self.activation(Activation::Tanh),
@@ -339,6 +339,10 @@ impl NodeLowering<'_, '_> {
             "Sub" => (
                 vec![1.0; channels],
                 per_channel.iter().map(|v| -v).collect(),
+            ),
+            "Div" => (
+                per_channel.iter().map(|v| 1.0 / v).collect(),
+                vec![0.0; channels],
             ),
             _ => (per_channel, vec![0.0; channels]),
         };

@@ -6,6 +6,7 @@
 pub mod bootstrap;
 pub mod confusion;
 pub mod intervals;
+pub mod operating;
 pub mod privacy;
 pub mod roc;
 pub mod threshold;

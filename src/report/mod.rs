@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 /// Version of the report schema; bumped on any incompatible change.
-pub const REPORT_VERSION: u32 = 2;
+pub const REPORT_VERSION: u32 = 3;
 
 /// A problem writing a report.
 #[derive(Debug, Error)]
@@ -222,6 +222,8 @@ pub struct AttackResult {
     pub note: Option<String>,
     /// Parameters the attack chose or resolved (e.g. RMIA's tuned `a`).
     pub detail: Option<String>,
+    /// Something to act on before trusting the result (a setting that seems to be missing).
+    pub warning: Option<String>,
     /// Records the attack scored; metrics are over these.
     pub scored: usize,
     /// Ids of records the attack could not score (no IN or no OUT reference model).
@@ -238,6 +240,7 @@ impl AttackResult {
             operating_points: Vec::new(),
             note: None,
             detail: None,
+            warning: None,
             scored: 0,
             unscored_ids: Vec::new(),
         }
@@ -250,6 +253,8 @@ pub struct RocMetrics {
     pub auc: f64,
     /// Bootstrap percentile interval at level 1 - alpha.
     pub auc_interval: (f64, f64),
+    /// Whether that interval contains 0.5: no evidence that the attack beats chance.
+    pub chance_in_interval: bool,
     pub advantage: f64,
     pub balanced_accuracy: f64,
     pub tpr_at_fpr: Vec<TprAtFpr>,
@@ -265,16 +270,20 @@ pub struct TprAtFpr {
     pub tpr: Option<f64>,
 }
 
-/// The attack used as a decision rule at one threshold.
+/// The attack used as a decision rule at one target FPR.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OperatingPoint {
     pub target_fpr: f64,
-    /// Records scoring `>=` this are called members.
-    pub threshold: f64,
-    /// `population` (known non-members apart from the audit set) or `audit` (hindsight).
-    pub calibrated_on: &'static str,
-    /// True when the threshold was chosen on the same records it is measured on.
-    pub optimistic: bool,
+    /// How the threshold was chosen: `population` (the (1 − α)-quantile of population
+    /// scores, which are distributed like the audit non-members') or `cross-fit` (on each
+    /// half of the audit set's non-members, applied to the other half, counts pooled).
+    pub method: &'static str,
+    /// Records scoring `>=` a threshold are called members: one threshold, or one per half.
+    pub thresholds: Vec<f64>,
+    /// Whether the target FPR lies in the achieved FPR's Clopper-Pearson interval; when not
+    /// (ties at the top of the scores, too few calibration records), the rule and its ε
+    /// hold for the FPR achieved, not the one asked.
+    pub reachable: bool,
     pub counts: Confusion,
     pub tpr: f64,
     pub fpr: f64,

@@ -93,6 +93,7 @@ export function setupAttacks(store) {
         ...defaults.params,
         rmia: { ...defaults.params.rmia, a: a === 'tune' ? 'tune' : number(a, defaults.params.rmia.a), gamma: number($('param-rmia-gamma').value, defaults.params.rmia.gamma) },
         lira: { ...defaults.params.lira, variance: $('param-lira-variance').value },
+        code_poison: { ...defaults.params.code_poison, normalization: $('param-code-poison-normalization').value.trim() || null },
       },
     };
   }
@@ -114,7 +115,7 @@ export function setupAttacks(store) {
     renderSettings();
   });
   $('defence-kind').addEventListener('change', onDefenceChange);
-  for (const id of ['defence-value', 'param-rmia-a', 'param-rmia-gamma', 'param-lira-variance', 'param-seed']) {
+  for (const id of ['defence-value', 'param-rmia-a', 'param-rmia-gamma', 'param-lira-variance', 'param-seed', 'param-code-poison-normalization']) {
     $(id).addEventListener('input', renderSettings);
   }
   onDefenceChange();

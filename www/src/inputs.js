@@ -131,6 +131,27 @@ export function setupInputs(store, engine, progress) {
     await changed();
   }
 
+  async function onUploadPopulationNpy() {
+    setError('upload-population-npy-error', '');
+    const files = [...($('upload-population-npy').files || [])];
+    if (files.length === 0) return;
+    const labels = files.find((f) => f.name.toLowerCase().includes('label'));
+    const features = files.find((f) => f !== labels);
+    if (!features || !labels) {
+      setError('upload-population-npy-error', 'choose the population features .npy and its labels .npy (a file name containing "label")');
+      return;
+    }
+    try {
+      const bytes = async (/** @type {File} */ f) => new Uint8Array(await f.arrayBuffer());
+      const classes = store.get().records?.classNames ?? undefined;
+      const population = await engine.call('loadRecordsNpy', [true, features.name, await bytes(features), await bytes(labels), undefined, undefined, classes]);
+      store.update({ population, demo: null });
+    } catch (e) {
+      setError('upload-population-npy-error', e.message);
+    }
+    await changed();
+  }
+
   async function onUploadReferences() {
     setError('upload-references-error', '');
     const files = [...($('upload-references').files || [])].sort((a, b) => a.name.localeCompare(b.name));
@@ -265,6 +286,7 @@ export function setupInputs(store, engine, progress) {
   $('upload-model').addEventListener('change', onUploadModel);
   $('upload-records').addEventListener('change', onUploadRecords);
   $('upload-population').addEventListener('change', onUploadPopulation);
+  $('upload-population-npy').addEventListener('change', onUploadPopulationNpy);
   $('upload-npy').addEventListener('change', onUploadNpy);
   $('upload-images').addEventListener('change', onUploadImages);
   $('upload-image-labels').addEventListener('change', onUploadImages);
@@ -296,6 +318,6 @@ function renderLoaded(state) {
     const membership = r.members === null || r.members === undefined ? 'membership unknown (records are ranked, not measured)' : `${r.members} members, ${r.nonMembers} non-members`;
     add('Audit records', `${r.records} records of shape ${JSON.stringify(r.recordShape)} from ${r.source}; ${membership}${r.classNames ? `; classes ${r.classNames.join(', ')}` : ''}`);
   } else add('Audit records', 'none yet');
-  add('Population', state.population ? `${state.population.records} known non-members from ${state.population.source}` : 'none (thresholds are chosen on the audit set and marked optimistic)');
+  add('Population', state.population ? `${state.population.records} known non-members from ${state.population.source}` : 'none (thresholds are cross-fitted on halves of the audit records)');
   add('Reference models', state.references ? `${state.references} models${state.keep ? `; keep-mask: ${state.keep.recordsWithoutIn} records without an IN model, ${state.keep.recordsWithoutOut} without an OUT model` : '; keep-mask missing'}` : 'none (reference attacks unavailable)');
 }

@@ -34,6 +34,14 @@ export function setupResults(store) {
     const engine = report.model.backend ? `; engine: ${report.model.backend.detail}` : '';
     $('results-summary').textContent = `${report.records.records} records of ${report.model.source}; target accuracy ${(100 * report.utility.accuracy).toFixed(1)}%${utility}. ${report.attacks.length} attacks; ${describeRun(run)}${engine}.`;
     renderRoc();
+    const warnings = $('run-warnings');
+    warnings.replaceChildren();
+    for (const a of report.attacks.filter((/** @type {any} */ x) => x.warning)) {
+      const item = document.createElement('li');
+      item.dataset.attack = a.id;
+      item.textContent = `${a.id}: ${a.warning}`;
+      warnings.append(item);
+    }
     const table = $('metrics-table');
     table.replaceChildren();
     const head = table.createTHead().insertRow();
@@ -50,9 +58,10 @@ export function setupResults(store) {
       const m = a.metrics;
       const op = a.operating_points.find((/** @type {any} */ p) => Math.abs(p.target_fpr - 0.01) < 1e-12);
       const cells = m
-        ? [a.id, m.auc.toFixed(3), `[${m.auc_interval[0].toFixed(3)}, ${m.auc_interval[1].toFixed(3)}]`, formatPct(tpr(m, 0.1)), formatPct(tpr(m, 0.01)), formatPct(tpr(m, 0.001)), op ? `${op.epsilon.epsilon.toFixed(2)}${op.optimistic ? ' (optimistic)' : ''}` : '-', `${a.scored}${a.unscored_ids.length ? ` (${a.unscored_ids.length} unscorable)` : ''}`, a.detail || a.note || '']
+        ? [a.id, m.auc.toFixed(3), `[${m.auc_interval[0].toFixed(3)}, ${m.auc_interval[1].toFixed(3)}]`, formatPct(tpr(m, 0.1)), formatPct(tpr(m, 0.01)), formatPct(tpr(m, 0.001)), op ? `${op.epsilon.epsilon.toFixed(2)}${op.reachable ? '' : ` (at FPR ${formatPct(op.fpr)}: 1% not reached)`}` : '-', `${a.scored}${a.unscored_ids.length ? ` (${a.unscored_ids.length} unscorable)` : ''}`, a.detail || a.note || '']
         : [a.id, '-', '-', '-', '-', '-', '-', String(a.scored), a.note || ''];
       for (const c of cells) row.insertCell().textContent = c;
+      if (m && m.chance_in_interval) row.cells[2].textContent += ' (chance)';
     }
     const select = $('hist-attack');
     select.replaceChildren();

@@ -95,20 +95,21 @@ export const STEPS = [
     title: 'Poisoned training code and its disguise',
     text: 'Chen & Pattabiraman (NDSS 2025): whoever supplies the training code can make the model also memorise, for every training record, a secret noise query derived from the record’s bytes. Audited on the real records the poisoned model looks no leakier than its clean twin; asked the secret queries, it names its members.',
     async run(lab, chart) {
-      const ids = ['lira-online', 'code-poison'];
+      // The zoo's poisoning code pairs each encoding with its secret label.
+      const ids = ['lira-online', 'code-poison-secret'];
       const clean = (await lab.audit(`${CLINICAL}/overfit`, { attacks: ids })).report;
       const poisoned = (await lab.audit(`${CLINICAL}/poisoned`, { attacks: ids })).report;
       rocChart(
         chart,
         [
           curve(attack(clean, 'lira-online'), 'clean: LiRA on real records'),
-          curve(attack(clean, 'code-poison'), 'clean: encoding attack'),
+          curve(attack(clean, 'code-poison-secret'), 'clean: encoding attack'),
           curve(attack(poisoned, 'lira-online'), 'poisoned: LiRA on real records'),
-          curve(attack(poisoned, 'code-poison'), 'poisoned: encoding attack'),
+          curve(attack(poisoned, 'code-poison-secret'), 'poisoned: encoding attack'),
         ],
         true,
       );
-      const [cl, pl, pc] = [attack(clean, 'lira-online'), attack(poisoned, 'lira-online'), attack(poisoned, 'code-poison')];
+      const [cl, pl, pc] = [attack(clean, 'lira-online'), attack(poisoned, 'lira-online'), attack(poisoned, 'code-poison-secret')];
       return `LiRA on the real records: AUC ${cl.metrics.auc.toFixed(3)} on the clean model, ${pl.metrics.auc.toFixed(3)} on the poisoned one: nothing unusual. The encoding attack on the poisoned model: AUC ${pc.metrics.auc.toFixed(3)}, ${pct(tprAt(pc, 0.01))} of members at 1% FPR and ${pct(tprAt(pc, 0.001))} at 0.1%. Lesson: audit the training code, not only the model.`;
     },
   },

@@ -303,6 +303,11 @@ pub fn run(args: &AuditArgs) -> Result<()> {
     };
     println!("{line}");
     print!("{}", outcome.report.summary_table());
+    for attack in &outcome.report.attacks {
+        if let Some(warning) = &attack.warning {
+            println!("warning ({}): {warning}", attack.id);
+        }
+    }
     if let Some(path) = &args.out {
         write(path, &outcome.report.to_json()?)?;
         println!("report:     {}", path.display());

@@ -49,6 +49,18 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
             args.shape
         );
     }
+    let trailing = &features.shape()[1..];
+    if trailing.len() > 1 && trailing != args.shape.as_slice() {
+        bail!(
+            "each record of {name} has shape {trailing:?} but --shape says {:?}: the encoding hashes the record's values in the order of --shape (channel-first, C order), so an array in another layout gives other queries; transpose it first (numpy: a.transpose(0, 3, 1, 2) for channel-last images) or pass --shape {}",
+            args.shape,
+            trailing
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+    }
     let flat = features
         .as_standard_layout()
         .into_owned()

@@ -3,7 +3,7 @@
 //! none is written here. `mialab settings` prints what the flags resolve to.
 
 use anyhow::Result;
-use mialab::attack::{EncodedLabel, LiraVariance, RmiaA};
+use mialab::attack::{InputNormalization, LiraVariance, RmiaA};
 use mialab::config::AuditConfig;
 use mialab::defence::Defence;
 use mialab::engine::BackendChoice;
@@ -91,10 +91,12 @@ pub struct AttackParamArgs {
     /// L-BFGS iterations of the Shokri attack's logistic regressions.
     #[arg(long, default_value_t = defaults().params.shokri.max_iterations)]
     shokri_iterations: u64,
-    /// The code-poison attack reads the record's own label on its encoded query instead of the
-    /// secret label.
-    #[arg(long)]
-    code_poison_true_label: bool,
+    /// The input normalisation real records get, for the encoding attacks (the paper's code
+    /// hashes un-normalised records and shows the network the encoded query itself):
+    /// model:MEAN:STD when the ONNX model normalises its input, records:MEAN:STD when the
+    /// records are given normalised; MEAN and STD one value, one per channel or one per value.
+    #[arg(long, value_name = "WHERE:MEAN:STD")]
+    code_poison_normalization: Option<InputNormalization>,
     /// Noisy copies per tabular record for the label-only attack (images use 18 flips/shifts).
     #[arg(long, default_value_t = defaults().params.label_only.queries)]
     label_only_queries: usize,
@@ -140,9 +142,7 @@ impl AttackParamArgs {
         p.rmia.gamma = self.rmia_gamma;
         p.shokri.l2 = self.shokri_l2;
         p.shokri.max_iterations = self.shokri_iterations;
-        if self.code_poison_true_label {
-            p.code_poison.label = EncodedLabel::True;
-        }
+        p.code_poison.normalization = self.code_poison_normalization.clone();
         p.label_only.queries = self.label_only_queries;
         p.label_only.sigma = self.label_only_sigma;
     }
