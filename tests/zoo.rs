@@ -386,6 +386,11 @@ fn the_encoding_attack_reads_membership_from_the_poisoned_target_only() {
         "clean target: AUC {}",
         auc(&clean)
     );
+    assert_eq!(
+        clean["metrics"]["chance_in_interval"], true,
+        "the clean twin shows no sign of poisoned code"
+    );
+    assert_eq!(poisoned["metrics"]["chance_in_interval"], false);
 }
 
 #[test]
