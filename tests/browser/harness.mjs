@@ -1,6 +1,7 @@
-// Shared set-up of the browser tests: serve the built site (dist/) with Vite's preview
-// server, drive Debian's Chromium through playwright-core, keep screenshots and downloads
-// under test-artifacts/, and record every network request a page makes.
+// Shared set-up of the browser tests: serve the built site (dist/) with the server `npm
+// start` runs (scripts/serve.mjs), drive Debian's Chromium through playwright-core, keep
+// screenshots and downloads under test-artifacts/, and record every network request a page
+// makes.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,10 +12,9 @@ export const ROOT = new URL('../../', import.meta.url).pathname;
 export const ARTIFACTS = `${ROOT}test-artifacts`;
 mkdirSync(ARTIFACTS, { recursive: true });
 
-/** Starts `vite preview` on a free port; resolves to {url, stop}. */
-export async function serve() {
-  const port = 8100 + Math.floor(Math.random() * 800);
-  const server = spawn(`${ROOT}node_modules/.bin/vite`, ['preview', '--port', String(port), '--strictPort'], {
+/** Starts the site's server on `port` (default: a free one); resolves to {url, port, stop}. */
+export async function serve(port = 8100 + Math.floor(Math.random() * 800)) {
+  const server = spawn(process.execPath, [`${ROOT}scripts/serve.mjs`, '--port', String(port)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -25,14 +25,14 @@ export async function serve() {
   for (let i = 0; i < 100; i += 1) {
     try {
       const response = await fetch(url);
-      if (response.ok) return { url, stop: () => server.kill() };
+      if (response.ok) return { url, port, stop: () => server.kill() };
     } catch {
       // not up yet
     }
     await sleep(100);
   }
   server.kill();
-  throw new Error(`the preview server did not start (did 'npm run build' run?):\n${log}`);
+  throw new Error(`the site server did not start (did 'npm run build' run?):\n${log}`);
 }
 
 /**

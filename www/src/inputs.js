@@ -3,6 +3,7 @@
 // already loaded is lost. After each change the engine says what every attack still lacks.
 import { readNpy } from './npy.js';
 import { imageRecords } from './images.js';
+import { keepDemosOffline } from './offline.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -239,6 +240,7 @@ export function setupInputs(store, engine, progress) {
   async function loadDemo(name, withReferences) {
     const found = demoTarget(name);
     if (!found) throw new Error(`no bundled demo called ${name}`);
+    keepDemosOffline();
     const loaded = store.get().demo;
     if (loaded && loaded.name === name && (loaded.references || !withReferences)) return;
     const { dataset, target } = found;

@@ -7,6 +7,7 @@ import { setupAttacks } from './attacks.js';
 import { progress, setupRun } from './run.js';
 import { setupResults } from './results.js';
 import { setupWorkshop } from './workshop.js';
+import { setupOffline } from './offline.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -18,8 +19,10 @@ async function main() {
   const results = setupResults(store);
   const run = setupRun(store, engine, attacks, results.show);
   try {
+    const catalogue = await engine.call('catalogue');
+    performance.mark('engine-ready');
     store.update({
-      catalogue: await engine.call('catalogue'),
+      catalogue,
       defaults: JSON.parse(await engine.call('defaultConfig')),
       availability: await engine.call('availability'),
     });
@@ -46,6 +49,8 @@ async function main() {
     busy: (/** @type {boolean} */ on) => store.update({ busy: on }),
   });
   document.body.dataset.ready = 'yes';
+  performance.mark('page-ready');
+  setupOffline();
 }
 
 main();
