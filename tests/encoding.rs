@@ -197,15 +197,7 @@ fn audit_paper_default(dir: &std::path::Path, extra: &[&str]) -> (serde_json::Va
 #[test]
 fn the_papers_default_poisoning_is_found_with_its_normalisation_declared() {
     let dir = tempfile::tempdir().unwrap();
-    let tpr = |attack: &serde_json::Value, fpr: f64| {
-        attack["metrics"]["tpr_at_fpr"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| (t["fpr"].as_f64().unwrap() - fpr).abs() < 1e-12)
-            .and_then(|t| t["tpr"].as_f64())
-            .unwrap()
-    };
+    let tpr = crate::zoo::tpr_at;
     let (report, printed) = audit_paper_default(dir.path(), &[]);
     let own = &report["attacks"][0];
     assert_eq!(own["id"], "code-poison");

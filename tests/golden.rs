@@ -159,29 +159,33 @@ fn a_signals_file_of_the_first_format_still_audits() {
             "-q",
         ]),
     );
-    let (a, b): (serde_json::Value, serde_json::Value) = (
-        serde_json::from_str(&report).unwrap(),
-        serde_json::from_str(&recorded).unwrap(),
-    );
-    let attacks = |r: &serde_json::Value| r["attacks"].as_array().unwrap().len();
-    assert_eq!(attacks(&a), attacks(&b));
-    for (x, y) in a["attacks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(b["attacks"].as_array().unwrap())
-    {
-        assert_eq!(x["id"], y["id"]);
-        let auc = |v: &serde_json::Value| v["metrics"]["auc"].as_f64().unwrap();
-        let close = if x["id"].as_str().unwrap().starts_with("code-poison") {
+    assert_same_aucs("the first format", &report, &recorded, |id| {
+        if id.starts_with("code-poison") {
             1e-9
         } else {
             0.0
-        };
+        }
+    });
+}
+
+/// The two reports' attacks, in order, with AUCs within `tolerance(id)` of each other.
+fn assert_same_aucs(name: &str, a: &str, b: &str, tolerance: impl Fn(&str) -> f64) {
+    let (a, b): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(a).unwrap(),
+        serde_json::from_str(b).unwrap(),
+    );
+    let (a, b) = (
+        a["attacks"].as_array().unwrap(),
+        b["attacks"].as_array().unwrap(),
+    );
+    assert_eq!(a.len(), b.len(), "{name}: attacks");
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x["id"], y["id"]);
+        let auc = |v: &serde_json::Value| v["metrics"]["auc"].as_f64().unwrap();
+        let id = x["id"].as_str().unwrap();
         assert!(
-            (auc(x) - auc(y)).abs() <= close,
-            "{}: {} vs {}",
-            x["id"],
+            (auc(x) - auc(y)).abs() <= tolerance(id),
+            "{name} {id}: {} vs {}",
             auc(x),
             auc(y)
         );
@@ -297,19 +301,6 @@ fn reports_from_the_models_are_byte_identical_to_the_recorded_ones() {
         eprintln!(
             "{name}: this machine's tract kernels do not give the recorded signals bit for bit; comparing AUCs"
         );
-        let (a, b): (serde_json::Value, serde_json::Value) = (
-            serde_json::from_str(&now.0).unwrap(),
-            serde_json::from_str(&recorded(name)).unwrap(),
-        );
-        for (x, y) in a["attacks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(b["attacks"].as_array().unwrap())
-        {
-            assert_eq!(x["id"], y["id"]);
-            let auc = |v: &serde_json::Value| v["metrics"]["auc"].as_f64().unwrap();
-            assert!((auc(x) - auc(y)).abs() < 1e-6, "{name} {}", x["id"]);
-        }
+        assert_same_aucs(name, &now.0, &recorded(name), |_| 1e-6);
     }
 }

@@ -2,31 +2,9 @@
 //! says it does not, its thresholds were chosen on records it is not measured on, and the ε
 //! bound of an attack that finds members at 1% FPR is not a silent 0.
 
-use crate::zoo::zoo;
+use crate::zoo::audit_zoo_target as audit;
 use mialab::metrics::clopper_pearson;
 use serde_json::Value;
-
-fn audit(name: &str, extra: &[&str]) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("report.json");
-    let zoo_dir = zoo("");
-    let mut args = vec![
-        "audit",
-        "--zoo",
-        name,
-        "--zoo-dir",
-        zoo_dir.to_str().unwrap(),
-        "--bootstrap",
-        "200",
-        "-q",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let run = crate::util::mialab(&args);
-    assert!(run.status.success(), "{}", crate::util::stderr(&run));
-    serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
-}
 
 fn tpr_at(attack: &Value, fpr: f64) -> Option<f64> {
     attack["metrics"]["tpr_at_fpr"]

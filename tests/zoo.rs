@@ -251,7 +251,7 @@ pub(crate) fn load_zoo_model(rel: &str) -> Model {
 }
 
 /// Audits a zoo target with every attack (its reference set included) into a JSON report.
-fn audit_zoo_target(name: &str, extra: &[&str]) -> serde_json::Value {
+pub(crate) fn audit_zoo_target(name: &str, extra: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let report_path = dir.path().join("report.json");
     let zoo_dir = zoo("");
@@ -273,7 +273,7 @@ fn audit_zoo_target(name: &str, extra: &[&str]) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap()
 }
 
-fn tpr_at(attack: &serde_json::Value, fpr: f64) -> f64 {
+pub(crate) fn tpr_at(attack: &serde_json::Value, fpr: f64) -> f64 {
     attack["metrics"]["tpr_at_fpr"]
         .as_array()
         .unwrap()

@@ -11,6 +11,7 @@
 //! dividing by each label's spread too lost 10 points of TPR at 0.1% FPR on the zoo's
 //! poisoned SUPPORT2 target). The encoding itself is [`crate::encoding`].
 
+use super::threshold::group_by_class;
 use super::{
     Answers, Attack, AttackError, AttackInfo, AttackParams, AttackScores, CatalogueEntry, Need,
     Needs, QueryAnswers, QueryKind, QueryOracle, ReadContext, ScoringSet,
@@ -318,22 +319,18 @@ fn shifted_per_label(
     population_labels: &[usize],
     attack: &'static str,
 ) -> Result<Vec<f64>, AttackError> {
-    let classes = labels
+    let means: Vec<Option<f64>> = group_by_class(labels, population_log_odds, population_labels)
         .iter()
-        .chain(population_labels)
-        .max()
-        .map_or(0, |m| m + 1);
-    let (mut sums, mut counts) = (vec![0.0; classes], vec![0usize; classes]);
-    for (&v, &y) in population_log_odds.iter().zip(population_labels) {
-        sums[y] += v;
-        counts[y] += 1;
-    }
+        .map(|values| {
+            (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+        })
+        .collect();
     log_odds
         .iter()
         .zip(labels)
-        .map(|(&v, &y)| match counts[y] {
-            0 => Err(AttackError::PopulationClassMissing { attack, class: y }),
-            n => Ok(v - sums[y] / n as f64),
+        .map(|(&v, &y)| match means[y] {
+            None => Err(AttackError::PopulationClassMissing { attack, class: y }),
+            Some(mean) => Ok(v - mean),
         })
         .collect()
 }

@@ -114,15 +114,7 @@ pub(super) fn per_class_percentiles(
     population_labels: &[usize],
     attack: &'static str,
 ) -> Result<Vec<f64>, AttackError> {
-    let classes = labels
-        .iter()
-        .chain(population_labels)
-        .max()
-        .map_or(0, |m| m + 1);
-    let mut by_class: Vec<Vec<f64>> = vec![Vec::new(); classes];
-    for (&s, &y) in population_scores.iter().zip(population_labels) {
-        by_class[y].push(s);
-    }
+    let mut by_class = group_by_class(labels, population_scores, population_labels);
     by_class.iter_mut().for_each(|v| v.sort_by(f64::total_cmp));
     scores
         .iter()
@@ -135,6 +127,25 @@ pub(super) fn per_class_percentiles(
             Ok(mid_rank_percentile(sorted, s))
         })
         .collect()
+}
+
+/// The population's values of each class, indexed by class, as many classes as either set
+/// of labels names.
+pub(super) fn group_by_class(
+    labels: &[usize],
+    population_values: &[f64],
+    population_labels: &[usize],
+) -> Vec<Vec<f64>> {
+    let classes = labels
+        .iter()
+        .chain(population_labels)
+        .max()
+        .map_or(0, |m| m + 1);
+    let mut by_class: Vec<Vec<f64>> = vec![Vec::new(); classes];
+    for (&v, &y) in population_values.iter().zip(population_labels) {
+        by_class[y].push(v);
+    }
+    by_class
 }
 
 /// `(#{v < s} + ½ #{v == s}) / n` over sorted `values`.

@@ -216,16 +216,9 @@ impl QueryOracle for Oracle<'_, '_> {
     }
 
     fn ask_target(&self, features: ArrayD<f32>, stream: u64) -> crate::Result<Signals> {
-        let queries = self.with_features(features);
-        let (_, signals, _) = answers(
-            self.inputs.engine,
-            self.inputs.target,
-            &queries,
-            self.config,
-            stream,
-            &mut NoProgress,
-        )?;
-        Ok(signals)
+        let labels = &self.records.labels;
+        let mut answers = self.ask_target_labelled(features, &[labels], stream)?;
+        Ok(answers.remove(0))
     }
 
     fn ask_target_labelled(
