@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { ROOT, ARTIFACTS, useSite, openPage, shot, waitForRun } from './harness.mjs';
+import { ROOT, ARTIFACTS, useSite, openPage, shot, waitForRun, legendSeries, assertDistinct } from './harness.mjs';
 
 const site = useSite();
 
@@ -68,10 +68,30 @@ test('the SUPPORT2 demo gives the CLI report, with every results view', { timeou
 
   await page.uncheck('#roc-log');
   await shot(page, 'results-roc-linear', '#roc-chart');
-  const series = await page.locator('#roc-chart .u-legend .u-series').allTextContents();
+  const styled = await legendSeries(page, '#roc-chart');
+  assertDistinct(styled, 'results ROC');
+  const series = styled.map((s) => s.label);
   for (const id of ATTACKS) assert.ok(series.some((s) => s.includes(id)), `ROC legend lacks ${id}: ${series}`);
+  // The strongest five and chance are drawn at first; the rest are one click away.
+  assert.equal(styled.filter((s) => s.shown).length, Math.min(5, styled.length - 1) + 1);
+  const hidden = styled.find((s) => !s.shown);
+  if (hidden) {
+    await page.locator('#roc-chart .legend-item', { hasText: hidden.label }).locator('.legend-toggle').click();
+    assert.ok((await legendSeries(page, '#roc-chart')).find((s) => s.label === hidden.label).shown);
+  }
+  await page.locator('#roc-chart .legend-item', { hasText: 'lira-online' }).locator('.legend-only').click();
+  assert.deepEqual((await legendSeries(page, '#roc-chart')).filter((s) => s.shown).map((s) => s.label), ['lira-online']);
+  await shot(page, 'results-roc-isolated', '#roc-chart');
+  const [svg] = await Promise.all([page.waitForEvent('download'), page.click('#export-roc-svg')]);
+  const svgText = readFileSync(await svg.path(), 'utf8');
+  assert.match(svgText, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.equal((svgText.match(/<path /g) || []).length, 1, 'the SVG draws the series shown, here lira-online alone');
+  await page.locator('#roc-chart .legend-all').click();
   await page.selectOption('#hist-attack', 'rmia-online');
   await page.waitForSelector('#hist-chart canvas');
+  const scored = pageReport.attacks.find((a) => a.id === 'rmia-online').scored;
+  const binned = await page.locator('#hist-chart').evaluate((e) => ({ values: Number(e.dataset.values), binned: Number(e.dataset.binned), skipped: Number(e.dataset.skipped) }));
+  assert.deepEqual(binned, { values: scored, binned: scored, skipped: 0 }, 'every score lands in a bin');
   await shot(page, 'results-histogram', '#hist-chart');
   await shot(page, 'results-metrics', '#metrics-table');
   await shot(page, 'results-classes', '#class-table');

@@ -104,3 +104,21 @@ export async function waitForRun(page, timeout = 300_000) {
   );
   return page.locator('#run-error').textContent();
 }
+
+/**
+ * The series a chart's legend lists, each with the style it is drawn in (read from the
+ * legend item's data, which the chart sets from the same style it gives uPlot).
+ * @returns {Promise<{label: string, stroke: string, dash: string, width: string, shown: boolean}[]>}
+ */
+export async function legendSeries(page, selector) {
+  return page.$$eval(`${selector} .legend-item`, (items) =>
+    items.map((e) => ({ label: e.querySelector('.legend-label').textContent.trim(), stroke: e.dataset.stroke, dash: e.dataset.dash, width: e.dataset.width, shown: e.dataset.shown === 'true' })),
+  );
+}
+
+/** Fails unless no two series of the chart look the same (colour, dash and width). */
+export function assertDistinct(series, where) {
+  const looks = series.map((s) => `${s.stroke}|${s.dash}|${s.width}`);
+  const clash = looks.findIndex((l, i) => looks.indexOf(l) !== i);
+  if (clash >= 0) throw new Error(`${where}: '${series[clash].label}' is drawn like '${series[looks.indexOf(looks[clash])].label}' (${looks[clash]})`);
+}

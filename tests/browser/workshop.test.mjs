@@ -3,13 +3,13 @@
 // label-only attack keeps reading membership from the overfit model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useSite, openPage, shot, waitForRun } from './harness.mjs';
+import { useSite, openPage, shot, waitForRun, legendSeries, assertDistinct } from './harness.mjs';
 
 const site = useSite();
 
-/** The series a uPlot chart's legend names. */
+/** The series a chart's legend names. */
 async function legend(page, selector) {
-  return page.$$eval(`${selector} .u-legend .u-series .u-label`, (els) => els.map((e) => e.textContent.trim()));
+  return (await legendSeries(page, selector)).map((s) => s.label);
 }
 
 const EXPECTED_SERIES = [
@@ -25,6 +25,8 @@ test('every workshop step runs offline and draws its chart', { timeout: 900_000 
   const { page, requests, errors } = await openPage(site.browser, site.url);
   const steps = await page.locator('#workshop-steps > li').count();
   assert.equal(steps, EXPECTED_SERIES.length);
+  /** @type {number[]} */
+  const seconds = [];
   for (let i = 1; i <= steps; i += 1) {
     const started = Date.now();
     await page.click(`#workshop-run-${i}`);
@@ -38,13 +40,20 @@ test('every workshop step runs offline and draws its chart', { timeout: 900_000 
     );
     assert.equal(await page.locator(`#workshop-steps > li[data-step="${i}"] .error`).textContent(), '', `step ${i} failed`);
     const outcome = await page.locator(`#workshop-outcome-${i}`).textContent();
-    console.log(`# step ${i} (${((Date.now() - started) / 1000).toFixed(1)} s): ${outcome}`);
+    seconds.push((Date.now() - started) / 1000);
+    console.log(`# step ${i} (${seconds[i - 1].toFixed(1)} s): ${outcome}`);
     assert.match(outcome, /\d/, `step ${i} states what it measured`);
+    assertDistinct(await legendSeries(page, `#workshop-chart-${i}`), `step ${i}`);
     const series = await legend(page, `#workshop-chart-${i}`);
     for (const name of EXPECTED_SERIES[i - 1]) assert.ok(series.some((s) => s.startsWith(name)), `step ${i}: no series '${name}' in ${JSON.stringify(series)}`);
     assert.ok(await page.locator(`#workshop-chart-${i} canvas`).count() > 0);
     await shot(page, `workshop-step-${i}`, `#workshop-steps > li[data-step="${i}"]`);
   }
+  const total = seconds.reduce((a, b) => a + b, 0);
+  console.log(`# workshop steps: ${seconds.map((s) => s.toFixed(1)).join(', ')} s; ${total.toFixed(1)} s in all`);
+  // What a room waits for, clicking each step as soon as the last one answered.
+  assert.ok(seconds.every((s) => s < 8), `every step under 8 s: ${seconds}`);
+  assert.ok(total < 20, `the six steps under 20 s in all: ${total.toFixed(1)} s`);
   const step6 = await legend(page, '#workshop-chart-6');
   for (const name of ['overfit', 'regularised', 'dpsgd']) assert.ok(step6.some((s) => s.startsWith(name) && s.endsWith('LiRA')), `step 6 lacks ${name}: ${step6}`);
   // The disguise, as measured: the encoding attack finds nearly every member even at 0.1% FPR.

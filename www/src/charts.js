@@ -1,107 +1,277 @@
-// Charts with uPlot: ROC curves of every attack on one chart (linear or log-log) and a
-// histogram of one attack's scores for members and non-members. Colours are Okabe & Ito's
-// colour-blind-safe palette; past eight attacks, dashes tell lines apart.
+// Charts with uPlot: ROC curves (linear or log-log, floored at one non-member) and score
+// histograms (edge-aligned bins over the range that holds the scores, long tails gathered in
+// the edge bins, optional log axes). Each chart draws its own legend: a button per series
+// that shows its colour and dash, hides or shows it, and isolates it; uPlot's own legend (with
+// its "Value" readout) is off. Every chart keeps the spec it drew, for the SVG and PNG exports.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { FAMILIES, seriesStyles } from './chart-style.js';
+import { chartSvg } from './svg.js';
 
-export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
-const DASHES = [[], [6, 3], [2, 2], [8, 2, 2, 2]];
+/** @typedef {import('./svg.js').ChartSpec} ChartSpec */
+/** @typedef {{spec: ChartSpec, plot: uPlot, canvas: () => HTMLCanvasElement | null}} Chart */
 
-function width(el) {
-  return Math.max(320, Math.min(el.clientWidth || 800, 960));
+/** @type {WeakMap<HTMLElement, Chart>} */
+const drawn = new WeakMap();
+
+function width(/** @type {HTMLElement} */ el) {
+  return Math.max(280, Math.min(el.clientWidth || 800, 960));
+}
+
+/** A legend swatch: a short line in the series' colour and dash. */
+function swatch(/** @type {{stroke: string, dash: number[], width: number}} */ style) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('width', '34');
+  svg.setAttribute('height', '10');
+  svg.setAttribute('aria-hidden', 'true');
+  const line = document.createElementNS(ns, 'line');
+  for (const [k, v] of Object.entries({ x1: 1, x2: 33, y1: 5, y2: 5, stroke: style.stroke, 'stroke-width': Math.max(2, style.width) })) line.setAttribute(k, String(v));
+  if (style.dash.length) line.setAttribute('stroke-dasharray', style.dash.join(' '));
+  svg.append(line);
+  return svg;
 }
 
 /**
- * Draws every attack's ROC into `el`, replacing what was there.
- * @param {HTMLElement} el
- * @param {{id: string, fpr: number[], tpr: number[]}[]} curves
- * @param {boolean} logScale
+ * Draws the legend of `chart` into `box`: one toggle per series, an "only" button that
+ * isolates it, "show all", and a key to the families' dashes.
+ * @param {HTMLElement} box @param {Chart} chart @param {string[]} families
  */
-export function rocChart(el, curves, logScale) {
+function legend(box, chart, families) {
+  const { spec, plot } = chart;
+  const list = document.createElement('div');
+  list.className = 'legend';
+  list.setAttribute('role', 'group');
+  list.setAttribute('aria-label', `series of ${spec.title}: each button hides or shows one`);
+  /** @type {HTMLButtonElement[]} */
+  const toggles = [];
+  const set = (/** @type {number} */ i, /** @type {boolean} */ show) => {
+    spec.series[i].show = show;
+    plot.setSeries(i + 1, { show });
+    toggles[i].setAttribute('aria-pressed', String(show));
+    toggles[i].parentElement?.setAttribute('data-shown', String(show));
+  };
+  spec.series.forEach((s, i) => {
+    const item = document.createElement('span');
+    item.className = 'legend-item';
+    Object.assign(item.dataset, { series: s.label, stroke: s.stroke, dash: s.dash.join(','), width: String(s.width), shown: String(s.show) });
+    const toggle = document.createElement('button');
+    toggle.type = 'button';
+    toggle.className = 'legend-toggle';
+    toggle.setAttribute('aria-pressed', String(s.show));
+    const label = document.createElement('span');
+    label.className = 'legend-label';
+    label.textContent = s.label;
+    toggle.append(swatch(s), label);
+    toggle.addEventListener('click', () => set(i, !spec.series[i].show));
+    const only = document.createElement('button');
+    only.type = 'button';
+    only.className = 'legend-only';
+    only.textContent = 'only';
+    only.setAttribute('aria-label', `show only ${s.label}`);
+    only.addEventListener('click', () => spec.series.forEach((_, j) => set(j, j === i)));
+    toggles.push(toggle);
+    item.append(toggle, only);
+    list.append(item);
+  });
+  if (spec.series.length > 2) {
+    const all = document.createElement('button');
+    all.type = 'button';
+    all.className = 'legend-all';
+    all.textContent = 'show all';
+    all.addEventListener('click', () => spec.series.forEach((_, j) => set(j, true)));
+    list.append(all);
+  }
+  box.append(list);
+  const key = families.filter((f) => f !== 'chance').map((f) => FAMILIES[/** @type {keyof typeof FAMILIES} */ (f)].words);
+  if (key.length > 1) {
+    const p = document.createElement('p');
+    p.className = 'legend-key hint';
+    p.textContent = `Line style: ${key.join('; ')}.`;
+    box.append(p);
+  }
+}
+
+/** Draws `spec` with uPlot into `el` (replacing what was there), legend above the plot. */
+function draw(/** @type {HTMLElement} */ el, /** @type {ChartSpec} */ spec, /** @type {string[]} */ families, /** @type {Partial<uPlot.Options>} */ extra) {
   el.replaceChildren();
-  const floor = 1e-4;
-  const xs = [...new Set(curves.flatMap((c) => c.fpr.map((v) => (logScale ? Math.max(v, floor) : v))))].sort((a, b) => a - b);
-  const series = curves.map((c) => {
+  const legendBox = document.createElement('div');
+  const plotBox = document.createElement('div');
+  el.append(legendBox, plotBox);
+  const axis = (/** @type {import('./svg.js').Axis} */ a) => (a.log ? { time: false, distr: 3, log: 10, min: a.min, max: a.max, range: () => [a.min, a.max] } : { time: false, min: a.min, max: a.max, range: () => [a.min, a.max] });
+  /** @type {uPlot.Options} */
+  const opts = {
+    title: spec.title,
+    width: width(el),
+    height: spec.kind === 'bars' ? 300 : 380,
+    legend: { show: false },
+    scales: { x: /** @type {any} */ (axis(spec.x)), y: /** @type {any} */ (axis(spec.y)) },
+    axes: [{ label: spec.x.label }, { label: spec.y.label }],
+    series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.stroke, dash: s.dash, width: s.width, fill: s.fill, show: s.show, points: { show: false } }))],
+    ...extra,
+  };
+  const plot = new uPlot(opts, /** @type {any} */ ([spec.xs, ...spec.series.map((s) => s.ys)]), plotBox);
+  const chart = { spec, plot, canvas: () => plotBox.querySelector('canvas') };
+  legend(legendBox, chart, families);
+  drawn.set(el, chart);
+  return chart;
+}
+
+/**
+ * ROC curves into `el`. Each curve's `id` names its attack (it sets the family's dash);
+ * `label` (default the id) is what the legend says. With `strongest`, only that many curves
+ * with the highest `auc` are shown at first; the others are one click away.
+ * @param {HTMLElement} el
+ * @param {{id: string, label?: string, fpr: number[], tpr: number[], auc?: number}[]} curves
+ * @param {{log?: boolean, nonMembers?: number, members?: number, strongest?: number, title?: string}} [options]
+ */
+export function rocChart(el, curves, options = {}) {
+  const { log = true, strongest = Infinity, title = 'ROC curves' } = options;
+  const minPositive = (/** @type {number[][]} */ arrays) => {
+    let m = Infinity;
+    for (const a of arrays) for (const v of a) if (v > 0 && v < m) m = v;
+    return Number.isFinite(m) ? m : 1e-4;
+  };
+  // The log axes start at one record: below 1/#non-members no FPR can be measured.
+  const xFloor = options.nonMembers ? 1 / options.nonMembers : minPositive(curves.map((c) => c.fpr));
+  const yFloor = options.members ? 1 / options.members : minPositive(curves.map((c) => c.tpr));
+  const clampX = (/** @type {number} */ v) => (log ? Math.max(v, xFloor) : v);
+  const clampY = (/** @type {number} */ v) => (log ? Math.max(v, yFloor) : v);
+  const xs = [...new Set(curves.flatMap((c) => c.fpr.map(clampX)))].sort((a, b) => a - b);
+  const styles = seriesStyles([...curves.map((c) => c.id), 'chance']);
+  const ranked = curves.map((c, i) => ({ i, auc: c.auc ?? 0 })).sort((a, b) => b.auc - a.auc);
+  const shown = new Set(ranked.slice(0, strongest).map((r) => r.i));
+  /** @type {import('./svg.js').Series[]} */
+  const series = curves.map((c, k) => {
     // Step interpolation: TPR at x is the best TPR among points with FPR <= x.
-    const ys = new Array(xs.length).fill(null);
+    /** @type {number[]} */
+    const ys = new Array(xs.length);
     let j = 0;
     let best = 0;
     xs.forEach((x, i) => {
-      while (j < c.fpr.length && (logScale ? Math.max(c.fpr[j], floor) : c.fpr[j]) <= x) {
+      while (j < c.fpr.length && clampX(c.fpr[j]) <= x) {
         best = Math.max(best, c.tpr[j]);
         j += 1;
       }
-      ys[i] = logScale ? Math.max(best, floor) : best;
+      ys[i] = clampY(best);
     });
-    return ys;
+    return { label: c.label ?? c.id, ys, ...styles[k], show: shown.has(k) };
   });
-  const chance = xs.map((x) => x);
-  /** @type {import('uplot').Scale} */
-  const logAxis = { time: false, distr: 3, log: 10, min: floor, max: 1 };
-  /** @type {import('uplot').Scale} */
-  const linearAxis = { time: false, min: 0, max: 1 };
-  /** @type {import('uplot').Options} */
-  const opts = {
-    width: width(el),
-    height: 380,
-    scales: { x: logScale ? logAxis : linearAxis, y: logScale ? logAxis : linearAxis },
-    axes: [{ label: 'false-positive rate' }, { label: 'true-positive rate' }],
-    series: [
-      {},
-      ...curves.map((c, i) => ({
-        label: c.id,
-        stroke: PALETTE[i % PALETTE.length],
-        dash: DASHES[Math.floor(i / PALETTE.length) % DASHES.length],
-        width: 2,
-        points: { show: false },
-      })),
-      { label: 'chance', stroke: '#999999', dash: [4, 4], width: 1, points: { show: false } },
-    ],
+  // A curve that another one covers exactly is drawn wider underneath and says so.
+  series.forEach((s, k) => {
+    const twin = series.findIndex((t, j) => j > k && t.ys.every((y, i) => Math.abs(y - s.ys[i]) < 1e-12));
+    if (twin >= 0) {
+      s.width = Math.max(s.width, 5);
+      s.label += ` (same curve as ${series[twin].label})`;
+    }
+  });
+  series.push({ label: 'chance', ys: xs.map(clampY), ...styles[curves.length], show: true });
+  /** @type {ChartSpec} */
+  const spec = {
+    kind: 'lines',
+    title,
+    xs,
+    x: { log, min: log ? xFloor : 0, max: 1, label: 'false-positive rate' },
+    y: { log, min: log ? yFloor : 0, max: 1, label: 'true-positive rate' },
+    series,
   };
-  return new uPlot(opts, [xs, ...series, chance], el);
+  return draw(el, spec, [...new Set(styles.map((s) => s.family))], {});
 }
 
 /**
- * Histogram of scores for members and non-members.
+ * Bins `values` into `bins` equal bins over [lo, hi]; values outside go to the edge bins.
+ * @param {number[]} values @param {number} lo @param {number} hi @param {number} bins
+ */
+export function binCounts(values, lo, hi, bins) {
+  const counts = new Array(bins).fill(0);
+  const step = (hi - lo) / bins;
+  for (const v of values) counts[Math.max(0, Math.min(bins - 1, Math.floor((v - lo) / step)))] += 1;
+  return counts;
+}
+
+/**
+ * The range a histogram shows: the scores' extremes, except that a tail holding under 0.5%
+ * of the scores but stretching the axis by more than a quarter is gathered into the edge bin.
+ * @param {Float64Array} sorted ascending, finite
+ */
+export function histogramRange(sorted) {
+  const n = sorted.length;
+  const [min, max] = [sorted[0], sorted[n - 1]];
+  const q = (/** @type {number} */ p) => sorted[Math.min(n - 1, Math.max(0, Math.floor(p * (n - 1))))];
+  let [lo, hi] = [min, max];
+  const span = max - min;
+  if (q(0.005) - min > 0.25 * span) lo = q(0.005);
+  if (max - q(0.995) > 0.25 * span) hi = q(0.995);
+  if (hi === lo) [lo, hi] = [lo - 0.5, hi + 0.5];
+  return { lo, hi, clippedLow: lo > min, clippedHigh: hi < max };
+}
+
+/**
+ * Histogram of members' and non-members' values, overlaid, into `el`. With `logX` the values
+ * (which must be positive, e.g. losses) are binned by their logarithm; with `logY` the counts
+ * axis is logarithmic. `el.dataset` records how many values were given and binned.
  * @param {HTMLElement} el
  * @param {number[]} members
  * @param {number[]} nonMembers
- * @param {string} title
+ * @param {{title: string, xLabel?: string, logX?: boolean, logY?: boolean, bins?: number}} options
  */
-export function histogramChart(el, members, nonMembers, title) {
-  el.replaceChildren();
-  const all = members.concat(nonMembers).filter((v) => Number.isFinite(v));
-  if (all.length === 0) {
+export function histogramChart(el, members, nonMembers, options) {
+  const { title, logX = false, logY = false, bins = 40 } = options;
+  const transform = (/** @type {number[]} */ values) => {
+    const finite = values.filter((v) => Number.isFinite(v) && (!logX || v > 0));
+    return logX ? finite.map(Math.log10) : finite;
+  };
+  const [m, n] = [transform(members), transform(nonMembers)];
+  const sorted = Float64Array.from(m.concat(n)).sort();
+  el.dataset.values = String(members.length + nonMembers.length);
+  el.dataset.binned = '0';
+  if (sorted.length === 0) {
+    el.replaceChildren();
     el.textContent = 'no scores to show';
+    drawn.delete(el);
     return null;
   }
-  let lo = Math.min(...all);
-  let hi = Math.max(...all);
-  if (hi === lo) hi = lo + 1;
-  const bins = 40;
+  const { lo, hi, clippedLow, clippedHigh } = histogramRange(sorted);
   const step = (hi - lo) / bins;
-  const centres = Array.from({ length: bins }, (_, i) => lo + (i + 0.5) * step);
-  const count = (values) => {
-    const c = new Array(bins).fill(0);
-    for (const v of values) {
-      if (!Number.isFinite(v)) continue;
-      c[Math.min(bins - 1, Math.floor((v - lo) / step))] += 1;
-    }
-    return c;
-  };
-  const bars = uPlot.paths.bars({ size: [0.9, 100] });
-  /** @type {import('uplot').Options} */
-  const opts = {
+  const edges = Array.from({ length: bins }, (_, i) => lo + i * step);
+  const [countM, countN] = [binCounts(m, lo, hi, bins), binCounts(n, lo, hi, bins)];
+  let binned = 0;
+  for (let i = 0; i < bins; i += 1) binned += countM[i] + countN[i];
+  el.dataset.binned = String(binned);
+  el.dataset.skipped = String(members.length + nonMembers.length - sorted.length);
+  let top = 1;
+  for (let i = 0; i < bins; i += 1) top = Math.max(top, countM[i], countN[i]);
+  const gathered = [clippedLow ? 'the lowest scores are gathered in the first bin' : '', clippedHigh ? 'the highest in the last' : ''].filter(Boolean).join(', ');
+  const base = options.xLabel ?? 'score (higher: more likely a member)';
+  const xLabel = `${logX ? `log10 of ${base}` : base}${gathered ? ` (${gathered})` : ''}`;
+  const nullZero = (/** @type {number[]} */ c) => (logY ? c.map((v) => (v > 0 ? v : null)) : c);
+  /** @type {ChartSpec} */
+  const spec = {
+    kind: 'bars',
     title,
-    scales: { x: { time: false } },
-    width: width(el),
-    height: 300,
-    axes: [{ label: 'score (higher: more likely a member)' }, { label: 'records' }],
+    xs: edges,
+    barWidth: step,
+    x: { log: false, min: lo, max: hi, label: xLabel },
+    y: { log: logY, min: logY ? 0.8 : 0, max: logY ? top * 1.6 : top * 1.05, label: logY ? 'records (log scale)' : 'records' },
     series: [
-      {},
-      { label: 'members', stroke: PALETTE[1], fill: 'rgba(213,94,0,0.35)', paths: bars, points: { show: false } },
-      { label: 'non-members', stroke: PALETTE[0], fill: 'rgba(0,114,178,0.35)', paths: bars, points: { show: false } },
+      { label: `members (${m.length})`, ys: nullZero(countM), stroke: '#D55E00', fill: 'rgba(213,94,0,0.35)', dash: [], width: 1, show: true },
+      { label: `non-members (${n.length})`, ys: nullZero(countN), stroke: '#0072B2', fill: 'rgba(0,114,178,0.30)', dash: [], width: 1, show: true },
     ],
   };
-  return new uPlot(opts, [centres, count(members), count(nonMembers)], el);
+  // Bars start at their bin's left edge and fill the bin, so the last one ends at `hi`.
+  const bars = uPlot.paths.bars?.({ size: [1, Infinity], align: 1 });
+  return draw(el, spec, [], {
+    series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.stroke, fill: s.fill, width: 1, paths: bars, points: { show: false } }))],
+  });
+}
+
+/** The SVG of the chart drawn in `el`, or null. @param {HTMLElement} el */
+export function chartAsSvg(el) {
+  const chart = drawn.get(el);
+  return chart ? chartSvg(chart.spec) : null;
+}
+
+/** The canvas of the chart drawn in `el`, or null. @param {HTMLElement} el */
+export function chartCanvas(el) {
+  return drawn.get(el)?.canvas() ?? null;
 }

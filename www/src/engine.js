@@ -10,11 +10,14 @@ export class Engine {
     this.pending = new Map();
     /** @type {(p: {step: string, done: number, total: number}) => void} */
     this.onProgress = () => {};
+    /** Counts the workers this engine started: what the page kept about one is stale in the next. */
+    this.generation = 0;
   }
 
   start() {
     if (this.worker) return this.worker;
     const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    this.generation += 1;
     worker.onmessage = (event) => {
       const data = event.data;
       if (data.progress) {
@@ -51,6 +54,11 @@ export class Engine {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ id, op, args }, transfer);
     });
+  }
+
+  /** Whether a call is still waiting for its answer. */
+  running() {
+    return this.pending.size > 0;
   }
 
   /** Stops whatever runs; loaded inputs are lost with the worker. */

@@ -34,8 +34,23 @@ export function setupInputs(store, engine, progress) {
     return { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
   }
 
+  /** What the page showed for each demo whose Lab the worker set aside, by the worker it was in. */
+  const demoViews = new Map();
+  /** The demo whose Lab is current in the worker, and that worker's generation. */
+  let current = { demo: /** @type {string | null} */ (null), generation: -1 };
+
+  /** Changes the loaded inputs for an upload: the Lab stops standing for the demo it held. */
+  async function mutate(/** @type {string} */ op, /** @type {any[]} */ args = []) {
+    if (current.demo && current.generation === engine.generation) {
+      demoViews.delete(current.demo);
+      await engine.call('detachSession');
+    }
+    current = { demo: null, generation: engine.generation };
+    return engine.call(op, args);
+  }
+
   async function loadModelBytes(/** @type {Uint8Array} */ bytes, /** @type {string} */ name) {
-    const info = await engine.call('loadModel', [bytes, name]);
+    const info = await mutate('loadModel', [bytes, name]);
     store.update({ model: { name, info }, demo: null });
   }
 
@@ -57,7 +72,7 @@ export function setupInputs(store, engine, progress) {
     if (!file) return;
     const schema = $('upload-schema').value;
     try {
-      const records = await engine.call('loadRecordsCsv', [file.bytes, file.name, schema || undefined]);
+      const records = await mutate('loadRecordsCsv', [file.bytes, file.name, schema || undefined]);
       store.update({ records, keep: null, pixels: null, demo: null });
     } catch (e) {
       setError('upload-records-error', e.message);
@@ -80,7 +95,7 @@ export function setupInputs(store, engine, progress) {
     try {
       const bytes = async (/** @type {File | undefined} */ f) => (f ? new Uint8Array(await f.arrayBuffer()) : undefined);
       const featureBytes = await bytes(features);
-      const records = await engine.call('loadRecordsNpy', [false, features.name, featureBytes, await bytes(labels), await bytes(membership), undefined, undefined]);
+      const records = await mutate('loadRecordsNpy', [false, features.name, featureBytes, await bytes(labels), await bytes(membership), undefined, undefined]);
       let pixels = null;
       if (records.recordShape.length === 3) {
         try {
@@ -111,7 +126,7 @@ export function setupInputs(store, engine, progress) {
     try {
       const images = await imageRecords(files, labels, model.info.record_shape, loaded?.classNames ?? null);
       const name = files.length === 1 ? files[0].name : `${files.length} images`;
-      const records = await engine.call('loadRecordsNpy', [false, name, images.features, images.labels, images.membership, images.ids, undefined]);
+      const records = await mutate('loadRecordsNpy', [false, name, images.features, images.labels, images.membership, images.ids, undefined]);
       store.update({ records, pixels: images.pixels, keep: null, demo: null });
     } catch (e) {
       setError('upload-images-error', e.message);
@@ -124,7 +139,7 @@ export function setupInputs(store, engine, progress) {
     const file = await readFile($('upload-population'));
     if (!file) return;
     try {
-      const population = await engine.call('loadPopulationCsv', [file.bytes, file.name, $('upload-schema').value || undefined]);
+      const population = await mutate('loadPopulationCsv', [file.bytes, file.name, $('upload-schema').value || undefined]);
       store.update({ population, demo: null });
     } catch (e) {
       setError('upload-population-error', e.message);
@@ -145,7 +160,7 @@ export function setupInputs(store, engine, progress) {
     try {
       const bytes = async (/** @type {File} */ f) => new Uint8Array(await f.arrayBuffer());
       const classes = store.get().records?.classNames ?? undefined;
-      const population = await engine.call('loadRecordsNpy', [true, features.name, await bytes(features), await bytes(labels), undefined, undefined, classes]);
+      const population = await mutate('loadRecordsNpy', [true, features.name, await bytes(features), await bytes(labels), undefined, undefined, classes]);
       store.update({ population, demo: null });
     } catch (e) {
       setError('upload-population-npy-error', e.message);
@@ -156,14 +171,14 @@ export function setupInputs(store, engine, progress) {
   async function onUploadReferences() {
     setError('upload-references-error', '');
     const files = [...($('upload-references').files || [])].sort((a, b) => a.name.localeCompare(b.name));
-    await engine.call('clearReferences');
+    await mutate('clearReferences');
     store.update({ references: 0, keep: null, demo: null });
     for (const file of files) {
       try {
-        store.update({ references: await engine.call('addReferenceModel', [new Uint8Array(await file.arrayBuffer()), file.name]) });
+        store.update({ references: await mutate('addReferenceModel', [new Uint8Array(await file.arrayBuffer()), file.name]) });
       } catch (e) {
         setError('upload-references-error', `${file.name}: ${e.message}`);
-        await engine.call('clearReferences');
+        await mutate('clearReferences');
         store.update({ references: 0 });
         break;
       }
@@ -176,7 +191,7 @@ export function setupInputs(store, engine, progress) {
     const file = await readFile($('upload-keep'));
     if (!file) return;
     try {
-      store.update({ keep: await engine.call('loadKeepMask', [file.bytes, file.name]), demo: null });
+      store.update({ keep: await mutate('loadKeepMask', [file.bytes, file.name]), demo: null });
     } catch (e) {
       setError('upload-keep-error', e.message);
     }
@@ -244,10 +259,25 @@ export function setupInputs(store, engine, progress) {
     const loaded = store.get().demo;
     if (loaded && loaded.name === name && (loaded.references || !withReferences)) return;
     const { dataset, target } = found;
-    engine.cancel();
+    // A demo replaces whatever still runs (the worker, and the demos it set aside, with it).
+    if (engine.running()) engine.cancel();
+    const kept = demoViews.get(name);
+    const usable = kept && kept.generation === engine.generation && (kept.view.demo.references || !withReferences);
+    const { resumed, dropped } = await engine.call('switchSession', [name, !usable]);
+    for (const key of dropped) demoViews.delete(key);
+    current = { demo: name, generation: engine.generation };
+    if (usable && resumed) {
+      // Set aside earlier with its signals: nothing to fetch, parse or run again.
+      store.update(kept.view);
+      $('demo-select').value = name;
+      describeDemo();
+      progress('demo loaded (kept from before)', 1, 1);
+      await changed();
+      return;
+    }
     store.clearInputs();
     progress('downloading the demo', 0, 1);
-    await loadModelBytes(await fetchBytes(target.model), target.model);
+    store.update({ model: { name: target.model, info: await engine.call('loadModel', [await fetchBytes(target.model), target.model]) } });
     const ids = await fetchBytes(dataset.audit.ids);
     const features = await fetchBytes(dataset.audit.features);
     const pixels = dataset.input.shape.length === 3 ? readNpy(features) : null;
@@ -268,6 +298,8 @@ export function setupInputs(store, engine, progress) {
     $('demo-select').value = name;
     describeDemo();
     store.update({ demo: { name, references: Boolean(refs && withReferences) } });
+    const { model, records: r, population: p, references: n, keep: k, pixels: px, demo } = store.get();
+    demoViews.set(name, { generation: engine.generation, view: { model, records: r, population: p, references: n, keep: k, pixels: px, demo } });
     await changed();
   }
 

@@ -1,8 +1,9 @@
 // Section 4: the results of the last run, all read from what the engine returned (the
 // report, the per-record table and the per-class breakdown): every attack's ROC, the metrics
-// table, one attack's score histogram, the per-class table, the most exposed records, and
-// the exports.
-import { rocChart, histogramChart } from './charts.js';
+// table, the poisoned-code check (the encoding attacks, answered as their own question), one
+// attack's score histogram, the per-class table, the most exposed records, and the exports.
+import { rocChart, histogramChart, chartAsSvg, chartCanvas } from './charts.js';
+import { familyOf } from './chart-style.js';
 import { thumbnail } from './images.js';
 import { describeRun } from './run.js';
 
@@ -42,27 +43,9 @@ export function setupResults(store) {
       item.textContent = `${a.id}: ${a.warning}`;
       warnings.append(item);
     }
-    const table = $('metrics-table');
-    table.replaceChildren();
-    const head = table.createTHead().insertRow();
-    for (const h of ['attack', 'AUC', 'AUC 95% CI', 'TPR@10% FPR', 'TPR@1% FPR', 'TPR@0.1% FPR', 'ε lower bound @1% FPR', 'scored', 'detail']) {
-      const th = document.createElement('th');
-      th.scope = 'col';
-      th.textContent = h;
-      head.append(th);
-    }
-    const body = table.createTBody();
-    for (const a of report.attacks) {
-      const row = body.insertRow();
-      row.dataset.attack = a.id;
-      const m = a.metrics;
-      const op = a.operating_points.find((/** @type {any} */ p) => Math.abs(p.target_fpr - 0.01) < 1e-12);
-      const cells = m
-        ? [a.id, m.auc.toFixed(3), `[${m.auc_interval[0].toFixed(3)}, ${m.auc_interval[1].toFixed(3)}]`, formatPct(tpr(m, 0.1)), formatPct(tpr(m, 0.01)), formatPct(tpr(m, 0.001)), op ? `${op.epsilon.epsilon.toFixed(2)}${op.reachable ? '' : ` (at FPR ${formatPct(op.fpr)}: 1% not reached)`}` : '-', `${a.scored}${a.unscored_ids.length ? ` (${a.unscored_ids.length} unscorable)` : ''}`, a.detail || a.note || '']
-        : [a.id, '-', '-', '-', '-', '-', '-', String(a.scored), a.note || ''];
-      for (const c of cells) row.insertCell().textContent = c;
-      if (m && m.chance_in_interval) row.cells[2].textContent += ' (chance)';
-    }
+    const isEncoding = (/** @type {any} */ a) => familyOf(a.id) === 'encoding';
+    metricsTable($('metrics-table'), report.attacks.filter((/** @type {any} */ a) => !isEncoding(a)), false);
+    poisonCheck(report.attacks.filter(isEncoding));
     const select = $('hist-attack');
     select.replaceChildren();
     for (const a of report.attacks) {
@@ -76,11 +59,60 @@ export function setupResults(store) {
     renderAttackViews();
   }
 
+  /** One row per attack: its AUC with interval, TPRs, ε and detail; with `verdict`, what it says about poisoned code. */
+  function metricsTable(/** @type {HTMLTableElement} */ table, /** @type {any[]} */ attacks, /** @type {boolean} */ verdict) {
+    table.replaceChildren();
+    const head = table.createTHead().insertRow();
+    const titles = ['attack', 'AUC', 'AUC 95% CI', 'TPR@10% FPR', 'TPR@1% FPR', 'TPR@0.1% FPR', 'ε lower bound @1% FPR', 'scored', 'detail'];
+    for (const h of verdict ? [...titles, 'verdict'] : titles) {
+      const th = document.createElement('th');
+      th.scope = 'col';
+      th.textContent = h;
+      head.append(th);
+    }
+    const body = table.createTBody();
+    for (const a of attacks) {
+      const row = body.insertRow();
+      row.dataset.attack = a.id;
+      const m = a.metrics;
+      const op = a.operating_points.find((/** @type {any} */ p) => Math.abs(p.target_fpr - 0.01) < 1e-12);
+      const cells = m
+        ? [a.id, m.auc.toFixed(3), `[${m.auc_interval[0].toFixed(3)}, ${m.auc_interval[1].toFixed(3)}]`, formatPct(tpr(m, 0.1)), formatPct(tpr(m, 0.01)), formatPct(tpr(m, 0.001)), op ? `${op.epsilon.epsilon.toFixed(2)}${op.reachable ? '' : ` (at FPR ${formatPct(op.fpr)}: 1% not reached)`}` : '-', `${a.scored}${a.unscored_ids.length ? ` (${a.unscored_ids.length} unscorable)` : ''}`, a.detail || a.note || '']
+        : [a.id, '-', '-', '-', '-', '-', '-', String(a.scored), a.note || ''];
+      if (verdict) cells.push(poisonVerdict(a));
+      for (const c of cells) row.insertCell().textContent = c;
+      if (m && m.chance_in_interval) row.cells[2].textContent += ' (chance)';
+    }
+  }
+
+  /** What one encoding attack says about the model's training code. @param {any} a */
+  function poisonVerdict(a) {
+    if (!a.metrics) return 'not measured';
+    if (a.metrics.chance_in_interval) return 'no sign of poisoned code: members answer the secret queries as non-members do';
+    if (a.metrics.auc > 0.5) return 'sign of poisoned code: the model answers its members\u2019 secret queries differently';
+    return 'below chance: no sign of this poisoning';
+  }
+
+  /** The encoding attacks, as their own question: was this model trained by poisoned code? */
+  function poisonCheck(/** @type {any[]} */ attacks) {
+    $('poison-check').hidden = attacks.length === 0;
+    metricsTable($('poison-table'), attacks, true);
+    const flagged = attacks.filter((a) => a.metrics && !a.metrics.chance_in_interval && a.metrics.auc > 0.5);
+    const measured = attacks.filter((a) => a.metrics);
+    $('poison-summary').textContent =
+      measured.length === 0
+        ? 'The encoding attacks did not run on these inputs (see the table).'
+        : flagged.length === 0
+          ? `No sign that this model was trained by poisoned code: for ${measured.map((a) => a.id).join(' and ')} the AUC interval holds 0.5, as it does for a clean model.`
+          : `This model answers its members\u2019 secret queries unlike anyone else\u2019s (${flagged.map((a) => `${a.id}: AUC ${a.metrics.auc.toFixed(3)}, ${formatPct(tpr(a.metrics, 0.001))} of members at 0.1% FPR`).join('; ')}). A model trained by ordinary code gives AUC \u2248 0.5 here: ask how it was trained.`;
+  }
+
   function renderRoc() {
-    const curves = result()
-      .report.attacks.filter((/** @type {any} */ a) => a.metrics)
-      .map((/** @type {any} */ a) => ({ id: a.id, fpr: a.metrics.roc_fpr, tpr: a.metrics.roc_tpr }));
-    rocChart($('roc-chart'), curves, $('roc-log').checked);
+    const { report } = result();
+    const curves = report.attacks
+      .filter((/** @type {any} */ a) => a.metrics)
+      .map((/** @type {any} */ a) => ({ id: a.id, fpr: a.metrics.roc_fpr, tpr: a.metrics.roc_tpr, auc: familyOf(a.id) === 'encoding' ? -1 : a.metrics.auc }));
+    rocChart($('roc-chart'), curves, { log: $('roc-log').checked, members: report.records.members, nonMembers: report.records.non_members, strongest: 5, title: `ROC curves of ${report.model.source}` });
   }
 
   function renderAttackViews() {
@@ -94,7 +126,7 @@ export function setupResults(store) {
       if (row[score] === '') continue;
       (row[member] === '1' ? members : nonMembers).push(Number(row[score]));
     }
-    histogramChart($('hist-chart'), members, nonMembers, `${id}: members vs non-members`);
+    histogramChart($('hist-chart'), members, nonMembers, { title: `${id}: members vs non-members`, logY: $('hist-log').checked });
     renderClassTable(id);
     renderThumbnails(id);
     renderRecordTable();
@@ -200,9 +232,14 @@ export function setupResults(store) {
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   }
 
-  function exportRoc() {
-    const canvas = $('roc-chart').querySelector('canvas');
-    if (canvas) canvas.toBlob((/** @type {Blob | null} */ blob) => blob && download('roc.png', blob), 'image/png');
+  function exportPng(/** @type {string} */ chart, /** @type {string} */ name) {
+    const canvas = chartCanvas($(chart));
+    if (canvas) canvas.toBlob((/** @type {Blob | null} */ blob) => blob && download(name, blob), 'image/png');
+  }
+
+  function exportSvg(/** @type {string} */ chart, /** @type {string} */ name) {
+    const svg = chartAsSvg($(chart));
+    if (svg) download(name, new Blob([svg], { type: 'image/svg+xml' }));
   }
 
   $('roc-log').addEventListener('change', renderRoc);
@@ -210,6 +247,10 @@ export function setupResults(store) {
   $('record-search').addEventListener('input', renderRecordTable);
   $('export-report').addEventListener('click', () => download('report.json', new Blob([JSON.stringify(result().report, null, 2) + '\n'], { type: 'application/json' })));
   $('export-csv').addEventListener('click', () => download('per-record.csv', new Blob([result().perRecordCsv], { type: 'text/csv' })));
-  $('export-roc').addEventListener('click', exportRoc);
+  $('export-roc').addEventListener('click', () => exportPng('roc-chart', 'roc.png'));
+  $('export-roc-svg').addEventListener('click', () => exportSvg('roc-chart', 'roc.svg'));
+  $('export-hist').addEventListener('click', () => exportPng('hist-chart', 'histogram.png'));
+  $('export-hist-svg').addEventListener('click', () => exportSvg('hist-chart', 'histogram.svg'));
+  $('hist-log').addEventListener('change', renderAttackViews);
   return { show };
 }

@@ -6,6 +6,35 @@ import init, { Lab, attackCatalogue, defaultConfig, webgpuCheck } from '../pkg/m
 const ready = init();
 /** @type {Lab | null} */
 let lab = null;
+/** The bundled demo the current Lab holds (null: uploads or nothing), and the demos set aside
+ * with their computed signals, most recently used last, so that going back to a demo (as the
+ * workshop's steps do) runs no model twice. */
+let labKey = /** @type {string | null} */ (null);
+const shelf = new Map();
+const SHELF_SIZE = 4;
+
+/** Makes the Lab of demo `key` current: the one set aside earlier, or (`fresh`, or none kept) a new one. */
+function switchSession(/** @type {string} */ key, /** @type {boolean} */ fresh) {
+  if (labKey === key && lab && !fresh) return { resumed: true, dropped: [] };
+  if (lab && labKey && labKey !== key) shelf.set(labKey, lab);
+  else if (lab && labKey === key) lab.free();
+  if (fresh && shelf.has(key)) {
+    shelf.get(key).free();
+    shelf.delete(key);
+  }
+  const resumed = shelf.has(key);
+  lab = resumed ? shelf.get(key) : new Lab();
+  shelf.delete(key);
+  labKey = key;
+  const dropped = [];
+  while (shelf.size > SHELF_SIZE - 1) {
+    const [oldest, old] = shelf.entries().next().value;
+    shelf.delete(oldest);
+    old.free();
+    dropped.push(oldest);
+  }
+  return { resumed, dropped };
+}
 
 const ops = {
   catalogue: () => attackCatalogue(),
@@ -32,8 +61,17 @@ const ops = {
     if (info) result.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') + ` (${result.adapter})`;
     return result;
   },
+  switchSession,
+  // The current Lab is about to be changed by an upload: it no longer stands for its demo.
+  detachSession: () => {
+    labKey = null;
+    return true;
+  },
   reset: () => {
+    for (const old of shelf.values()) old.free();
+    shelf.clear();
     lab = new Lab();
+    labKey = null;
     return true;
   },
 };

@@ -3,6 +3,7 @@
 // the defences without uploading anything. The numbers in each step's outcome are the ones
 // the engine just measured, never pre-written.
 import { rocChart, histogramChart } from './charts.js';
+import { percent as pct } from './format.js';
 
 const CLINICAL = 'support2';
 
@@ -13,23 +14,29 @@ function attack(report, id) {
   return found;
 }
 
+/** A ratio in words' digits: 2,242 rather than 2.2e+3. @param {number} r */
+const times = (r) => (r >= 100 ? Math.round(r).toLocaleString('en') : r.toPrecision(2));
+
 /** @param {any} a @param {number} fpr */
 function tprAt(a, fpr) {
   const hit = a.metrics.tpr_at_fpr.find((/** @type {any} */ t) => Math.abs(t.fpr - fpr) < 1e-12);
   return hit && hit.tpr !== null ? hit.tpr : 0;
 }
 
-const pct = (/** @type {number} */ v) => `${(100 * v).toFixed(1)}%`;
-
 /** @param {any} a @param {string} label */
 function curve(a, label) {
-  return { id: label, fpr: a.metrics.roc_fpr, tpr: a.metrics.roc_tpr };
+  return { id: a.id, label, fpr: a.metrics.roc_fpr, tpr: a.metrics.roc_tpr, auc: a.metrics.auc };
 }
 
-/** @param {any} result @param {string} id */
-function scoresByMembership(result, id) {
+/** The floors of a log-log ROC: one member, one non-member. @param {any} report */
+function counts(report) {
+  return { members: report.records.members, nonMembers: report.records.non_members };
+}
+
+/** @param {any} result @param {string} column */
+function scoresByMembership(result, column) {
   const { header, rows } = result.perRecord;
-  const score = header.indexOf(`score:${id}`);
+  const score = header.indexOf(column);
   const member = header.indexOf('member');
   /** @type {number[]} */ const members = [];
   /** @type {number[]} */ const nonMembers = [];
@@ -53,9 +60,11 @@ export const STEPS = [
     async run(lab, chart) {
       const result = await lab.audit(`${CLINICAL}/overfit`, { attacks: ['loss'], references: false });
       const { members, nonMembers } = scoresByMembership(result, 'loss');
-      histogramChart(chart, members, nonMembers, 'loss attack score (−loss): members vs non-members');
+      histogramChart(chart, members, nonMembers, { title: 'the model\u2019s loss on each record: members vs non-members', xLabel: 'loss', logX: true });
+      const median = (/** @type {number[]} */ v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
       const u = result.report.utility;
-      return `Members (orange) pile up at the right, near zero loss: the model is right on ${pct(u.member_accuracy)} of its training records and on ${pct(u.non_member_accuracy)} of the others. Wherever the two histograms differ, membership leaks.`;
+      const [inside, outside] = [median(members), median(nonMembers)];
+      return `Members (orange) sit to the left: the median loss is ${inside.toPrecision(2)} on training records and ${outside.toPrecision(2)} on the others (${times(outside / inside)} times larger), and the model is right on ${pct(u.member_accuracy)} of its training records against ${pct(u.non_member_accuracy)} of the others. Wherever the two histograms differ, membership leaks.`;
     },
   },
   {
@@ -64,7 +73,7 @@ export const STEPS = [
     async run(lab, chart) {
       const ids = ['loss', 'confidence', 'entropy', 'modified-entropy'];
       const { report } = await lab.audit(`${CLINICAL}/overfit`, { attacks: ids, references: false });
-      rocChart(chart, ids.map((id) => curve(attack(report, id), id)), false);
+      rocChart(chart, ids.map((id) => curve(attack(report, id), id)), { log: false, title: 'ROC curves, linear axes' });
       const best = ids.map((id) => attack(report, id)).sort((a, b) => b.metrics.auc - a.metrics.auc)[0];
       return `The best of them, ${best.id}, reaches AUC ${best.metrics.auc.toFixed(3)}: far from guessing (0.5), which looks alarming, and on a linear plot the curves look alike.`;
     },
@@ -75,9 +84,11 @@ export const STEPS = [
     async run(lab, chart) {
       const ids = ['loss', 'modified-entropy'];
       const { report } = await lab.audit(`${CLINICAL}/overfit`, { attacks: ids, references: false });
-      rocChart(chart, ids.map((id) => curve(attack(report, id), id)), true);
-      const loss = attack(report, 'loss');
-      return `Same attacks, log-log axes: at 0.1% FPR the loss attack finds ${pct(tprAt(loss, 0.001))} of members (at 1% FPR, ${pct(tprAt(loss, 0.01))}). Its AUC of ${loss.metrics.auc.toFixed(3)} came mostly from easy, uninformative thresholds.`;
+      rocChart(chart, ids.map((id) => curve(attack(report, id), id)), { ...counts(report), title: 'ROC curves, log-log axes' });
+      const [loss, entropy] = ids.map((id) => attack(report, id));
+      const same = loss.metrics.roc_tpr.length === entropy.metrics.roc_tpr.length && loss.metrics.roc_tpr.every((/** @type {number} */ t, /** @type {number} */ i) => t === entropy.metrics.roc_tpr[i] && loss.metrics.roc_fpr[i] === entropy.metrics.roc_fpr[i]);
+      const overlap = same ? ' The two curves coincide: on this model modified entropy ranks the records exactly as the loss does.' : '';
+      return `Same attacks, log-log axes: at 0.1% FPR the loss attack finds ${pct(tprAt(loss, 0.001))} of members (at 1% FPR, ${pct(tprAt(loss, 0.01))}). Its AUC of ${loss.metrics.auc.toFixed(3)} came mostly from easy, uninformative thresholds.${overlap}`;
     },
   },
   {
@@ -86,7 +97,7 @@ export const STEPS = [
     async run(lab, chart) {
       const ids = ['loss', 'lira-online', 'rmia-online'];
       const { report } = await lab.audit(`${CLINICAL}/overfit`, { attacks: ids });
-      rocChart(chart, ids.map((id) => curve(attack(report, id), id)), true);
+      rocChart(chart, ids.map((id) => curve(attack(report, id), id)), counts(report));
       const [loss, lira, rmia] = ids.map((id) => attack(report, id));
       return `With ${report.references ? report.references.models : 0} reference models: TPR at 0.1% FPR is ${pct(tprAt(lira, 0.001))} for LiRA and ${pct(tprAt(rmia, 0.001))} for RMIA, against ${pct(tprAt(loss, 0.001))} for the loss attack.`;
     },
@@ -107,7 +118,7 @@ export const STEPS = [
           curve(attack(poisoned, 'lira-online'), 'poisoned: LiRA on real records'),
           curve(attack(poisoned, 'code-poison-secret'), 'poisoned: encoding attack'),
         ],
-        true,
+        counts(clean),
       );
       const [cl, pl, pc] = [attack(clean, 'lira-online'), attack(poisoned, 'lira-online'), attack(poisoned, 'code-poison-secret')];
       return `LiRA on the real records: AUC ${cl.metrics.auc.toFixed(3)} on the clean model, ${pl.metrics.auc.toFixed(3)} on the poisoned one: nothing unusual. The encoding attack on the poisoned model: AUC ${pc.metrics.auc.toFixed(3)}, ${pct(tprAt(pc, 0.01))} of members at 1% FPR and ${pct(tprAt(pc, 0.001))} at 0.1%. Lesson: audit the training code, not only the model.`;
@@ -137,7 +148,7 @@ export const STEPS = [
       const [loss, labelOnly] = [attack(report, 'loss'), attack(report, 'label-only')];
       curves.push(curve(loss, 'overfit behind top-1: loss (blocked)'));
       curves.push(curve(labelOnly, 'overfit behind top-1: label-only'));
-      rocChart(chart, curves, true);
+      rocChart(chart, curves, counts(report));
       const images = manifest.datasets.find((/** @type {any} */ d) => d.name === 'fashion_mnist');
       const accuracy = (/** @type {any} */ d, /** @type {string} */ name) => d.targets.find((/** @type {any} */ t) => t.name === name).test_accuracy;
       const cost = images ? ` On Fashion-MNIST the same protection costs test accuracy: ${pct(accuracy(images, 'overfit'))} overfit, ${pct(accuracy(images, 'dpsgd'))} with DP-SGD.` : '';
