@@ -38,7 +38,7 @@ test('the paper\'s default poisoning is found once its normalisation is declared
   await page.fill('#param-code-poison-normalization', 'model:0.2860:0.3530');
   await runOnly(page, 'code-poison');
   assert.equal(await page.locator('#run-warnings li').count(), 0);
-  const cells = await page.locator('#metrics-table tr[data-attack="code-poison"] td').allTextContents();
+  const cells = await page.locator('#poison-table tr[data-attack="code-poison"] td').allTextContents();
   console.log(`# paper's default poisoning, declared: ${cells.join(' | ')}`);
   const tpr = Number(cells[5].replace('%', '')) / 100;
   assert.ok(tpr >= 0.9, `TPR at 0.1% FPR ${cells[5]}`);

@@ -13,9 +13,16 @@ import { chartSvg } from './svg.js';
 
 /** @type {WeakMap<HTMLElement, Chart>} */
 const drawn = new WeakMap();
+/** Each chart follows its box's width (a phone turned, a projector's large type). */
+const resized = new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    const chart = drawn.get(/** @type {HTMLElement} */ (entry.target));
+    if (chart && Math.abs(chart.plot.width - width(/** @type {HTMLElement} */ (entry.target))) > 4) chart.plot.setSize({ width: width(/** @type {HTMLElement} */ (entry.target)), height: chart.plot.height });
+  }
+});
 
 function width(/** @type {HTMLElement} */ el) {
-  return Math.max(280, Math.min(el.clientWidth || 800, 960));
+  return Math.max(260, Math.min(el.clientWidth || 800, 1400));
 }
 
 /** A legend swatch: a short line in the series' colour and dash. */
@@ -97,6 +104,8 @@ function draw(/** @type {HTMLElement} */ el, /** @type {ChartSpec} */ spec, /** 
   el.replaceChildren();
   const legendBox = document.createElement('div');
   const plotBox = document.createElement('div');
+  plotBox.setAttribute('role', 'img');
+  plotBox.setAttribute('aria-label', `${el.getAttribute('aria-label') ?? 'chart'}: ${spec.title}; series: ${spec.series.map((s) => s.label).join(', ')}`);
   el.append(legendBox, plotBox);
   const axis = (/** @type {import('./svg.js').Axis} */ a) => (a.log ? { time: false, distr: 3, log: 10, min: a.min, max: a.max, range: () => [a.min, a.max] } : { time: false, min: a.min, max: a.max, range: () => [a.min, a.max] });
   /** @type {uPlot.Options} */
@@ -114,6 +123,7 @@ function draw(/** @type {HTMLElement} */ el, /** @type {ChartSpec} */ spec, /** 
   const chart = { spec, plot, canvas: () => plotBox.querySelector('canvas') };
   legend(legendBox, chart, families);
   drawn.set(el, chart);
+  resized.observe(el);
   return chart;
 }
 
@@ -157,12 +167,14 @@ export function rocChart(el, curves, options = {}) {
     });
     return { label: c.label ?? c.id, ys, ...styles[k], show: shown.has(k) };
   });
-  // A curve that another one covers exactly is drawn wider underneath and says so.
+  // A curve that a later one covers (within a hundredth of TPR everywhere) is drawn wider
+  // underneath and says so.
+  const gap = (/** @type {(number | null)[]} */ a, /** @type {(number | null)[]} */ b) => a.reduce((m, y, i) => Math.max(m, Math.abs(Number(y) - Number(b[i]))), 0);
   series.forEach((s, k) => {
-    const twin = series.findIndex((t, j) => j > k && t.ys.every((y, i) => Math.abs(y - s.ys[i]) < 1e-12));
+    const twin = series.findIndex((t, j) => j > k && gap(s.ys, t.ys) <= 0.01);
     if (twin >= 0) {
       s.width = Math.max(s.width, 5);
-      s.label += ` (same curve as ${series[twin].label})`;
+      s.label += ` (${gap(s.ys, series[twin].ys) < 1e-12 ? 'same curve as' : 'nearly the same curve as'} ${series[twin].label})`;
     }
   });
   series.push({ label: 'chance', ys: xs.map(clampY), ...styles[curves.length], show: true });

@@ -8,6 +8,7 @@ import { progress, setupRun } from './run.js';
 import { setupResults } from './results.js';
 import { setupWorkshop } from './workshop.js';
 import { setupOffline } from './offline.js';
+import { setupPresenter } from './presenter.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -31,7 +32,7 @@ async function main() {
     $('run-error').textContent = `the engine did not start: ${e.message}`;
   }
   await inputs.loadManifest();
-  setupWorkshop($('workshop-steps'), {
+  const workshop = setupWorkshop($('workshop-steps'), {
     /**
      * Audits a bundled target (for the workshop): loads it unless it is loaded already,
      * then runs the given attacks; resolves to the engine's result.
@@ -48,6 +49,7 @@ async function main() {
     manifest: () => store.get().manifest,
     busy: (/** @type {boolean} */ on) => store.update({ busy: on }),
   });
+  setupPresenter(workshop, $('workshop-steps'));
   document.body.dataset.ready = 'yes';
   performance.mark('page-ready');
   setupOffline();

@@ -6,11 +6,29 @@ const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementB
 
 const WEBGPU_CHECK_RECORDS = 200;
 
+/** A progress report in words, e.g. "running 16 reference models: 5 of 16". */
+export function progressWords(/** @type {string} */ step, /** @type {number} */ done, /** @type {number} */ total) {
+  if (step === 'reference models') return `running ${total} reference models: ${done} of ${total}`;
+  if (step === 'inference') return `running the model: ${done.toLocaleString('en')} of ${total.toLocaleString('en')} records`;
+  if (step === 'attacks') return `scoring the attacks: ${done} of ${total}`;
+  return total > 1 ? `${step}: ${done} of ${total}` : step;
+}
+
+/** @type {((words: string) => void)[]} */
+const listeners = [];
+
+/** Calls `listen` with the words of every progress report from now on. */
+export function onProgress(/** @type {(words: string) => void} */ listen) {
+  listeners.push(listen);
+}
+
 /** @param {number} done @param {number} total @param {string} step */
 export function progress(step, done, total) {
   $('progress').max = Math.max(total, 1);
   $('progress').value = done;
-  $('progress-text').textContent = `${step}: ${done} of ${total}`;
+  const words = progressWords(step, done, total);
+  $('progress-text').textContent = words;
+  for (const listen of listeners) listen(words);
 }
 
 /**

@@ -4,6 +4,7 @@
 // the engine just measured, never pre-written.
 import { rocChart, histogramChart } from './charts.js';
 import { percent as pct } from './format.js';
+import { onProgress } from './run.js';
 
 const CLINICAL = 'support2';
 
@@ -86,8 +87,8 @@ export const STEPS = [
       const { report } = await lab.audit(`${CLINICAL}/overfit`, { attacks: ids, references: false });
       rocChart(chart, ids.map((id) => curve(attack(report, id), id)), { ...counts(report), title: 'ROC curves, log-log axes' });
       const [loss, entropy] = ids.map((id) => attack(report, id));
-      const same = loss.metrics.roc_tpr.length === entropy.metrics.roc_tpr.length && loss.metrics.roc_tpr.every((/** @type {number} */ t, /** @type {number} */ i) => t === entropy.metrics.roc_tpr[i] && loss.metrics.roc_fpr[i] === entropy.metrics.roc_fpr[i]);
-      const overlap = same ? ' The two curves coincide: on this model modified entropy ranks the records exactly as the loss does.' : '';
+      const close = [0.001, 0.01, 0.1].every((f) => Math.abs(tprAt(loss, f) - tprAt(entropy, f)) < 0.005) && Math.abs(loss.metrics.auc - entropy.metrics.auc) < 0.005;
+      const overlap = close ? ' The two curves nearly coincide (the loss curve is drawn wider underneath): on this model modified entropy ranks the records almost exactly as the loss does.' : '';
       return `Same attacks, log-log axes: at 0.1% FPR the loss attack finds ${pct(tprAt(loss, 0.001))} of members (at 1% FPR, ${pct(tprAt(loss, 0.01))}). Its AUC of ${loss.metrics.auc.toFixed(3)} came mostly from easy, uninformative thresholds.${overlap}`;
     },
   },
@@ -158,19 +159,28 @@ export const STEPS = [
 ];
 
 /**
- * Draws the steps into `list` and runs one when its button is clicked.
+ * Draws the steps into `list` and runs one when its button is clicked; while a step runs its
+ * outcome line says what the engine is doing. Returns the handle the presenter view drives.
  * @param {HTMLElement} list
  * @param {Lab & {busy: (on: boolean) => void}} lab
  */
 export function setupWorkshop(list, lab) {
   list.replaceChildren();
+  /** @type {HTMLButtonElement[]} */
   const buttons = [];
+  /** @type {{item: HTMLLIElement, chart: HTMLDivElement, outcome: HTMLParagraphElement, error: HTMLParagraphElement}[]} */
+  const views = [];
+  let running = /** @type {HTMLParagraphElement | null} */ (null);
+  onProgress((words) => {
+    if (running) running.textContent = `${words}\u2026`;
+  });
   for (const [i, step] of STEPS.entries()) {
     const item = document.createElement('li');
     item.className = 'workshop-step';
     item.dataset.step = String(i + 1);
     const title = document.createElement('h3');
     title.textContent = step.title;
+    title.id = `workshop-title-${i + 1}`;
     const text = document.createElement('p');
     text.textContent = step.text;
     const button = document.createElement('button');
@@ -180,7 +190,7 @@ export function setupWorkshop(list, lab) {
     const chart = document.createElement('div');
     chart.className = 'chart';
     chart.id = `workshop-chart-${i + 1}`;
-    chart.setAttribute('role', 'img');
+    chart.setAttribute('role', 'group');
     chart.setAttribute('aria-label', `chart of workshop step ${i + 1}`);
     const outcome = document.createElement('p');
     outcome.className = 'outcome';
@@ -193,12 +203,16 @@ export function setupWorkshop(list, lab) {
       for (const b of buttons) b.disabled = true;
       lab.busy(true);
       error.textContent = '';
-      outcome.textContent = 'running…';
+      outcome.textContent = 'starting\u2026';
+      running = outcome;
       item.dataset.done = 'no';
       try {
-        outcome.textContent = await step.run(lab, chart);
+        const said = await step.run(lab, chart);
+        running = null;
+        outcome.textContent = said;
         item.dataset.done = 'yes';
       } catch (e) {
+        running = null;
         outcome.textContent = '';
         error.textContent = e instanceof Error ? e.message : String(e);
       } finally {
@@ -207,7 +221,22 @@ export function setupWorkshop(list, lab) {
       }
     });
     buttons.push(button);
+    views.push({ item, chart, outcome, error });
     item.append(title, text, button, chart, outcome, error);
     list.append(item);
   }
+  return {
+    count: STEPS.length,
+    /** Runs step `n` (1-based), as its button does. */
+    run: (/** @type {number} */ n) => buttons[n - 1]?.disabled === false && buttons[n - 1].click(),
+    /** Clears every step's chart and outcome. */
+    clear() {
+      for (const v of views) {
+        v.chart.replaceChildren();
+        v.outcome.textContent = '';
+        v.error.textContent = '';
+        delete v.item.dataset.done;
+      }
+    },
+  };
 }
