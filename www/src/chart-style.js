@@ -10,10 +10,10 @@ export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '
 /** Families in legend order, each with its dash pattern and the words the legend uses. */
 export const FAMILIES = {
   population: { dash: [], words: 'threshold on the target\u2019s output (solid)' },
-  'per-class': { dash: [7, 3], words: 'per-class threshold (dashed)' },
-  reference: { dash: [12, 3, 3, 3], words: 'reference models (dash-dot)' },
+  'per-class': { dash: [5, 3], words: 'per-class threshold (short dashes)' },
+  reference: { dash: [10, 3, 2, 3], words: 'reference models (dash-dot)' },
   'label-only': { dash: [2, 3], words: 'labels only (dotted)' },
-  encoding: { dash: [1, 4, 6, 4], words: 'encoding queries (dot-dash)' },
+  encoding: { dash: [16, 5], words: 'encoding queries (long dashes)' },
   chance: { dash: [4, 4], words: 'chance' },
 };
 
