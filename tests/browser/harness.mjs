@@ -81,7 +81,7 @@ export async function openPage(browser, url) {
   const requests = [];
   const errors = [];
   page.on('request', (r) => requests.push(r.url()));
-  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('pageerror', (e) => errors.push(String(e) + (process.env.STACKS ? e.stack : '')));
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) errors.push(m.text());
   });

@@ -6,7 +6,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { FAMILIES, seriesStyles } from './chart-style.js';
-import { chartSvg } from './svg.js';
+import { chartSvg, ticks } from './svg.js';
 
 /** @typedef {import('./svg.js').ChartSpec} ChartSpec */
 /** @typedef {{spec: ChartSpec, plot: uPlot, canvas: () => HTMLCanvasElement | null}} Chart */
@@ -115,7 +115,8 @@ function draw(/** @type {HTMLElement} */ el, /** @type {ChartSpec} */ spec, /** 
     height: spec.kind === 'bars' ? 300 : 380,
     legend: { show: false },
     scales: { x: /** @type {any} */ (axis(spec.x)), y: /** @type {any} */ (axis(spec.y)) },
-    axes: [{ label: spec.x.label }, { label: spec.y.label }],
+    // uPlot's own log ticks assume an axis that starts at a power of ten; these start at one record.
+    axes: [spec.x, spec.y].map((a) => (a.log ? { label: a.label, splits: () => ticks(a) } : { label: a.label })),
     series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.stroke, dash: s.dash, width: s.width, fill: s.fill, show: s.show, points: { show: false } }))],
     ...extra,
   };
