@@ -65,6 +65,29 @@ test('every workshop step runs offline and draws its chart', { timeout: 900_000 
   assert.deepEqual(errors, []);
 });
 
+test('while the room reads one step the next is computed, so each click answers at once', { timeout: 300_000 }, async () => {
+  const { page, errors } = await openPage(site.browser, site.url);
+  const seconds = [];
+  for (let i = 1; i <= EXPECTED_SERIES.length; i += 1) {
+    if (i > 1) {
+      // Reading time: the page computes step i meanwhile.
+      await page.waitForFunction((n) => document.querySelector(`#workshop-steps > li[data-step="${n}"]`).dataset.prepared === 'yes', i, { timeout: 120_000 });
+      assert.equal(await page.locator(`#workshop-chart-${i}`).isVisible(), false, `step ${i} is computed out of sight`);
+    }
+    const started = Date.now();
+    await page.click(`#workshop-run-${i}`);
+    await page.waitForFunction((n) => document.querySelector(`#workshop-steps > li[data-step="${n}"]`).dataset.done === 'yes', i, { timeout: 120_000 });
+    seconds.push((Date.now() - started) / 1000);
+    const series = await legend(page, `#workshop-chart-${i}`);
+    for (const name of EXPECTED_SERIES[i - 1]) assert.ok(series.some((s) => s.startsWith(name)), `step ${i}: no series '${name}' in ${JSON.stringify(series)}`);
+  }
+  console.log(`# workshop steps after reading time: ${seconds.map((s) => s.toFixed(2)).join(', ')} s`);
+  assert.ok(seconds.slice(1).every((s) => s < 1), `a prepared step answers in under a second: ${seconds}`);
+  await page.click('#present-reset');
+  assert.equal(await page.locator('#workshop-outcome-6').textContent(), '');
+  assert.deepEqual(errors, []);
+});
+
 async function aucOf(page, id) {
   const cell = page.locator(`#metrics-table tr[data-attack="${id}"] td:nth-child(2)`);
   return Number(await cell.textContent());

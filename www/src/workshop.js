@@ -160,7 +160,9 @@ export const STEPS = [
 
 /**
  * Draws the steps into `list` and runs one when its button is clicked; while a step runs its
- * outcome line says what the engine is doing. Returns the handle the presenter view drives.
+ * outcome line says what the engine is doing. Once a step has answered, the next one is
+ * computed while the room reads (its chart drawn hidden): clicking it then shows the answer
+ * at once, or waits for the part still running. Returns the handle the presenter view drives.
  * @param {HTMLElement} list
  * @param {Lab & {busy: (on: boolean) => void}} lab
  */
@@ -171,9 +173,85 @@ export function setupWorkshop(list, lab) {
   /** @type {{item: HTMLLIElement, chart: HTMLDivElement, outcome: HTMLParagraphElement, error: HTMLParagraphElement}[]} */
   const views = [];
   let running = /** @type {HTMLParagraphElement | null} */ (null);
+  /** The next step computed ahead: its index, and the promise of its outcome. */
+  let ahead = /** @type {{index: number, said: Promise<string>} | null} */ (null);
+  /** Bumped by a reset: work started before it is not shown after it. */
+  let epoch = 0;
   onProgress((words) => {
     if (running) running.textContent = `${words}\u2026`;
   });
+
+  /** Computes step `index` (0-based) into its hidden chart. */
+  function prepare(/** @type {number} */ index) {
+    if (index >= STEPS.length || ahead) return;
+    const view = views[index];
+    view.item.dataset.prepared = 'running';
+    view.chart.hidden = true;
+    lab.busy(true);
+    const at = epoch;
+    const said = STEPS[index].run(lab, view.chart).finally(() => lab.busy(false));
+    ahead = { index, said };
+    said.then(
+      () => (view.item.dataset.prepared = 'yes'),
+      () => (view.item.dataset.prepared = 'failed'),
+    ).finally(() => {
+      if (at !== epoch) discard(index);
+    });
+  }
+
+  /** Forgets what was computed ahead for step `index`. */
+  function discard(/** @type {number} */ index) {
+    const view = views[index];
+    view.chart.replaceChildren();
+    view.chart.hidden = false;
+    delete view.item.dataset.prepared;
+  }
+
+  /** Shows step `index`: what was computed ahead if it succeeded, else a fresh run. */
+  async function show(/** @type {number} */ index) {
+    const { item, chart, outcome, error } = views[index];
+    const started = epoch;
+    for (const b of buttons) b.disabled = true;
+    error.textContent = '';
+    outcome.textContent = 'starting\u2026';
+    running = outcome;
+    item.dataset.done = 'no';
+    try {
+      let said = null;
+      if (ahead) {
+        const computed = ahead;
+        ahead = null;
+        const result = await computed.said.then((s) => s, () => null);
+        if (computed.index === index && result !== null) said = result;
+        else discard(computed.index);
+      }
+      chart.hidden = false;
+      if (said === null) {
+        lab.busy(true);
+        try {
+          said = await STEPS[index].run(lab, chart);
+        } finally {
+          lab.busy(false);
+        }
+      }
+      if (started !== epoch) {
+        chart.replaceChildren();
+        return;
+      }
+      running = null;
+      outcome.textContent = said;
+      item.dataset.done = 'yes';
+      delete item.dataset.prepared;
+      setTimeout(() => started === epoch && prepare(index + 1), 0);
+    } catch (e) {
+      running = null;
+      outcome.textContent = '';
+      error.textContent = e instanceof Error ? e.message : String(e);
+    } finally {
+      for (const b of buttons) b.disabled = false;
+    }
+  }
+
   for (const [i, step] of STEPS.entries()) {
     const item = document.createElement('li');
     item.className = 'workshop-step';
@@ -199,27 +277,7 @@ export function setupWorkshop(list, lab) {
     const error = document.createElement('p');
     error.className = 'error';
     error.setAttribute('role', 'alert');
-    button.addEventListener('click', async () => {
-      for (const b of buttons) b.disabled = true;
-      lab.busy(true);
-      error.textContent = '';
-      outcome.textContent = 'starting\u2026';
-      running = outcome;
-      item.dataset.done = 'no';
-      try {
-        const said = await step.run(lab, chart);
-        running = null;
-        outcome.textContent = said;
-        item.dataset.done = 'yes';
-      } catch (e) {
-        running = null;
-        outcome.textContent = '';
-        error.textContent = e instanceof Error ? e.message : String(e);
-      } finally {
-        for (const b of buttons) b.disabled = false;
-        lab.busy(false);
-      }
-    });
+    button.addEventListener('click', () => show(i));
     buttons.push(button);
     views.push({ item, chart, outcome, error });
     item.append(title, text, button, chart, outcome, error);
@@ -229,13 +287,18 @@ export function setupWorkshop(list, lab) {
     count: STEPS.length,
     /** Runs step `n` (1-based), as its button does. */
     run: (/** @type {number} */ n) => buttons[n - 1]?.disabled === false && buttons[n - 1].click(),
-    /** Clears every step's chart and outcome. */
+    /** Clears every step's chart and outcome (work still running finishes unseen). */
     clear() {
-      for (const v of views) {
+      epoch += 1;
+      const pending = ahead ? ahead.index : -1;
+      ahead = null;
+      for (const [k, v] of views.entries()) {
         v.chart.replaceChildren();
+        v.chart.hidden = k === pending;
         v.outcome.textContent = '';
         v.error.textContent = '';
         delete v.item.dataset.done;
+        delete v.item.dataset.prepared;
       }
     },
   };
