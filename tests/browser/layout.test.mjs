@@ -78,6 +78,16 @@ for (const width of WIDTHS) {
   });
 }
 
+test('the narrowest phone the layout supports (360 px): the start and a workshop step fit', { timeout: 300_000 }, async () => {
+  const { page, context, errors } = await openPage(site.browser, site.url);
+  await page.setViewportSize({ width: 360, height: 800 });
+  await check(page, 'start', 360);
+  await runStep(page, 4);
+  await check(page, 'workshop', 360);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('presenter view: keyboard steps, large type, and a reset every tab follows', { timeout: 300_000 }, async () => {
   const { page, context, errors } = await openPage(site.browser, `${site.url}?present#step-2`);
   const other = await context.newPage();
