@@ -71,7 +71,7 @@ fn main() {
     session.set_records(audit, provenance("audit"));
     session.set_population(Some((population, provenance("population"))));
     for (model, m) in references.into_iter().zip(&set.models) {
-        session.add_reference(model, m.model.clone());
+        session.add_reference(model, provenance(&m.model));
     }
     session
         .set_keep_mask(keep, provenance(&set.keep_mask))

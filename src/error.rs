@@ -31,6 +31,8 @@ pub enum Error {
     Session(#[from] crate::session::SessionError),
     #[error("could not read the model zoo")]
     Zoo(#[from] crate::zoo::ZooError),
+    #[error("could not run the recorded audit again")]
+    Verify(#[from] crate::report::verify::VerifyError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

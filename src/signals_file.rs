@@ -59,6 +59,9 @@ pub struct SignalsMeta {
     pub records: Provenance,
     pub population: Option<Provenance>,
     pub references: Option<Provenance>,
+    /// Each reference model's file and hash, in keep-mask column order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reference_models: Vec<Provenance>,
     pub class_names: Option<Vec<String>>,
     /// Output defences the target's answers went through (`--defence`), in order.
     #[serde(default)]
@@ -101,6 +104,7 @@ pub fn write(
         records: records.1.clone(),
         population: population.map(|(_, p)| p.clone()),
         references: signals.reference_provenance.clone(),
+        reference_models: signals.reference_models.clone(),
         class_names: records.0.classes.clone(),
         defences: signals.defences.iter().map(ToString::to_string).collect(),
         queries,
@@ -206,6 +210,10 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<SignalsFile, SignalsFileError> {
         record_shape: meta.record_shape.clone(),
         defences,
         reference_provenance: audit.references.as_ref().and(meta.references.clone()),
+        reference_models: match audit.references {
+            Some(_) => meta.reference_models.clone(),
+            None => Vec::new(),
+        },
         audit,
         population: population_signals,
     };
@@ -423,6 +431,7 @@ mod tests {
             record_shape: vec![4],
             defences: vec![crate::defence::Defence::Round(2)],
             reference_provenance: Some(provenance("refs")),
+            reference_models: vec![provenance("ref-00.onnx")],
             audit: SetSignals::new(signals_of(&[0.9, 0.2, 0.6]))
                 .with_references(refs.clone())
                 .with_answers(

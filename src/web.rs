@@ -233,7 +233,9 @@ impl Lab {
     pub fn add_reference_model(&mut self, bytes: &[u8], name: &str) -> Result<usize, JsError> {
         let model = Model::from_bytes(bytes, &ModelOptions::default()).map_err(js_error)?;
         self.reference_bytes.push(bytes.to_vec());
-        Ok(self.session.add_reference(model, name.to_string()))
+        Ok(self
+            .session
+            .add_reference(model, Provenance::of_bytes(name, bytes)))
     }
 
     /// Forgets the reference models and their keep-mask.

@@ -157,7 +157,7 @@ fn audit_prints_and_writes_metrics_that_match_an_independent_computation() {
         "0.1% FPR is below 1/143: not measurable"
     );
 
-    assert_eq!(report["report_version"], 3);
+    assert_eq!(report["report_version"], 4);
     assert_eq!(report["records"]["members"], 284);
     assert_eq!(report["population"]["records"], 142);
     assert_eq!(report["model"]["output_kind"], "logits");

@@ -196,7 +196,15 @@ fn assert_same_aucs(name: &str, a: &str, b: &str, tolerance: impl Fn(&str) -> f6
 fn reports_from_stored_signals_are_byte_identical_to_the_recorded_ones() {
     let dir = tempfile::tempdir().unwrap();
     let signals = |dataset: &str| format!("{GOLDEN}/{dataset}_subset/signals.npz");
-    let support2 = strings(&["--signals", &signals("support2"), "-q", "--rmia-a", "tune"]);
+    let support2 = strings(&[
+        "--signals",
+        &signals("support2"),
+        "-q",
+        "--rmia-a",
+        "tune",
+        "--backend",
+        "cpu",
+    ]);
     assert_identical("support2_all", audit(dir.path(), &support2));
     let fashion = strings(&["--signals", &signals("fashion_mnist"), "-q"]);
     assert_identical("fashion_mnist_signals", audit(dir.path(), &fashion));

@@ -12,4 +12,5 @@ mod references;
 mod session;
 mod signals;
 mod util;
+mod verify;
 mod zoo;

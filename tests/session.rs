@@ -63,7 +63,7 @@ fn support2_session() -> Session {
     )));
     for k in 0..16 {
         let path = format!("models/support2/references/overfit/ref-{k:02}.onnx");
-        session.add_reference(model(&path), path);
+        session.add_reference(model(&path), provenance(&path));
     }
     let keep = Array2::<bool>::read_npy(std::io::Cursor::new(read(&format!("{dir}/keep.npy"))))
         .unwrap()

@@ -126,7 +126,9 @@ pub fn attack_signals(
             .as_ref()
             .map(|(r, p)| DataSection::new(r, p, shape)),
         references: match (&signals.reference_provenance, &signals.audit.references) {
-            (Some(p), Some(m)) if with_references => Some(ReferenceSection::new(p, m)),
+            (Some(p), Some(m)) if with_references => {
+                Some(ReferenceSection::new(p, &signals.reference_models, m))
+            }
             _ => None,
         },
         utility: Utility::new(
@@ -224,6 +226,7 @@ fn settings(config: &AuditConfig, signals: &AuditSignals) -> Settings {
         member_prior: m.member_prior,
         operating_fprs: m.operating_fprs.clone(),
         defences: signals.defences.iter().map(ToString::to_string).collect(),
+        config: config.clone(),
     }
 }
 

@@ -19,6 +19,8 @@ pub struct AuditSignals {
     pub defences: Vec<Defence>,
     /// Where the reference set came from, when its signals are here.
     pub reference_provenance: Option<Provenance>,
+    /// Each reference model's file and hash, in keep-mask column order, when its signals are here.
+    pub reference_models: Vec<Provenance>,
     /// The audit records.
     pub audit: SetSignals,
     /// The population records (known non-members), when given.

@@ -7,6 +7,7 @@
 mod per_class;
 mod per_record;
 mod summary;
+pub mod verify;
 
 pub use per_class::{ClassRow, PerClassTable};
 pub use per_record::PerRecordTable;
@@ -22,7 +23,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 /// Version of the report schema; bumped on any incompatible change.
-pub const REPORT_VERSION: u32 = 3;
+pub const REPORT_VERSION: u32 = 4;
 
 /// A problem writing a report.
 #[derive(Debug, Error)]
@@ -77,6 +78,9 @@ pub struct Settings {
     pub operating_fprs: Vec<f64>,
     /// Output defences applied to the target's answers, in order (empty: none).
     pub defences: Vec<String>,
+    /// Every setting of the audit, as `mialab settings` prints them: what `mialab audit
+    /// --verify` runs again.
+    pub config: crate::config::AuditConfig,
 }
 
 /// The target model as audited.
@@ -131,6 +135,10 @@ pub struct ReferenceSection {
     /// SHA-256 of the keep-mask.
     pub keep_mask_sha256: String,
     pub models: usize,
+    /// Each reference model's file and SHA-256, in keep-mask column order (absent in reports
+    /// of signals files written before they were recorded).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub model_files: Vec<Provenance>,
     pub in_per_record: CountRange,
     pub out_per_record: CountRange,
     /// Records with no IN model: online attacks cannot score them.
@@ -165,13 +173,18 @@ impl CountRange {
 }
 
 impl ReferenceSection {
-    pub fn new(provenance: &Provenance, matrix: &ReferenceSignals) -> ReferenceSection {
+    pub fn new(
+        provenance: &Provenance,
+        model_files: &[Provenance],
+        matrix: &ReferenceSignals,
+    ) -> ReferenceSection {
         let (ins, outs): (Vec<usize>, Vec<usize>) =
             (0..matrix.records()).map(|i| matrix.counts(i)).unzip();
         ReferenceSection {
             source: provenance.source.clone(),
             keep_mask_sha256: provenance.sha256.clone(),
             models: matrix.models(),
+            model_files: model_files.to_vec(),
             records_without_in: ins.iter().filter(|&&c| c == 0).count(),
             records_without_out: outs.iter().filter(|&&c| c == 0).count(),
             in_per_record: CountRange::of(ins),

@@ -49,6 +49,7 @@ impl Cache {
     /// Drops the reference signals and the queries that ran the reference models.
     pub(super) fn forget_references(&mut self) {
         self.signals.reference_provenance = None;
+        self.signals.reference_models.clear();
         let runs_references: Vec<&QueryKind> =
             query_kinds().filter(|k| k.runs_references).collect();
         let sets = [
@@ -89,6 +90,7 @@ pub(super) struct Inputs<'a> {
     pub(super) population: Option<&'a Loaded<Records>>,
     pub(super) references: Option<ReferenceModels<'a>>,
     pub(super) keep_provenance: Option<&'a Provenance>,
+    pub(super) reference_files: &'a [Provenance],
 }
 
 /// Brings the cache to what `plan` needs under `config`, computing what is missing or
@@ -139,6 +141,7 @@ pub(super) fn prepare(
                         record_shape: target.value.info().record_shape.clone(),
                         defences: config.signals.defences.clone(),
                         reference_provenance: None,
+                        reference_models: Vec::new(),
                         audit: SetSignals::new(signals),
                         population: None,
                     },
@@ -227,6 +230,10 @@ pub(super) fn prepare(
                 .references
                 .as_ref()
                 .and(loaded.keep_provenance.cloned());
+            cache.signals.reference_models = match signals.references {
+                Some(_) => loaded.reference_files.to_vec(),
+                None => Vec::new(),
+            };
         }
     }
 

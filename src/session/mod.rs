@@ -88,6 +88,7 @@ struct Loaded<T> {
 struct References {
     models: Vec<Model>,
     names: Vec<String>,
+    files: Vec<Provenance>,
     keep: Option<(Array2<bool>, Provenance)>,
 }
 
@@ -175,9 +176,10 @@ impl Session {
 
     /// Adds a reference model (its keep-mask column follows the order they are added); the
     /// keep-mask and every reference signal are forgotten. Returns how many there are.
-    pub fn add_reference(&mut self, model: Model, name: String) -> usize {
+    pub fn add_reference(&mut self, model: Model, provenance: Provenance) -> usize {
         self.references.models.push(model);
-        self.references.names.push(name);
+        self.references.names.push(provenance.source.clone());
+        self.references.files.push(provenance);
         self.references.keep = None;
         self.forget_references();
         self.references.models.len()
@@ -455,6 +457,7 @@ impl Session {
             population: self.population.as_ref(),
             references: self.references.usable(),
             keep_provenance: self.references.keep.as_ref().map(|(_, p)| p),
+            reference_files: &self.references.files,
         };
         cache::prepare(&mut self.cache, &inputs, config, plan, progress)
     }

@@ -20,7 +20,7 @@ for set in support2 fashion_mnist; do
       --out $out/support2_noise.json --per-record $out/support2_noise.csv
     "$M" signals "${args[@]}" --out $d/signals.npz
     # The signals route gave the very same files; the test holds it to support2_all.
-    "$M" audit --signals $d/signals.npz -q --rmia-a tune --out /tmp/support2_signals.json
+    "$M" audit --signals $d/signals.npz -q --rmia-a tune --backend cpu --out /tmp/support2_signals.json
     cmp /tmp/support2_signals.json $out/support2_all.json
   else
     "$M" audit "${args[@]}" --augment-flip --attack loss,lira-online,lira-offline,calibrated-loss \

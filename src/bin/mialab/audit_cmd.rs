@@ -10,6 +10,7 @@ use mialab::audit::AuditOutcome;
 use mialab::config::AuditConfig;
 use mialab::model::ModelOptions;
 use mialab::records::{RecordSchema, Records};
+use mialab::report::verify;
 use mialab::signals_file;
 use std::path::{Path, PathBuf};
 
@@ -90,6 +91,10 @@ pub struct AuditArgs {
     /// Write the per-record CSV (signals, scores, ranks) here.
     #[arg(long, value_name = "FILE")]
     per_record: Option<PathBuf>,
+    /// Run the audit a report records again, with its settings, on the inputs named here, and
+    /// say whether it reproduces: the same input hashes and the same report, file names aside.
+    #[arg(long, value_name = "REPORT.json")]
+    verify: Option<PathBuf>,
 }
 
 /// The files one audit reads.
@@ -222,8 +227,8 @@ pub fn load(files: &AuditFiles, schema: &RecordSchema, options: &ModelOptions) -
     }
     if let Some(refs) = &files.references {
         let (models, keep, provenance) = load_references(refs, options, count)?;
-        for (model, path) in models.into_iter().zip(&refs.models) {
-            session.add_reference(model, path.display().to_string());
+        for (model, provenance) in models {
+            session.add_reference(model, provenance);
         }
         session
             .set_keep_mask(keep, provenance)
@@ -293,14 +298,25 @@ fn audit_signals_file(
 }
 
 pub fn run(args: &AuditArgs) -> Result<()> {
+    let recorded = match &args.verify {
+        Some(path) => Some(read_report(path, &args.config())?),
+        None => None,
+    };
+    let config = match &recorded {
+        Some((_, config)) => config.clone(),
+        None => args.config(),
+    };
     let (outcome, line) = match &args.signals {
-        Some(path) => audit_signals_file(path, &args.config(), args.inputs.quiet)?,
+        Some(path) => audit_signals_file(path, &config, args.inputs.quiet)?,
         None => {
             let (files, schema) = args.inputs.files()?;
             let options = args.inputs.model_options();
-            audit_files(&files, &schema, &options, &args.config(), args.inputs.quiet)?
+            audit_files(&files, &schema, &options, &config, args.inputs.quiet)?
         }
     };
+    if let (Some((report, _)), Some(path)) = (&recorded, &args.verify) {
+        return verify(path, report, &outcome);
+    }
     println!("{line}");
     print!("{}", outcome.report.summary_table());
     for attack in &outcome.report.attacks {
@@ -317,6 +333,51 @@ pub fn run(args: &AuditArgs) -> Result<()> {
         println!("per record: {}", path.display());
     }
     Ok(())
+}
+
+/// The report `--verify` names and the settings it records; setting flags beside it are
+/// refused, since the report's settings are the ones to run again.
+fn read_report(path: &Path, flags: &AuditConfig) -> Result<(serde_json::Value, AuditConfig)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let report: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a JSON report", path.display()))?;
+    let config = verify::recorded_config(&report)
+        .map_err(mialab::Error::from)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if *flags != AuditConfig::default() {
+        bail!(
+            "--verify runs the audit with the settings {} records; leave out the setting flags (attacks, seed, defences, attack and metric parameters)",
+            path.display()
+        );
+    }
+    Ok((report, config))
+}
+
+/// Says whether the rerun reproduces the recorded report; an error (exit status 1) if not.
+fn verify(path: &Path, recorded: &serde_json::Value, rerun: &AuditOutcome) -> Result<()> {
+    let rerun: serde_json::Value = serde_json::from_str(&rerun.report.to_json()?)?;
+    let verdict = verify::compare(recorded, &rerun);
+    if verdict.reproduces() {
+        println!(
+            "reproduces: {} with the same inputs (by SHA-256) gives the same report, file names aside",
+            path.display()
+        );
+        return Ok(());
+    }
+    let mut lines = verdict.changed_inputs.clone();
+    if verdict.difference_count > 0 {
+        lines.push(format!(
+            "{} values differ, e.g.:\n  {}",
+            verdict.difference_count,
+            verdict.differences.join("\n  ")
+        ));
+    }
+    bail!(
+        "does not reproduce {}:\n{}",
+        path.display(),
+        lines.join("\n")
+    )
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

@@ -131,16 +131,24 @@ pub fn load_records(
     Ok((records, Provenance::of_bytes(&name, &bytes)))
 }
 
+/// The reference models with their files' provenance, their keep-mask and its provenance.
+pub type LoadedReferences = (Vec<(Model, Provenance)>, Array2<bool>, Provenance);
+
 /// Loads reference models and their keep-mask (`[records, models]`).
 pub fn load_references(
     files: &ReferenceFiles,
     options: &ModelOptions,
     records: usize,
-) -> Result<(Vec<Model>, Array2<bool>, Provenance)> {
+) -> Result<LoadedReferences> {
     let models = files
         .models
         .iter()
-        .map(|path| load_model(path, options).map(|(m, _)| m))
+        .map(|path| {
+            load_model(path, options).map(|(m, p)| {
+                let source = path.display().to_string();
+                (m, Provenance { source, ..p })
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     let bytes = read_file(&files.keep_mask).map_err(mialab::Error::from)?;
     let name = display_name(&files.keep_mask);
