@@ -134,6 +134,7 @@ pub fn from_csv(
     };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
+        .delimiter(crate::records::sniff_delimiter(bytes))
         .from_reader(bytes);
     let header: Vec<String> = reader
         .headers()

@@ -1,4 +1,6 @@
 //! CSV records: a header line, one record per line, columns assigned by a [`RecordSchema`].
+//! The separator is read off the header (comma, semicolon or tab: spreadsheets in many
+//! locales write semicolons), so that a European export is not refused as one wide column.
 
 use super::{Location, RecordSchema, Records, RecordsError, check_ids};
 use ndarray::{Array2, ArrayD};
@@ -31,6 +33,7 @@ pub(super) fn read(
     }
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
+        .delimiter(sniff_delimiter(bytes))
         .from_reader(bytes);
     let header: Vec<String> = reader
         .headers()
@@ -90,6 +93,25 @@ pub(super) fn read(
         membership,
         classes: schema.classes.clone(),
     })
+}
+
+/// The separator of the header line: whichever of comma, semicolon and tab it holds most
+/// of outside double quotes (a comma when it holds none).
+pub fn sniff_delimiter(bytes: &[u8]) -> u8 {
+    let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for &b in header {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(c) = counts.iter_mut().find(|(d, _)| *d == b) {
+            c.1 += 1;
+        }
+    }
+    counts
+        .iter()
+        .fold((b',', 0), |best, &c| if c.1 > best.1 { c } else { best })
+        .0
 }
 
 fn resolve(header: &[String], file: &str, schema: &RecordSchema) -> Result<Columns, RecordsError> {
@@ -209,5 +231,33 @@ fn csv_error(file: &str, error: &csv::Error) -> RecordsError {
             at: Location::line(file, line),
             message: error.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> RecordSchema {
+        RecordSchema::from_json(r#"{"label": "y", "id": "id"}"#).unwrap()
+    }
+
+    #[test]
+    fn semicolons_and_tabs_read_as_commas_do() {
+        let comma = read(b"id,a,b,y\nr1,0.5,2,1\nr2,1.5,-1,0\n", "c.csv", &schema()).unwrap();
+        let semicolon = read(b"id;a;b;y\nr1;0.5;2;1\nr2;1.5;-1;0\n", "s.csv", &schema()).unwrap();
+        let tab = read(b"id\ta\tb\ty\nr1\t0.5\t2\t1\nr2\t1.5\t-1\t0\n", "t.csv", &schema()).unwrap();
+        for other in [&semicolon, &tab] {
+            assert_eq!(other.features, comma.features);
+            assert_eq!(other.labels, comma.labels);
+            assert_eq!(other.ids, comma.ids);
+        }
+    }
+
+    #[test]
+    fn a_separator_inside_quotes_does_not_count() {
+        assert_eq!(sniff_delimiter(b"\"a;b;c\",d,y\n1,2,3\n"), b',');
+        assert_eq!(sniff_delimiter(b"only\n1\n"), b',');
+        assert_eq!(sniff_delimiter(b"a;b,c;d\n"), b';');
     }
 }

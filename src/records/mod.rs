@@ -11,6 +11,7 @@ mod npy_reader;
 mod schema;
 
 pub use error::{Location, RecordsError};
+pub use csv_reader::sniff_delimiter;
 pub use npy_reader::NpyInputs;
 pub(crate) use npy_reader::try_read;
 pub use schema::RecordSchema;

@@ -114,3 +114,26 @@ test('NumPy records (features, labels, membership) upload and audit', { timeout:
   assert.ok(Math.abs(auc - cli) <= 0.0005 + 1e-9, `loss AUC ${auc} on the page, ${cli} from the CLI on the same files`);
   assert.deepEqual(errors, []);
 });
+
+test('a semicolon CSV loads, a schema typed after the file re-reads it, and the same file chosen again reloads', { timeout: 300_000 }, async () => {
+  const { page, errors } = await openPage(site.browser, site.url);
+  await upload(page, '#upload-model', `${ROOT}models/breast_cancer/model.onnx`);
+  // A European spreadsheet's export: semicolons between the columns.
+  const semicolons = writeRecords('semicolons.csv', 40, (lines) => lines.map((l) => l.replaceAll(',', ';')));
+  await upload(page, '#upload-records', semicolons);
+  assert.match(await errorOf(page, 'upload-records-error'), /label/i, 'without the schema the label column is unknown');
+  await page.fill('#upload-schema', SCHEMA);
+  await page.locator('#upload-schema').dispatchEvent('change');
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('40 records'));
+  assert.equal(await page.locator('#upload-records-error').textContent(), '');
+
+  // The picker clears the input as it opens, so choosing the same file fires a change again.
+  await page.locator('#upload-records').dispatchEvent('click');
+  assert.equal(await page.locator('#upload-records').evaluate((e) => e.value), '');
+  writeRecords('semicolons.csv', 25, (lines) => lines.map((l) => l.replaceAll(',', ';')));
+  await upload(page, '#upload-records', semicolons);
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('25 records'));
+  await page.click('#run');
+  assert.equal(await waitForRun(page), '');
+  assert.deepEqual(errors, []);
+});

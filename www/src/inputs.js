@@ -317,6 +317,22 @@ export function setupInputs(store, engine, progress) {
     }
   }
 
+  // Choosing the same file again must load it again (it may have changed on disk): a file
+  // input fires no change for an unchanged value, so the value is cleared as the picker opens.
+  for (const input of document.querySelectorAll('#choose input[type=file]')) {
+    input.addEventListener('click', () => {
+      /** @type {HTMLInputElement} */ (input).value = '';
+    });
+  }
+  // A schema typed after the CSV files re-reads them with it.
+  $('upload-schema').addEventListener('change', async () => {
+    const { records, population, demo } = store.get();
+    const chosen = (/** @type {string} */ id) => $(id).files && $(id).files[0];
+    // The chosen file is read again unless other records (a demo, NumPy files) replaced it since.
+    const mine = (/** @type {any} */ loaded, /** @type {string} */ id) => !demo && chosen(id) && (!loaded || loaded.source === chosen(id).name);
+    if (mine(records, 'upload-records')) await onUploadRecords();
+    if (mine(population, 'upload-population')) await onUploadPopulation();
+  });
   $('upload-model').addEventListener('change', onUploadModel);
   $('upload-records').addEventListener('change', onUploadRecords);
   $('upload-population').addEventListener('change', onUploadPopulation);
