@@ -311,3 +311,50 @@ fn spreadsheet_csv_with_bom_and_crlf_reads_the_same() {
     };
     assert_eq!(read(&windows), read(&example("audit.csv")));
 }
+
+#[test]
+fn population_records_that_repeat_audit_records_are_named_whatever_their_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = std::fs::read_to_string(example("audit.csv")).unwrap();
+    let population = std::fs::read_to_string(example("population.csv")).unwrap();
+    let audit_header: Vec<&str> = audit.lines().next().unwrap().split(',').collect();
+    let population_header: Vec<&str> = population.lines().next().unwrap().split(',').collect();
+    // Three audit records slipped into the population under ids of their own.
+    let mut text = population.trim_end().to_string();
+    for (k, line) in audit.lines().skip(1).take(3).enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        let row: Vec<String> = population_header
+            .iter()
+            .map(|column| match *column {
+                "id" => format!("copied-{k}"),
+                c => cells[audit_header.iter().position(|a| *a == c).unwrap()].to_string(),
+            })
+            .collect();
+        text.push('\n');
+        text.push_str(&row.join(","));
+    }
+    let path = dir.path().join("population.csv");
+    std::fs::write(&path, text + "\n").unwrap();
+    let mut args = example_audit_args();
+    let at = args.iter().position(|a| a == "--population").unwrap();
+    args[at + 1] = path.display().to_string();
+    let out_path = dir.path().join("overlap.json");
+    args.extend([
+        "--attack".into(),
+        "loss".into(),
+        "--out".into(),
+        out_path.display().to_string(),
+    ]);
+    let out = mialab(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    let warnings = report["warnings"].as_array().expect("the report warns");
+    let warning = warnings[0].as_str().unwrap();
+    assert!(warning.starts_with("3 of the"), "{warning}");
+    assert!(warning.contains("copied-0 = audit bc-"), "{warning}");
+    assert!(printed.contains("warning: 3 of the"), "{printed}");
+    // The bundled example's own population repeats none.
+    let (clean, _, _, _) = run_example(dir.path(), &["--attack", "loss"]);
+    assert!(clean.get("warnings").is_none());
+}

@@ -136,6 +136,7 @@ pub fn attack_signals(
             input.records.membership.as_deref(),
         ),
         attacks: results,
+        warnings: input_warnings(input),
     };
     let per_class = PerClassTable::new(input.records, &signals.audit.target, &scores_by_attack);
     let per_record = PerRecordTable::new(input.records, &signals.audit.target, scores_by_attack);
@@ -207,6 +208,17 @@ impl Calibrating {
             _ => cross_fit,
         }
     }
+}
+
+/// What about the inputs may make the numbers wrong.
+fn input_warnings(input: &AuditData<'_>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some((population, _)) = &input.population
+        && let Some(found) = crate::records::overlap::overlap(input.records, population)
+    {
+        warnings.push(found.describe(population.len()));
+    }
+    warnings
 }
 
 /// The settings as the report gives them.

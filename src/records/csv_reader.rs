@@ -246,7 +246,12 @@ mod tests {
     fn semicolons_and_tabs_read_as_commas_do() {
         let comma = read(b"id,a,b,y\nr1,0.5,2,1\nr2,1.5,-1,0\n", "c.csv", &schema()).unwrap();
         let semicolon = read(b"id;a;b;y\nr1;0.5;2;1\nr2;1.5;-1;0\n", "s.csv", &schema()).unwrap();
-        let tab = read(b"id\ta\tb\ty\nr1\t0.5\t2\t1\nr2\t1.5\t-1\t0\n", "t.csv", &schema()).unwrap();
+        let tab = read(
+            b"id\ta\tb\ty\nr1\t0.5\t2\t1\nr2\t1.5\t-1\t0\n",
+            "t.csv",
+            &schema(),
+        )
+        .unwrap();
         for other in [&semicolon, &tab] {
             assert_eq!(other.features, comma.features);
             assert_eq!(other.labels, comma.labels);

@@ -8,10 +8,11 @@
 mod csv_reader;
 mod error;
 mod npy_reader;
+pub mod overlap;
 mod schema;
 
-pub use error::{Location, RecordsError};
 pub use csv_reader::sniff_delimiter;
+pub use error::{Location, RecordsError};
 pub use npy_reader::NpyInputs;
 pub(crate) use npy_reader::try_read;
 pub use schema::RecordSchema;

@@ -51,6 +51,10 @@ pub struct Report {
     pub references: Option<ReferenceSection>,
     pub utility: Utility,
     pub attacks: Vec<AttackResult>,
+    /// What about the inputs may make the numbers wrong (e.g. population records that repeat
+    /// audit records), in words; absent when nothing was found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Report {

@@ -37,6 +37,12 @@ export function setupResults(store) {
     renderRoc();
     const warnings = $('run-warnings');
     warnings.replaceChildren();
+    for (const text of report.warnings || []) {
+      const item = document.createElement('li');
+      item.dataset.inputs = 'yes';
+      item.textContent = text;
+      warnings.append(item);
+    }
     for (const a of report.attacks.filter((/** @type {any} */ x) => x.warning)) {
       const item = document.createElement('li');
       item.dataset.attack = a.id;

@@ -324,6 +324,9 @@ pub fn run(args: &AuditArgs) -> Result<()> {
             println!("warning ({}): {warning}", attack.id);
         }
     }
+    for warning in &outcome.report.warnings {
+        println!("warning: {warning}");
+    }
     if let Some(path) = &args.out {
         write(path, &outcome.report.to_json()?)?;
         println!("report:     {}", path.display());

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds each fuzz target's seed corpus (fuzz/corpus/TARGET/) from files committed in the
+# repository, small ones first so that the fuzzer mutates real formats quickly.
+# Usage: bash fuzz/seed.sh [path/to/mialab]   (the CLI writes one small signals file)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+M=${1:-target/debug/mialab}
+c=fuzz/corpus
+rm -rf "$c"
+mkdir -p "$c"/{onnx_model,csv_records,npy_records,signals_npz,keep_mask,schema_json}
+cp models/fixtures/*.onnx models/fixtures/paper_default/model.onnx "$c/onnx_model/" 2>/dev/null || true
+cp models/breast_cancer/model.onnx "$c/onnx_model/breast_cancer.onnx"
+cp models/support2/targets/overfit.onnx "$c/onnx_model/support2.onnx"
+ex=models/breast_cancer
+head -c 2000 $ex/audit.csv > "$c/csv_records/plain.csv"
+{ cat $ex/schema.json; printf '\0'; head -n 12 $ex/audit.csv; } > "$c/csv_records/with_schema"
+{ cat $ex/schema.json; printf '\0'; head -n 12 $ex/audit.csv | tr ',' ';'; } > "$c/csv_records/semicolons"
+for f in models/fixtures/*.npy tests/golden/support2_subset/audit_labels.npy tests/golden/support2_subset/audit_members.npy; do
+  cp "$f" "$c/npy_records/$(echo "$f" | tr / _)"
+done
+"$M" signals --model $ex/model.onnx --records $ex/audit.csv --population $ex/population.csv --schema $ex/schema.json -q --out "$c/signals_npz/example.npz" > /dev/null
+cp tests/golden/support2_subset/signals.npz "$c/signals_npz/support2_subset.npz"
+python3 - "$c/keep_mask" <<'PY'
+import sys, numpy as np
+out = sys.argv[1]
+keep = np.load('tests/golden/support2_subset/keep.npy')  # [models, records]
+models, records = keep.shape
+small = keep[:4, :16]
+# first byte: format (0x80 = CSV) and models - 1; second: records - 1
+with open(f'{out}/npy', 'wb') as f:
+    f.write(bytes([small.shape[0] - 1, small.shape[1] - 1]))
+    np.save(f, small)
+with open(f'{out}/csv', 'wb') as f:
+    f.write(bytes([0x80 | (small.shape[0] - 1), small.shape[1] - 1]))
+    f.write((','.join(f'ref_{k:02}.onnx' for k in range(small.shape[0])) + '\n').encode())
+    for r in range(small.shape[1]):
+        f.write((','.join(str(int(v)) for v in small[:, r]) + '\n').encode())
+PY
+cp $ex/schema.json "$c/schema_json/schema.json"
+"$M" settings > "$c/schema_json/settings.json"
+"$M" settings --attack lira-online,code-poison --defence noise:0.1 --code-poison-normalization model:0.5:0.25 > "$c/schema_json/settings-2.json"
+ls "$c"/* | head -40
