@@ -4,7 +4,10 @@
 //! - NPY, shape `[models, records]` as LiRA's and ML Privacy Meter's code save it, bool or
 //!   0/1 integers, models in the order they are given;
 //! - CSV with a header naming each reference model's file and one row per audit record,
-//!   values `0`/`1`/`true`/`false`; the header fixes which column is which model.
+//!   values `0`/`1`/`true`/`false`; the header fixes which column is which model. With an
+//!   `id` column, rows are matched to audit records by id, in any order, and a mask written
+//!   for other records is refused with how many and which ids do not match (the mistake
+//!   peers' users made: references trained before the audit set changed).
 //!
 //! The engine itself stores the mask as `[records, models]`.
 
@@ -47,6 +50,18 @@ pub enum KeepMaskError {
         "{file}: no column for reference model '{model}'; the header must name every model file"
     )]
     MissingModel { file: String, model: String },
+    #[error(
+        "{file} describes other records than the audit set: {unknown} of its rows name records not in it (e.g. {unknown_ids}) and {missing} audit records have no row (e.g. {missing_ids})"
+    )]
+    OtherRecords {
+        file: String,
+        unknown: usize,
+        unknown_ids: String,
+        missing: usize,
+        missing_ids: String,
+    },
+    #[error("{file}: record '{id}' has two rows")]
+    RepeatedRecord { file: String, id: String },
     #[error("{file}: column '{column}' names no reference model (models: {models})")]
     UnknownColumn {
         file: String,
@@ -121,13 +136,15 @@ fn integers_as_bits(
 }
 
 /// Reads a CSV keep-mask whose header names the models, into `[records, models]` with the
-/// columns in `model_names` order.
+/// columns in `model_names` order and the rows in the order of the audit records' `ids`
+/// (matched by its `id` column when it has one, else taken in order).
 pub fn from_csv(
     file: &str,
     bytes: &[u8],
     model_names: &[String],
-    records: usize,
+    ids: &[String],
 ) -> Result<Array2<bool>, KeepMaskError> {
+    let records = ids.len();
     let csv_error = |e: csv::Error| KeepMaskError::Csv {
         file: file.to_string(),
         message: e.to_string(),
@@ -142,7 +159,11 @@ pub fn from_csv(
         .iter()
         .map(str::to_string)
         .collect();
-    if let Some(column) = header.iter().find(|c| !model_names.contains(c)) {
+    let id_column = header.iter().position(|c| c == "id");
+    if let Some(column) = header
+        .iter()
+        .find(|c| *c != "id" && !model_names.contains(c))
+    {
         return Err(KeepMaskError::UnknownColumn {
             file: file.to_string(),
             column: column.clone(),
@@ -162,9 +183,13 @@ pub fn from_csv(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut keep = Vec::with_capacity(records * model_names.len());
+    let mut row_ids = Vec::new();
     let mut rows = 0;
     for (row, record) in reader.records().enumerate() {
         let record = record.map_err(csv_error)?;
+        if let Some(c) = id_column {
+            row_ids.push(record.get(c).unwrap_or("").to_string());
+        }
         for &c in &columns {
             let value = record.get(c).unwrap_or("");
             keep.push(match value.to_ascii_lowercase().as_str() {
@@ -181,6 +206,9 @@ pub fn from_csv(
         }
         rows += 1;
     }
+    if id_column.is_some() {
+        return by_id(file, &keep, &row_ids, model_names.len(), ids);
+    }
     if rows != records {
         return Err(KeepMaskError::Rows {
             file: file.to_string(),
@@ -189,6 +217,61 @@ pub fn from_csv(
         });
     }
     Ok(Array2::from_shape_vec((records, model_names.len()), keep).expect("rows × models"))
+}
+
+/// The rows of `keep` (one per entry of `row_ids`) placed in the order of the audit `ids`.
+fn by_id(
+    file: &str,
+    keep: &[bool],
+    row_ids: &[String],
+    models: usize,
+    ids: &[String],
+) -> Result<Array2<bool>, KeepMaskError> {
+    let at: std::collections::HashMap<&str, usize> = row_ids
+        .iter()
+        .enumerate()
+        .map(|(row, id)| (id.as_str(), row))
+        .collect();
+    if at.len() < row_ids.len() {
+        let mut seen = std::collections::HashSet::new();
+        let id = row_ids.iter().find(|id| !seen.insert(id.as_str()));
+        return Err(KeepMaskError::RepeatedRecord {
+            file: file.to_string(),
+            id: id.cloned().unwrap_or_default(),
+        });
+    }
+    let audit: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let unknown: Vec<&str> = row_ids
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !audit.contains(id))
+        .collect();
+    let missing: Vec<&str> = ids
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !at.contains_key(id))
+        .collect();
+    if !unknown.is_empty() || !missing.is_empty() {
+        let some = |v: &[&str]| match v.len() {
+            0 => "none".to_string(),
+            n => v[..n.min(3)].join(", "),
+        };
+        return Err(KeepMaskError::OtherRecords {
+            file: file.to_string(),
+            unknown: unknown.len(),
+            unknown_ids: some(&unknown),
+            missing: missing.len(),
+            missing_ids: some(&missing),
+        });
+    }
+    let mut out = Array2::from_elem((ids.len(), models), false);
+    for (i, id) in ids.iter().enumerate() {
+        let row = at[id.as_str()];
+        for m in 0..models {
+            out[[i, m]] = keep[row * models + m];
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -217,21 +300,44 @@ mod tests {
         assert!(from_npy("k.npy", b"not npy", 1, 1).is_err());
     }
 
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("r{i}")).collect()
+    }
+
+    #[test]
+    fn an_id_column_matches_rows_to_records_and_refuses_other_records() {
+        let names = vec!["a.onnx".to_string(), "b.onnx".to_string()];
+        let shuffled = b"id,a.onnx,b.onnx\nr1,0,1\nr0,1,0\nr2,1,1\n";
+        assert_eq!(
+            from_csv("k.csv", shuffled, &names, &ids(3)).unwrap(),
+            array![[true, false], [false, true], [true, true]]
+        );
+        let other = b"id,a.onnx,b.onnx\nr0,1,0\nx9,0,1\nx8,1,1\n";
+        let err = from_csv("k.csv", other, &names, &ids(3)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "k.csv describes other records than the audit set: 2 of its rows name records not in it (e.g. x9, x8) and 2 audit records have no row (e.g. r1, r2)"
+        );
+        let twice = b"id,a.onnx,b.onnx\nr0,1,0\nr0,0,1\nr1,1,1\n";
+        let err = from_csv("k.csv", twice, &names, &ids(3)).unwrap_err();
+        assert!(err.to_string().contains("'r0' has two rows"), "{err}");
+    }
+
     #[test]
     fn csv_columns_are_matched_to_models_by_name() {
         let names = vec!["a.onnx".to_string(), "b.onnx".to_string()];
         let text = b"b.onnx,a.onnx\n1,0\n0,true\n";
         assert_eq!(
-            from_csv("k.csv", text, &names, 2).unwrap(),
+            from_csv("k.csv", text, &names, &ids(2)).unwrap(),
             array![[false, true], [true, false]]
         );
-        let err = from_csv("k.csv", text, &names, 3).unwrap_err();
+        let err = from_csv("k.csv", text, &names, &ids(3)).unwrap_err();
         assert!(err.to_string().contains("3 audit records"), "{err}");
-        let err = from_csv("k.csv", b"a.onnx\n1\n", &names, 1).unwrap_err();
+        let err = from_csv("k.csv", b"a.onnx\n1\n", &names, &ids(1)).unwrap_err();
         assert!(err.to_string().contains("'b.onnx'"), "{err}");
-        let err = from_csv("k.csv", b"a.onnx,b.onnx,c\n1,0,1\n", &names, 1).unwrap_err();
+        let err = from_csv("k.csv", b"a.onnx,b.onnx,c\n1,0,1\n", &names, &ids(1)).unwrap_err();
         assert!(err.to_string().contains("'c'"), "{err}");
-        let err = from_csv("k.csv", b"a.onnx,b.onnx\n1,yes\n", &names, 1).unwrap_err();
+        let err = from_csv("k.csv", b"a.onnx,b.onnx\n1,yes\n", &names, &ids(1)).unwrap_err();
         assert!(err.to_string().contains("'yes'"), "{err}");
     }
 }

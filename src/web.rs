@@ -249,16 +249,17 @@ impl Lab {
     /// reference models and audit records already loaded; returns records without IN/OUT.
     #[wasm_bindgen(js_name = loadKeepMask)]
     pub fn load_keep_mask(&mut self, bytes: &[u8], name: &str) -> Result<JsValue, JsError> {
-        let n = self
+        let ids = self
             .session
             .records()
             .map_err(|_| plain_error("load the audit records before the keep-mask"))?
-            .len();
+            .ids
+            .clone();
         let names = self.session.reference_names().to_vec();
         let keep = if name.to_ascii_lowercase().ends_with(".csv") {
-            crate::keep_mask::from_csv(name, bytes, &names, n)
+            crate::keep_mask::from_csv(name, bytes, &names, &ids)
         } else {
-            crate::keep_mask::from_npy(name, bytes, names.len(), n)
+            crate::keep_mask::from_npy(name, bytes, names.len(), ids.len())
         }
         .map_err(js_error)?;
         let without_in = keep

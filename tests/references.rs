@@ -193,3 +193,61 @@ fn a_keep_mask_that_does_not_fit_is_refused_with_the_reason() {
     );
     assert!(!out.exists(), "no report is written for a failed audit");
 }
+
+/// A keep-mask CSV keyed by record id, its rows in `order` (indices into the audit set) with
+/// `rename` giving some rows other ids.
+fn write_csv_with_ids(path: &Path, keep: &Array2<bool>, order: &[usize], rename: &[(usize, &str)]) {
+    let ids: Vec<String> = std::fs::read_to_string(s2("audit_ids.txt"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut text = "id,".to_string();
+    text.push_str(
+        &(0..MODELS)
+            .map(|k| format!("shadow-{k}.onnx"))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    text.push('\n');
+    for &i in order {
+        let id = rename
+            .iter()
+            .find(|(r, _)| *r == i)
+            .map_or(ids[i].as_str(), |(_, n)| n);
+        let row: Vec<&str> = (0..MODELS)
+            .map(|k| if keep[[k, i]] { "1" } else { "0" })
+            .collect();
+        text.push_str(&format!("{id},{}\n", row.join(",")));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn a_keep_mask_keyed_by_id_may_come_in_any_order_but_must_describe_these_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let refs = dir.path().join("refs");
+    std::fs::create_dir(&refs).unwrap();
+    let keep = user_reference_set(&refs);
+    let npy = dir.path().join("keep.npy");
+    keep.write_npy(std::fs::File::create(&npy).unwrap())
+        .unwrap();
+    let by_position = dir.path().join("position.json");
+    assert!(audit(&refs, &npy, &by_position).status.success());
+
+    let reversed: Vec<usize> = (0..8000).rev().collect();
+    let shuffled = dir.path().join("by-id.csv");
+    write_csv_with_ids(&shuffled, &keep, &reversed, &[]);
+    let by_id = dir.path().join("id.json");
+    let run = audit(&refs, &shuffled, &by_id);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(report(&by_position)["attacks"], report(&by_id)["attacks"]);
+
+    // Written for an audit set that has since changed: two records are not these.
+    let other = dir.path().join("other.csv");
+    write_csv_with_ids(&other, &keep, &reversed, &[(5, "gone-1"), (9, "gone-2")]);
+    let run = audit(&refs, &other, &dir.path().join("other.json"));
+    assert_eq!(run.status.code(), Some(2));
+    let err = stderr(&run);
+    assert!(err.contains("describes other records than the audit set: 2 of its rows name records not in it (e.g. gone-2, gone-1) and 2 audit records have no row"), "{err}");
+}

@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = mialab::keep_mask::from_npy("fuzz.npy", file, models, records);
     } else {
         let names: Vec<String> = (0..models).map(|k| format!("ref_{k:02}.onnx")).collect();
-        let _ = mialab::keep_mask::from_csv("fuzz.csv", file, &names, records);
+        let ids: Vec<String> = (0..records).map(|i| i.to_string()).collect();
+        let _ = mialab::keep_mask::from_csv("fuzz.csv", file, &names, &ids);
     }
 });

@@ -212,7 +212,7 @@ pub fn load(files: &AuditFiles, schema: &RecordSchema, options: &ModelOptions) -
         },
         schema,
     )?;
-    let count = records.len();
+    let ids = records.ids.clone();
     session.set_records(records, provenance);
     if let Some(path) = &files.population {
         session.set_population(Some(load_records(
@@ -226,7 +226,7 @@ pub fn load(files: &AuditFiles, schema: &RecordSchema, options: &ModelOptions) -
         )?));
     }
     if let Some(refs) = &files.references {
-        let (models, keep, provenance) = load_references(refs, options, count)?;
+        let (models, keep, provenance) = load_references(refs, options, &ids)?;
         for (model, provenance) in models {
             session.add_reference(model, provenance);
         }

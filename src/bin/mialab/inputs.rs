@@ -134,11 +134,12 @@ pub fn load_records(
 /// The reference models with their files' provenance, their keep-mask and its provenance.
 pub type LoadedReferences = (Vec<(Model, Provenance)>, Array2<bool>, Provenance);
 
-/// Loads reference models and their keep-mask (`[records, models]`).
+/// Loads reference models and their keep-mask (`[records, models]`, rows in the order of the
+/// audit records' `ids`).
 pub fn load_references(
     files: &ReferenceFiles,
     options: &ModelOptions,
-    records: usize,
+    ids: &[String],
 ) -> Result<LoadedReferences> {
     let models = files
         .models
@@ -165,9 +166,9 @@ pub fn load_references(
                     .map_or(String::new(), |n| n.to_string_lossy().into_owned())
             })
             .collect();
-        keep_mask::from_csv(&name, &bytes, &names, records)
+        keep_mask::from_csv(&name, &bytes, &names, ids)
     } else {
-        keep_mask::from_npy(&name, &bytes, models.len(), records)
+        keep_mask::from_npy(&name, &bytes, models.len(), ids.len())
     }
     .map_err(mialab::Error::from)?;
     Ok((models, keep, Provenance::of_bytes(&files.source, &bytes)))
