@@ -277,7 +277,7 @@ impl Lab {
             .map_err(js_error)?;
         to_js(&serde_json::json!({
             "models": names.len(),
-            "records": n,
+            "records": ids.len(),
             "recordsWithoutIn": without_in,
             "recordsWithoutOut": without_out,
         }))

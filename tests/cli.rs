@@ -1,6 +1,6 @@
 //! The listing commands.
 
-use crate::util::{example, mialab, stdout};
+use crate::util::{example, mialab, stderr, stdout};
 
 #[test]
 fn attacks_lists_every_attack_with_its_paper() {
@@ -98,4 +98,42 @@ fn library_errors_name_no_flags_and_the_cli_adds_the_hint() {
         err.contains("at least 200") && err.contains("hint: set it with --bootstrap"),
         "{err}"
     );
+}
+
+#[test]
+fn a_scikit_learn_pipeline_exported_with_defaults_is_inspected_and_audited() {
+    let dir = crate::util::repo("models/fixtures/sklearn");
+    let path = |f: &str| dir.join(f).display().to_string();
+    let inspect = mialab(&["inspect".to_string(), path("wine_logreg_scaled.onnx")]);
+    assert!(inspect.status.success(), "{}", stderr(&inspect));
+    let text = stdout(&inspect);
+    assert!(text.contains("<- class scores"), "{text}");
+    assert!(text.contains("rewritten:  ZipMap"), "{text}");
+    assert!(!text.contains("parameters: 0\n"), "{text}");
+    let report = dir_report(&[
+        "audit".to_string(),
+        "--model".into(),
+        path("wine_logreg_scaled.onnx"),
+        "--records".into(),
+        path("wine_features.npy"),
+        "--labels".into(),
+        path("wine_labels.npy"),
+        "--membership".into(),
+        path("wine_members.npy"),
+        "--attack".into(),
+        "loss,confidence".into(),
+    ]);
+    assert_eq!(report["records"]["records"], 178);
+    assert!(report["attacks"][0]["metrics"]["auc"].as_f64().unwrap() > 0.0);
+}
+
+/// Runs an audit with `args` and returns its report.
+fn dir_report(args: &[String]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let mut args = args.to_vec();
+    args.extend(["-q".to_string(), "--out".into(), out.display().to_string()]);
+    let run = mialab(&args);
+    assert!(run.status.success(), "{}", stderr(&run));
+    serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
 }

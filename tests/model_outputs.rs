@@ -172,3 +172,46 @@ fn npy_image_records_audit_end_to_end() {
         "half the labels are the top class"
     );
 }
+
+/// scikit-learn pipelines exported with skl2onnx's defaults (`models/fixtures/sklearn/build.py`):
+/// a StandardScaler + LogisticRegression (Scaler, LinearClassifier, Normalizer, ZipMap) and a
+/// random forest (TreeEnsembleClassifier, ZipMap) load, give onnxruntime's probabilities, say
+/// what was rewritten, and count their parameters.
+#[test]
+fn scikit_learn_default_exports_load_and_give_onnxruntime_probabilities() {
+    let dir = repo("models/fixtures/sklearn");
+    let features = read_npy_f32(&dir.join("wine_features.npy"));
+    for (name, parameters) in [
+        ("wine_logreg_scaled", 13 * 2 + 13 * 3 + 3),
+        ("wine_forest", 1),
+    ] {
+        let model = load(&dir.join(format!("{name}.onnx")));
+        let info = model.info();
+        assert_eq!(info.used_output, "probabilities", "{name}");
+        assert!(
+            info.rewrites.iter().any(|r| r.starts_with("ZipMap")),
+            "{name}: {:?}",
+            info.rewrites
+        );
+        assert!(
+            info.parameters >= parameters,
+            "{name}: {} parameters",
+            info.parameters
+        );
+        let out = model.predict(&features, 64, &mut NoProgress).unwrap();
+        let expected = read_npy_f32(&dir.join(format!("{name}.expected.npy")));
+        Tol::Close.assert_all(
+            &flat(out.iter().copied()),
+            &flat(expected.iter().copied()),
+            name,
+        );
+    }
+    let scaled = load(&dir.join("wine_logreg_scaled.onnx"));
+    assert!(
+        scaled
+            .info()
+            .rewrites
+            .iter()
+            .any(|r| r.starts_with("Scaler"))
+    );
+}

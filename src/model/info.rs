@@ -97,8 +97,11 @@ pub struct ModelInfo {
     pub record_shape: Vec<usize>,
     /// ONNX operator types and how often each occurs.
     pub operators: BTreeMap<String, usize>,
-    /// Number of values in the model's initialisers (its weights).
+    /// Number of values in the model's initialisers (its weights) and in the numeric
+    /// attributes of its ONNX-ML operators (coefficients, tree thresholds and leaf values).
     pub parameters: u64,
+    /// What mialab rewrote before the engine read the graph (ONNX-ML operators tract lacks).
+    pub rewrites: Vec<String>,
     pub opset: Option<i64>,
     pub producer: String,
 }
@@ -136,11 +139,19 @@ impl ModelInfo {
         for node in &graph.node {
             *operators.entry(node.op_type.clone()).or_insert(0) += 1;
         }
-        let parameters = graph
+        let weights: u64 = graph
             .initializer
             .iter()
             .map(|t| t.dims.iter().map(|&d| d.max(0) as u64).product::<u64>())
             .sum();
+        let attributes: u64 = graph
+            .node
+            .iter()
+            .filter(|n| n.domain == "ai.onnx.ml")
+            .flat_map(|n| &n.attribute)
+            .map(|a| a.floats.len() as u64)
+            .sum();
+        let parameters = weights + attributes;
         Ok(ModelInfo {
             input: input.clone(),
             outputs: graph
@@ -153,6 +164,7 @@ impl ModelInfo {
             record_shape,
             operators,
             parameters,
+            rewrites: Vec::new(),
             opset: proto
                 .opset_import
                 .iter()

@@ -9,6 +9,7 @@
 
 mod error;
 mod info;
+mod onnx_ml;
 mod output;
 
 pub use error::ModelError;
@@ -60,10 +61,15 @@ impl Model {
             return Err(ModelError::Parse("the file is empty".to_string()));
         }
         let onnx = tract_onnx::onnx();
-        let proto = onnx
+        let mut proto = onnx
             .proto_model_for_read(&mut &bytes[..])
             .map_err(|e| ModelError::Parse(format!("{e:#}")))?;
+        let exported = ModelInfo::from_proto(&proto)?;
+        let rewrites = onnx_ml::rewrite(&mut proto);
         let mut info = ModelInfo::from_proto(&proto)?;
+        info.operators = exported.operators;
+        info.parameters = exported.parameters;
+        info.rewrites = rewrites;
         let output_index = choose_output(&info, options)?;
         info.used_output = info.outputs[output_index].name.clone();
 

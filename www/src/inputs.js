@@ -362,6 +362,7 @@ function renderLoaded(state) {
   if (state.model) {
     const m = state.model;
     add('Model', `${m.name}: input ${m.info.input.name} (one record: ${JSON.stringify(m.info.record_shape)}), output ${m.info.used_output}, ${Math.max(2, m.info.output_width)} classes, ${m.info.parameters.toLocaleString()} parameters`);
+    for (const rewrite of m.info.rewrites || []) add('Rewritten', rewrite);
   } else add('Model', 'none yet');
   if (state.records) {
     const r = state.records;

@@ -82,6 +82,9 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
     }
     println!("classes:    {}", info.output_width.max(2));
     println!("parameters: {}", info.parameters);
+    for rewrite in &info.rewrites {
+        println!("rewritten:  {rewrite}");
+    }
     let ops: Vec<String> = info
         .operators
         .iter()
