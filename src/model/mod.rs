@@ -11,6 +11,7 @@ mod error;
 mod info;
 mod onnx_ml;
 mod output;
+mod trees;
 
 pub use error::ModelError;
 pub use info::{Dim, ModelInfo, TensorInfo};
@@ -34,7 +35,8 @@ pub struct ModelOptions {
 
 /// A loaded, optimised model ready to score records.
 pub struct Model {
-    plan: Arc<TypedRunnableModel>,
+    /// What computes the outputs on the CPU.
+    runner: Runner,
     info: ModelInfo,
     /// The model as GPU kernels, or why it cannot be.
     lowered: Result<Arc<crate::gpu::Plan>, crate::gpu::LoweringError>,
@@ -52,6 +54,14 @@ impl std::fmt::Debug for Model {
             .field("info", &self.info)
             .finish_non_exhaustive()
     }
+}
+
+/// The CPU engine of a model: tract's optimised plan, or the tree walker for a graph that is
+/// one tree ensemble (tract is then not asked to load it: it refuses some of them).
+#[derive(Clone)]
+enum Runner {
+    Tract(Arc<TypedRunnableModel>),
+    Trees(Arc<trees::TreeEnsemble>),
 }
 
 impl Model {
@@ -73,6 +83,18 @@ impl Model {
         let output_index = choose_output(&info, options)?;
         info.used_output = info.outputs[output_index].name.clone();
 
+        let trees = match (&proto.graph, &info.record_shape[..]) {
+            (Some(graph), &[features]) => {
+                trees::find(graph, &info.input.name, &info.used_output, features).map(Arc::new)
+            }
+            _ => None,
+        };
+        if let Some(t) = &trees {
+            info.rewrites.push(format!(
+                "TreeEnsembleClassifier: {} trees evaluated by mialab's tree walker, not tract",
+                t.trees()
+            ));
+        }
         let lowered = match &proto.graph {
             Some(graph) => crate::gpu::lower(graph, &info.record_shape, &info.used_output),
             None => Err(crate::gpu::LoweringError::OutputNotReached(
@@ -80,32 +102,13 @@ impl Model {
             )),
         }
         .map(Arc::new);
-        let mut model = onnx
-            .model_for_proto_model(&proto)
-            .map_err(|e| ModelError::Parse(format!("{e:#}")))?;
-        let batch = model.symbols.sym("batch");
-        let mut shape: Vec<TDim> = vec![batch.into()];
-        shape.extend(info.record_shape.iter().map(|&d| TDim::from(d as i64)));
-        model
-            .set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), shape))
-            .map_err(|e| prepare_error(format!("{e:#}")))?;
-        let outlet = *model
-            .output_outlets()
-            .map_err(|e| ModelError::Prepare(format!("{e:#}")))?
-            .get(output_index)
-            .ok_or_else(|| {
-                ModelError::Prepare("tract lost track of the model's outputs".to_string())
-            })?;
-        model
-            .select_output_outlets(&[outlet])
-            .map_err(|e| ModelError::Prepare(format!("{e:#}")))?;
-        let plan = model
-            .into_optimized()
-            .and_then(|m| m.into_runnable())
-            .map_err(|e| prepare_error(format!("{e:#}")))?;
+        let runner = match trees {
+            Some(t) => Runner::Trees(t),
+            None => Runner::Tract(tract_plan(&onnx, &proto, &info, output_index)?),
+        };
 
         let mut loaded = Model {
-            plan,
+            runner,
             info,
             lowered,
             id: NEXT_MODEL_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -174,9 +177,12 @@ impl Model {
     }
 
     fn run_batch(&self, batch: ArrayD<f32>) -> Result<Array2<f32>, ModelError> {
+        let plan = match &self.runner {
+            Runner::Trees(trees) => return trees.predict(&batch).map_err(ModelError::Inference),
+            Runner::Tract(plan) => plan,
+        };
         let rows = batch.shape()[0];
-        let outputs = self
-            .plan
+        let outputs = plan
             .run(tvec!(Tensor::from(batch).into_tvalue()))
             .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
         let tensor = outputs[0]
@@ -200,6 +206,38 @@ impl Model {
         let values: Vec<f32> = view.iter().copied().collect();
         Ok(Array2::from_shape_vec((rows, width), values).expect("shape checked above"))
     }
+}
+
+/// tract's optimised plan of `proto`, reading output `output_index` for any batch size.
+fn tract_plan(
+    onnx: &tract_onnx::Onnx,
+    proto: &pb::ModelProto,
+    info: &ModelInfo,
+    output_index: usize,
+) -> Result<Arc<TypedRunnableModel>, ModelError> {
+    let mut model = onnx
+        .model_for_proto_model(proto)
+        .map_err(|e| ModelError::Parse(format!("{e:#}")))?;
+    let batch = model.symbols.sym("batch");
+    let mut shape: Vec<TDim> = vec![batch.into()];
+    shape.extend(info.record_shape.iter().map(|&d| TDim::from(d as i64)));
+    model
+        .set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), shape))
+        .map_err(|e| prepare_error(format!("{e:#}")))?;
+    let outlet = *model
+        .output_outlets()
+        .map_err(|e| ModelError::Prepare(format!("{e:#}")))?
+        .get(output_index)
+        .ok_or_else(|| {
+            ModelError::Prepare("tract lost track of the model's outputs".to_string())
+        })?;
+    model
+        .select_output_outlets(&[outlet])
+        .map_err(|e| ModelError::Prepare(format!("{e:#}")))?;
+    model
+        .into_optimized()
+        .and_then(|m| m.into_runnable())
+        .map_err(|e| prepare_error(format!("{e:#}")))
 }
 
 /// Index of the output that carries class scores.
