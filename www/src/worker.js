@@ -2,8 +2,14 @@
 // {id, op, args}; replies are {id, ok, result} or {id, ok: false, error}; long steps post
 // {progress: {step, done, total}}. Cancelling terminates this worker.
 import init, { Lab, attackCatalogue, defaultConfig, webgpuCheck } from '../pkg/mialab.js';
+import { simd } from 'wasm-feature-detect';
 
-const ready = init();
+// The engine is built with WebAssembly SIMD (tract's kernels need it to be fast); a browser
+// without it gets this sentence instead of a bare compile error.
+const ready = simd().then((supported) => {
+  if (!supported) throw new Error('this browser does not run WebAssembly SIMD, which the engine is built with (Chrome or Edge 91+, Firefox 89+, Safari 16.4+ have it)');
+  return init();
+});
 /** @type {Lab | null} */
 let lab = null;
 /** The bundled demo the current Lab holds (null: uploads or nothing), and the demos set aside
