@@ -74,12 +74,18 @@ impl Model {
         let mut proto = onnx
             .proto_model_for_read(&mut &bytes[..])
             .map_err(|e| ModelError::Parse(format!("{e:#}")))?;
-        let exported = ModelInfo::from_proto(&proto)?;
-        let rewrites = onnx_ml::rewrite(&mut proto);
         let mut info = ModelInfo::from_proto(&proto)?;
-        info.operators = exported.operators;
-        info.parameters = exported.parameters;
-        info.rewrites = rewrites;
+        let rewrites = onnx_ml::rewrite(&mut proto);
+        if !rewrites.is_empty() {
+            // Inputs and outputs as rewritten; operators and parameters as exported.
+            let rewritten = ModelInfo::from_proto(&proto)?;
+            info = ModelInfo {
+                operators: info.operators,
+                parameters: info.parameters,
+                rewrites,
+                ..rewritten
+            };
+        }
         let output_index = choose_output(&info, options)?;
         info.used_output = info.outputs[output_index].name.clone();
 
