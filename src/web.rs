@@ -11,8 +11,10 @@ use crate::config::AuditConfig;
 use crate::model::{Model, ModelOptions};
 use crate::progress::Progress;
 use crate::provenance::Provenance;
-use crate::records::{NpyInputs, RecordSchema, Records};
+use crate::records::{CsvStream, NpyInputs, RecordSchema, Records};
+use crate::report::{Histogram, PerRecordTable, RowQuery};
 use crate::session::Session;
+use crate::signal::SignalKind;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -66,6 +68,13 @@ pub struct Lab {
     model_bytes: Vec<u8>,
     /// The reference models' ONNX bytes, likewise.
     reference_bytes: Vec<Vec<u8>>,
+    /// A CSV being read in chunks, and whether it is the population.
+    upload: Option<(CsvStream, bool)>,
+    /// The last audit's per-record table, which the page reads a page at a time, and the
+    /// number of that audit in this Lab (the page names it, so that it never reads rows of a
+    /// later audit as those of the results it shows).
+    table: Option<(u32, PerRecordTable)>,
+    audits: u32,
 }
 
 /// A record set as the page shows it after loading.
@@ -158,12 +167,9 @@ impl Lab {
         name: &str,
         schema_json: Option<String>,
     ) -> Result<JsValue, JsError> {
-        let schema = schema_from(schema_json)?;
-        let records = Records::from_csv(bytes, name, &schema).map_err(js_error)?;
-        let summary = to_js(&RecordsSummary::of(&records))?;
-        self.session
-            .set_records(records, Provenance::of_bytes(name, bytes));
-        Ok(summary)
+        self.begin_csv(false, name, schema_json, bytes.len() as f64)?;
+        self.push_csv(bytes)?;
+        self.finish_csv()
     }
 
     /// Loads the population records (known non-members) from CSV.
@@ -174,12 +180,68 @@ impl Lab {
         name: &str,
         schema_json: Option<String>,
     ) -> Result<JsValue, JsError> {
-        let schema = schema_from(schema_json)?.for_population();
-        let records = Records::from_csv(bytes, name, &schema).map_err(js_error)?;
-        records.check_population().map_err(js_error)?;
+        self.begin_csv(true, name, schema_json, bytes.len() as f64)?;
+        self.push_csv(bytes)?;
+        self.finish_csv()
+    }
+
+    /// Starts reading audit (`population = false`) or population records from a CSV of
+    /// `total_bytes` that arrives in chunks ([`Lab::push_csv`], then [`Lab::finish_csv`]);
+    /// what is loaded now stays until the file has been read whole and checked.
+    #[wasm_bindgen(js_name = beginCsv)]
+    pub fn begin_csv(
+        &mut self,
+        population: bool,
+        name: &str,
+        schema_json: Option<String>,
+        total_bytes: f64,
+    ) -> Result<(), JsError> {
+        let mut schema = schema_from(schema_json)?;
+        if population {
+            schema = schema.for_population();
+        }
+        let mut stream = CsvStream::new(name, &schema).map_err(js_error)?;
+        stream.expect_bytes(total_bytes as u64);
+        self.upload = Some((stream, population));
+        Ok(())
+    }
+
+    /// Reads the next chunk of the CSV begun with [`Lab::begin_csv`]; returns the records read
+    /// so far. An error ends the upload.
+    #[wasm_bindgen(js_name = pushCsv)]
+    pub fn push_csv(&mut self, chunk: &[u8]) -> Result<usize, JsError> {
+        let Some((stream, _)) = self.upload.as_mut() else {
+            return Err(plain_error("no CSV upload is in progress"));
+        };
+        match stream.push(chunk) {
+            Ok(()) => Ok(stream.records()),
+            Err(e) => {
+                self.upload = None;
+                Err(js_error(e))
+            }
+        }
+    }
+
+    /// Checks the CSV read in chunks and makes it the audit set or the population.
+    #[wasm_bindgen(js_name = finishCsv)]
+    pub fn finish_csv(&mut self) -> Result<JsValue, JsError> {
+        let Some((stream, population)) = self.upload.take() else {
+            return Err(plain_error("no CSV upload is in progress"));
+        };
+        let (records, sha256) = stream.finish().map_err(js_error)?;
+        if population {
+            records.check_population().map_err(js_error)?;
+        }
         let summary = to_js(&RecordsSummary::of(&records))?;
-        self.session
-            .set_population(Some((records, Provenance::of_bytes(name, bytes))));
+        let provenance = Provenance {
+            source: records.source.clone(),
+            sha256,
+        };
+        if population {
+            self.session.set_population(Some((records, provenance)));
+        } else {
+            self.session.set_records(records, provenance);
+        }
         Ok(summary)
     }
 
@@ -321,10 +383,20 @@ impl Lab {
             serde_json::from_str(&run.outcome.report.to_json().map_err(js_error)?)
                 .map_err(plain_error)?;
         let table = &run.outcome.per_record;
-        serde_json::to_string(&serde_json::json!({
+        let histograms: serde_json::Map<String, serde_json::Value> = table
+            .attack_ids()
+            .filter_map(|id| {
+                let (members, others) = table.scores_by_membership(id)?;
+                let histogram = Histogram::of(&members, &others, HISTOGRAM_BINS, false);
+                Some((id.to_string(), serde_json::to_value(histogram).ok()?))
+            })
+            .collect();
+        let (members, others) = table.signal_by_membership(SignalKind::Loss);
+        let text = serde_json::to_string(&serde_json::json!({
             "report": report,
-            "perRecord": {"header": table.header, "rows": table.rows},
-            "perRecordCsv": table.to_csv().map_err(js_error)?,
+            "perRecord": {"header": table.header, "records": table.len(), "table": self.audits + 1},
+            "histograms": histograms,
+            "lossHistogram": Histogram::of(&members, &others, HISTOGRAM_BINS, true),
             "perClass": run.outcome.per_class,
             "run": {
                 "cached": run.cached(),
@@ -333,9 +405,52 @@ impl Lab {
                 "attackSeconds": run.attack_seconds,
             },
         }))
-        .map_err(plain_error)
+        .map_err(plain_error)?;
+        self.audits += 1;
+        self.table = Some((self.audits, run.outcome.per_record));
+        Ok(text)
+    }
+
+    /// Rows of audit `table`'s per-record table: `query_json` is a [`RowQuery`] (`sort`,
+    /// `ascending`, `search`, `offset`, `limit`); returns `{matching, rows: [[index, cells]]}`.
+    #[wasm_bindgen(js_name = recordRows)]
+    pub fn record_rows(&self, table: u32, query_json: &str) -> Result<JsValue, JsError> {
+        let table = self.table(table)?;
+        let query: RowQuery = serde_json::from_str(query_json).map_err(plain_error)?;
+        to_js(&table.select(&query).map_err(plain_error)?)
+    }
+
+    /// Rows `start..start + count` of audit `table`'s per-record table as CSV bytes (the
+    /// header line before row 0), so that the page assembles a large table's file in parts.
+    #[wasm_bindgen(js_name = perRecordCsv)]
+    pub fn per_record_csv(
+        &self,
+        table: u32,
+        start: usize,
+        count: usize,
+    ) -> Result<Vec<u8>, JsError> {
+        let table = self.table(table)?;
+        let mut bytes = Vec::new();
+        table
+            .write_csv(&mut bytes, start..start.saturating_add(count))
+            .map_err(js_error)?;
+        Ok(bytes)
+    }
+
+    /// The per-record table of audit `number`, while it is the last one.
+    fn table(&self, number: u32) -> Result<&PerRecordTable, JsError> {
+        match &self.table {
+            Some((n, table)) if *n == number => Ok(table),
+            Some(_) => Err(plain_error(
+                "these results' records were replaced by a later run: run the audit again to read them",
+            )),
+            None => Err(plain_error("no audit has run yet")),
+        }
     }
 }
+
+/// Bars of the page's histograms.
+const HISTOGRAM_BINS: usize = 40;
 
 /// The WebGPU check and benchmark: runs the models in `models` (ONNX bytes: the target, then
 /// its references) over the records in `features` (one record after another) with tract,

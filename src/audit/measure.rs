@@ -18,6 +18,11 @@ use crate::report::{
     ReferenceSection, Report, RocMetrics, Settings, TprAtFpr, Utility,
 };
 
+/// The most ROC points a report holds per attack; larger curves are thinned for drawing
+/// ([`Roc::plotted`]), the metrics coming from the whole curve. Audits of up to 10,000
+/// records keep every point.
+pub const ROC_POINTS: usize = 10_000;
+
 /// The FPRs at which TPR is reported (SPEC.md).
 pub const REPORTED_FPRS: [f64; 5] = [0.0, 1e-4, 1e-3, 1e-2, 1e-1];
 
@@ -297,6 +302,7 @@ fn measure(
         config.alpha,
         seed,
     )?;
+    let plotted = roc.plotted(ROC_POINTS);
     result.metrics = Some(RocMetrics {
         auc: roc.auc(),
         auc_interval,
@@ -310,8 +316,8 @@ fn measure(
                 tpr: roc.tpr_at_fpr(fpr),
             })
             .collect(),
-        roc_fpr: roc.fpr.clone(),
-        roc_tpr: roc.tpr.clone(),
+        roc_fpr: plotted.0,
+        roc_tpr: plotted.1,
     });
     for &target_fpr in &config.operating_fprs {
         let non_members = members.iter().filter(|m| !**m).count();

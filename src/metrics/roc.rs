@@ -73,6 +73,50 @@ impl Roc {
             .map(|(_, tpr)| *tpr)
     }
 
+    /// The curve to draw: every point when there are at most `max_points`, else a subset
+    /// that keeps the first and last point wherever either rate enters a new bin, of
+    /// `max_points / 8` equal bins on a linear axis and as many on a log axis from one record
+    /// to 1. Lines between kept points then stay within one bin of the full curve on linear
+    /// and log-log axes, and the size no longer grows with the records.
+    pub fn plotted(&self, max_points: usize) -> (Vec<f64>, Vec<f64>) {
+        let keep = self.plotted_points(max_points);
+        (
+            keep.iter().map(|&k| self.fpr[k]).collect(),
+            keep.iter().map(|&k| self.tpr[k]).collect(),
+        )
+    }
+
+    fn plotted_points(&self, max_points: usize) -> Vec<usize> {
+        let last = self.fpr.len() - 1;
+        if last < max_points {
+            return (0..=last).collect();
+        }
+        let bins = (max_points / 8).max(1) as f64;
+        let key = |k: usize| self.plot_bins(k, bins);
+        (0..=last)
+            .filter(|&k| k == 0 || k == last || key(k) != key(k - 1) || key(k) != key(k + 1))
+            .collect()
+    }
+
+    /// Point `k`'s linear bins and log bins (from one record to 1; below: bin -1) of FPR and TPR.
+    fn plot_bins(&self, k: usize, bins: f64) -> [i64; 4] {
+        let log_bin = |rate: f64, count: usize| -> i64 {
+            let decades = (count as f64).log10();
+            if rate <= 0.0 || decades <= 0.0 {
+                -1
+            } else {
+                (((rate * count as f64).log10() / decades) * bins).floor() as i64
+            }
+        };
+        let (f, t) = (self.fpr[k], self.tpr[k]);
+        [
+            (f * bins).floor() as i64,
+            (t * bins).floor() as i64,
+            log_bin(f, self.non_members),
+            log_bin(t, self.members),
+        ]
+    }
+
     /// Membership advantage: `max |TPR - FPR|` over the curve.
     pub fn advantage(&self) -> f64 {
         self.points()
@@ -124,6 +168,34 @@ mod tests {
             &neg(&[1.1, 1.2, 1.3, 0.4, 1.5, 1.6]),
         );
         assert!((Roc::new(&s, &m).unwrap().auc() - 0.833).abs() < 5e-4);
+    }
+
+    #[test]
+    fn plotted_curves_keep_small_rocs_whole_and_bound_large_ones() {
+        let n = 40_000;
+        let scores: Vec<f64> = (0..n).map(|i| ((i * 7919) % n) as f64).collect();
+        let members: Vec<bool> = (0..n)
+            .map(|i| (i * 7919) % n > n / 3 && i % 3 != 0)
+            .collect();
+        let roc = Roc::new(&scores, &members).unwrap();
+        assert_eq!(
+            roc.plotted(roc.fpr.len()),
+            (roc.fpr.clone(), roc.tpr.clone())
+        );
+        let (fpr, tpr) = roc.plotted(4000);
+        assert!(fpr.len() <= 4000 && fpr.len() > 100, "{}", fpr.len());
+        assert_eq!((fpr[0], tpr[0]), (0.0, 0.0));
+        assert_eq!((fpr[fpr.len() - 1], tpr[tpr.len() - 1]), (1.0, 1.0));
+        assert!(fpr.windows(2).all(|w| w[0] <= w[1]));
+        // A dropped point lies inside a run of points sharing all four bins, whose first
+        // and last points are kept.
+        let kept = roc.plotted_points(4000);
+        let bins = 500.0;
+        for pair in kept.windows(2) {
+            if pair[1] > pair[0] + 1 {
+                assert_eq!(roc.plot_bins(pair[0], bins), roc.plot_bins(pair[1], bins));
+            }
+        }
     }
 
     #[test]

@@ -2,15 +2,15 @@
 //! The separator is read off the header (comma, semicolon or tab: spreadsheets in many
 //! locales write semicolons), so that a European export is not refused as one wide column.
 
-use super::{Location, RecordSchema, Records, RecordsError, check_ids};
-use ndarray::{Array2, ArrayD};
+use super::csv_stream::CsvStream;
+use super::{Location, RecordSchema, Records, RecordsError};
 
 /// Column indices of each role, resolved against the header.
-struct Columns {
-    label: usize,
-    id: Option<usize>,
-    member: Option<usize>,
-    features: Vec<usize>,
+pub(super) struct Columns {
+    pub label: usize,
+    pub id: Option<usize>,
+    pub member: Option<usize>,
+    pub features: Vec<usize>,
 }
 
 pub(super) fn read(
@@ -18,81 +18,9 @@ pub(super) fn read(
     file: &str,
     schema: &RecordSchema,
 ) -> Result<Records, RecordsError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(RecordsError::Empty {
-            file: file.to_string(),
-        });
-    }
-    if let Some(classes) = &schema.classes
-        && classes.len() < 2
-    {
-        return Err(RecordsError::TooFewClasses {
-            file: file.to_string(),
-            found: classes.len(),
-        });
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .delimiter(sniff_delimiter(bytes))
-        .from_reader(bytes);
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| csv_error(file, &e))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let columns = resolve(&header, file, schema)?;
-
-    let mut ids = Vec::new();
-    let mut lines = Vec::new();
-    let mut labels = Vec::new();
-    let mut membership = columns.member.map(|_| Vec::new());
-    let mut values = Vec::new();
-    for row in reader.records() {
-        let row = row.map_err(|e| csv_error(file, &e))?;
-        let line = row.position().map_or(0, |p| p.line());
-        let at = |col: usize| Location::line(file, line).column(col, &header[col]);
-        for &col in &columns.features {
-            values.push(parse_feature(&row[col], at(col))?);
-        }
-        labels.push(parse_label(
-            &row[columns.label],
-            at(columns.label),
-            schema.classes.as_deref(),
-        )?);
-        if let (Some(col), Some(m)) = (columns.member, membership.as_mut()) {
-            m.push(parse_membership(&row[col], at(col))?);
-        }
-        ids.push(match columns.id {
-            Some(col) => row[col].to_string(),
-            None => labels.len().to_string(),
-        });
-        lines.push(line);
-    }
-    if labels.is_empty() {
-        return Err(RecordsError::NoRecords {
-            file: file.to_string(),
-        });
-    }
-    check_ids(&ids, |i| Location::line(file, lines[i]))?;
-
-    let n = labels.len();
-    let features = Array2::from_shape_vec((n, columns.features.len()), values)
-        .expect("one value per record and feature column")
-        .into_dyn();
-    Ok(Records {
-        source: file.to_string(),
-        ids,
-        features: ArrayD::from(features),
-        feature_names: columns
-            .features
-            .iter()
-            .map(|&c| header[c].clone())
-            .collect(),
-        labels,
-        membership,
-        classes: schema.classes.clone(),
-    })
+    let mut stream = CsvStream::new(file, schema)?;
+    stream.push(bytes)?;
+    Ok(stream.finish()?.0)
 }
 
 /// The separator of the header line: whichever of comma, semicolon and tab it holds most
@@ -114,7 +42,11 @@ pub fn sniff_delimiter(bytes: &[u8]) -> u8 {
         .0
 }
 
-fn resolve(header: &[String], file: &str, schema: &RecordSchema) -> Result<Columns, RecordsError> {
+pub(super) fn resolve(
+    header: &[String],
+    file: &str,
+    schema: &RecordSchema,
+) -> Result<Columns, RecordsError> {
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = header.iter().find(|h| !seen.insert(h.as_str())) {
         return Err(RecordsError::DuplicateColumn {
@@ -165,25 +97,24 @@ fn resolve(header: &[String], file: &str, schema: &RecordSchema) -> Result<Colum
     })
 }
 
-fn parse_feature(cell: &str, at: Location) -> Result<f32, RecordsError> {
-    if cell.is_empty() {
-        return Err(RecordsError::MissingValue { at });
-    }
-    let value: f32 = cell.parse().map_err(|_| RecordsError::NotNumber {
-        at: at.clone(),
-        value: cell.to_string(),
-    })?;
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(RecordsError::NonFinite {
-            at,
+/// A feature cell's value; `at` says where the cell is, and is only called for an error
+/// (a million-row file would otherwise build a location per cell).
+pub(super) fn parse_feature(cell: &str, at: impl Fn() -> Location) -> Result<f32, RecordsError> {
+    match cell.parse::<f32>() {
+        Ok(value) if value.is_finite() => Ok(value),
+        Ok(value) => Err(RecordsError::NonFinite {
+            at: at(),
             value: value.into(),
-        })
+        }),
+        Err(_) if cell.is_empty() => Err(RecordsError::MissingValue { at: at() }),
+        Err(_) => Err(RecordsError::NotNumber {
+            at: at(),
+            value: cell.to_string(),
+        }),
     }
 }
 
-fn parse_label(
+pub(super) fn parse_label(
     cell: &str,
     at: Location,
     classes: Option<&[String]>,
@@ -206,7 +137,7 @@ fn parse_label(
     }
 }
 
-fn parse_membership(cell: &str, at: Location) -> Result<bool, RecordsError> {
+pub(super) fn parse_membership(cell: &str, at: Location) -> Result<bool, RecordsError> {
     match cell {
         "1" => Ok(true),
         "0" => Ok(false),
@@ -214,23 +145,6 @@ fn parse_membership(cell: &str, at: Location) -> Result<bool, RecordsError> {
             at,
             value: cell.to_string(),
         }),
-    }
-}
-
-fn csv_error(file: &str, error: &csv::Error) -> RecordsError {
-    let line = error.position().map_or(0, |p| p.line());
-    match error.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => RecordsError::RaggedRow {
-            at: Location::line(file, line),
-            expected: *expected_len as usize,
-            found: *len as usize,
-        },
-        _ => RecordsError::Csv {
-            at: Location::line(file, line),
-            message: error.to_string(),
-        },
     }
 }
 

@@ -1,17 +1,19 @@
 //! The audit set: records `(x_i, y_i)` with optional ids and ground-truth membership `m_i`,
 //! read from CSV (with a [`RecordSchema`]) or from `.npy` arrays. Reading is from bytes so the
-//! browser build shares it; [`read_file`] is the native convenience.
+//! browser build shares it; [`read_file`] and [`read_csv_file`] are the native conveniences.
 //!
 //! Every value is checked on the way in (numbers, finiteness, label range, 0/1 membership,
 //! unique ids) so that later stages never see a malformed record.
 
 mod csv_reader;
+mod csv_stream;
 mod error;
 mod npy_reader;
 pub mod overlap;
 mod schema;
 
 pub use csv_reader::sniff_delimiter;
+pub use csv_stream::CsvStream;
 pub use error::{Location, RecordsError};
 pub use npy_reader::NpyInputs;
 pub(crate) use npy_reader::try_read;
@@ -119,6 +121,32 @@ pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, RecordsError> {
         path: path.display().to_string(),
         source,
     })
+}
+
+/// Reads a CSV file in chunks (its text is never held whole), with the SHA-256 of its bytes.
+pub fn read_csv_file(
+    path: &std::path::Path,
+    file: &str,
+    schema: &RecordSchema,
+) -> Result<(Records, String), RecordsError> {
+    use std::io::Read;
+    let failed = |source| RecordsError::Read {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut reader = std::fs::File::open(path).map_err(failed)?;
+    let mut stream = CsvStream::new(file, schema)?;
+    if let Ok(meta) = reader.metadata() {
+        stream.expect_bytes(meta.len());
+    }
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let read = reader.read(&mut chunk).map_err(failed)?;
+        if read == 0 {
+            return stream.finish();
+        }
+        stream.push(&chunk[..read])?;
+    }
 }
 
 /// Checks ids are non-empty and unique; `locate(i)` says where record `i` came from.

@@ -4,13 +4,15 @@
 //! Reports hold no timestamps or paths beyond what the user passed, and floats are written
 //! in their shortest round-trip form, so the same inputs and seed give byte-identical files.
 
+mod histogram;
 mod per_class;
 mod per_record;
 mod summary;
 pub mod verify;
 
+pub use histogram::Histogram;
 pub use per_class::{ClassRow, PerClassTable};
-pub use per_record::PerRecordTable;
+pub use per_record::{PerRecordTable, RowPage, RowQuery};
 
 use crate::attack::AttackInfo;
 use crate::metrics::{Confusion, EpsilonBound};

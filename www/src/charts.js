@@ -1,6 +1,6 @@
 // Charts with uPlot: ROC curves (linear or log-log, floored at one non-member) and score
-// histograms (edge-aligned bins over the range that holds the scores, long tails gathered in
-// the edge bins, optional log axes). Each chart draws its own legend: a button per series
+// histograms as the engine binned them (edge-aligned bins over the range that holds the
+// scores, long tails gathered in the edge bins), with optional log axes. Each chart draws its own legend: a button per series
 // that shows its colour and dash, hides or shows it, and isolates it; uPlot's own legend (with
 // its "Value" readout) is off. Every chart keeps the spec it drew, for the SVG and PNG exports.
 import uPlot from 'uplot';
@@ -192,66 +192,35 @@ export function rocChart(el, curves, options = {}) {
 }
 
 /**
- * Bins `values` into `bins` equal bins over [lo, hi]; values outside go to the edge bins.
- * @param {number[]} values @param {number} lo @param {number} hi @param {number} bins
+ * @typedef {{lo: number, hi: number, clippedLow: boolean, clippedHigh: boolean, logX: boolean,
+ *   members: number[], nonMembers: number[], values: number, binned: number,
+ *   memberMedian: number | null, nonMemberMedian: number | null}} Histogram
  */
-export function binCounts(values, lo, hi, bins) {
-  const counts = new Array(bins).fill(0);
-  const step = (hi - lo) / bins;
-  for (const v of values) counts[Math.max(0, Math.min(bins - 1, Math.floor((v - lo) / step)))] += 1;
-  return counts;
-}
 
 /**
- * The range a histogram shows: the scores' extremes, except that a tail holding under 0.5%
- * of the scores but stretching the axis by more than a quarter is gathered into the edge bin.
- * @param {Float64Array} sorted ascending, finite
- */
-export function histogramRange(sorted) {
-  const n = sorted.length;
-  const [min, max] = [sorted[0], sorted[n - 1]];
-  const q = (/** @type {number} */ p) => sorted[Math.min(n - 1, Math.max(0, Math.floor(p * (n - 1))))];
-  let [lo, hi] = [min, max];
-  const span = max - min;
-  if (q(0.005) - min > 0.25 * span) lo = q(0.005);
-  if (max - q(0.995) > 0.25 * span) hi = q(0.995);
-  if (hi === lo) [lo, hi] = [lo - 0.5, hi + 0.5];
-  return { lo, hi, clippedLow: lo > min, clippedHigh: hi < max };
-}
-
-/**
- * Histogram of members' and non-members' values, overlaid, into `el`. With `logX` the values
- * (which must be positive, e.g. losses) are binned by their logarithm; with `logY` the counts
- * axis is logarithmic. `el.dataset` records how many values were given and binned.
+ * The engine's histogram of members' and non-members' values (already binned: the page never
+ * holds the values themselves), overlaid, into `el`. With `logY` the counts axis is
+ * logarithmic. `el.dataset` records how many values were given and binned.
  * @param {HTMLElement} el
- * @param {number[]} members
- * @param {number[]} nonMembers
- * @param {{title: string, xLabel?: string, logX?: boolean, logY?: boolean, bins?: number}} options
+ * @param {Histogram} histogram
+ * @param {{title: string, xLabel?: string, logY?: boolean}} options
  */
-export function histogramChart(el, members, nonMembers, options) {
-  const { title, logX = false, logY = false, bins = 40 } = options;
-  const transform = (/** @type {number[]} */ values) => {
-    const finite = values.filter((v) => Number.isFinite(v) && (!logX || v > 0));
-    return logX ? finite.map(Math.log10) : finite;
-  };
-  const [m, n] = [transform(members), transform(nonMembers)];
-  const sorted = Float64Array.from(m.concat(n)).sort();
-  el.dataset.values = String(members.length + nonMembers.length);
-  el.dataset.binned = '0';
-  if (sorted.length === 0) {
+export function histogramChart(el, histogram, options) {
+  const { title, logY = false } = options;
+  const { lo, hi, clippedLow, clippedHigh, logX, members: countM, nonMembers: countN } = histogram;
+  el.dataset.values = String(histogram.values);
+  el.dataset.binned = String(histogram.binned);
+  el.dataset.skipped = String(histogram.values - histogram.binned);
+  if (histogram.binned === 0) {
     el.replaceChildren();
     el.textContent = 'no scores to show';
     drawn.delete(el);
     return null;
   }
-  const { lo, hi, clippedLow, clippedHigh } = histogramRange(sorted);
+  const bins = countM.length;
   const step = (hi - lo) / bins;
   const edges = Array.from({ length: bins }, (_, i) => lo + i * step);
-  const [countM, countN] = [binCounts(m, lo, hi, bins), binCounts(n, lo, hi, bins)];
-  let binned = 0;
-  for (let i = 0; i < bins; i += 1) binned += countM[i] + countN[i];
-  el.dataset.binned = String(binned);
-  el.dataset.skipped = String(members.length + nonMembers.length - sorted.length);
+  const sum = (/** @type {number[]} */ c) => c.reduce((a, b) => a + b, 0);
   let top = 1;
   for (let i = 0; i < bins; i += 1) top = Math.max(top, countM[i], countN[i]);
   const gathered = [clippedLow ? 'the lowest scores are gathered in the first bin' : '', clippedHigh ? 'the highest in the last' : ''].filter(Boolean).join(', ');
@@ -267,8 +236,8 @@ export function histogramChart(el, members, nonMembers, options) {
     x: { log: false, min: lo, max: hi, label: xLabel },
     y: { log: logY, min: logY ? 0.8 : 0, max: logY ? top * 1.6 : top * 1.05, label: logY ? 'records (log scale)' : 'records' },
     series: [
-      { label: `members (${m.length})`, ys: nullZero(countM), stroke: '#D55E00', fill: 'rgba(213,94,0,0.35)', dash: [], width: 1, show: true },
-      { label: `non-members (${n.length})`, ys: nullZero(countN), stroke: '#0072B2', fill: 'rgba(0,114,178,0.30)', dash: [], width: 1, show: true },
+      { label: `members (${sum(countM)})`, ys: nullZero(countM), stroke: '#D55E00', fill: 'rgba(213,94,0,0.35)', dash: [], width: 1, show: true },
+      { label: `non-members (${sum(countN)})`, ys: nullZero(countN), stroke: '#0072B2', fill: 'rgba(0,114,178,0.30)', dash: [], width: 1, show: true },
     ],
   };
   // Bars start at their bin's left edge and fill the bin, so the last one ends at `hi`.

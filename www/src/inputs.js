@@ -68,11 +68,12 @@ export function setupInputs(store, engine, progress) {
 
   async function onUploadRecords() {
     setError('upload-records-error', '');
-    const file = await readFile($('upload-records'));
+    const input = $('upload-records');
+    const file = input.files && input.files[0];
     if (!file) return;
     const schema = $('upload-schema').value;
     try {
-      const records = await mutate('loadRecordsCsv', [file.bytes, file.name, schema || undefined]);
+      const records = await mutate('loadCsv', [false, file, schema || undefined]);
       store.update({ records, keep: null, pixels: null, demo: null });
     } catch (e) {
       setError('upload-records-error', e.message);
@@ -136,10 +137,11 @@ export function setupInputs(store, engine, progress) {
 
   async function onUploadPopulation() {
     setError('upload-population-error', '');
-    const file = await readFile($('upload-population'));
+    const input = $('upload-population');
+    const file = input.files && input.files[0];
     if (!file) return;
     try {
-      const population = await mutate('loadPopulationCsv', [file.bytes, file.name, $('upload-schema').value || undefined]);
+      const population = await mutate('loadCsv', [true, file, $('upload-schema').value || undefined]);
       store.update({ population, demo: null });
     } catch (e) {
       setError('upload-population-error', e.message);

@@ -17,7 +17,7 @@ async function main() {
   const store = createStore();
   const inputs = setupInputs(store, engine, progress);
   const attacks = setupAttacks(store);
-  const results = setupResults(store);
+  const results = setupResults(store, engine);
   const run = setupRun(store, engine, attacks, results.show);
   try {
     const catalogue = await engine.call('catalogue');

@@ -1,5 +1,6 @@
 // Section 4: the results of the last run, all read from what the engine returned (the
-// report, the per-record table and the per-class breakdown): every attack's ROC, the metrics
+// report, histograms it binned, the per-class breakdown, and pages of the per-record table,
+// which stays in the engine: a million rows never cross into the page): every attack's ROC, the metrics
 // table, the poisoned-code check (the encoding attacks, answered as their own question), one
 // attack's score histogram, the per-class table, the most exposed records, and the exports.
 import { rocChart, histogramChart, chartAsSvg, chartCanvas } from './charts.js';
@@ -19,10 +20,17 @@ function tpr(metrics, fpr) {
   return hit ? hit.tpr : null;
 }
 
-/** @param {import('./store.js').Store} store */
-export function setupResults(store) {
+/** Rows of the per-record table shown at a time. */
+const PAGE = 100;
+
+/**
+ * @param {import('./store.js').Store} store
+ * @param {import('./engine.js').Engine} engine
+ */
+export function setupResults(store, engine) {
   const result = () => store.get().result;
-  const column = (/** @type {string} */ name) => result().perRecord.header.indexOf(name);
+  /** Rows of the shown result's per-record table, as the engine selects them. @param {any} query */
+  const rows = (query) => engine.call('recordRows', [result().resultId, result().perRecord.table, query]);
 
   function show() {
     const { report, run } = result();
@@ -123,33 +131,24 @@ export function setupResults(store) {
 
   function renderAttackViews() {
     const id = $('hist-attack').value;
-    const { rows } = result().perRecord;
-    const score = column(`score:${id}`);
-    const member = column('member');
-    /** @type {number[]} */ const members = [];
-    /** @type {number[]} */ const nonMembers = [];
-    for (const row of rows) {
-      if (row[score] === '') continue;
-      (row[member] === '1' ? members : nonMembers).push(Number(row[score]));
-    }
-    histogramChart($('hist-chart'), members, nonMembers, { title: `${id}: members vs non-members`, logY: $('hist-log').checked });
+    const histogram = result().histograms[id];
+    if (histogram) histogramChart($('hist-chart'), histogram, { title: `${id}: members vs non-members`, logY: $('hist-log').checked });
     renderClassTable(id);
     renderThumbnails(id);
+    recordView.offset = 0;
     renderRecordTable();
   }
 
-  function renderThumbnails(/** @type {string} */ id) {
+  async function renderThumbnails(/** @type {string} */ id) {
     const box = $('thumbnails');
     box.replaceChildren();
     const { pixels } = store.get();
     if (!pixels) return;
-    const { rows } = result().perRecord;
-    const [rank, member, recordId, label] = [column(`rank:${id}`), column('member'), column('id'), column('label')];
-    const ranked = rows
-      .map((/** @type {string[]} */ r, /** @type {number} */ index) => ({ r, index }))
-      .filter(({ r }) => r[rank] !== '')
-      .sort((a, b) => Number(a.r[rank]) - Number(b.r[rank]));
-    for (const { r, index } of ranked.slice(0, 12)) {
+    const { header } = result().perRecord;
+    const [rank, member, recordId, label] = [`rank:${id}`, 'member', 'id', 'label'].map((c) => header.indexOf(c));
+    const page = await rows({ sort: `rank:${id}`, ascending: true, limit: 12 });
+    for (const [index, r] of page.rows) {
+      if (r[rank] === '') continue;
       const figure = document.createElement('figure');
       figure.append(thumbnail(pixels, index, 3));
       const caption = document.createElement('figcaption');
@@ -180,27 +179,29 @@ export function setupResults(store) {
     }
   }
 
-  const recordSort = { column: /** @type {number | null} */ (null), ascending: true };
+  /** The per-record table's sort column (null: the chosen attack's rank), direction and first row shown. */
+  const recordView = { column: /** @type {string | null} */ (null), ascending: true, offset: 0 };
+  let recordRequest = 0;
 
-  function renderRecordTable() {
+  /** One page of the per-record table, read from the engine (which holds every row). */
+  async function renderRecordTable() {
     const id = $('hist-attack').value;
-    const { rows } = result().perRecord;
     const wanted = ['id', 'label', 'member', 'loss', 'confidence', `score:${id}`, `rank:${id}`];
-    const indices = wanted.map(column);
-    const query = $('record-search').value.trim().toLowerCase();
-    let shown = rows.filter((/** @type {string[]} */ r) => !query || r[indices[0]].toLowerCase().includes(query) || r[indices[1]].toLowerCase().includes(query));
-    const sortIndex = recordSort.column ?? indices[6];
-    const ascending = recordSort.column === null ? true : recordSort.ascending;
-    const key = (/** @type {string[]} */ r) => (r[sortIndex] === '' ? Infinity : Number.isNaN(Number(r[sortIndex])) ? r[sortIndex] : Number(r[sortIndex]));
-    shown = shown.slice().sort((/** @type {string[]} */ a, /** @type {string[]} */ b) => {
-      const [x, y] = [key(a), key(b)];
-      const order = x < y ? -1 : x > y ? 1 : 0;
-      return ascending ? order : -order;
+    const { header } = result().perRecord;
+    const indices = wanted.map((name) => header.indexOf(name));
+    const request = ++recordRequest;
+    const page = await rows({
+      sort: recordView.column ?? `rank:${id}`,
+      ascending: recordView.ascending,
+      search: $('record-search').value,
+      offset: recordView.offset,
+      limit: PAGE,
     });
+    if (request !== recordRequest) return;
     const table = $('record-table');
     table.replaceChildren();
     const head = table.createTHead().insertRow();
-    wanted.forEach((name, i) => {
+    wanted.forEach((name) => {
       const th = document.createElement('th');
       th.scope = 'col';
       const button = document.createElement('button');
@@ -208,15 +209,16 @@ export function setupResults(store) {
       button.className = 'sort';
       button.textContent = name;
       button.addEventListener('click', () => {
-        recordSort.ascending = recordSort.column === indices[i] ? !recordSort.ascending : true;
-        recordSort.column = indices[i];
+        recordView.ascending = recordView.column === name ? !recordView.ascending : true;
+        recordView.column = name;
+        recordView.offset = 0;
         renderRecordTable();
       });
       th.append(button);
       head.append(th);
     });
     const body = table.createTBody();
-    for (const r of shown.slice(0, 100)) {
+    for (const [, r] of page.rows) {
       const row = body.insertRow();
       indices.forEach((i, k) => {
         const text = i >= 0 ? r[i] : '';
@@ -225,6 +227,16 @@ export function setupResults(store) {
         row.insertCell().textContent = numeric ? number.toPrecision(4) : text;
       });
     }
+    const last = Math.min(page.matching, recordView.offset + page.rows.length);
+    $('records-page').textContent = page.matching === 0 ? 'no record matches' : `records ${(recordView.offset + 1).toLocaleString('en')}\u2013${last.toLocaleString('en')} of ${page.matching.toLocaleString('en')}`;
+    $('records-prev').disabled = recordView.offset === 0;
+    $('records-next').disabled = last >= page.matching;
+  }
+
+  /** Moves the per-record table by `pages` pages. @param {number} pages */
+  function turnPage(pages) {
+    recordView.offset = Math.max(0, recordView.offset + pages * PAGE);
+    renderRecordTable();
   }
 
   function download(/** @type {string} */ name, /** @type {Blob} */ blob) {
@@ -250,9 +262,17 @@ export function setupResults(store) {
 
   $('roc-log').addEventListener('change', renderRoc);
   $('hist-attack').addEventListener('change', renderAttackViews);
-  $('record-search').addEventListener('input', renderRecordTable);
+  $('record-search').addEventListener('input', () => {
+    recordView.offset = 0;
+    renderRecordTable();
+  });
+  $('records-prev').addEventListener('click', () => turnPage(-1));
+  $('records-next').addEventListener('click', () => turnPage(1));
   $('export-report').addEventListener('click', () => download('report.json', new Blob([JSON.stringify(result().report, null, 2) + '\n'], { type: 'application/json' })));
-  $('export-csv').addEventListener('click', () => download('per-record.csv', new Blob([result().perRecordCsv], { type: 'text/csv' })));
+  $('export-csv').addEventListener('click', async () => {
+    const { resultId, perRecord } = result();
+    download('per-record.csv', await engine.call('perRecordCsv', [resultId, perRecord.table, perRecord.records]));
+  });
   $('export-roc').addEventListener('click', () => exportPng('roc-chart', 'roc.png'));
   $('export-roc-svg').addEventListener('click', () => exportSvg('roc-chart', 'roc.svg'));
   $('export-hist').addEventListener('click', () => exportPng('hist-chart', 'histogram.png'));

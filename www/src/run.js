@@ -11,6 +11,7 @@ export function progressWords(/** @type {string} */ step, /** @type {number} */ 
   if (step === 'reference models') return `running ${total} reference models: ${done} of ${total}`;
   if (step === 'inference') return `running the model: ${done.toLocaleString('en')} of ${total.toLocaleString('en')} records`;
   if (step === 'attacks') return `scoring the attacks: ${done} of ${total}`;
+  if (step.startsWith('reading ')) return `${step}: ${(done / 1e6).toFixed(0)} of ${(total / 1e6).toFixed(0)} MB`;
   return total > 1 ? `${step}: ${done} of ${total}` : step;
 }
 

@@ -1,6 +1,7 @@
 // The engine's thread: owns the wasm Lab so the page never freezes. Requests are
 // {id, op, args}; replies are {id, ok, result} or {id, ok: false, error}; long steps post
-// {progress: {step, done, total}}. Cancelling terminates this worker.
+// {progress: {step, done, total}}. Cancelling terminates this worker. Files come as File
+// objects (cloning one copies no bytes) and are read here.
 import init, { Lab, attackCatalogue, defaultConfig, webgpuCheck } from '../pkg/mialab.js';
 import { simd } from 'wasm-feature-detect';
 
@@ -23,9 +24,9 @@ const SHELF_SIZE = 4;
 function switchSession(/** @type {string} */ key, /** @type {boolean} */ fresh) {
   if (labKey === key && lab && !fresh) return { resumed: true, dropped: [] };
   if (lab && labKey && labKey !== key) shelf.set(labKey, lab);
-  else if (lab && labKey === key) lab.free();
+  else if (lab && labKey === key) freeLab(lab);
   if (fresh && shelf.has(key)) {
-    shelf.get(key).free();
+    freeLab(shelf.get(key));
     shelf.delete(key);
   }
   const resumed = shelf.has(key);
@@ -36,10 +37,55 @@ function switchSession(/** @type {string} */ key, /** @type {boolean} */ fresh) 
   while (shelf.size > SHELF_SIZE - 1) {
     const [oldest, old] = shelf.entries().next().value;
     shelf.delete(oldest);
-    old.free();
+    freeLab(old);
     dropped.push(oldest);
   }
   return { resumed, dropped };
+}
+
+/** Bytes of a CSV read per step: the file is parsed as it is read, never held whole. */
+const CSV_CHUNK = 4 << 20;
+/** Rows of the per-record CSV written per step. */
+const CSV_ROWS = 50000;
+
+/** Reads audit (`population` false) or population records from the CSV `file` in chunks, with progress. */
+async function loadCsv(/** @type {boolean} */ population, /** @type {File} */ file, /** @type {string | undefined} */ schema) {
+  lab.beginCsv(population, file.name, schema, file.size);
+  const step = `reading ${file.name}`;
+  for (let at = 0; at < file.size; at += CSV_CHUNK) {
+    const chunk = new Uint8Array(await file.slice(at, at + CSV_CHUNK).arrayBuffer());
+    const records = lab.pushCsv(chunk);
+    self.postMessage({ progress: { step, done: Math.min(file.size, at + CSV_CHUNK), total: file.size, records } });
+  }
+  return lab.finishCsv();
+}
+
+/** The Lab behind each audit result the page holds, by result id. */
+const resultLabs = new Map();
+let nextResult = 1;
+
+/** The Lab that computed result `id` (its per-record table lives there). */
+function labOf(/** @type {number} */ id) {
+  const owner = resultLabs.get(id);
+  if (!owner) throw new Error('these results\u2019 records are no longer loaded: run the audit again to read them');
+  return owner;
+}
+
+/** Frees a Lab and forgets the results it holds. */
+function freeLab(/** @type {Lab} */ old) {
+  for (const [id, owner] of resultLabs) if (owner === old) resultLabs.delete(id);
+  old.free();
+}
+
+/** Result `id`'s per-record table (`table` in its Lab) as a CSV file, written in parts. */
+function perRecordCsv(/** @type {number} */ id, /** @type {number} */ table, /** @type {number} */ rows) {
+  const owner = labOf(id);
+  const parts = [];
+  for (let start = 0; start === 0 || start < rows; start += CSV_ROWS) {
+    parts.push(owner.perRecordCsv(table, start, CSV_ROWS));
+    self.postMessage({ progress: { step: 'writing the per-record table', done: Math.min(rows, start + CSV_ROWS), total: rows } });
+  }
+  return new Blob(parts, { type: 'text/csv' });
 }
 
 const ops = {
@@ -47,16 +93,21 @@ const ops = {
   defaultConfig: () => defaultConfig(),
   availability: () => lab.availability(),
   loadModel: (bytes, name) => lab.loadModel(bytes, name),
-  loadRecordsCsv: (bytes, name, schema) => lab.loadRecordsCsv(bytes, name, schema),
-  loadPopulationCsv: (bytes, name, schema) => lab.loadPopulationCsv(bytes, name, schema),
+  loadCsv,
+  recordRows: (id, table, query) => labOf(id).recordRows(table, JSON.stringify(query)),
+  perRecordCsv,
   loadRecordsNpy: (population, name, features, labels, membership, ids, classes) =>
     lab.loadRecordsNpy(population, name, features, labels, membership, ids, classes),
   clearPopulation: () => lab.clearPopulation(),
   addReferenceModel: (bytes, name) => lab.addReferenceModel(bytes, name),
   clearReferences: () => lab.clearReferences(),
   loadKeepMask: (bytes, name) => lab.loadKeepMask(bytes, name),
-  audit: (configJson) =>
-    JSON.parse(lab.audit(configJson, (step, done, total) => self.postMessage({ progress: { step, done, total } }))),
+  audit: (configJson) => {
+    const result = JSON.parse(lab.audit(configJson, (step, done, total) => self.postMessage({ progress: { step, done, total } })));
+    result.resultId = nextResult++;
+    resultLabs.set(result.resultId, lab);
+    return result;
+  },
   // The loaded target and references on WebGPU and on tract over the first `limit` audit records.
   webgpuCheck: async (limit) => {
     if (!('gpu' in navigator)) return { available: false, reason: 'this browser offers no WebGPU (navigator.gpu is missing)' };
@@ -67,6 +118,8 @@ const ops = {
     if (info) result.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') + ` (${result.adapter})`;
     return result;
   },
+  // Bytes of the engine's wasm memory, which only grows: the most it has held.
+  memory: async () => (await ready).memory.buffer.byteLength,
   switchSession,
   // The current Lab is about to be changed by an upload: it no longer stands for its demo.
   detachSession: () => {
@@ -74,13 +127,16 @@ const ops = {
     return true;
   },
   reset: () => {
-    for (const old of shelf.values()) old.free();
+    for (const old of shelf.values()) freeLab(old);
     shelf.clear();
     lab = new Lab();
     labKey = null;
     return true;
   },
 };
+
+// For the benchmarks (Playwright evaluates it in this worker): the wasm memory's size.
+Object.assign(self, { engineMemory: ops.memory });
 
 self.onmessage = async (event) => {
   const { id, op, args } = event.data;

@@ -34,20 +34,6 @@ function counts(report) {
   return { members: report.records.members, nonMembers: report.records.non_members };
 }
 
-/** @param {any} result @param {string} column */
-function scoresByMembership(result, column) {
-  const { header, rows } = result.perRecord;
-  const score = header.indexOf(column);
-  const member = header.indexOf('member');
-  /** @type {number[]} */ const members = [];
-  /** @type {number[]} */ const nonMembers = [];
-  for (const row of rows) {
-    if (row[score] === '') continue;
-    (row[member] === '1' ? members : nonMembers).push(Number(row[score]));
-  }
-  return { members, nonMembers };
-}
-
 /**
  * @typedef {{audit: (name: string, plan: {attacks: string[], defences?: string[], references?: boolean}) => Promise<any>, manifest: () => any}} Lab
  * @typedef {{title: string, text: string, run: (lab: Lab, chart: HTMLElement) => Promise<string>}} Step
@@ -60,11 +46,10 @@ export const STEPS = [
     text: 'A hospital trains a model on some patients\u2019 records. An attacker who can query the model asks: was this person\u2019s record in the training set? The simplest attack looks at the model\u2019s loss on the record: models fit their training records more closely, so a low loss hints “member”.',
     async run(lab, chart) {
       const result = await lab.audit(`${CLINICAL}/overfit`, { attacks: ['loss'], references: false });
-      const { members, nonMembers } = scoresByMembership(result, 'loss');
-      histogramChart(chart, members, nonMembers, { title: 'the model\u2019s loss on each record: members vs non-members', xLabel: 'loss', logX: true });
-      const median = (/** @type {number[]} */ v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
+      const losses = result.lossHistogram;
+      histogramChart(chart, losses, { title: 'the model\u2019s loss on each record: members vs non-members', xLabel: 'loss' });
       const u = result.report.utility;
-      const [inside, outside] = [median(members), median(nonMembers)];
+      const [inside, outside] = [losses.memberMedian, losses.nonMemberMedian];
       return `Members (orange) sit to the left: the median loss is ${inside.toPrecision(2)} on training records and ${outside.toPrecision(2)} on the others (${times(outside / inside)} times larger), and the model is right on ${pct(u.member_accuracy)} of its training records against ${pct(u.non_member_accuracy)} of the others. Wherever the two histograms differ, membership leaks.`;
     },
   },

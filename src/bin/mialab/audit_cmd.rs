@@ -332,7 +332,7 @@ pub fn run(args: &AuditArgs) -> Result<()> {
         println!("report:     {}", path.display());
     }
     if let Some(path) = &args.per_record {
-        write(path, &outcome.per_record.to_csv()?)?;
+        write_per_record(path, &outcome.per_record)?;
         println!("per record: {}", path.display());
     }
     Ok(())
@@ -381,6 +381,15 @@ fn verify(path: &Path, recorded: &serde_json::Value, rerun: &AuditOutcome) -> Re
         path.display(),
         lines.join("\n")
     )
+}
+
+/// The per-record table, written row by row (a million-record table is never one string).
+fn write_per_record(path: &Path, table: &mialab::report::PerRecordTable) -> Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    table
+        .write_csv(std::io::BufWriter::new(file), 0..table.len())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use mialab::keep_mask;
 use mialab::model::{Model, ModelError, ModelOptions};
 use mialab::provenance::Provenance;
-use mialab::records::{NpyInputs, RecordSchema, Records, read_file};
+use mialab::records::{NpyInputs, RecordSchema, Records, read_csv_file, read_file};
 use ndarray::Array2;
 use std::path::{Path, PathBuf};
 
@@ -90,44 +90,50 @@ pub fn load_records(
         membership,
         ids,
     } = companions;
-    let bytes = read_file(path).map_err(mialab::Error::from)?;
     let name = display_name(path);
     let is_npy = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
-    let records = if is_npy {
-        let Some(labels) = labels else {
-            bail!(
-                "{name} is a .npy array of features: pass its labels with --labels (and --membership if known)"
-            );
-        };
-        let label_bytes = read_file(labels).map_err(mialab::Error::from)?;
-        let member_bytes = membership
-            .map(read_file)
-            .transpose()
-            .map_err(mialab::Error::from)?;
-        let id_bytes = ids
-            .map(read_file)
-            .transpose()
-            .map_err(mialab::Error::from)?;
-        let (label_name, member_name) = (display_name(labels), membership.map(display_name));
-        let ids_name = ids.map(display_name);
-        Records::from_npy(&NpyInputs {
-            features: (&name, &bytes),
-            labels: (&label_name, &label_bytes),
-            membership: member_name.as_deref().zip(member_bytes.as_deref()),
-            ids: ids_name.as_deref().zip(id_bytes.as_deref()),
-            classes: schema.classes.clone(),
-        })
-    } else {
+    if !is_npy {
         if labels.is_some() || membership.is_some() || ids.is_some() {
             bail!(
                 "--labels, --membership and --ids go with .npy features; {name} is read as CSV, whose columns the schema names"
             );
         }
-        Records::from_csv(&bytes, &name, schema)
+        let (records, sha256) = read_csv_file(path, &name, schema).map_err(mialab::Error::from)?;
+        return Ok((
+            records,
+            Provenance {
+                source: name,
+                sha256,
+            },
+        ));
+    }
+    let bytes = read_file(path).map_err(mialab::Error::from)?;
+    let Some(labels) = labels else {
+        bail!(
+            "{name} is a .npy array of features: pass its labels with --labels (and --membership if known)"
+        );
     };
-    let records = records.map_err(mialab::Error::from)?;
+    let label_bytes = read_file(labels).map_err(mialab::Error::from)?;
+    let member_bytes = membership
+        .map(read_file)
+        .transpose()
+        .map_err(mialab::Error::from)?;
+    let id_bytes = ids
+        .map(read_file)
+        .transpose()
+        .map_err(mialab::Error::from)?;
+    let (label_name, member_name) = (display_name(labels), membership.map(display_name));
+    let ids_name = ids.map(display_name);
+    let records = Records::from_npy(&NpyInputs {
+        features: (&name, &bytes),
+        labels: (&label_name, &label_bytes),
+        membership: member_name.as_deref().zip(member_bytes.as_deref()),
+        ids: ids_name.as_deref().zip(id_bytes.as_deref()),
+        classes: schema.classes.clone(),
+    })
+    .map_err(mialab::Error::from)?;
     Ok((records, Provenance::of_bytes(&name, &bytes)))
 }
 
