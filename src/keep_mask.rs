@@ -324,6 +324,33 @@ mod tests {
     }
 
     #[test]
+    fn records_without_ids_are_matched_by_content() {
+        use crate::records::{RecordSchema, Records};
+        let schema = RecordSchema::default();
+        let read = |text: &str| Records::from_csv(text.as_bytes(), "a.csv", &schema).unwrap();
+        let first = read("x,label\n0.5,0\n1.5,1\n2.5,1\n");
+        let names = vec!["m.onnx".to_string()];
+        let mask = format!(
+            "id,m.onnx\n{},1\n{},0\n{},1\n",
+            first.ids[0], first.ids[1], first.ids[2]
+        );
+        // The same records in another order: each keeps its row of the mask.
+        let reordered = read("x,label\n2.5,1\n0.5,0\n1.5,1\n");
+        assert_eq!(
+            from_csv("k.csv", mask.as_bytes(), &names, &reordered.ids).unwrap(),
+            array![[true], [true], [false]]
+        );
+        // One record changed since the mask was written: named by its new id.
+        let changed = read("x,label\n0.5,0\n1.75,1\n2.5,1\n");
+        let err = from_csv("k.csv", mask.as_bytes(), &names, &changed.ids).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&changed.ids[1]) && text.contains(&first.ids[1]),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn csv_columns_are_matched_to_models_by_name() {
         let names = vec!["a.onnx".to_string(), "b.onnx".to_string()];
         let text = b"b.onnx,a.onnx\n1,0\n0,true\n";

@@ -4,6 +4,7 @@
 //! which keeps its state across chunk boundaries (a quoted field may span two chunks).
 
 use super::csv_reader::{Columns, parse_feature, parse_label, parse_membership, resolve};
+use super::fingerprint::content_ids;
 use super::{Location, RecordSchema, Records, RecordsError, check_ids, sniff_delimiter};
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 use ndarray::Array2;
@@ -218,15 +219,13 @@ impl CsvStream {
             Some(col) => Some(parse_membership(field(col)?, at(col))?),
             None => None,
         };
-        let id = match columns.id {
-            Some(col) => field(col)?.to_string(),
-            None => (self.labels.len() + 1).to_string(),
-        };
+        if let Some(col) = columns.id {
+            self.ids.push(field(col)?.to_string());
+        }
         self.labels.push(label);
         if let (Some(m), Some(member)) = (self.membership.as_mut(), member) {
             m.push(member);
         }
-        self.ids.push(id);
         self.lines.push(line);
         if !self.reserved {
             self.reserve_once();
@@ -246,7 +245,9 @@ impl CsvStream {
         self.values
             .reserve(rows.saturating_mul(columns.features.len()));
         self.labels.reserve(rows);
-        self.ids.reserve(rows);
+        if columns.id.is_some() {
+            self.ids.reserve(rows);
+        }
         self.lines.reserve(rows);
     }
 
@@ -259,14 +260,18 @@ impl CsvStream {
             return Err(RecordsError::NoRecords { file });
         }
         let lines = self.lines;
-        check_ids(&self.ids, |i| Location::line(&file, lines[i]))?;
         let values = self.values;
         let features = Array2::from_shape_vec((self.labels.len(), columns.features.len()), values)
             .expect("one value per record and feature column")
             .into_dyn();
+        let ids = match columns.id {
+            Some(_) => self.ids,
+            None => content_ids(&features, &self.labels),
+        };
+        check_ids(&ids, |i| Location::line(&file, lines[i]))?;
         Ok(Records {
             source: file,
-            ids: self.ids,
+            ids,
             features,
             feature_names: columns
                 .features

@@ -8,6 +8,7 @@
 mod csv_reader;
 mod csv_stream;
 mod error;
+pub mod fingerprint;
 mod npy_reader;
 pub mod overlap;
 mod schema;

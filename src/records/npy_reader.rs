@@ -11,7 +11,8 @@ pub struct NpyInputs<'a> {
     pub features: (&'a str, &'a [u8]),
     pub labels: (&'a str, &'a [u8]),
     pub membership: Option<(&'a str, &'a [u8])>,
-    /// Record ids, one per line (UTF-8 text); row numbers when absent.
+    /// Record ids, one per line (UTF-8 text); ids from each record's content when absent
+    /// ([`super::fingerprint::content_ids`]).
     pub ids: Option<(&'a str, &'a [u8])>,
     /// Class names in model output order, if known.
     pub classes: Option<Vec<String>>,
@@ -66,7 +67,7 @@ pub(super) fn read(inputs: &NpyInputs<'_>) -> Result<Records, RecordsError> {
         }
     };
     let ids = match inputs.ids {
-        None => (0..n).map(|i| i.to_string()).collect(),
+        None => super::fingerprint::content_ids(&features, &labels),
         Some((ids_file, ids_bytes)) => {
             let ids = read_id_lines(ids_file, ids_bytes)?;
             check_count(ids_file, n, ids.len())?;

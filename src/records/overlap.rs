@@ -5,7 +5,6 @@
 
 use super::Records;
 use ndarray::Axis;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// Records found in both sets: how many population records repeat an audit record, and the
@@ -16,18 +15,9 @@ pub struct Overlap {
     pub examples: Vec<(String, String)>,
 }
 
-/// A record's content: SHA-256 of its label and its features' float32 bits, truncated.
+/// A record's content fingerprint.
 fn fingerprint(records: &Records, i: usize) -> [u8; 16] {
-    let mut hash = Sha256::new();
-    hash.update((records.labels[i] as u64).to_le_bytes());
-    for v in records.features.index_axis(Axis(0), i) {
-        // -0.0 and 0.0 are the same feature value.
-        hash.update((v + 0.0).to_bits().to_le_bytes());
-    }
-    let digest = hash.finalize();
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&digest[..16]);
-    out
+    super::fingerprint::fingerprint(records.features.index_axis(Axis(0), i), records.labels[i])
 }
 
 /// The population records that repeat audit records, or `None` when there are none (or the

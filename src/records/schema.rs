@@ -11,7 +11,8 @@ pub struct RecordSchema {
     /// The label column.
     #[serde(default = "default_label")]
     pub label: String,
-    /// The record id column; `None` uses a column named `id` when there is one, else row numbers.
+    /// The record id column; `None` uses a column named `id` when there is one, else ids made
+    /// from each record's content ([`super::fingerprint::content_ids`]).
     #[serde(default)]
     pub id: Option<String>,
     /// The membership column (0/1); `None` uses a column named `member` when there is one.

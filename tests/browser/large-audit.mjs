@@ -22,7 +22,7 @@ async function watchLongTasks(page) {
 export async function auditLargeCsv(page, { model, records, population, attacks, count }) {
   await watchLongTasks(page);
   await page.setInputFiles('#upload-model', model);
-  await page.waitForFunction(() => /model/i.test(document.getElementById('loaded-summary').textContent));
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('parameters'));
   const loadStart = Date.now();
   await page.setInputFiles('#upload-records', records);
   const shown = count.toLocaleString('en');
@@ -37,10 +37,12 @@ export async function auditLargeCsv(page, { model, records, population, attacks,
   const recordsError = await page.locator('#upload-records-error').textContent();
   if (recordsError) throw new Error(`records did not load: ${recordsError}`);
   await page.setInputFiles('#upload-population', population);
-  await page.waitForFunction(() => /population/i.test(document.getElementById('loaded-summary').textContent) || document.getElementById('upload-population-error').textContent.length > 0, null, { timeout: 900_000, polling: 500 });
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('known non-members') || document.getElementById('upload-population-error').textContent.length > 0, null, { timeout: 900_000, polling: 500 });
   const populationError = await page.locator('#upload-population-error').textContent();
   if (populationError) throw new Error(`population did not load: ${populationError}`);
   const loadSeconds = (Date.now() - loadStart) / 1000;
+  // The attacks that need the population become available once the engine has it.
+  await page.waitForFunction((ids) => ids.every((id) => !document.getElementById(`attack-${id}`)?.disabled), attacks, { timeout: 60_000 });
   for (const box of await page.locator('#attack-list input[type=checkbox]').all()) {
     const id = (await box.getAttribute('id')).replace(/^attack-/, '');
     if ((await box.isChecked()) !== attacks.includes(id) && !(await box.isDisabled())) await box.click();

@@ -41,7 +41,7 @@ pub struct InputArgs {
     /// Membership 0/1 (.npy) of .npy records.
     #[arg(long, value_name = "FILE")]
     membership: Option<PathBuf>,
-    /// Record ids of .npy records: a text file, one per line (default: row numbers).
+    /// Record ids of .npy records: a text file, one per line (default: ids from each record's content).
     #[arg(long, value_name = "FILE")]
     ids: Option<PathBuf>,
     /// Population records: known non-members outside the audit set, to calibrate thresholds.

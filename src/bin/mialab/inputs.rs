@@ -18,7 +18,7 @@ pub struct SchemaArgs {
     /// Label column (default "label").
     #[arg(long, value_name = "COLUMN")]
     pub label: Option<String>,
-    /// Record id column (default: "id" when present, else row numbers).
+    /// Record id column (default: "id" when present, else ids from each record's content).
     #[arg(long, value_name = "COLUMN")]
     pub id: Option<String>,
     /// Membership column with 0/1 values (default: "member" when present).
