@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 M=${1:-target/debug/mialab}
 c=fuzz/corpus
 rm -rf "$c"
-mkdir -p "$c"/{onnx_model,csv_records,npy_records,signals_npz,keep_mask,schema_json}
+mkdir -p "$c"/{onnx_model,csv_records,npy_records,signals_npz,keep_mask,schema_json,image_archive}
 cp models/fixtures/*.onnx models/fixtures/paper_default/model.onnx "$c/onnx_model/" 2>/dev/null || true
 cp models/breast_cancer/model.onnx "$c/onnx_model/breast_cancer.onnx"
 cp models/support2/targets/overfit.onnx "$c/onnx_model/support2.onnx"
@@ -40,4 +40,18 @@ PY
 cp $ex/schema.json "$c/schema_json/schema.json"
 "$M" settings > "$c/schema_json/settings.json"
 "$M" settings --attack lira-online,code-poison --defence noise:0.1 --code-poison-normalization model:0.5:0.25 > "$c/schema_json/settings-2.json"
+python3 - "$c/image_archive" <<'PY'
+import io, sys, zipfile, numpy as np
+out = sys.argv[1]
+# first byte: 0 = a zip, 1 = labels.csv with indices, 3 = with class names
+pixels = np.load('models/fashion_mnist/audit_features.npy', mmap_mode='r')[:2]
+archive = io.BytesIO()
+with zipfile.ZipFile(archive, 'w', zipfile.ZIP_DEFLATED) as z:
+    for i, image in enumerate(pixels):
+        z.writestr(f'images/{i}.raw', np.asarray(image).tobytes()[:200])
+    z.writestr('labels.csv', 'file,label,member\nimages/0.raw,3,1\nimages/1.raw,7,0\n')
+open(f'{out}/zip', 'wb').write(b'\0' + archive.getvalue())
+open(f'{out}/labels', 'wb').write(b'\1file,label,member\n0.png,3,1\n"1.png",7,0\n')
+open(f'{out}/names', 'wb').write(b'\3file,label\na.png,cat\nb.png,dog\n')
+PY
 ls "$c"/* | head -40

@@ -11,7 +11,7 @@ use crate::config::AuditConfig;
 use crate::model::{Model, ModelOptions};
 use crate::progress::Progress;
 use crate::provenance::Provenance;
-use crate::records::{CsvStream, NpyInputs, RecordSchema, Records};
+use crate::records::{CsvStream, NpyInputs, RecordSchema, Records, image_archive};
 use crate::report::{Histogram, PerRecordTable, RowQuery};
 use crate::session::Session;
 use crate::signal::SignalKind;
@@ -113,6 +113,51 @@ fn schema_from(schema_json: Option<String>) -> Result<RecordSchema, JsError> {
         None | Some("") => Ok(RecordSchema::default()),
         Some(text) => RecordSchema::from_json(text).map_err(js_error),
     }
+}
+
+/// The files of an uploaded zip (folders dropped from their names), as `{name, bytes}`.
+#[wasm_bindgen(js_name = unpackZip)]
+pub fn unpack_zip(bytes: &[u8], name: &str) -> Result<js_sys::Array, JsError> {
+    let entries = image_archive::unpack_zip(name, bytes).map_err(js_error)?;
+    Ok(entries
+        .into_iter()
+        .map(|entry| {
+            let object = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&object, &"name".into(), &entry.name.into());
+            let bytes = js_sys::Uint8Array::from(entry.bytes.as_slice());
+            let _ = js_sys::Reflect::set(&object, &"bytes".into(), &bytes);
+            JsValue::from(object)
+        })
+        .collect())
+}
+
+/// The rows of an images' `labels.csv`: an object from file name to `{label, member}`.
+#[wasm_bindgen(js_name = imageLabels)]
+pub fn image_labels(
+    bytes: &[u8],
+    name: &str,
+    classes: Option<Vec<String>>,
+) -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    struct Row {
+        label: usize,
+        member: Option<bool>,
+    }
+    let rows =
+        image_archive::read_image_labels(name, bytes, classes.as_deref()).map_err(js_error)?;
+    let rows: std::collections::HashMap<String, Row> = rows
+        .into_iter()
+        .map(|(file, row)| {
+            (
+                file,
+                Row {
+                    label: row.label,
+                    member: row.member,
+                },
+            )
+        })
+        .collect();
+    to_js(&rows)
 }
 
 /// What one attack lacks with the inputs loaded now.

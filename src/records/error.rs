@@ -85,6 +85,8 @@ pub enum RecordsError {
     NoRecords { file: String },
     #[error("{at}: {message}")]
     Csv { at: Location, message: String },
+    #[error("{file}: {message}")]
+    Archive { file: String, message: String },
     #[error("{at}: the row has {found} cells but the header has {expected}")]
     RaggedRow {
         at: Location,

@@ -9,6 +9,7 @@ mod csv_reader;
 mod csv_stream;
 mod error;
 pub mod fingerprint;
+pub mod image_archive;
 mod npy_reader;
 pub mod overlap;
 mod schema;

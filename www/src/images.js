@@ -1,73 +1,31 @@
 // Image records for the engine: PNG/JPEG files (or a .zip of them) plus a labels CSV
-// (`file,label[,member]`), decoded by the browser, resized to the model's [C, H, W] and
-// scaled to [0, 1]; and thumbnails of records for the results.
-import { unzipSync } from 'fflate';
+// (`file,label[,member]`), unpacked and read by the engine in its worker, decoded by the
+// browser, resized to the model's [C, H, W] and scaled to [0, 1]; and thumbnails of records
+// for the results.
 import { float32Npy, int64Npy, boolNpy } from './npy.js';
 
 /**
- * Reads `files` (images, or one .zip holding images and a labels.csv) and `labelsFile`.
- * @param {File[]} files
- * @param {File | null} labelsFile
- * @returns {Promise<{name: string, bytes: Uint8Array}[]>} images, plus labels.csv if zipped
- */
-async function entries(files, labelsFile) {
-  const out = [];
-  for (const file of files) {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    if (file.name.toLowerCase().endsWith('.zip')) {
-      for (const [name, content] of Object.entries(unzipSync(bytes))) {
-        if (!name.endsWith('/')) out.push({ name: name.split('/').pop(), bytes: content });
-      }
-    } else out.push({ name: file.name, bytes });
-  }
-  if (labelsFile) out.push({ name: 'labels.csv', bytes: new Uint8Array(await labelsFile.arrayBuffer()) });
-  return out;
-}
-
-/** @param {string} text */
-function parseLabels(text, classes) {
-  const lines = text.trim().split(/\r?\n/);
-  const header = lines[0].split(',').map((s) => s.trim());
-  const [file, label, member] = ['file', 'label', 'member'].map((c) => header.indexOf(c));
-  if (file < 0 || label < 0) throw new Error(`labels.csv needs columns 'file' and 'label' (found: ${header.join(', ')})`);
-  const rows = new Map();
-  lines.slice(1).forEach((line, i) => {
-    const cells = line.split(',').map((s) => s.trim());
-    let y = Number(cells[label]);
-    if (!Number.isInteger(y) && classes) y = classes.indexOf(cells[label]);
-    if (!Number.isInteger(y) || y < 0) throw new Error(`labels.csv line ${i + 2}: label '${cells[label]}' is not a class index${classes ? ' or class name' : ''}`);
-    const m = member >= 0 ? cells[member] : undefined;
-    if (m !== undefined && m !== '0' && m !== '1') throw new Error(`labels.csv line ${i + 2}: member '${m}' is not 0 or 1`);
-    rows.set(cells[file], { label: y, member: m === undefined ? undefined : m === '1' });
-  });
-  return rows;
-}
-
-/**
  * Decodes the images into the engine's .npy inputs for records of shape [C, H, W].
+ * @param {import('./engine.js').Engine} engine
  * @param {File[]} files
  * @param {File | null} labelsFile
  * @param {number[]} recordShape
  * @param {string[] | null} classes
  */
-export async function imageRecords(files, labelsFile, recordShape, classes) {
+export async function imageRecords(engine, files, labelsFile, recordShape, classes) {
   if (recordShape.length !== 3 || ![1, 3].includes(recordShape[0])) {
     throw new Error(`images need a model taking [channels, height, width] with 1 or 3 channels; this model takes ${JSON.stringify(recordShape)}`);
   }
   const [channels, height, width] = recordShape;
-  const all = await entries(files, labelsFile);
-  const labelsEntry = all.find((e) => e.name === 'labels.csv');
-  if (!labelsEntry) throw new Error('add a labels CSV (file,label[,member]), or put labels.csv inside the zip');
-  const labels = parseLabels(new TextDecoder().decode(labelsEntry.bytes), classes);
-  const images = all.filter((e) => /\.(png|jpe?g)$/i.test(e.name)).sort((a, b) => a.name.localeCompare(b.name));
-  if (images.length === 0) throw new Error('no PNG or JPEG images were found');
+  /** @type {{images: {name: string, bytes: Uint8Array}[], labels: Record<string, {label: number, member?: boolean}>}} */
+  const { images, labels } = await engine.call('imageEntries', [files, labelsFile, classes]);
   const canvas = new OffscreenCanvas(width, height);
   const context = canvas.getContext('2d', { willReadFrequently: true });
   const features = new Float32Array(images.length * channels * height * width);
   const ys = [];
   const members = [];
   for (const [i, image] of images.entries()) {
-    const row = labels.get(image.name);
+    const row = Object.hasOwn(labels, image.name) ? labels[image.name] : undefined;
     if (!row) throw new Error(`${image.name} has no row in labels.csv`);
     let bitmap;
     try {

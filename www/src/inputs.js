@@ -125,7 +125,7 @@ export function setupInputs(store, engine, progress) {
       return;
     }
     try {
-      const images = await imageRecords(files, labels, model.info.record_shape, loaded?.classNames ?? null);
+      const images = await imageRecords(engine, files, labels, model.info.record_shape, loaded?.classNames ?? null);
       const name = files.length === 1 ? files[0].name : `${files.length} images`;
       const records = await mutate('loadRecordsNpy', [false, name, images.features, images.labels, images.membership, images.ids, undefined]);
       store.update({ records, pixels: images.pixels, keep: null, demo: null });

@@ -2,7 +2,7 @@
 // {id, op, args}; replies are {id, ok, result} or {id, ok: false, error}; long steps post
 // {progress: {step, done, total}}. Cancelling terminates this worker. Files come as File
 // objects (cloning one copies no bytes) and are read here.
-import init, { Lab, attackCatalogue, defaultConfig, webgpuCheck } from '../pkg/mialab.js';
+import init, { Lab, attackCatalogue, defaultConfig, webgpuCheck, unpackZip, imageLabels } from '../pkg/mialab.js';
 import { simd } from 'wasm-feature-detect';
 
 // The engine is built with WebAssembly SIMD (tract's kernels need it to be fast); a browser
@@ -88,12 +88,33 @@ function perRecordCsv(/** @type {number} */ id, /** @type {number} */ table, /**
   return new Blob(parts, { type: 'text/csv' });
 }
 
+const IMAGE = /\.(png|jpe?g)$/i;
+
+/**
+ * Image files (or zips of them) and their labels.csv (beside them or inside a zip), read by
+ * the engine: the images' names and bytes, sorted by name, and the labels by file name.
+ */
+async function imageEntries(/** @type {File[]} */ files, /** @type {File | null} */ labelsFile, /** @type {string[] | null} */ classes) {
+  const all = [];
+  for (const file of files) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    if (file.name.toLowerCase().endsWith('.zip')) all.push(...unpackZip(bytes, file.name));
+    else all.push({ name: file.name, bytes });
+  }
+  const labels = labelsFile ? { name: labelsFile.name, bytes: new Uint8Array(await labelsFile.arrayBuffer()) } : all.find((e) => e.name === 'labels.csv');
+  if (!labels) throw new Error('add a labels CSV (file,label[,member]), or put labels.csv inside the zip');
+  const images = all.filter((e) => IMAGE.test(e.name)).sort((a, b) => a.name.localeCompare(b.name));
+  if (images.length === 0) throw new Error('no PNG or JPEG images were found');
+  return { images, labels: imageLabels(labels.bytes, labels.name, classes ?? undefined) };
+}
+
 const ops = {
   catalogue: () => attackCatalogue(),
   defaultConfig: () => defaultConfig(),
   availability: () => lab.availability(),
   loadModel: (bytes, name) => lab.loadModel(bytes, name),
   loadCsv,
+  imageEntries,
   recordRows: (id, table, query) => labOf(id).recordRows(table, JSON.stringify(query)),
   perRecordCsv,
   loadRecordsNpy: (population, name, features, labels, membership, ids, classes) =>
