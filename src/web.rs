@@ -7,12 +7,13 @@
 //! chain of causes; a panic hook reports anything unexpected to the console instead of
 //! aborting silently.
 
+use crate::audit::AuditOutcome;
 use crate::config::AuditConfig;
 use crate::model::{Model, ModelOptions};
 use crate::progress::Progress;
 use crate::provenance::Provenance;
 use crate::records::{CsvStream, NpyInputs, RecordSchema, Records, image_archive};
-use crate::report::{Histogram, PerRecordTable, RowQuery};
+use crate::report::{Histogram, RowQuery};
 use crate::session::Session;
 use crate::signal::SignalKind;
 use serde::Serialize;
@@ -73,7 +74,7 @@ pub struct Lab {
     /// The last audit's per-record table, which the page reads a page at a time, and the
     /// number of that audit in this Lab (the page names it, so that it never reads rows of a
     /// later audit as those of the results it shows).
-    table: Option<(u32, PerRecordTable)>,
+    last: Option<(u32, AuditOutcome)>,
     audits: u32,
 }
 
@@ -452,7 +453,7 @@ impl Lab {
         }))
         .map_err(plain_error)?;
         self.audits += 1;
-        self.table = Some((self.audits, run.outcome.per_record));
+        self.last = Some((self.audits, run.outcome));
         Ok(text)
     }
 
@@ -460,7 +461,7 @@ impl Lab {
     /// `ascending`, `search`, `offset`, `limit`); returns `{matching, rows: [[index, cells]]}`.
     #[wasm_bindgen(js_name = recordRows)]
     pub fn record_rows(&self, table: u32, query_json: &str) -> Result<JsValue, JsError> {
-        let table = self.table(table)?;
+        let table = &self.outcome(table)?.per_record;
         let query: RowQuery = serde_json::from_str(query_json).map_err(plain_error)?;
         to_js(&table.select(&query).map_err(plain_error)?)
     }
@@ -474,7 +475,7 @@ impl Lab {
         start: usize,
         count: usize,
     ) -> Result<Vec<u8>, JsError> {
-        let table = self.table(table)?;
+        let table = &self.outcome(table)?.per_record;
         let mut bytes = Vec::new();
         table
             .write_csv(&mut bytes, start..start.saturating_add(count))
@@ -482,10 +483,21 @@ impl Lab {
         Ok(bytes)
     }
 
-    /// The per-record table of audit `number`, while it is the last one.
-    fn table(&self, number: u32) -> Result<&PerRecordTable, JsError> {
-        match &self.table {
-            Some((n, table)) if *n == number => Ok(table),
+    /// The report to hand over of audit `table`: one self-contained HTML file.
+    #[wasm_bindgen(js_name = htmlReport)]
+    pub fn html_report(&self, table: u32) -> Result<String, JsError> {
+        let outcome = self.outcome(table)?;
+        Ok(crate::report::html::render(
+            &outcome.report,
+            &outcome.per_class,
+            &outcome.per_record,
+        ))
+    }
+
+    /// What audit `number` found, while it is the last one.
+    fn outcome(&self, number: u32) -> Result<&AuditOutcome, JsError> {
+        match &self.last {
+            Some((n, outcome)) if *n == number => Ok(outcome),
             Some(_) => Err(plain_error(
                 "these results' records were replaced by a later run: run the audit again to read them",
             )),

@@ -5,6 +5,7 @@ mod cli;
 mod encoding;
 mod golden;
 mod gpu;
+mod html_report;
 mod malformed;
 mod model_outputs;
 mod operating_points;

@@ -5,9 +5,11 @@
 //! in their shortest round-trip form, so the same inputs and seed give byte-identical files.
 
 mod histogram;
+pub mod html;
 mod per_class;
 mod per_record;
 mod summary;
+mod svg_chart;
 pub mod verify;
 
 pub use histogram::Histogram;

@@ -269,6 +269,10 @@ export function setupResults(store, engine) {
   $('records-prev').addEventListener('click', () => turnPage(-1));
   $('records-next').addEventListener('click', () => turnPage(1));
   $('export-report').addEventListener('click', () => download('report.json', new Blob([JSON.stringify(result().report, null, 2) + '\n'], { type: 'application/json' })));
+  $('export-html').addEventListener('click', async () => {
+    const { resultId, perRecord } = result();
+    download('report.html', new Blob([await engine.call('htmlReport', [resultId, perRecord.table])], { type: 'text/html' }));
+  });
   $('export-csv').addEventListener('click', async () => {
     const { resultId, perRecord } = result();
     download('per-record.csv', await engine.call('perRecordCsv', [resultId, perRecord.table, perRecord.records]));

@@ -117,6 +117,7 @@ const ops = {
   imageEntries,
   recordRows: (id, table, query) => labOf(id).recordRows(table, JSON.stringify(query)),
   perRecordCsv,
+  htmlReport: (id, table) => labOf(id).htmlReport(table),
   loadRecordsNpy: (population, name, features, labels, membership, ids, classes) =>
     lab.loadRecordsNpy(population, name, features, labels, membership, ids, classes),
   clearPopulation: () => lab.clearPopulation(),

@@ -91,6 +91,10 @@ pub struct AuditArgs {
     /// Write the per-record CSV (signals, scores, ranks) here.
     #[arg(long, value_name = "FILE")]
     per_record: Option<PathBuf>,
+    /// Write the report to hand over here: one self-contained HTML file (charts as inline
+    /// SVG, no script or request; prints to PDF from a browser).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Run the audit a report records again, with its settings, on the inputs named here, and
     /// say whether it reproduces: the same input hashes and the same report, file names aside.
     #[arg(long, value_name = "REPORT.json")]
@@ -330,6 +334,12 @@ pub fn run(args: &AuditArgs) -> Result<()> {
     if let Some(path) = &args.out {
         write(path, &outcome.report.to_json()?)?;
         println!("report:     {}", path.display());
+    }
+    if let Some(path) = &args.html {
+        let html =
+            mialab::report::html::render(&outcome.report, &outcome.per_class, &outcome.per_record);
+        write(path, &html)?;
+        println!("html:       {}", path.display());
     }
     if let Some(path) = &args.per_record {
         write_per_record(path, &outcome.per_record)?;
