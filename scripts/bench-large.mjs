@@ -5,7 +5,7 @@
 // longest main-thread task). Memory is compared with the parsed records' features (float32).
 // Run: cargo build --release && npm run build && node scripts/bench-large.mjs [--sizes 10000,100000,1000000] [--no-page]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { serve, launch, openPage } from '../tests/browser/harness.mjs';
 import { auditLargeCsv } from '../tests/browser/large-audit.mjs';
@@ -31,9 +31,8 @@ try {
     const population = `${dir}/population-${n}.csv`;
     execFileSync(process.execPath, [`${ROOT}scripts/synthetic-records.mjs`, '--records', String(n), '--out', records, '--population', String(n / 10), '--population-out', population]);
     const parsed = (n + n / 10) * FEATURES * 4;
-    const timed = execFileSync('/usr/bin/time', ['-f', '%e %M', `${ROOT}target/release/mialab`, 'audit', '--model', MODEL, '--records', records, '--population', population, '--attack', ATTACKS.join(','), '-q', '--out', `${dir}/report.json`, '--per-record', `${dir}/per-record.csv`], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-    // /usr/bin/time writes its line last on stderr; the CLI may warn before it.
-    const [seconds, kib] = timed.trim().split('\n').pop().split(' ').map(Number);
+    execFileSync('/usr/bin/time', ['-o', `${dir}/time.txt`, '-f', '%e %M', `${ROOT}target/release/mialab`, 'audit', '--model', MODEL, '--records', records, '--population', population, '--attack', ATTACKS.join(','), '-q', '--out', `${dir}/report.json`, '--per-record', `${dir}/per-record.csv`], { stdio: 'ignore' });
+    const [seconds, kib] = readFileSync(`${dir}/time.txt`, 'utf8').trim().split(' ').map(Number);
     const cli = `${seconds.toFixed(1)} s | ${mib(kib * 1024)} MiB | ${((kib * 1024) / parsed).toFixed(2)}×`;
     let page = '- | - | - | - | -';
     if (withPage) {
