@@ -139,25 +139,8 @@ pub fn image_labels(
     name: &str,
     classes: Option<Vec<String>>,
 ) -> Result<JsValue, JsError> {
-    #[derive(Serialize)]
-    struct Row {
-        label: usize,
-        member: Option<bool>,
-    }
     let rows =
         image_archive::read_image_labels(name, bytes, classes.as_deref()).map_err(js_error)?;
-    let rows: std::collections::HashMap<String, Row> = rows
-        .into_iter()
-        .map(|(file, row)| {
-            (
-                file,
-                Row {
-                    label: row.label,
-                    member: row.member,
-                },
-            )
-        })
-        .collect();
     to_js(&rows)
 }
 
@@ -205,34 +188,9 @@ impl Lab {
         Ok(values[..values.len().min(limit * per_record)].to_vec())
     }
 
-    /// Loads the audit records from CSV; `schema_json` as in `mialab audit --schema`.
-    #[wasm_bindgen(js_name = loadRecordsCsv)]
-    pub fn load_records_csv(
-        &mut self,
-        bytes: &[u8],
-        name: &str,
-        schema_json: Option<String>,
-    ) -> Result<JsValue, JsError> {
-        self.begin_csv(false, name, schema_json, bytes.len() as f64)?;
-        self.push_csv(bytes)?;
-        self.finish_csv()
-    }
-
-    /// Loads the population records (known non-members) from CSV.
-    #[wasm_bindgen(js_name = loadPopulationCsv)]
-    pub fn load_population_csv(
-        &mut self,
-        bytes: &[u8],
-        name: &str,
-        schema_json: Option<String>,
-    ) -> Result<JsValue, JsError> {
-        self.begin_csv(true, name, schema_json, bytes.len() as f64)?;
-        self.push_csv(bytes)?;
-        self.finish_csv()
-    }
-
     /// Starts reading audit (`population = false`) or population records from a CSV of
-    /// `total_bytes` that arrives in chunks ([`Lab::push_csv`], then [`Lab::finish_csv`]);
+    /// `total_bytes` that arrives in chunks ([`Lab::push_csv`], then [`Lab::finish_csv`]), its
+    /// columns named by `schema_json` as in `mialab audit --schema`;
     /// what is loaded now stays until the file has been read whole and checked.
     #[wasm_bindgen(js_name = beginCsv)]
     pub fn begin_csv(
@@ -428,6 +386,7 @@ impl Lab {
         let report: serde_json::Value =
             serde_json::from_str(&run.outcome.report.to_json().map_err(js_error)?)
                 .map_err(plain_error)?;
+        self.audits += 1;
         let table = &run.outcome.per_record;
         let histograms: serde_json::Map<String, serde_json::Value> = table
             .attack_ids()
@@ -440,7 +399,7 @@ impl Lab {
         let (members, others) = table.signal_by_membership(SignalKind::Loss);
         let text = serde_json::to_string(&serde_json::json!({
             "report": report,
-            "perRecord": {"header": table.header, "records": table.len(), "table": self.audits + 1},
+            "perRecord": {"header": table.header, "records": table.len(), "table": self.audits},
             "histograms": histograms,
             "lossHistogram": Histogram::of(&members, &others, HISTOGRAM_BINS, true),
             "perClass": run.outcome.per_class,
@@ -452,7 +411,6 @@ impl Lab {
             },
         }))
         .map_err(plain_error)?;
-        self.audits += 1;
         self.last = Some((self.audits, run.outcome));
         Ok(text)
     }

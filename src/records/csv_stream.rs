@@ -32,9 +32,7 @@ pub struct CsvStream {
     membership: Option<Vec<bool>>,
     values: Vec<f32>,
     hash: Sha256,
-    bytes_seen: u64,
     expected_bytes: Option<u64>,
-    reserved: bool,
 }
 
 impl CsvStream {
@@ -65,9 +63,7 @@ impl CsvStream {
             membership: None,
             values: Vec::new(),
             hash: Sha256::new(),
-            bytes_seen: 0,
             expected_bytes: None,
-            reserved: false,
         })
     }
 
@@ -82,15 +78,9 @@ impl CsvStream {
         self.labels.len()
     }
 
-    /// Bytes taken so far.
-    pub fn bytes_seen(&self) -> u64 {
-        self.bytes_seen
-    }
-
     /// Takes the next chunk of the file.
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), RecordsError> {
         self.hash.update(chunk);
-        self.bytes_seen += chunk.len() as u64;
         if self.parser.is_some() {
             return self.parse(chunk);
         }
@@ -111,13 +101,7 @@ impl CsvStream {
             self.start()?;
         }
         self.parse(&[])?;
-        let sha256 = self
-            .hash
-            .clone()
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha256 = crate::report::hex(&std::mem::take(&mut self.hash).finalize());
         Ok((self.into_records()?, sha256))
     }
 
@@ -197,19 +181,9 @@ impl CsvStream {
         }
         let columns = self.columns.as_ref().expect("resolved with the header");
         let at = |col: usize| Location::line(file, line).column(col, &header[col]);
-        let width = columns.features.len();
-        let start = self.values.len();
         for &col in &columns.features {
-            let value = field(col).and_then(|cell| parse_feature(cell, || at(col)));
-            match value {
-                Ok(v) => self.values.push(v),
-                Err(e) => {
-                    self.values.truncate(start);
-                    return Err(e);
-                }
-            }
+            self.values.push(parse_feature(field(col)?, || at(col))?);
         }
-        debug_assert_eq!(self.values.len(), start + width);
         let label = parse_label(
             field(columns.label)?,
             at(columns.label),
@@ -227,15 +201,14 @@ impl CsvStream {
             m.push(member);
         }
         self.lines.push(line);
-        if !self.reserved {
-            self.reserve_once();
+        if self.labels.len() == 1 {
+            self.reserve();
         }
         Ok(())
     }
 
-    /// Reserves room for every record's values once a first record shows how wide rows are.
-    fn reserve_once(&mut self) {
-        self.reserved = true;
+    /// Reserves room for every record's values once the first record shows how wide rows are.
+    fn reserve(&mut self) {
         let (Some(total), Some(columns)) = (self.expected_bytes, &self.columns) else {
             return;
         };

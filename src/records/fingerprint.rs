@@ -29,7 +29,7 @@ pub fn content_ids(features: &ArrayD<f32>, labels: &[usize]) -> Vec<String> {
         .enumerate()
         .map(|(i, &label)| {
             let print = fingerprint(features.index_axis(Axis(0), i), label);
-            let hex: String = print[..8].iter().map(|b| format!("{b:02x}")).collect();
+            let hex = crate::report::hex(&print[..8]);
             let count = seen.entry(print).or_insert(0);
             *count += 1;
             match *count {

@@ -19,7 +19,7 @@ pub struct ArchiveEntry {
 }
 
 /// One row of `labels.csv`: the image's class and, when given, its membership.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct ImageLabel {
     pub label: usize,
     pub member: Option<bool>,

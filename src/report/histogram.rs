@@ -43,8 +43,8 @@ impl Histogram {
         let (m, n) = (keep(members), keep(non_members));
         let median = |sorted: &[f64]| sorted.get(sorted.len() / 2).copied();
         let axis = |v: f64| if log_x { v.log10() } else { v };
-        let mut all: Vec<f64> = m.iter().chain(&n).map(|&v| axis(v)).collect();
-        all.sort_by(f64::total_cmp);
+        // Both sides are sorted and log10 keeps order: merging them sorts them all.
+        let all: Vec<f64> = merge_sorted(&m, &n).into_iter().map(axis).collect();
         let mut histogram = Histogram {
             lo: 0.0,
             hi: 0.0,
@@ -89,6 +89,24 @@ impl Histogram {
         histogram.clipped_high = hi < max;
         histogram
     }
+}
+
+/// The values of two ascending slices in one ascending vector.
+fn merge_sorted(a: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].total_cmp(&b[j]).is_le() {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 #[cfg(test)]

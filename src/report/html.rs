@@ -59,13 +59,7 @@ fn percent(v: f64) -> String {
 }
 
 fn tpr_at(attack: &AttackResult, fpr: f64) -> Option<f64> {
-    attack
-        .metrics
-        .as_ref()?
-        .tpr_at_fpr
-        .iter()
-        .find(|t| (t.fpr - fpr).abs() < 1e-12)?
-        .tpr
+    attack.metrics.as_ref()?.tpr_at(fpr)
 }
 
 /// The attack that finds the most members at `fpr`.

@@ -284,6 +284,17 @@ pub struct RocMetrics {
     pub roc_tpr: Vec<f64>,
 }
 
+impl RocMetrics {
+    /// The TPR reported at `fpr` (one of the reported rates); `None` when not measurable or
+    /// not reported.
+    pub fn tpr_at(&self, fpr: f64) -> Option<f64> {
+        self.tpr_at_fpr
+            .iter()
+            .find(|t| (t.fpr - fpr).abs() < 1e-12)?
+            .tpr
+    }
+}
+
 /// TPR at a fixed FPR; `tpr` is `null` when the FPR is below 1/#non-members.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TprAtFpr {
@@ -318,8 +329,10 @@ pub struct OperatingPoint {
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// `bytes` as lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -116,10 +116,7 @@ impl PerRecordTable {
 
     /// Row `i` as text, in [`Self::header`] order.
     pub fn row(&self, i: usize) -> Vec<String> {
-        let label = match &self.classes {
-            Some(names) => names[self.labels[i]].clone(),
-            None => self.labels[i].to_string(),
-        };
+        let label = self.label_text(i);
         let member = self
             .membership
             .as_ref()

@@ -30,10 +30,7 @@ pub(super) fn table(report: &Report) -> String {
             continue;
         };
         let tpr = |fpr: f64| {
-            m.tpr_at_fpr
-                .iter()
-                .find(|t| t.fpr == fpr)
-                .and_then(|t| t.tpr)
+            m.tpr_at(fpr)
                 .map_or("n/m".to_string(), |v| format!("{:.1}%", 100.0 * v))
         };
         let _ = writeln!(
