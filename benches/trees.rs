@@ -21,7 +21,7 @@ const MODELS: [&str; 3] = ["wine_forest", "wine_boosting", "wine_binary_boosting
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("models/fixtures/sklearn")
+        .join("models/fixtures/exporters")
         .join(name)
 }
 

@@ -11,7 +11,7 @@ mkdir -p "$c"/{onnx_model,csv_records,npy_records,signals_npz,keep_mask,schema_j
 cp models/fixtures/*.onnx models/fixtures/paper_default/model.onnx "$c/onnx_model/" 2>/dev/null || true
 cp models/breast_cancer/model.onnx "$c/onnx_model/breast_cancer.onnx"
 cp models/support2/targets/overfit.onnx "$c/onnx_model/support2.onnx"
-cp models/fixtures/sklearn/*.onnx "$c/onnx_model/"
+cp models/fixtures/exporters/*.onnx "$c/onnx_model/"
 ex=models/breast_cancer
 head -c 2000 $ex/audit.csv > "$c/csv_records/plain.csv"
 { cat $ex/schema.json; printf '\0'; head -n 12 $ex/audit.csv; } > "$c/csv_records/with_schema"

@@ -22,6 +22,7 @@ pub fn model_output(
     progress: &mut dyn ProgressSink,
 ) -> crate::Result<(ModelOutput, BackendUsed)> {
     model.check_records(records.features.shape(), &records.source)?;
+    records.check_complete(model.info().imputes_missing)?;
     records.check_labels(model.info().output_width.max(2))?;
     let (raw, used) = engine.run(
         model,
@@ -91,6 +92,7 @@ pub fn reference_signals(
     }
     for model in models {
         model.check_records(records.features.shape(), &records.source)?;
+        records.check_complete(model.info().imputes_missing)?;
         records.check_labels(model.info().output_width.max(2))?;
     }
     let reducible = !probabilities

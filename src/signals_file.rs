@@ -288,6 +288,7 @@ fn read_set(
         labels,
         membership,
         classes: meta.class_names.clone(),
+        missing: None,
     };
     let signals = SetSignals {
         target,
@@ -367,6 +368,7 @@ mod tests {
             labels: vec![0; ids.len()],
             membership,
             classes: Some(vec!["alive".into(), "dead".into()]),
+            missing: None,
         }
     }
 

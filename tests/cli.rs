@@ -102,7 +102,7 @@ fn library_errors_name_no_flags_and_the_cli_adds_the_hint() {
 
 #[test]
 fn a_scikit_learn_pipeline_exported_with_defaults_is_inspected_and_audited() {
-    let dir = crate::util::repo("models/fixtures/sklearn");
+    let dir = crate::util::repo("models/fixtures/exporters");
     let path = |f: &str| dir.join(f).display().to_string();
     let inspect = mialab(&["inspect".to_string(), path("wine_logreg_scaled.onnx")]);
     assert!(inspect.status.success(), "{}", stderr(&inspect));

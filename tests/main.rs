@@ -3,6 +3,7 @@
 mod audit_example;
 mod cli;
 mod encoding;
+mod exporters;
 mod golden;
 mod gpu;
 mod html_report;

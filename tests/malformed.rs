@@ -200,6 +200,18 @@ fn nan_feature() {
         &example("model.onnx"),
         &records,
         &schema(),
+        &["line 8, column 3", "missing", "does not impute"],
+    );
+}
+
+#[test]
+fn infinite_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = edited_csv(dir.path(), |lines| set_cell(lines, 7, 2, "inf"));
+    expect_failure(
+        &example("model.onnx"),
+        &records,
+        &schema(),
         &["line 8, column 3", "not finite"],
     );
 }

@@ -31,9 +31,13 @@ pub enum ModelError {
     #[error("tract could not prepare the model for inference: {0}")]
     Prepare(String),
     #[error(
-        "the model uses the ONNX operator {operator}, which the engine (tract) does not implement; export it with common operators (Gemm, Conv, Relu, Softmax, ...) ({detail})"
+        "the model uses the ONNX operator {operator}, which the engine (tract) does not implement; {hint} ({detail})"
     )]
-    UnsupportedOperator { operator: String, detail: String },
+    UnsupportedOperator {
+        operator: String,
+        hint: &'static str,
+        detail: String,
+    },
     #[error("the GPU backend cannot run this model: {0}")]
     Gpu(String),
     #[error("inference failed: {0}")]

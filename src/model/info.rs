@@ -102,6 +102,9 @@ pub struct ModelInfo {
     pub parameters: u64,
     /// What mialab rewrote before the engine read the graph (ONNX-ML operators tract lacks).
     pub rewrites: Vec<String>,
+    /// Whether a missing feature value (NaN) is something the model handles: it imputes
+    /// (an ONNX-ML Imputer) or is a tree ensemble, whose nodes say where missing values go.
+    pub imputes_missing: bool,
     pub opset: Option<i64>,
     pub producer: String,
 }
@@ -165,6 +168,7 @@ impl ModelInfo {
             operators,
             parameters,
             rewrites: Vec::new(),
+            imputes_missing: false,
             opset: proto
                 .opset_import
                 .iter()

@@ -74,20 +74,22 @@ impl Model {
         let mut proto = onnx
             .proto_model_for_read(&mut &bytes[..])
             .map_err(|e| ModelError::Parse(format!("{e:#}")))?;
-        let mut info = ModelInfo::from_proto(&proto)?;
-        let rewrites = onnx_ml::rewrite(&mut proto);
-        if !rewrites.is_empty() {
-            // Inputs and outputs as rewritten; operators and parameters as exported.
-            let rewritten = ModelInfo::from_proto(&proto)?;
-            info = ModelInfo {
-                operators: info.operators,
-                parameters: info.parameters,
-                rewrites,
-                ..rewritten
-            };
-        }
-        let output_index = choose_output(&info, options)?;
-        info.used_output = info.outputs[output_index].name.clone();
+        let exported = ModelInfo::from_proto(&proto)?;
+        let mut rewrites = onnx_ml::remove_zipmaps(&mut proto);
+        rewrites.extend(onnx_ml::fold_pass_through(&mut proto));
+        let declared = ModelInfo::from_proto(&proto)?;
+        let output_index = choose_output(&declared, options)?;
+        let used_output = declared.outputs[output_index].name.clone();
+        rewrites.extend(onnx_ml::keep_only(&mut proto, &used_output));
+        rewrites.extend(onnx_ml::rewrite_operators(&mut proto));
+        // Inputs and outputs once ZipMap is gone; operators and parameters as exported.
+        let mut info = ModelInfo {
+            operators: exported.operators,
+            parameters: exported.parameters,
+            rewrites,
+            used_output,
+            ..declared
+        };
 
         let trees = match (&proto.graph, &info.record_shape[..]) {
             (Some(graph), &[features]) => {
@@ -95,6 +97,10 @@ impl Model {
             }
             _ => None,
         };
+        info.imputes_missing = trees.is_some()
+            || ["Imputer", "TreeEnsembleClassifier", "TreeEnsembleRegressor"]
+                .iter()
+                .any(|op| info.operators.contains_key(*op));
         if let Some(t) = &trees {
             info.rewrites.push(format!(
                 "TreeEnsembleClassifier: {} trees evaluated by mialab's tree walker, not tract",
@@ -110,7 +116,7 @@ impl Model {
         .map(Arc::new);
         let runner = match trees {
             Some(t) => Runner::Trees(t),
-            None => Runner::Tract(tract_plan(&onnx, &proto, &info, output_index)?),
+            None => Runner::Tract(tract_plan(&onnx, &proto, &info)?),
         };
 
         let mut loaded = Model {
@@ -214,12 +220,12 @@ impl Model {
     }
 }
 
-/// tract's optimised plan of `proto`, reading output `output_index` for any batch size.
+/// tract's optimised plan of `proto` (whose one output is the class scores, [`onnx_ml::keep_only`])
+/// for any batch size.
 fn tract_plan(
     onnx: &tract_onnx::Onnx,
     proto: &pb::ModelProto,
     info: &ModelInfo,
-    output_index: usize,
 ) -> Result<Arc<TypedRunnableModel>, ModelError> {
     let mut model = onnx
         .model_for_proto_model(proto)
@@ -230,16 +236,6 @@ fn tract_plan(
     model
         .set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), shape))
         .map_err(|e| prepare_error(format!("{e:#}")))?;
-    let outlet = *model
-        .output_outlets()
-        .map_err(|e| ModelError::Prepare(format!("{e:#}")))?
-        .get(output_index)
-        .ok_or_else(|| {
-            ModelError::Prepare("tract lost track of the model's outputs".to_string())
-        })?;
-    model
-        .select_output_outlets(&[outlet])
-        .map_err(|e| ModelError::Prepare(format!("{e:#}")))?;
     model
         .into_optimized()
         .and_then(|m| m.into_runnable())
@@ -285,6 +281,7 @@ fn prepare_error(message: String) -> ModelError {
     match operator {
         Some(op) => ModelError::UnsupportedOperator {
             operator: op.to_string(),
+            hint: onnx_ml::unsupported_hint(op),
             detail: message.clone(),
         },
         None => ModelError::Prepare(message),

@@ -97,16 +97,19 @@ pub(super) fn resolve(
     })
 }
 
-/// A feature cell's value; `at` says where the cell is, and is only called for an error
-/// (a million-row file would otherwise build a location per cell).
+/// A feature cell's value: a number, or NaN for a missing value (an empty cell, or `NaN` as
+/// pandas and numpy write it), which only a model that imputes may read
+/// ([`Records::check_complete`](super::Records::check_complete)). `at` says where the cell
+/// is, and is only called for an error (a million-row file would otherwise build a location
+/// per cell).
 pub(super) fn parse_feature(cell: &str, at: impl Fn() -> Location) -> Result<f32, RecordsError> {
     match cell.parse::<f32>() {
-        Ok(value) if value.is_finite() => Ok(value),
+        Ok(value) if !value.is_infinite() => Ok(value),
         Ok(value) => Err(RecordsError::NonFinite {
             at: at(),
             value: value.into(),
         }),
-        Err(_) if cell.is_empty() => Err(RecordsError::MissingValue { at: at() }),
+        Err(_) if cell.is_empty() => Ok(f32::NAN),
         Err(_) => Err(RecordsError::NotNumber {
             at: at(),
             value: cell.to_string(),

@@ -31,6 +31,8 @@ pub struct CsvStream {
     labels: Vec<usize>,
     membership: Option<Vec<bool>>,
     values: Vec<f32>,
+    /// The first missing feature value.
+    missing: Option<Location>,
     hash: Sha256,
     expected_bytes: Option<u64>,
 }
@@ -62,6 +64,7 @@ impl CsvStream {
             labels: Vec::new(),
             membership: None,
             values: Vec::new(),
+            missing: None,
             hash: Sha256::new(),
             expected_bytes: None,
         })
@@ -182,7 +185,11 @@ impl CsvStream {
         let columns = self.columns.as_ref().expect("resolved with the header");
         let at = |col: usize| Location::line(file, line).column(col, &header[col]);
         for &col in &columns.features {
-            self.values.push(parse_feature(field(col)?, || at(col))?);
+            let value = parse_feature(field(col)?, || at(col))?;
+            if value.is_nan() && self.missing.is_none() {
+                self.missing = Some(at(col));
+            }
+            self.values.push(value);
         }
         let label = parse_label(
             field(columns.label)?,
@@ -254,6 +261,7 @@ impl CsvStream {
             labels: self.labels,
             membership: self.membership,
             classes: self.schema.classes,
+            missing: self.missing,
         })
     }
 }

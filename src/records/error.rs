@@ -104,9 +104,11 @@ pub enum RecordsError {
     DuplicateColumn { file: String, column: String },
     #[error("{at}: '{value}' is not a number")]
     NotNumber { at: Location, value: String },
-    #[error("{at}: the cell is empty; remove or impute missing values first")]
+    #[error(
+        "{at}: a feature value is missing (an empty cell or NaN) and the model does not impute missing values (it has no Imputer and is not a tree ensemble); remove or impute them first, or export the pipeline with its SimpleImputer"
+    )]
     MissingValue { at: Location },
-    #[error("{at}: feature value {value} is not finite; remove or impute missing values first")]
+    #[error("{at}: feature value {value} is not finite; remove or replace it first")]
     NonFinite { at: Location, value: f64 },
     #[error("{at}: label '{value}' is not in the class list [{classes}]")]
     UnknownClass {

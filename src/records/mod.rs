@@ -39,6 +39,8 @@ pub struct Records {
     pub membership: Option<Vec<bool>>,
     /// Class names in model output order, when the labels were given as names.
     pub classes: Option<Vec<String>>,
+    /// Where the first missing feature value (NaN) is, when any is.
+    pub missing: Option<Location>,
 }
 
 impl Records {
@@ -90,6 +92,15 @@ impl Records {
                 file: self.source.clone(),
                 count,
             }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks no feature value is missing, unless the model reading them imputes missing
+    /// values (`imputes`: an ONNX-ML Imputer, or a tree ensemble's missing-value branches).
+    pub fn check_complete(&self, imputes: bool) -> Result<(), RecordsError> {
+        match &self.missing {
+            Some(at) if !imputes => Err(RecordsError::MissingValue { at: at.clone() }),
             _ => Ok(()),
         }
     }

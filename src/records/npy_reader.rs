@@ -37,12 +37,16 @@ pub(super) fn read(inputs: &NpyInputs<'_>) -> Result<Records, RecordsError> {
         });
     }
     let per_record = features.len() / n;
-    if let Some((i, v)) = features.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+    if let Some((i, v)) = features.iter().enumerate().find(|(_, v)| v.is_infinite()) {
         return Err(RecordsError::NonFinite {
             at: Location::entry(file, i / per_record),
             value: f64::from(*v),
         });
     }
+    let missing = features
+        .iter()
+        .position(|v| v.is_nan())
+        .map(|i| Location::entry(file, i / per_record));
 
     let (labels_file, labels_bytes) = inputs.labels;
     let raw_labels = read_integers(labels_file, labels_bytes)?;
@@ -84,6 +88,7 @@ pub(super) fn read(inputs: &NpyInputs<'_>) -> Result<Records, RecordsError> {
         labels,
         membership,
         classes: inputs.classes.clone(),
+        missing,
     })
 }
 

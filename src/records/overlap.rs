@@ -84,6 +84,7 @@ mod tests {
             labels: labels.to_vec(),
             membership: None,
             classes: None,
+            missing: None,
         }
     }
 

@@ -107,6 +107,7 @@ mod tests {
             labels: vec![1, 0, 1, 0, 1, 0],
             membership: Some(vec![true, true, false, false, true, false]),
             classes: Some(vec!["a".into(), "b".into()]),
+            missing: None,
         };
         let mut target = Signals {
             confidence: vec![0.5; 6],

@@ -140,7 +140,7 @@ test('a semicolon CSV loads, a schema typed after the file re-reads it, and the 
 
 test('a scikit-learn pipeline exported with skl2onnx defaults (Scaler, ZipMap) audits as in the CLI', { timeout: 300_000 }, async () => {
   const { page, errors } = await openPage(site.browser, site.url);
-  const dirOf = `${ROOT}models/fixtures/sklearn`;
+  const dirOf = `${ROOT}models/fixtures/exporters`;
   await upload(page, '#upload-model', `${dirOf}/wine_logreg_scaled.onnx`);
   await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('Rewritten'));
   assert.match(await page.locator('#loaded-summary').textContent(), /ZipMap .* removed/);
