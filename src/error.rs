@@ -17,6 +17,8 @@ pub enum Error {
     Matrix(#[from] crate::signal_matrix::MatrixError),
     #[error("the augmentations do not fit the records")]
     Augment(#[from] crate::augment::AugmentError),
+    #[error("could not read the provided outputs")]
+    Provided(#[from] crate::provided::ProvidedError),
     #[error("could not read the keep-mask")]
     KeepMask(#[from] crate::keep_mask::KeepMaskError),
     #[error("could not use the signals file")]

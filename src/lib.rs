@@ -31,6 +31,7 @@ pub mod model;
 pub mod npz;
 pub mod progress;
 pub mod provenance;
+pub mod provided;
 pub mod records;
 pub mod reference;
 pub mod report;

@@ -10,6 +10,7 @@ mod html_report;
 mod malformed;
 mod model_outputs;
 mod operating_points;
+mod provided_outputs;
 mod references;
 mod session;
 mod signals;

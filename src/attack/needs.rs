@@ -30,6 +30,9 @@ pub struct Needs {
     pub population_references: bool,
     /// The reference models' whole probability vectors, not only the per-record signals.
     pub reference_probabilities: bool,
+    /// The target's whole probability vector, not only the signals of the label (which
+    /// provided losses alone give).
+    pub target_probabilities: bool,
     /// Queries to the target besides the records themselves.
     pub queries: &'static [&'static QueryKind],
 }
@@ -41,6 +44,7 @@ impl Needs {
         references: ReferenceUse::NotUsed,
         population_references: false,
         reference_probabilities: false,
+        target_probabilities: false,
         queries: &[],
     };
 
@@ -64,6 +68,9 @@ impl Needs {
         if self.reference_probabilities && !available.reference_probabilities {
             unmet.push(Need::ReferenceProbabilities);
         }
+        if self.target_probabilities && !available.target_probabilities {
+            unmet.push(Need::TargetProbabilities);
+        }
         for kind in self.queries {
             if !available.queries.contains(&kind.id) {
                 unmet.push(Need::Query(kind));
@@ -80,6 +87,7 @@ pub enum Need {
     References(ReferenceUse),
     PopulationReferences,
     ReferenceProbabilities,
+    TargetProbabilities,
     Query(&'static QueryKind),
 }
 
@@ -99,6 +107,9 @@ impl fmt::Display for Need {
             Need::ReferenceProbabilities => f.write_str(
                 "the reference models' probability vectors, which these reference signals do not hold",
             ),
+            Need::TargetProbabilities => f.write_str(
+                "the target's whole probability vector, which per-record losses do not give (provide logits or probabilities)",
+            ),
             Need::Query(kind) => f.write_str(kind.description),
         }
     }
@@ -112,6 +123,7 @@ pub struct Available {
     pub references: ReferenceUse,
     pub population_references: bool,
     pub reference_probabilities: bool,
+    pub target_probabilities: bool,
     /// Ids of the query kinds whose answers are (or can be) at hand.
     pub queries: Vec<&'static str>,
 }
@@ -132,6 +144,7 @@ impl Available {
                 .references
                 .as_ref()
                 .is_some_and(|r| r.probabilities.is_some()),
+            target_probabilities: records.target.probabilities.ncols() > 0,
             queries: records.queries.kinds().collect(),
         }
     }

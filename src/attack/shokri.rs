@@ -61,6 +61,7 @@ static SHOKRI: AttackInfo = AttackInfo {
     needs: Needs {
         references: ReferenceUse::InAndOut,
         reference_probabilities: true,
+        target_probabilities: true,
         ..Needs::TARGET_ONLY
     },
     reads: &[],

@@ -203,6 +203,10 @@ macro_rules! entry {
                 summary: $summary,
                 needs: Needs {
                     population: $needs,
+                    target_probabilities: matches!(
+                        CONFIGS[$index].signal,
+                        ThresholdSignal::Entropy | ThresholdSignal::ModifiedEntropy
+                    ),
                     ..Needs::TARGET_ONLY
                 },
                 reads: &[],

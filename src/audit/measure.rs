@@ -137,7 +137,8 @@ pub fn attack_signals(
             _ => None,
         },
         utility: Utility::new(
-            &signals.audit.target.correct,
+            (signals.audit.target.probabilities.ncols() > 0)
+                .then_some(&signals.audit.target.correct[..]),
             input.records.membership.as_deref(),
         ),
         attacks: results,

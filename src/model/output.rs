@@ -45,19 +45,26 @@ impl ModelOutput {
         raw: &Array2<f32>,
         choice: OutputKindChoice,
     ) -> Result<ModelOutput, ModelError> {
-        if raw.ncols() == 0 {
+        Self::from_values(raw.mapv(f64::from), choice)
+    }
+
+    /// [`ModelOutput::interpret`] for outputs already in float64 (provided outputs).
+    pub fn from_values(
+        values: Array2<f64>,
+        choice: OutputKindChoice,
+    ) -> Result<ModelOutput, ModelError> {
+        if values.ncols() == 0 {
             return Err(ModelError::NoClasses(0));
         }
-        for ((record, class), &value) in raw.indexed_iter() {
+        for ((record, class), &value) in values.indexed_iter() {
             if !value.is_finite() {
                 return Err(ModelError::NonFiniteOutput {
                     record,
                     class,
-                    value,
+                    value: value as f32,
                 });
             }
         }
-        let values = raw.mapv(f64::from);
         if values.ncols() == 1 {
             return Ok(Self::expand_single(values, choice));
         }

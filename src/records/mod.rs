@@ -18,7 +18,7 @@ pub use csv_reader::sniff_delimiter;
 pub use csv_stream::CsvStream;
 pub use error::{Location, RecordsError};
 pub use npy_reader::NpyInputs;
-pub(crate) use npy_reader::try_read;
+pub(crate) use npy_reader::{read_labels, read_membership, try_read};
 pub use schema::RecordSchema;
 
 use ndarray::ArrayD;

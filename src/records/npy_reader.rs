@@ -49,18 +49,8 @@ pub(super) fn read(inputs: &NpyInputs<'_>) -> Result<Records, RecordsError> {
         .map(|i| Location::entry(file, i / per_record));
 
     let (labels_file, labels_bytes) = inputs.labels;
-    let raw_labels = read_integers(labels_file, labels_bytes)?;
-    check_count(labels_file, n, raw_labels.len())?;
-    let labels = raw_labels
-        .iter()
-        .enumerate()
-        .map(|(i, &l)| {
-            usize::try_from(l).map_err(|_| RecordsError::BadLabel {
-                at: Location::entry(labels_file, i),
-                value: l.to_string(),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let labels = read_labels(labels_file, labels_bytes)?;
+    check_count(labels_file, n, labels.len())?;
 
     let membership = match inputs.membership {
         None => None,
@@ -126,6 +116,20 @@ fn read_id_lines(file: &str, bytes: &[u8]) -> Result<Vec<String>, RecordsError> 
         .collect())
 }
 
+/// A `.npy` vector of class indices (any integer type).
+pub(crate) fn read_labels(file: &str, bytes: &[u8]) -> Result<Vec<usize>, RecordsError> {
+    read_integers(file, bytes)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            usize::try_from(v).map_err(|_| RecordsError::BadLabel {
+                at: Location::entry(file, i),
+                value: v.to_string(),
+            })
+        })
+        .collect()
+}
+
 fn read_integers(file: &str, bytes: &[u8]) -> Result<Vec<i128>, RecordsError> {
     macro_rules! try_types {
         ($($t:ty),*) => {$(
@@ -143,7 +147,7 @@ fn read_integers(file: &str, bytes: &[u8]) -> Result<Vec<i128>, RecordsError> {
     ))
 }
 
-fn read_membership(file: &str, bytes: &[u8]) -> Result<Vec<bool>, RecordsError> {
+pub(crate) fn read_membership(file: &str, bytes: &[u8]) -> Result<Vec<bool>, RecordsError> {
     match try_read::<bool>(bytes) {
         Ok(Some(a)) => return to_vec1(file, a),
         Ok(None) => {}

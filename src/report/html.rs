@@ -186,7 +186,10 @@ fn audited(out: &mut String, report: &Report) {
         } else {
             escape(&s.defences.join(", "))
         },
-        percent(report.utility.accuracy),
+        report.utility.accuracy.map_or(
+            "unknown (the outputs give no top class)".to_string(),
+            percent
+        ),
         match (
             report.utility.member_accuracy,
             report.utility.non_member_accuracy

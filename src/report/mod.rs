@@ -205,13 +205,23 @@ impl ReferenceSection {
 /// the overfitting that threshold attacks exploit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Utility {
-    pub accuracy: f64,
+    /// `None` (null) where the outputs do not say which class the target predicted
+    /// (provided losses).
+    pub accuracy: Option<f64>,
     pub member_accuracy: Option<f64>,
     pub non_member_accuracy: Option<f64>,
 }
 
 impl Utility {
-    pub fn new(correct: &[bool], membership: Option<&[bool]>) -> Utility {
+    /// From whether the target's top class is each record's label (`None`: not known).
+    pub fn new(correct: Option<&[bool]>, membership: Option<&[bool]>) -> Utility {
+        let Some(correct) = correct else {
+            return Utility {
+                accuracy: None,
+                member_accuracy: None,
+                non_member_accuracy: None,
+            };
+        };
         let accuracy_of = |keep: &dyn Fn(usize) -> bool| {
             let (hits, total) = correct
                 .iter()
@@ -223,7 +233,7 @@ impl Utility {
             (total > 0).then(|| hits as f64 / total as f64)
         };
         Utility {
-            accuracy: accuracy_of(&|_| true).unwrap_or(0.0),
+            accuracy: Some(accuracy_of(&|_| true).unwrap_or(0.0)),
             member_accuracy: membership.and_then(|m| accuracy_of(&|i| m[i])),
             non_member_accuracy: membership.and_then(|m| accuracy_of(&|i| !m[i])),
         }

@@ -53,7 +53,8 @@ impl PerClassTable {
                         .copied()
                         .filter(|&i| member(i) == Some(want))
                         .collect();
-                    (!picked.is_empty()).then(|| {
+                    let known = target.probabilities.ncols() > 0;
+                    (known && !picked.is_empty()).then(|| {
                         picked.iter().filter(|&&i| target.correct[i]).count() as f64
                             / picked.len() as f64
                     })

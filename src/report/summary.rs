@@ -10,7 +10,7 @@ pub(super) fn table(report: &Report) -> String {
     let _ = writeln!(
         out,
         "target accuracy: {} overall, {} on members, {} on non-members",
-        pct(Some(u.accuracy)),
+        pct(u.accuracy),
         pct(u.member_accuracy),
         pct(u.non_member_accuracy)
     );

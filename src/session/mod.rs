@@ -50,6 +50,8 @@ pub enum SessionError {
     },
     #[error("attack '{attack}' needs {need}, which this signals file does not hold")]
     NotInSignalsFile { attack: &'static str, need: String },
+    #[error("attack '{attack}' needs {need}, which the provided outputs do not hold")]
+    NotInProvidedOutputs { attack: &'static str, need: String },
 }
 
 /// A part of the signals that a request computed, and how long it took.
@@ -108,6 +110,8 @@ impl References {
 /// under are the file's.
 struct Fixed {
     temperature: f64,
+    /// The signals came from provided outputs ([`crate::provided`]), not a signals file.
+    provided: bool,
 }
 
 /// What the user loaded and what has been computed from it.
@@ -141,9 +145,20 @@ impl Session {
             cache: Some(Cache::fixed(file.signals)),
             fixed: Some(Fixed {
                 temperature: file.meta.temperature,
+                provided: false,
             }),
             ..Session::default()
         }
+    }
+
+    /// A session over outputs the target already gave ([`crate::provided`]): like a signals
+    /// file, no model runs.
+    pub fn from_provided_outputs(file: SignalsFile) -> Session {
+        let mut session = Session::from_signals_file(file);
+        if let Some(fixed) = &mut session.fixed {
+            fixed.provided = true;
+        }
+        session
     }
 
     /// The target model; forgets every computed signal.
@@ -262,6 +277,7 @@ impl Session {
             references,
             population_references: population && with_references,
             reference_probabilities: with_references,
+            target_probabilities: true,
             queries: query_kinds().map(|k| k.id).collect(),
         }
     }
@@ -395,7 +411,12 @@ impl Session {
             let info = attack.info();
             let blocked = labels_only && !info.labels_suffice;
             if let (false, Some(need)) = (blocked, info.needs.unmet(&available).first()) {
-                return Err(match self.fixed {
+                return Err(match &self.fixed {
+                    Some(Fixed { provided: true, .. }) => SessionError::NotInProvidedOutputs {
+                        attack: info.id,
+                        need: need.to_string(),
+                    }
+                    .into(),
                     Some(_) => SessionError::NotInSignalsFile {
                         attack: info.id,
                         need: need.to_string(),

@@ -137,24 +137,3 @@ test('a semicolon CSV loads, a schema typed after the file re-reads it, and the 
   assert.equal(await waitForRun(page), '');
   assert.deepEqual(errors, []);
 });
-
-test('a scikit-learn pipeline exported with skl2onnx defaults (Scaler, ZipMap) audits as in the CLI', { timeout: 300_000 }, async () => {
-  const { page, errors } = await openPage(site.browser, site.url);
-  const dirOf = `${ROOT}models/fixtures/exporters`;
-  await upload(page, '#upload-model', `${dirOf}/wine_logreg_scaled.onnx`);
-  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('Rewritten'));
-  assert.match(await page.locator('#loaded-summary').textContent(), /ZipMap .* removed/);
-  await page.setInputFiles('#upload-npy', [`${dirOf}/wine_features.npy`, `${dirOf}/wine_labels.npy`, `${dirOf}/wine_members.npy`]);
-  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('178 records'));
-  for (const box of await page.locator('#attack-list input[type=checkbox]').all()) {
-    if ((await box.isChecked()) !== ((await box.getAttribute('value')) === 'loss')) await box.click();
-  }
-  await page.click('#run');
-  assert.equal(await waitForRun(page), '');
-  const auc = Number(await page.locator('#metrics-table tr[data-attack="loss"] td').nth(1).textContent());
-  const binary = process.env.MIALAB_BIN || `${ROOT}target/debug/mialab`;
-  execFileSync(binary, ['audit', '--model', `${dirOf}/wine_logreg_scaled.onnx`, '--records', `${dirOf}/wine_features.npy`, '--labels', `${dirOf}/wine_labels.npy`, '--membership', `${dirOf}/wine_members.npy`, '--attack', 'loss', '-q', '--out', `${dir}/wine.json`]);
-  const cli = JSON.parse(readFileSync(`${dir}/wine.json`, 'utf8')).attacks[0].metrics.auc;
-  assert.ok(Math.abs(auc - cli) <= 0.0005 + 1e-9, `loss AUC ${auc} on the page, ${cli} from the CLI`);
-  assert.deepEqual(errors, []);
-});

@@ -2,6 +2,7 @@
 
 use crate::inputs::{NpyCompanions, SchemaArgs, load_model, load_records, load_references};
 use crate::progress_bar::TerminalProgress;
+use crate::provided_cmd::{self, Companions, OutputsArgs};
 use crate::settings_args::{AttackArgs, SignalArgs};
 use crate::zoo_cmd;
 use anyhow::{Context, Result, bail};
@@ -59,7 +60,7 @@ pub struct InputArgs {
     references: Option<PathBuf>,
     /// Which audit records each reference model trained on: .npy [models, records] of 0/1, or
     /// CSV with one column per model file name and one row per audit record.
-    #[arg(long, value_name = "FILE", requires = "references")]
+    #[arg(long, value_name = "FILE")]
     keep_mask: Option<PathBuf>,
     /// With --zoo: leave out the zoo's reference models (population attacks only, faster).
     #[arg(long, requires = "zoo")]
@@ -83,6 +84,8 @@ pub struct AuditArgs {
     /// Attack the signals of a file written by `mialab signals` instead of running models.
     #[arg(long, value_name = "FILE.npz", conflicts_with_all = ["model", "records", "zoo", "references", "population"])]
     signals: Option<PathBuf>,
+    #[command(flatten)]
+    provided: OutputsArgs,
     #[command(flatten)]
     attack_args: AttackArgs,
     /// Write the JSON report here.
@@ -161,8 +164,13 @@ impl InputArgs {
             return Ok((files, schema));
         }
         let (Some(model), Some(records)) = (&self.model, &self.records) else {
-            bail!("name the --model and the --records to audit, or a --zoo target");
+            bail!(
+                "name the --model and the --records to audit, a --zoo target, or the target's --outputs"
+            );
         };
+        if self.keep_mask.is_some() && self.references.is_none() {
+            bail!("--keep-mask goes with --references (or, with --outputs, --reference-outputs)");
+        }
         let files = AuditFiles {
             model: model.clone(),
             records: records.clone(),
@@ -178,6 +186,16 @@ impl InputArgs {
             },
         };
         Ok((files, schema))
+    }
+
+    /// The flags that go with `--outputs` given as `.npy`.
+    fn companions(&self) -> Companions<'_> {
+        Companions {
+            labels: self.labels.as_deref(),
+            membership: self.membership.as_deref(),
+            population_labels: self.population_labels.as_deref(),
+            keep_mask: self.keep_mask.as_deref(),
+        }
     }
 
     pub fn model_options(&self) -> ModelOptions {
@@ -310,9 +328,21 @@ pub fn run(args: &AuditArgs) -> Result<()> {
         Some((_, config)) => config.clone(),
         None => args.config(),
     };
-    let (outcome, line) = match &args.signals {
-        Some(path) => audit_signals_file(path, &config, args.inputs.quiet)?,
-        None => {
+    let (outcome, line) = match (&args.signals, &args.provided.outputs) {
+        (Some(path), _) => audit_signals_file(path, &config, args.inputs.quiet)?,
+        (None, Some(_)) => {
+            let file = provided_cmd::load(
+                &args.provided,
+                &args.inputs.companions(),
+                config.signals.output_kind,
+            )?;
+            audit_session(
+                &mut Session::from_provided_outputs(file),
+                &config,
+                args.inputs.quiet,
+            )?
+        }
+        (None, None) => {
             let (files, schema) = args.inputs.files()?;
             let options = args.inputs.model_options();
             audit_files(&files, &schema, &options, &config, args.inputs.quiet)?

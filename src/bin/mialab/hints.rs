@@ -25,6 +25,13 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
                     .to_string(),
             );
         }
+        if let Some(SessionError::NotInProvidedOutputs { .. }) =
+            cause.downcast_ref::<SessionError>()
+        {
+            return Some(
+                "provide what it needs (--reference-outputs with --keep-mask, --population-outputs, or one column per class instead of losses), or choose other attacks with --attack".to_string(),
+            );
+        }
         if let Some(SessionError::NotInSignalsFile { .. }) = cause.downcast_ref::<SessionError>() {
             return Some(
                 "write the signals again with `mialab signals` from the models and the inputs this attack needs, or choose other attacks with --attack".to_string(),
@@ -44,6 +51,9 @@ fn attack_hint(error: &AttackError) -> Option<String> {
             Need::PopulationReferences => {
                 Some("pass --population together with --references and --keep-mask".to_string())
             }
+            Need::TargetProbabilities => Some(
+                "give --outputs with one column per class (logits or probabilities) instead of losses, or choose other attacks with --attack".to_string(),
+            ),
             Need::ReferenceProbabilities | Need::Query(_) => None,
         },
         AttackError::Parameter { name, .. } => setting_flag(name),

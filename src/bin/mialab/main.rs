@@ -10,6 +10,7 @@ mod hints;
 mod inputs;
 mod list_cmd;
 mod progress_bar;
+mod provided_cmd;
 mod settings_args;
 mod signals_cmd;
 mod zoo_cmd;
