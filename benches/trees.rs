@@ -1,5 +1,6 @@
-//! Benchmark of tree ensembles against onnxruntime, in the same run: the committed
-//! scikit-learn forest and gradient-boosting exports (skl2onnx defaults) over 100,000 records
+//! Benchmark of tree ensembles against onnxruntime, in the same run: the committed forest and
+//! gradient-boosting exports (skl2onnx's RandomForest, GradientBoosting, HistGradientBoosting;
+//! onnxmltools' XGBoost and LightGBM; every option at its default) over 100,000 records
 //! (the wine features repeated), on mialab's tree walker and on onnxruntime's CPU provider
 //! with one thread (`benches/peer_onnxruntime.py`, ZipMap cut off on both sides), best of
 //! three runs each, printing rows per second and the ratio.
@@ -17,7 +18,14 @@ use std::time::Instant;
 
 const ROWS: usize = 100_000;
 const REPEATS: usize = 3;
-const MODELS: [&str; 3] = ["wine_forest", "wine_boosting", "wine_binary_boosting"];
+const MODELS: [&str; 6] = [
+    "wine_forest",
+    "wine_boosting",
+    "wine_binary_boosting",
+    "wine_hist_boosting",
+    "wine_xgboost",
+    "wine_lightgbm",
+];
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

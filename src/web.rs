@@ -9,9 +9,10 @@
 
 use crate::audit::AuditOutcome;
 use crate::config::AuditConfig;
-use crate::model::{Model, ModelOptions};
+use crate::model::{Model, ModelOptions, OutputKindChoice};
 use crate::progress::Progress;
 use crate::provenance::Provenance;
+use crate::provided::{self, ProvidedOutputs};
 use crate::records::{CsvStream, NpyInputs, RecordSchema, Records, image_archive};
 use crate::report::{Histogram, RowQuery};
 use crate::session::Session;
@@ -76,6 +77,22 @@ pub struct Lab {
     /// later audit as those of the results it shows).
     last: Option<(u32, AuditOutcome)>,
     audits: u32,
+    /// Outputs provided instead of a model, while the session audits them.
+    provided: Option<ProvidedOutputs>,
+}
+
+/// Provided outputs as the page shows them after loading.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutputsSummary {
+    /// What the class columns are ("provided logits", "provided losses ...").
+    output: String,
+    classes: usize,
+    records: RecordsSummary,
+    population: Option<RecordsSummary>,
+    references: usize,
+    records_without_in: usize,
+    records_without_out: usize,
 }
 
 /// A record set as the page shows it after loading.
@@ -158,10 +175,76 @@ impl Lab {
         Lab::default()
     }
 
+    /// Audits outputs the target already gave instead of a model ([`crate::provided`]): a CSV
+    /// (label, optional id and member, one column per class or a loss column) or an `.npz`
+    /// (TF Privacy's AttackInputData names, or mialab's with reference and population
+    /// outputs). Replaces the model, records, population and references loaded before.
+    #[wasm_bindgen(js_name = loadOutputs)]
+    pub fn load_outputs(&mut self, bytes: &[u8], name: &str) -> Result<JsValue, JsError> {
+        let provided = if bytes.starts_with(b"PK") {
+            provided::from_npz(name, bytes)
+        } else {
+            provided::from_csv(name, bytes)
+                .map(|set| ProvidedOutputs::new(Provenance::of_bytes(name, bytes), set))
+        }
+        .map_err(js_error)?;
+        self.use_provided(provided)
+    }
+
+    /// The target's outputs on population records (CSV), beside outputs already loaded.
+    #[wasm_bindgen(js_name = loadPopulationOutputs)]
+    pub fn load_population_outputs(
+        &mut self,
+        bytes: &[u8],
+        name: &str,
+    ) -> Result<JsValue, JsError> {
+        let Some(mut provided) = self.provided.clone() else {
+            return Err(plain_error(
+                "load the target's outputs on the audit records before its outputs on the population",
+            ));
+        };
+        let set = provided::from_csv(name, bytes).map_err(js_error)?;
+        provided.population = Some((set, Provenance::of_bytes(name, bytes)));
+        self.use_provided(provided)
+    }
+
+    fn use_provided(&mut self, provided: ProvidedOutputs) -> Result<JsValue, JsError> {
+        let file = provided
+            .clone()
+            .into_signals_file(OutputKindChoice::Auto)
+            .map_err(js_error)?;
+        let keep = file.signals.audit.references.as_ref().map(|r| &r.keep);
+        let count = |f: &dyn Fn(ndarray::ArrayView1<'_, bool>) -> bool| {
+            keep.map_or(0, |k| k.rows().into_iter().filter(|r| f(*r)).count())
+        };
+        let summary = OutputsSummary {
+            output: file.signals.model.output.clone(),
+            classes: file.signals.model.classes,
+            records: RecordsSummary::of(&file.records),
+            population: file.population.as_ref().map(RecordsSummary::of),
+            references: keep.map_or(0, |k| k.ncols()),
+            records_without_in: count(&|r| !r.iter().any(|&k| k)),
+            records_without_out: count(&|r| r.iter().all(|&k| k)),
+        };
+        self.session = Session::from_provided_outputs(file);
+        self.model_bytes.clear();
+        self.reference_bytes.clear();
+        self.provided = Some(provided);
+        to_js(&summary)
+    }
+
+    /// Leaves provided outputs for inputs a model runs on: a fresh session.
+    fn leave_provided(&mut self) {
+        if self.provided.take().is_some() {
+            self.session = Session::new();
+        }
+    }
+
     /// Loads the target model; returns its inputs, outputs, operators and parameter count.
     #[wasm_bindgen(js_name = loadModel)]
     pub fn load_model(&mut self, bytes: &[u8], name: &str) -> Result<JsValue, JsError> {
         let model = Model::from_bytes(bytes, &ModelOptions::default()).map_err(js_error)?;
+        self.leave_provided();
         let info = to_js(model.info())?;
         self.session
             .set_target(model, Provenance::of_bytes(name, bytes));
@@ -236,6 +319,7 @@ impl Lab {
         if population {
             records.check_population().map_err(js_error)?;
         }
+        self.leave_provided();
         let summary = to_js(&RecordsSummary::of(&records))?;
         let provenance = Provenance {
             source: records.source.clone(),
@@ -278,6 +362,7 @@ impl Lab {
         if population {
             records.check_population().map_err(js_error)?;
         }
+        self.leave_provided();
         let summary = to_js(&RecordsSummary::of(&records))?;
         let provenance = Provenance::of_bytes(name, features);
         if population {
@@ -298,6 +383,7 @@ impl Lab {
     #[wasm_bindgen(js_name = addReferenceModel)]
     pub fn add_reference_model(&mut self, bytes: &[u8], name: &str) -> Result<usize, JsError> {
         let model = Model::from_bytes(bytes, &ModelOptions::default()).map_err(js_error)?;
+        self.leave_provided();
         self.reference_bytes.push(bytes.to_vec());
         Ok(self
             .session

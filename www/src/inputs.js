@@ -46,7 +46,48 @@ export function setupInputs(store, engine, progress) {
       await engine.call('detachSession');
     }
     current = { demo: null, generation: engine.generation };
-    return engine.call(op, args);
+    const result = await engine.call(op, args);
+    // Loading a model's inputs ends an audit of provided outputs: the engine starts afresh.
+    if (store.get().model?.provided && !op.endsWith('Outputs') && op !== 'availability') store.clearInputs();
+    return result;
+  }
+
+  /** Shows provided outputs as what is loaded: no model, their records, population, references. */
+  function showOutputs(/** @type {string} */ name, /** @type {any} */ summary) {
+    store.update({
+      model: { name, provided: true, info: { output: summary.output, output_width: summary.classes } },
+      records: summary.records,
+      population: summary.population,
+      references: summary.references,
+      keep: summary.references ? { recordsWithoutIn: summary.recordsWithoutIn, recordsWithoutOut: summary.recordsWithoutOut } : null,
+      pixels: null,
+      demo: null,
+    });
+  }
+
+  async function onUploadOutputs() {
+    setError('upload-outputs-error', '');
+    const file = await readFile($('upload-outputs'));
+    if (!file) return;
+    try {
+      showOutputs(file.name, await mutate('loadOutputs', [file.bytes, file.name]));
+    } catch (e) {
+      setError('upload-outputs-error', `${file.name}: ${e.message}`);
+    }
+    await changed();
+  }
+
+  async function onUploadPopulationOutputs() {
+    setError('upload-population-outputs-error', '');
+    const file = await readFile($('upload-population-outputs'));
+    if (!file) return;
+    try {
+      const outputs = store.get().model;
+      showOutputs(outputs?.name ?? file.name, await mutate('loadPopulationOutputs', [file.bytes, file.name]));
+    } catch (e) {
+      setError('upload-population-outputs-error', `${file.name}: ${e.message}`);
+    }
+    await changed();
   }
 
   async function loadModelBytes(/** @type {Uint8Array} */ bytes, /** @type {string} */ name) {
@@ -344,6 +385,8 @@ export function setupInputs(store, engine, progress) {
   $('upload-image-labels').addEventListener('change', onUploadImages);
   $('upload-references').addEventListener('change', onUploadReferences);
   $('upload-keep').addEventListener('change', onUploadKeep);
+  $('upload-outputs').addEventListener('change', onUploadOutputs);
+  $('upload-population-outputs').addEventListener('change', onUploadPopulationOutputs);
   $('demo-select').addEventListener('change', describeDemo);
   $('demo-load').addEventListener('click', onLoadDemo);
   store.subscribe(renderLoaded);
@@ -361,7 +404,9 @@ function renderLoaded(state) {
     dd.textContent = text;
     dl.append(dt, dd);
   };
-  if (state.model) {
+  if (state.model?.provided) {
+    add('Model', `none runs here: the target's outputs from ${state.model.name} (${state.model.info.output}, ${state.model.info.output_width} classes)`);
+  } else if (state.model) {
     const m = state.model;
     add('Model', `${m.name}: input ${m.info.input.name} (one record: ${JSON.stringify(m.info.record_shape)}), output ${m.info.used_output}, ${Math.max(2, m.info.output_width)} classes, ${m.info.parameters.toLocaleString()} parameters`);
     for (const rewrite of m.info.rewrites || []) add('Rewritten', rewrite);

@@ -41,7 +41,7 @@ export function setupResults(store, engine) {
         ? ` (members ${(100 * report.utility.member_accuracy).toFixed(1)}%, non-members ${(100 * report.utility.non_member_accuracy).toFixed(1)}%)`
         : '';
     const engine = report.model.backend ? `; engine: ${report.model.backend.detail}` : '';
-    $('results-summary').textContent = `${report.records.records} records of ${report.model.source}; target accuracy ${(100 * report.utility.accuracy).toFixed(1)}%${utility}. ${report.attacks.length} attacks; ${describeRun(run)}${engine}.`;
+    $('results-summary').textContent = `${report.records.records} records of ${report.model.source}; target accuracy ${report.utility.accuracy === null ? 'unknown (no top class in the outputs)' : `${(100 * report.utility.accuracy).toFixed(1)}%`}${utility}. ${report.attacks.length} attacks; ${describeRun(run)}${engine}.`;
     renderRoc();
     const warnings = $('run-warnings');
     warnings.replaceChildren();

@@ -113,6 +113,8 @@ const ops = {
   defaultConfig: () => defaultConfig(),
   availability: () => lab.availability(),
   loadModel: (bytes, name) => lab.loadModel(bytes, name),
+  loadOutputs: (bytes, name) => lab.loadOutputs(bytes, name),
+  loadPopulationOutputs: (bytes, name) => lab.loadPopulationOutputs(bytes, name),
   loadCsv,
   imageEntries,
   recordRows: (id, table, query) => labOf(id).recordRows(table, JSON.stringify(query)),
