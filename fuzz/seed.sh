@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 M=${1:-target/debug/mialab}
 c=fuzz/corpus
 rm -rf "$c"
-mkdir -p "$c"/{onnx_model,csv_records,npy_records,signals_npz,keep_mask,schema_json,image_archive}
+mkdir -p "$c"/{onnx_model,csv_records,npy_records,signals_npz,keep_mask,schema_json,image_archive,provided_outputs}
 cp models/fixtures/*.onnx models/fixtures/paper_default/model.onnx "$c/onnx_model/" 2>/dev/null || true
 cp models/breast_cancer/model.onnx "$c/onnx_model/breast_cancer.onnx"
 cp models/support2/targets/overfit.onnx "$c/onnx_model/support2.onnx"
@@ -54,4 +54,9 @@ open(f'{out}/zip', 'wb').write(b'\0' + archive.getvalue())
 open(f'{out}/labels', 'wb').write(b'\1file,label,member\n0.png,3,1\n"1.png",7,0\n')
 open(f'{out}/names', 'wb').write(b'\3file,label\na.png,cat\nb.png,dog\n')
 PY
+o=models/fixtures/outputs
+{ printf '\0'; head -n 12 $o/wine_logits.csv; } > "$c/provided_outputs/logits.csv"
+{ printf '\0'; head -n 12 $o/wine_losses.csv; } > "$c/provided_outputs/losses.csv"
+{ printf '\1'; cat $o/wine_attack_input.npz; } > "$c/provided_outputs/tf_privacy.npz"
+{ printf '\1'; cat $o/wine_with_references.npz; } > "$c/provided_outputs/references.npz"
 ls "$c"/* | head -40

@@ -58,6 +58,31 @@ pub(super) fn one_hot(graph: &mut Graph, node: &pb::NodeProto) -> Option<String>
     ))
 }
 
+/// Replaces a classifier's string class labels (`classlabels_strings`) by their indices: the
+/// probability columns keep their order, and only the label output, which mialab never reads,
+/// would have named them.
+pub(super) fn index_class_labels(node: &mut pb::NodeProto) -> Option<String> {
+    let at = node
+        .attribute
+        .iter()
+        .position(|a| a.name == "classlabels_strings")?;
+    let names: Vec<String> = node.attribute[at]
+        .strings
+        .iter()
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect();
+    let mut indices = int_attribute("classlabels_ints", 0);
+    indices.ints = (0..names.len() as i64).collect();
+    indices.r#type = pb::attribute_proto::AttributeType::Ints as i32;
+    node.attribute[at] = indices;
+    Some(format!(
+        "{} '{}': string classes ({}) replaced by their indices (the label output is not read)",
+        node.op_type,
+        node.name,
+        names.join(", ")
+    ))
+}
+
 pub(super) fn binarizer(graph: &mut Graph, node: &pb::NodeProto) -> Option<String> {
     let (x, y) = input_output(node)?;
     let threshold = attribute(node, "threshold").map_or(0.0, |a| a.f);

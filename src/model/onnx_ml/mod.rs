@@ -9,7 +9,9 @@
 //!    it goes (the label output's `ArgMax`, `ArrayFeatureExtractor`, `LabelEncoder`, `Cast`).
 //! 4. [`rewrite_operators`]: what remains on the way to the scores is replaced by standard
 //!    operators with the same arithmetic: `Scaler` and `Imputer` ([`arithmetic`]),
-//!    `OneHotEncoder`, `ArrayFeatureExtractor` and `Binarizer` ([`encoders`]).
+//!    `OneHotEncoder`, `ArrayFeatureExtractor` and `Binarizer` ([`encoders`]); a
+//!    `LinearClassifier` fitted on string classes gets their indices instead, since tract
+//!    cannot type a string label output (which is never read).
 //!
 //! Each step reports what it did in words, so `mialab inspect` can say what it changed. An
 //! ONNX-ML operator that is still on the path is named by [`unsupported_hint`] with the
@@ -53,6 +55,13 @@ pub(super) fn rewrite_operators(proto: &mut pb::ModelProto) -> Vec<String> {
             (ML_DOMAIN, "OneHotEncoder") => encoders::one_hot(&mut added, &node),
             (ML_DOMAIN, "ArrayFeatureExtractor") => encoders::feature_extractor(&mut added, &node),
             (ML_DOMAIN, "Binarizer") => encoders::binarizer(&mut added, &node),
+            (ML_DOMAIN, "LinearClassifier") => {
+                let mut node = node;
+                let line = encoders::index_class_labels(&mut node);
+                added.nodes.push(node);
+                done.extend(line);
+                continue;
+            }
             _ => None,
         };
         match rewritten {
