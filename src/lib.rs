@@ -29,6 +29,7 @@ pub mod keep_mask;
 pub mod metrics;
 pub mod model;
 pub mod npz;
+pub mod parallel;
 pub mod progress;
 pub mod provenance;
 pub mod provided;

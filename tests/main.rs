@@ -2,6 +2,7 @@
 
 mod audit_example;
 mod cli;
+mod determinism;
 mod encoding;
 mod exporters;
 mod golden;

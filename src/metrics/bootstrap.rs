@@ -9,7 +9,9 @@ pub const MIN_RESAMPLES: usize = 200;
 
 /// Percentile interval (level `1 - alpha`) of the AUC over `resamples` bootstrap resamples.
 /// Members and non-members are resampled separately (with replacement, each to its own
-/// size) so that every resample has both; the same `seed` gives the same interval.
+/// size) so that every resample has both. Resample `r` draws from ChaCha8 seeded with `seed`
+/// on stream `r`, so resamples run in parallel and the same `seed` gives the same interval
+/// whatever the thread count.
 pub fn auc_bootstrap_interval(
     scores: &[f64],
     members: &[bool],
@@ -35,21 +37,21 @@ pub fn auc_bootstrap_interval(
             .collect()
     };
     let (pos, neg) = (group_of(true), group_of(false));
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    // Members' and non-members' draws of each group side by side, as 32-bit counts: one
-    // cache line holds both, and a million groups fit in a last-level cache.
-    let mut drawn = vec![[0u32; 2]; groups.len()];
-    let mut aucs = Vec::with_capacity(resamples);
-    for _ in 0..resamples {
-        drawn.fill([0, 0]);
+    let streams: Vec<u64> = (0..resamples as u64).collect();
+    let mut aucs = crate::parallel::map_ordered(&streams, |&stream| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(stream);
+        // Members' and non-members' draws of each group side by side, as 32-bit counts: one
+        // cache line holds both, and a million groups fit in a last-level cache.
+        let mut drawn = vec![[0u32; 2]; groups.len()];
         for _ in 0..pos.len() {
             drawn[pos[draw(&mut rng, pos.len())] as usize][0] += 1;
         }
         for _ in 0..neg.len() {
             drawn[neg[draw(&mut rng, neg.len())] as usize][1] += 1;
         }
-        aucs.push(trapezoid_auc(&drawn, pos.len(), neg.len()));
-    }
+        trapezoid_auc(&drawn, pos.len(), neg.len())
+    });
     aucs.sort_by(f64::total_cmp);
     Ok((
         quantile_sorted(&aucs, alpha / 2.0),
@@ -145,11 +147,12 @@ mod tests {
                 .collect()
         };
         let (pos, neg) = (pick(true), pick(false));
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut labels = vec![true; pos.len()];
         labels.resize(scores.len(), false);
-        let mut aucs: Vec<f64> = (0..resamples)
-            .map(|_| {
+        let mut aucs: Vec<f64> = (0..resamples as u64)
+            .map(|stream| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                rng.set_stream(stream);
                 let mut sample: Vec<f64> = (0..pos.len())
                     .map(|_| pos[draw(&mut rng, pos.len())])
                     .collect();

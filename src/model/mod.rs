@@ -158,17 +158,26 @@ impl Model {
         let n = features.shape()[0];
         let batch_size = batch_size.max(1);
         let mut out = Array2::<f32>::zeros((n, self.info.output_width));
-        for start in (0..n).step_by(batch_size) {
-            let end = (start + batch_size).min(n);
-            let batch = features
-                .slice_axis(Axis(0), Slice::from(start..end))
-                .to_owned();
-            let rows = self.run_batch(batch)?;
-            out.slice_axis_mut(Axis(0), Slice::from(start..end))
-                .assign(&rows);
+        let batches: Vec<(usize, usize)> = (0..n)
+            .step_by(batch_size)
+            .map(|start| (start, (start + batch_size).min(n)))
+            .collect();
+        // The batches are the same whatever the thread count; threads only share them out.
+        for group in batches.chunks(crate::parallel::chunk_size()) {
+            let outputs = crate::parallel::map_ordered(group, |&(start, end)| {
+                let batch = features
+                    .slice_axis(Axis(0), Slice::from(start..end))
+                    .to_owned();
+                self.run_batch(batch)
+            });
+            for (&(start, end), rows) in group.iter().zip(outputs) {
+                out.slice_axis_mut(Axis(0), Slice::from(start..end))
+                    .assign(&rows?);
+            }
+            let done = group.last().map_or(n, |&(_, end)| end);
             progress.update(Progress {
                 step: "inference",
-                done: end,
+                done,
                 total: n,
             });
         }

@@ -25,6 +25,10 @@ use std::process::ExitCode;
     about = "Membership-inference attack lab: measure what a model leaks about its training records"
 )]
 struct Cli {
+    /// Threads to spread record batches and bootstrap resamples over (default: every core).
+    /// The results are the same bit for bit whatever the number.
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,6 +53,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(threads) = cli.threads {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build_global()
+        {
+            eprintln!("error: cannot start {threads} threads: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let result = match cli.command {
         Command::Audit(args) => audit_cmd::run(&args),
         Command::Signals(args) => signals_cmd::run(&args),
