@@ -53,14 +53,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(threads) = cli.threads {
-        if let Err(e) = rayon::ThreadPoolBuilder::new()
+    if let Some(threads) = cli.threads
+        && let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .build_global()
-        {
-            eprintln!("error: cannot start {threads} threads: {e}");
-            return ExitCode::from(2);
-        }
+    {
+        eprintln!("error: cannot start {threads} threads: {e}");
+        return ExitCode::from(2);
     }
     let result = match cli.command {
         Command::Audit(args) => audit_cmd::run(&args),
