@@ -3,7 +3,8 @@
 //! onnxmltools' XGBoost and LightGBM; every option at its default) over 100,000 records
 //! (the wine features repeated), on mialab's tree walker and on onnxruntime's CPU provider
 //! with one thread (`benches/peer_onnxruntime.py`, ZipMap cut off on both sides), best of
-//! three runs each, printing rows per second and the ratio.
+//! three runs each, printing rows per second and the ratio at one thread each; then mialab on
+//! every core.
 //!
 //! Run: `cargo bench --bench trees` (needs `pip install onnxruntime==1.32.0 onnx`; without
 //! them the peer column says so).
@@ -43,28 +44,40 @@ fn main() {
     features
         .write_npy(std::fs::File::create(&npy).unwrap())
         .expect("write the records");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "{ROWS} records × {} features, best of {REPEATS}, one thread each",
+        "{ROWS} records × {} features, best of {REPEATS}; the ratio is at one thread each",
         wine.ncols()
     );
     println!(
-        "{:<22} {:>14} {:>18} {:>8}",
-        "model", "mialab rows/s", "onnxruntime rows/s", "ratio"
+        "{:<22} {:>14} {:>18} {:>8} {:>18}",
+        "model",
+        "mialab rows/s",
+        "onnxruntime rows/s",
+        "ratio",
+        format!("mialab, {cores} threads")
     );
     for name in MODELS {
         let path = fixture(&format!("{name}.onnx"));
         let model = Model::from_bytes(&std::fs::read(&path).unwrap(), &ModelOptions::default())
             .expect("the fixture loads");
-        let best = (0..REPEATS)
-            .map(|_| {
-                let start = Instant::now();
-                model
-                    .predict(&features, 4096, &mut NoProgress)
-                    .expect("the model runs");
-                start.elapsed().as_secs_f64()
-            })
-            .fold(f64::INFINITY, f64::min);
-        let ours = ROWS as f64 / best;
+        let rows_per_second = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            let best = (0..REPEATS)
+                .map(|_| {
+                    let start = Instant::now();
+                    pool.install(|| model.predict(&features, 4096, &mut NoProgress))
+                        .expect("the model runs");
+                    start.elapsed().as_secs_f64()
+                })
+                .fold(f64::INFINITY, f64::min);
+            ROWS as f64 / best
+        };
+        let ours = rows_per_second(1);
+        let all = rows_per_second(cores);
         let peer = Command::new("python3")
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -84,11 +97,11 @@ fn main() {
             });
         match peer {
             Some(theirs) => println!(
-                "{name:<22} {ours:>14.0} {theirs:>18.0} {:>7.2}×",
+                "{name:<22} {ours:>14.0} {theirs:>18.0} {:>7.2}× {all:>18.0}",
                 ours / theirs
             ),
             None => println!(
-                "{name:<22} {ours:>14.0} {:>18} {:>8}",
+                "{name:<22} {ours:>14.0} {:>18} {:>8} {all:>18.0}",
                 "(no onnxruntime)", "-"
             ),
         }

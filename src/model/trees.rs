@@ -13,7 +13,7 @@
 //! column (as gradient boosting exports) scores the second class `s` and gives `[1 − σ(s),
 //! σ(s)]` under `LOGISTIC`, as onnxruntime does (tract refuses to load these).
 
-use ndarray::{Array2, ArrayD, Axis};
+use ndarray::{Array2, ArrayD};
 use std::collections::HashMap;
 use tract_onnx::pb;
 
@@ -36,7 +36,8 @@ enum Transform {
     SoftmaxZero,
 }
 
-/// One node of one tree, children as indices into the same flat table.
+/// One node of one tree as read from the attributes, children as indices into the same
+/// flat table.
 #[derive(Debug, Clone)]
 struct Node {
     rule: Rule,
@@ -49,18 +50,41 @@ struct Node {
     weights: Vec<(usize, f32)>,
 }
 
+/// A node as the walk reads it: 20 bytes, so that a whole ensemble of a few thousand nodes
+/// stays in the first cache levels. `next[1]` is taken when the rule holds, `next[0]` when
+/// not; a leaf's `next` is instead the range of its weights in [`TreeEnsemble::weights`].
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    feature: u32,
+    value: f32,
+    next: [u32; 2],
+    rule: Rule,
+    missing_goes_true: bool,
+}
+
 /// A tree-ensemble classifier ready to score records.
 #[derive(Debug, Clone)]
 pub struct TreeEnsemble {
-    nodes: Vec<Node>,
-    roots: Vec<usize>,
+    steps: Vec<Step>,
+    /// Every leaf's (class column, weight) pairs, leaf after leaf.
+    weights: Vec<(u32, f32)>,
+    roots: Vec<u32>,
     classes: usize,
     features: usize,
     base: Vec<f32>,
     transform: Transform,
     /// Two class labels, weights for one column: the score is the second class's.
     binary: bool,
+    /// Some tree's nodes lead back to themselves (a corrupt file): it cannot be walked.
+    loops: bool,
 }
+
+/// Records scored together, tree by tree: one tree's nodes serve the whole block while they
+/// are in cache.
+const BLOCK: usize = 64;
+
+/// Records walked through one tree side by side.
+const LANES: usize = 4;
 
 fn attribute<'a>(node: &'a pb::NodeProto, name: &str) -> Option<&'a pb::AttributeProto> {
     node.attribute.iter().find(|a| a.name == name)
@@ -224,16 +248,42 @@ impl TreeEnsemble {
         } else if base.len() != columns {
             return Err(format!("{} base values for {classes} classes", base.len()));
         }
-        let ensemble = TreeEnsemble {
-            nodes,
-            roots: roots.into_iter().map(|(_, k)| k).collect(),
+        let roots: Vec<usize> = roots.into_iter().map(|(_, k)| k).collect();
+        let loops = has_cycle(&nodes, &roots);
+        let mut steps = Vec::with_capacity(n);
+        let mut leaf_weights = Vec::new();
+        let narrow = |v: usize| {
+            u32::try_from(v).map_err(|_| "an ensemble of over 4 billion nodes".to_string())
+        };
+        for node in &nodes {
+            let next = if node.rule == Rule::Leaf {
+                let start = leaf_weights.len();
+                for &(class, w) in &node.weights {
+                    leaf_weights.push((narrow(class)?, w));
+                }
+                [narrow(start)?, narrow(leaf_weights.len())?]
+            } else {
+                [narrow(node.if_false)?, narrow(node.if_true)?]
+            };
+            steps.push(Step {
+                feature: narrow(node.feature)?,
+                value: node.value,
+                next,
+                rule: node.rule,
+                missing_goes_true: node.missing_goes_true,
+            });
+        }
+        Ok(TreeEnsemble {
+            steps,
+            weights: leaf_weights,
+            roots: roots.into_iter().map(narrow).collect::<Result<_, _>>()?,
             classes,
             features,
             base,
             transform,
             binary,
-        };
-        Ok(ensemble)
+            loops,
+        })
     }
 
     /// How many trees the ensemble has.
@@ -241,55 +291,118 @@ impl TreeEnsemble {
         self.roots.len()
     }
 
-    /// Class scores `[records, classes]` of `records` (`[N, features]`).
+    /// Class scores `[records, classes]` of `records` (`[N, features]`). Each record's
+    /// leaf weights are summed tree after tree in the ensemble's order, whatever the block.
     pub fn predict(&self, records: &ArrayD<f32>) -> Result<Array2<f32>, String> {
+        if self.loops {
+            return Err("a tree of the ensemble loops back on itself".to_string());
+        }
         let rows = records.shape()[0];
         let flat = records
             .view()
             .into_shape_with_order((rows, self.features))
             .map_err(|e| format!("the records do not have {} features: {e}", self.features))?;
+        let flat = flat.as_standard_layout();
+        let values = flat.as_slice().expect("standard layout");
+        let columns = self.base.len();
         let mut out = Array2::<f32>::zeros((rows, self.classes));
-        for (x, mut scores) in flat.axis_iter(Axis(0)).zip(out.axis_iter_mut(Axis(0))) {
-            let mut sum = vec![0f64; self.base.len()];
+        let mut sums = vec![0f64; BLOCK * columns];
+        for start in (0..rows).step_by(BLOCK) {
+            let end = (start + BLOCK).min(rows);
+            let sums = &mut sums[..(end - start) * columns];
+            sums.fill(0.0);
+            let block = &values[start * self.features..end * self.features];
             for &root in &self.roots {
-                let mut k = root;
-                // A walk longer than the table has nodes goes round a loop (a corrupt file).
-                for step in 0.. {
-                    if step > self.nodes.len() {
-                        return Err("a tree of the ensemble loops back on itself".to_string());
+                // Four records walk the tree side by side: their node loads do not wait on
+                // each other, which a single walk's chain of dependent loads would.
+                let mut lanes = block.chunks_exact(LANES * self.features);
+                let mut sums_of = sums.chunks_exact_mut(LANES * columns);
+                for (x, sum) in (&mut lanes).zip(&mut sums_of) {
+                    let records: [&[f32]; LANES] =
+                        std::array::from_fn(|j| &x[j * self.features..(j + 1) * self.features]);
+                    let leaves = self.leaves_of(root, records);
+                    for (leaf, sum) in leaves.into_iter().zip(sum.chunks_exact_mut(columns)) {
+                        self.add_leaf(leaf, sum);
                     }
-                    let node = &self.nodes[k];
-                    let v = x[node.feature];
-                    let go_true = match node.rule {
-                        Rule::Leaf => break,
-                        _ if v.is_nan() => node.missing_goes_true,
-                        Rule::Leq => v <= node.value,
-                        Rule::Lt => v < node.value,
-                        Rule::Gte => v >= node.value,
-                        Rule::Gt => v > node.value,
-                        Rule::Eq => v == node.value,
-                        Rule::Neq => v != node.value,
-                    };
-                    k = if go_true { node.if_true } else { node.if_false };
                 }
-                for &(class, w) in &self.nodes[k].weights {
-                    sum[class] += f64::from(w);
+                let rest = lanes.remainder().chunks_exact(self.features);
+                for (x, sum) in rest.zip(sums_of.into_remainder().chunks_exact_mut(columns)) {
+                    self.add_leaf(self.leaf_of(root, x), sum);
                 }
             }
-            for (c, s) in sum.iter_mut().enumerate() {
-                *s += f64::from(self.base[c]);
-            }
-            if self.binary {
-                let p = 1.0 / (1.0 + (-sum[0]).exp());
-                sum = vec![1.0 - p, p];
-            } else {
-                self.transform_scores(&mut sum);
-            }
-            for (o, s) in scores.iter_mut().zip(&sum) {
-                *o = *s as f32;
+            for (r, sum) in sums.chunks_exact_mut(columns).enumerate() {
+                for (s, b) in sum.iter_mut().zip(&self.base) {
+                    *s += f64::from(*b);
+                }
+                let mut scores = out.row_mut(start + r);
+                if self.binary {
+                    let p = 1.0 / (1.0 + (-sum[0]).exp());
+                    scores[0] = (1.0 - p) as f32;
+                    scores[1] = p as f32;
+                } else {
+                    self.transform_scores(sum);
+                    for (o, s) in scores.iter_mut().zip(sum.iter()) {
+                        *o = *s as f32;
+                    }
+                }
             }
         }
         Ok(out)
+    }
+
+    /// Adds the weights of `leaf` to a record's class sums.
+    #[inline]
+    fn add_leaf(&self, leaf: usize, sum: &mut [f64]) {
+        let [from, to] = self.steps[leaf].next;
+        for &(class, w) in &self.weights[from as usize..to as usize] {
+            sum[class as usize] += f64::from(w);
+        }
+    }
+
+    /// Where record `x` goes from node `k`: `None` at a leaf.
+    #[inline]
+    fn next(&self, k: usize, x: &[f32]) -> Option<usize> {
+        let step = &self.steps[k];
+        let v = x[step.feature as usize];
+        let go_true = match step.rule {
+            Rule::Leaf => return None,
+            _ if v.is_nan() => step.missing_goes_true,
+            Rule::Leq => v <= step.value,
+            Rule::Lt => v < step.value,
+            Rule::Gte => v >= step.value,
+            Rule::Gt => v > step.value,
+            Rule::Eq => v == step.value,
+            Rule::Neq => v != step.value,
+        };
+        Some(step.next[usize::from(go_true)] as usize)
+    }
+
+    /// The leaf that record `x` reaches from `root` (the ensemble has no loop).
+    #[inline]
+    fn leaf_of(&self, root: u32, x: &[f32]) -> usize {
+        let mut k = root as usize;
+        while let Some(next) = self.next(k, x) {
+            k = next;
+        }
+        k
+    }
+
+    /// The leaves that [`LANES`] records reach from `root`, walked together.
+    #[inline]
+    fn leaves_of(&self, root: u32, records: [&[f32]; LANES]) -> [usize; LANES] {
+        let mut k = [root as usize; LANES];
+        loop {
+            let mut moved = false;
+            for (k, x) in k.iter_mut().zip(records) {
+                if let Some(next) = self.next(*k, x) {
+                    *k = next;
+                    moved = true;
+                }
+            }
+            if !moved {
+                return k;
+            }
+        }
     }
 
     fn transform_scores(&self, s: &mut [f64]) {
@@ -323,6 +436,49 @@ impl TreeEnsemble {
             }
         }
     }
+}
+
+/// Whether any node reachable from `roots` leads back to itself: a depth-first walk that
+/// colours the nodes on its current path (each node is finished once, so a shared subtree
+/// costs nothing twice).
+fn has_cycle(nodes: &[Node], roots: &[usize]) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    let mut mark = vec![Mark::New; nodes.len()];
+    for &root in roots {
+        if mark[root] != Mark::New {
+            continue;
+        }
+        // (node, whether its children were pushed)
+        let mut stack = vec![(root, false)];
+        while let Some((k, expanded)) = stack.pop() {
+            if expanded {
+                mark[k] = Mark::Done;
+                continue;
+            }
+            match mark[k] {
+                Mark::OnPath => return true,
+                Mark::Done => continue,
+                Mark::New => {}
+            }
+            mark[k] = Mark::OnPath;
+            stack.push((k, true));
+            if nodes[k].rule != Rule::Leaf {
+                for child in [nodes[k].if_true, nodes[k].if_false] {
+                    match mark[child] {
+                        Mark::OnPath => return true,
+                        Mark::New => stack.push((child, false)),
+                        Mark::Done => {}
+                    }
+                }
+            }
+        }
+    }
+    false
 }
 
 /// The tree ensemble that computes `output` straight from the graph's `input`, if any.

@@ -129,76 +129,25 @@ impl ProvidedOutputs {
     }
 
     /// The signals of these outputs, as a signals file holds them; `choice` says whether
-    /// class columns are logits or probabilities (`Auto`: probabilities when every row is a
-    /// distribution).
+    /// class columns are logits or probabilities (`Auto`: what the file declares, else
+    /// probabilities when every row is a distribution).
     pub fn into_signals_file(self, choice: OutputKindChoice) -> Result<SignalsFile, ProvidedError> {
         let choice = match choice {
             OutputKindChoice::Auto => self.declared,
             given => given,
         };
         let file = self.provenance.source.clone();
-        let models = self.audit.references.as_ref().map(Vec::len);
-        let keep = match (models, self.keep) {
-            (None, None) => None,
-            (Some(k), Some(keep)) if keep.dim() == (self.audit.len(), k) => Some(keep),
-            (Some(k), Some(keep)) => {
-                return Err(ProvidedError::Shape {
-                    file: source_of(&self.reference_provenance, &file),
-                    what: "the keep-mask".to_string(),
-                    expected: format!("[{k} models, {} records]", self.audit.len()),
-                    found: vec![keep.ncols(), keep.nrows()],
-                });
-            }
-            (Some(_), None) => {
-                return Err(ProvidedError::content(
-                    &file,
-                    "reference outputs need a keep-mask saying which records each reference model trained on",
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(ProvidedError::content(
-                    &file,
-                    "a keep-mask was given without reference outputs",
-                ));
-            }
-        };
-        let audit = set_signals(&self.audit, &file, choice, keep)?;
-        let classes = audit.1;
+        let keep = self.checked_keep()?;
+        let (audit, classes, kind) = set_signals(&self.audit, &file, choice, keep)?;
         let population = match &self.population {
             Some((set, provenance)) => {
-                if set
-                    .membership
-                    .as_ref()
-                    .is_some_and(|m| m.iter().any(|&m| m))
-                {
-                    return Err(ProvidedError::content(
-                        &provenance.source,
-                        "population records are known non-members, but some are marked members",
-                    ));
-                }
-                let none_in = set
-                    .references
-                    .as_ref()
-                    .map(|r| Array2::from_elem((set.len(), r.len()), false));
-                let (signals, population_classes, _) =
-                    set_signals(set, &provenance.source, choice, none_in)?;
-                if population_classes != classes {
-                    return Err(ProvidedError::content(
-                        &provenance.source,
-                        format!(
-                            "the population's outputs have {population_classes} classes, the audit records' {classes}"
-                        ),
-                    ));
-                }
-                Some((
-                    signals,
-                    records_of(set, &provenance.source),
-                    provenance.clone(),
-                ))
+                let models = self.audit.references.as_ref().map(Vec::len);
+                Some(population_signals(
+                    set, provenance, choice, classes, models,
+                )?)
             }
             None => None,
         };
-        let (audit_signals, classes, kind) = audit;
         let model = ModelSection {
             source: file.clone(),
             sha256: self.provenance.sha256.clone(),
@@ -210,7 +159,6 @@ impl ProvidedOutputs {
             parameters: 0,
             backend: None,
         };
-        let records = records_of(&self.audit, &file);
         let meta = SignalsMeta {
             format: FORMAT.to_string(),
             mialab_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -218,20 +166,17 @@ impl ProvidedOutputs {
             record_shape: Vec::new(),
             temperature: 1.0,
             records: self.provenance.clone(),
-            population: population.as_ref().map(|p| p.2.clone()),
+            population: self.population.as_ref().map(|(_, p)| p.clone()),
             references: self.reference_provenance.clone(),
             reference_models: Vec::new(),
             class_names: None,
             defences: Vec::new(),
             queries: Default::default(),
         };
-        let (population_signals, population_records) = match population {
-            Some((s, r, _)) => (Some(s), Some(r)),
-            None => (None, None),
-        };
+        let (population_signals, population_records) = population.unzip();
         Ok(SignalsFile {
             meta,
-            records,
+            records: records_of(&self.audit, &file),
             population: population_records,
             signals: AuditSignals {
                 model,
@@ -239,11 +184,83 @@ impl ProvidedOutputs {
                 defences: Vec::new(),
                 reference_provenance: self.reference_provenance,
                 reference_models: Vec::new(),
-                audit: audit_signals,
+                audit,
                 population: population_signals,
             },
         })
     }
+
+    /// The keep-mask, checked against the reference outputs it describes.
+    fn checked_keep(&self) -> Result<Option<Array2<bool>>, ProvidedError> {
+        let file = &self.provenance.source;
+        let models = self.audit.references.as_ref().map(Vec::len);
+        match (models, &self.keep) {
+            (None, None) => Ok(None),
+            (Some(k), Some(keep)) if keep.dim() == (self.audit.len(), k) => Ok(Some(keep.clone())),
+            (Some(k), Some(keep)) => Err(ProvidedError::Shape {
+                file: source_of(&self.reference_provenance, file),
+                what: "the keep-mask".to_string(),
+                expected: format!("[{k} models, {} records]", self.audit.len()),
+                found: vec![keep.ncols(), keep.nrows()],
+            }),
+            (Some(_), None) => Err(ProvidedError::content(
+                file,
+                "reference outputs need a keep-mask saying which records each reference model trained on",
+            )),
+            (None, Some(_)) => Err(ProvidedError::content(
+                file,
+                "a keep-mask was given without reference outputs",
+            )),
+        }
+    }
+}
+
+/// The population's signals and records: known non-members, so none is marked a member and
+/// no reference model trained on any; the same classes and reference models as the audit
+/// records' (`models`).
+fn population_signals(
+    set: &OutputSet,
+    provenance: &Provenance,
+    choice: OutputKindChoice,
+    classes: usize,
+    models: Option<usize>,
+) -> Result<(SetSignals, Records), ProvidedError> {
+    let file = &provenance.source;
+    if let Some(found) = set.references.as_ref().map(Vec::len)
+        && models != Some(found)
+    {
+        return Err(ProvidedError::content(
+            file,
+            format!(
+                "outputs of {found} reference models on the population, of {} on the audit records",
+                models.unwrap_or(0)
+            ),
+        ));
+    }
+    if set
+        .membership
+        .as_ref()
+        .is_some_and(|m| m.iter().any(|&m| m))
+    {
+        return Err(ProvidedError::content(
+            file,
+            "population records are known non-members, but some are marked members",
+        ));
+    }
+    let none_in = set
+        .references
+        .as_ref()
+        .map(|r| Array2::from_elem((set.len(), r.len()), false));
+    let (signals, population_classes, _) = set_signals(set, file, choice, none_in)?;
+    if population_classes != classes {
+        return Err(ProvidedError::content(
+            file,
+            format!(
+                "the population's outputs have {population_classes} classes, the audit records' {classes}"
+            ),
+        ));
+    }
+    Ok((signals, records_of(set, file)))
 }
 
 fn source_of(provenance: &Option<Provenance>, fallback: &str) -> String {
