@@ -113,3 +113,15 @@ fn every_exported_model_audits_through_the_cli() {
         }
     }
 }
+
+#[test]
+fn a_model_that_still_cannot_load_names_its_operator_and_what_to_do() {
+    let path = dir().join("unsupported_wine_svc.onnx");
+    let run = mialab(&["inspect", &path.display().to_string()]);
+    let err = stderr(&run);
+    assert!(!run.status.success());
+    assert!(
+        err.contains("SVMClassifier") && err.contains("--outputs"),
+        "{err}"
+    );
+}
