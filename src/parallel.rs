@@ -34,18 +34,6 @@ pub fn chunk_size() -> usize {
     }
 }
 
-/// The number of threads work is spread over.
-pub fn threads() -> usize {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        rayon::current_num_threads()
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        1
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

@@ -161,6 +161,16 @@ pub fn image_labels(
     to_js(&rows)
 }
 
+/// How many records of a keep-mask (`[records, models]`) no reference model trained on, and
+/// how many every one did.
+fn records_without_in_and_out(keep: &ndarray::Array2<bool>) -> (usize, usize) {
+    let rows = || keep.rows().into_iter();
+    (
+        rows().filter(|r| !r.iter().any(|&k| k)).count(),
+        rows().filter(|r| r.iter().all(|&k| k)).count(),
+    )
+}
+
 /// What one attack lacks with the inputs loaded now.
 #[derive(Serialize)]
 struct Availability {
@@ -214,17 +224,16 @@ impl Lab {
             .into_signals_file(OutputKindChoice::Auto)
             .map_err(js_error)?;
         let keep = file.signals.audit.references.as_ref().map(|r| &r.keep);
-        let count = |f: &dyn Fn(ndarray::ArrayView1<'_, bool>) -> bool| {
-            keep.map_or(0, |k| k.rows().into_iter().filter(|r| f(*r)).count())
-        };
+        let (records_without_in, records_without_out) =
+            keep.map_or((0, 0), records_without_in_and_out);
         let summary = OutputsSummary {
             output: file.signals.model.output.clone(),
             classes: file.signals.model.classes,
             records: RecordsSummary::of(&file.records),
             population: file.population.as_ref().map(RecordsSummary::of),
             references: keep.map_or(0, |k| k.ncols()),
-            records_without_in: count(&|r| !r.iter().any(|&k| k)),
-            records_without_out: count(&|r| r.iter().all(|&k| k)),
+            records_without_in,
+            records_without_out,
         };
         self.session = Session::from_provided_outputs(file);
         self.model_bytes.clear();
@@ -414,16 +423,7 @@ impl Lab {
             crate::keep_mask::from_npy(name, bytes, names.len(), ids.len())
         }
         .map_err(js_error)?;
-        let without_in = keep
-            .rows()
-            .into_iter()
-            .filter(|r| !r.iter().any(|&k| k))
-            .count();
-        let without_out = keep
-            .rows()
-            .into_iter()
-            .filter(|r| r.iter().all(|&k| k))
-            .count();
+        let (without_in, without_out) = records_without_in_and_out(&keep);
         self.session
             .set_keep_mask(keep, Provenance::of_bytes(name, bytes))
             .map_err(js_error)?;

@@ -97,10 +97,9 @@ impl Model {
             }
             _ => None,
         };
-        info.imputes_missing = trees.is_some()
-            || ["Imputer", "TreeEnsembleClassifier", "TreeEnsembleRegressor"]
-                .iter()
-                .any(|op| info.operators.contains_key(*op));
+        info.imputes_missing = ["Imputer", "TreeEnsembleClassifier", "TreeEnsembleRegressor"]
+            .iter()
+            .any(|op| info.operators.contains_key(*op));
         if let Some(t) = &trees {
             info.rewrites.push(format!(
                 "TreeEnsembleClassifier: {} trees evaluated by mialab's tree walker, not tract",

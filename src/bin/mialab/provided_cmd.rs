@@ -64,8 +64,12 @@ fn extension(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// One set's outputs: CSV, or `.npy` with its labels (and membership).
-fn output_set(path: &Path, labels: Option<&Path>, membership: Option<&Path>) -> Result<OutputSet> {
+/// One set's outputs (CSV, or `.npy` with its labels and membership) and where they came from.
+fn output_set(
+    path: &Path,
+    labels: Option<&Path>,
+    membership: Option<&Path>,
+) -> Result<(OutputSet, Provenance)> {
     let file = read(path)?;
     let set = match extension(path).as_str() {
         "npy" => {
@@ -85,7 +89,8 @@ fn output_set(path: &Path, labels: Option<&Path>, membership: Option<&Path>) -> 
         }
         _ => provided::from_csv(&file.name, &file.bytes),
     };
-    Ok(set.map_err(mialab::Error::from)?)
+    let set = set.map_err(mialab::Error::from)?;
+    Ok((set, Provenance::of_bytes(&file.name, &file.bytes)))
 }
 
 /// Reads every file the flags name and gives their signals; `choice` says what class columns
@@ -105,10 +110,8 @@ pub fn load(
         let file = read(path)?;
         provided::from_npz(&file.name, &file.bytes).map_err(mialab::Error::from)?
     } else {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let audit = output_set(path, with.labels, with.membership)?;
-        ProvidedOutputs::new(Provenance::of_bytes(&display_name(path), &bytes), audit)
+        let (audit, provenance) = output_set(path, with.labels, with.membership)?;
+        ProvidedOutputs::new(provenance, audit)
     };
     if let Some(refs) = &args.reference_outputs {
         let file = read(refs)?;
@@ -129,8 +132,7 @@ pub fn load(
         bail!("--keep-mask goes with --reference-outputs here");
     }
     if let Some(pop) = &args.population_outputs {
-        let bytes = std::fs::read(pop).with_context(|| format!("cannot read {}", pop.display()))?;
-        let mut set = output_set(pop, with.population_labels, None)?;
+        let (mut set, provenance) = output_set(pop, with.population_labels, None)?;
         if let Some(refs) = &args.population_reference_outputs {
             let file = read(refs)?;
             set.references = Some(
@@ -138,7 +140,7 @@ pub fn load(
                     .map_err(mialab::Error::from)?,
             );
         }
-        outputs.population = Some((set, Provenance::of_bytes(&display_name(pop), &bytes)));
+        outputs.population = Some((set, provenance));
     }
     Ok(outputs
         .into_signals_file(choice)
