@@ -26,6 +26,7 @@ pub mod engine;
 pub mod error;
 pub mod gpu;
 pub mod keep_mask;
+pub mod kernels;
 pub mod metrics;
 pub mod model;
 pub mod npz;

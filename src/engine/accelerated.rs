@@ -120,7 +120,7 @@ fn shared_dispatches(
     batch_size: usize,
     progress: &mut dyn ProgressSink,
 ) -> Option<(Vec<Vec<f32>>, BackendUsed)> {
-    if choice == BackendChoice::Cpu || models.len() < 2 {
+    if choice.cpu_engine().is_some() || models.len() < 2 {
         return None;
     }
     let gpu = usable_gpu(choice).ok()?;

@@ -1,5 +1,5 @@
-//! Which engine runs a model: tract on the CPU or the GPU kernels, chosen per model by the
-//! user's [`BackendChoice`], and what ran, with why, for the report.
+//! Which engine runs a model: mialab's CPU kernels, tract, or the GPU kernels, chosen per
+//! model by the user's [`BackendChoice`], and what ran, with why, for the report.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -11,11 +11,13 @@ use std::str::FromStr;
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum BackendChoice {
     /// The GPU where a hardware adapter with compute shaders exists and the graph lowers,
-    /// else tract (software adapters such as lavapipe are slower than tract).
+    /// else the CPU as `cpu` runs it (software adapters such as lavapipe are slower).
     #[default]
     Auto,
-    /// tract on the CPU.
+    /// The CPU: mialab's kernels where the graph lowers to them, else tract.
     Cpu,
+    /// tract on the CPU always (the reference the kernels are checked against).
+    Tract,
     /// The GPU, or an error saying why not.
     Gpu,
 }
@@ -27,8 +29,9 @@ impl FromStr for BackendChoice {
         match s {
             "auto" => Ok(BackendChoice::Auto),
             "cpu" => Ok(BackendChoice::Cpu),
+            "tract" => Ok(BackendChoice::Tract),
             "gpu" => Ok(BackendChoice::Gpu),
-            other => Err(format!("backend '{other}' is not auto, cpu or gpu")),
+            other => Err(format!("backend '{other}' is not auto, cpu, tract or gpu")),
         }
     }
 }
@@ -38,6 +41,7 @@ impl fmt::Display for BackendChoice {
         f.write_str(match self {
             BackendChoice::Auto => "auto",
             BackendChoice::Cpu => "cpu",
+            BackendChoice::Tract => "tract",
             BackendChoice::Gpu => "gpu",
         })
     }
@@ -53,12 +57,13 @@ pub struct BackendUsed {
 }
 
 impl BackendUsed {
-    pub fn cpu(reason: Option<String>) -> BackendUsed {
+    /// The CPU engine `what` ran the model ("tract on the CPU"), with why the GPU did not.
+    pub fn cpu(what: String, reason: Option<String>) -> BackendUsed {
         BackendUsed {
             engine: "cpu".to_string(),
             detail: match reason {
-                Some(r) => format!("tract on the CPU, because {r}"),
-                None => "tract on the CPU".to_string(),
+                Some(r) => format!("{what}, because {r}"),
+                None => what,
             },
         }
     }
@@ -67,5 +72,16 @@ impl BackendUsed {
 impl fmt::Display for BackendUsed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.detail)
+    }
+}
+
+impl BackendChoice {
+    /// The CPU engine a choice that never uses the GPU asks for; `None` for `auto` and `gpu`.
+    pub fn cpu_engine(self) -> Option<crate::model::CpuEngine> {
+        match self {
+            BackendChoice::Cpu => Some(crate::model::CpuEngine::Kernels),
+            BackendChoice::Tract => Some(crate::model::CpuEngine::Tract),
+            BackendChoice::Auto | BackendChoice::Gpu => None,
+        }
     }
 }

@@ -21,7 +21,7 @@ mod device;
 
 pub use backend::{BackendChoice, BackendUsed};
 
-use crate::model::{Model, ModelError};
+use crate::model::{CpuEngine, Model, ModelError};
 use crate::progress::{Progress, ProgressSink};
 use ndarray::{Array2, ArrayD};
 
@@ -52,9 +52,9 @@ impl Engine {
         batch_size: usize,
         progress: &mut dyn ProgressSink,
     ) -> Result<(Array2<f32>, BackendUsed), ModelError> {
-        if choice == BackendChoice::Cpu {
-            let out = model.predict(features, batch_size, progress)?;
-            return Ok((out, BackendUsed::cpu(None)));
+        if let Some(engine) = choice.cpu_engine() {
+            let out = model.predict_with(engine, features, batch_size, progress)?;
+            return Ok((out, BackendUsed::cpu(model.cpu_engine(engine), None)));
         }
         match self
             .device
@@ -63,7 +63,8 @@ impl Engine {
             Ok(done) => Ok(done),
             Err(reason) if choice == BackendChoice::Auto => {
                 let out = model.predict(features, batch_size, progress)?;
-                Ok((out, BackendUsed::cpu(Some(reason))))
+                let what = model.cpu_engine(CpuEngine::Kernels);
+                Ok((out, BackendUsed::cpu(what, Some(reason))))
             }
             Err(reason) => Err(ModelError::Gpu(reason)),
         }
@@ -89,7 +90,7 @@ impl Engine {
             return Ok(done);
         }
         let mut outputs = Vec::with_capacity(models.len());
-        let mut used = BackendUsed::cpu(None);
+        let mut used = BackendUsed::cpu(String::new(), None);
         for (k, model) in models.iter().enumerate() {
             let (out, ran) = self.run(
                 model,

@@ -1,4 +1,5 @@
-//! A model: an ONNX graph loaded from bytes and run with tract on the CPU. Its lowering to
+//! A model: an ONNX graph loaded from bytes and run on the CPU, by mialab's kernels
+//! ([`crate::kernels`]) where the graph lowers to them and by tract otherwise. Its lowering to
 //! GPU kernels is kept beside it; whether those run is the engine's choice
 //! ([`crate::engine`]).
 //!
@@ -33,10 +34,21 @@ pub struct ModelOptions {
     pub output: Option<String>,
 }
 
+/// Which CPU engine runs a model's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuEngine {
+    /// mialab's kernels where the graph lowers to them, else tract (or the tree walker).
+    Kernels,
+    /// tract (or the tree walker) always: the reference the kernels are checked against.
+    Tract,
+}
+
 /// A loaded, optimised model ready to score records.
 pub struct Model {
     /// What computes the outputs on the CPU.
     runner: Runner,
+    /// mialab's CPU kernels for the lowered graph, checked against tract at load.
+    kernels: Option<Arc<crate::kernels::CpuPlan>>,
     info: ModelInfo,
     /// The model as GPU kernels, or why it cannot be.
     lowered: Result<Arc<crate::gpu::Plan>, crate::gpu::LoweringError>,
@@ -120,14 +132,56 @@ impl Model {
 
         let mut loaded = Model {
             runner,
+            kernels: None,
             info,
             lowered,
             id: NEXT_MODEL_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         let probe =
             ArrayD::<f32>::zeros(IxDyn(&[&[1usize][..], &loaded.info.record_shape].concat()));
-        loaded.info.output_width = loaded.run_batch(probe)?.ncols();
+        loaded.info.output_width = loaded.run_batch(probe, CpuEngine::Tract)?.ncols();
+        loaded.kernels = loaded.checked_kernels();
         Ok(loaded)
+    }
+
+    /// The lowered graph as CPU kernels if it lowers, runs on tract, and both agree on a few
+    /// seeded random records (a last guard: the lowering is tested layer by layer).
+    fn checked_kernels(&mut self) -> Option<Arc<crate::kernels::CpuPlan>> {
+        use rand::{RngExt, SeedableRng};
+        let plan = self.lowered.as_ref().ok()?.clone();
+        if !matches!(self.runner, Runner::Tract(_)) || plan.output_len() != self.info.output_width {
+            return None;
+        }
+        let kernels = Arc::new(crate::kernels::CpuPlan::new(&plan));
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(0);
+        let records = 4;
+        let shape = [&[records][..], &self.info.record_shape].concat();
+        let probe = ArrayD::<f32>::from_shape_fn(IxDyn(&shape), |_| rng.random_range(-1.0..1.0));
+        let tract = self.run_batch(probe.clone(), CpuEngine::Tract).ok()?;
+        let values = probe.as_slice()?;
+        let ours = kernels.run(values, records).ok()?;
+        let agreement = crate::engine::compare(tract.as_slice()?, &ours);
+        if agreement.within(1e-4) {
+            Some(kernels)
+        } else {
+            self.info.rewrites.push(format!(
+                "mialab's CPU kernels differed from tract by {:.2e} on a probe: tract runs this model",
+                agreement.max_abs_diff
+            ));
+            None
+        }
+    }
+
+    /// What runs this model's records on the CPU when `engine` is asked for ("mialab's CPU
+    /// kernels (x86_64-f32-avx512)", "tract on the CPU", "mialab's tree walker").
+    pub fn cpu_engine(&self, engine: CpuEngine) -> String {
+        match (&self.runner, &self.kernels, engine) {
+            (_, Some(k), CpuEngine::Kernels) => {
+                format!("mialab's CPU kernels ({})", k.kernel_name())
+            }
+            (Runner::Trees(_), _, _) => "mialab's tree walker on the CPU".to_string(),
+            (Runner::Tract(_), _, _) => "tract on the CPU".to_string(),
+        }
     }
 
     /// The model lowered to GPU kernels, or why the GPU path cannot run it.
@@ -146,9 +200,20 @@ impl Model {
     }
 
     /// Runs the model over every record (`[N, ...record shape]`), `batch_size` at a time,
-    /// and returns the raw output `[N, width]`.
+    /// on its fastest CPU engine, and returns the raw output `[N, width]`.
     pub fn predict(
         &self,
+        features: &ArrayD<f32>,
+        batch_size: usize,
+        progress: &mut dyn ProgressSink,
+    ) -> Result<Array2<f32>, ModelError> {
+        self.predict_with(CpuEngine::Kernels, features, batch_size, progress)
+    }
+
+    /// As [`Model::predict`], on the CPU engine `engine` asks for.
+    pub fn predict_with(
+        &self,
+        engine: CpuEngine,
         features: &ArrayD<f32>,
         batch_size: usize,
         progress: &mut dyn ProgressSink,
@@ -167,7 +232,7 @@ impl Model {
                 let batch = features
                     .slice_axis(Axis(0), Slice::from(start..end))
                     .to_owned();
-                self.run_batch(batch)
+                self.run_batch(batch, engine)
             });
             for (&(start, end), rows) in group.iter().zip(outputs) {
                 out.slice_axis_mut(Axis(0), Slice::from(start..end))
@@ -196,7 +261,17 @@ impl Model {
         Ok(())
     }
 
-    fn run_batch(&self, batch: ArrayD<f32>) -> Result<Array2<f32>, ModelError> {
+    fn run_batch(&self, batch: ArrayD<f32>, engine: CpuEngine) -> Result<Array2<f32>, ModelError> {
+        if let (Some(kernels), CpuEngine::Kernels) = (&self.kernels, engine) {
+            let rows = batch.shape()[0];
+            let batch = batch.as_standard_layout();
+            let out = kernels
+                .run(batch.as_slice().unwrap_or_default(), rows)
+                .map_err(ModelError::Inference)?;
+            let width = out.len() / rows.max(1);
+            return Array2::from_shape_vec((rows, width), out)
+                .map_err(|e| ModelError::Inference(e.to_string()));
+        }
         let plan = match &self.runner {
             Runner::Trees(trees) => return trees.predict(&batch).map_err(ModelError::Inference),
             Runner::Tract(plan) => plan,

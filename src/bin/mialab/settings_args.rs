@@ -27,7 +27,8 @@ pub struct SignalArgs {
     #[arg(long = "defence", value_name = "DEFENCE", value_delimiter = ',', value_parser = parse_defence)]
     defences: Vec<Defence>,
     /// Engine that runs the models: auto (the wgpu kernels on a hardware GPU where the model
-    /// lowers, else tract, saying why), cpu (tract), gpu (the kernels on any adapter, software
+    /// lowers, else the CPU as with cpu, saying why), cpu (mialab's CPU kernels where the model
+    /// lowers, else tract), tract (tract always), gpu (the kernels on any adapter, software
     /// ones included; an error if the model does not lower or there is no adapter).
     #[arg(long, value_enum, default_value_t = defaults().signals.backend)]
     backend: BackendChoice,

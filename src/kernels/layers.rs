@@ -1,0 +1,88 @@
+//! The layers between GEMMs: pooling, per-channel affine, activations and softmax, each a
+//! pass over the batch's values, in place where the layer keeps its shape. They compute what
+//! the GPU kernels' CPU twins ([`crate::gpu::twin`]) compute, with the same formulas.
+
+use crate::gpu::twin::{activate, softmax_in_place};
+use crate::gpu::{Layer, PoolKind, Window};
+
+/// `layer` over `n` records of `len` values each, stored one after another in `values`.
+pub(super) fn run(layer: &Layer, mut values: Vec<f32>, n: usize, len: usize) -> Vec<f32> {
+    match layer {
+        Layer::Pool2d { window, kind } => pool(window, *kind, &values, n),
+        Layer::ChannelAffine {
+            inner,
+            scale,
+            shift,
+            ..
+        } => {
+            for record in values.chunks_exact_mut(len) {
+                for ((channel, a), b) in record.chunks_exact_mut(*inner).zip(scale).zip(shift) {
+                    channel.iter_mut().for_each(|v| *v = *v * a + b);
+                }
+            }
+            values
+        }
+        Layer::Activation { kind, .. } => {
+            values.iter_mut().for_each(|v| *v = activate(*kind, *v));
+            values
+        }
+        Layer::Softmax { log, .. } => {
+            for record in values.chunks_exact_mut(len) {
+                softmax_in_place(record, *log);
+            }
+            values
+        }
+        Layer::Dense { .. } | Layer::Conv2d { .. } => {
+            unreachable!("GEMM layers run in the plan, not here")
+        }
+    }
+}
+
+/// Max or average pooling, plane by plane; the window's padded cells are skipped (max) or
+/// counted as the layer says (average).
+fn pool(w: &Window, kind: PoolKind, values: &[f32], n: usize) -> Vec<f32> {
+    let (kh, kw) = w.kernel;
+    let (in_plane, out_plane) = (w.in_h * w.in_w, w.out_h * w.out_w);
+    let mut out = vec![0.0f32; n * w.channels_in * out_plane];
+    for (src, dst) in values
+        .chunks_exact(in_plane)
+        .zip(out.chunks_exact_mut(out_plane))
+    {
+        for oy in 0..w.out_h {
+            let rows = window_range(oy, w.stride.0, w.pad.0, kh, w.in_h);
+            for ox in 0..w.out_w {
+                let cols = window_range(ox, w.stride.1, w.pad.1, kw, w.in_w);
+                let mut best = f32::MIN;
+                let mut sum = 0.0f32;
+                for iy in rows.clone() {
+                    for &v in &src[iy * w.in_w + cols.start..iy * w.in_w + cols.end] {
+                        best = best.max(v);
+                        sum += v;
+                    }
+                }
+                let count = rows.len() * cols.len();
+                dst[oy * w.out_w + ox] = match kind {
+                    PoolKind::Max => best,
+                    PoolKind::Average {
+                        count_include_pad: true,
+                    } => sum / (kh * kw) as f32,
+                    PoolKind::Average { .. } => sum / count.max(1) as f32,
+                };
+            }
+        }
+    }
+    out
+}
+
+/// The input rows (or columns) a window at output position `o` covers, padding left out.
+fn window_range(
+    o: usize,
+    stride: usize,
+    pad: usize,
+    kernel: usize,
+    size: usize,
+) -> std::ops::Range<usize> {
+    let start = (o * stride).saturating_sub(pad);
+    let end = (o * stride + kernel).saturating_sub(pad).min(size);
+    start..end.max(start)
+}
