@@ -4,16 +4,18 @@
 //! out record by record (NCHW). Blocks of a few records keep the unrolled patches in the
 //! L2 cache and give the kernel wide enough matrices.
 
-use crate::gpu::Window;
+use crate::gpu::twin::activate;
+use crate::gpu::{Activation, Window};
 use rten_gemm::{BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedAMatrix};
 use rten_tensor::NdTensorView;
 
 /// Records unrolled and multiplied at once (measured on the zoo CNN's second convolution:
 /// 8 beat 4, 16 and 32).
-const RECORDS_PER_BLOCK: usize = 8;
+pub(super) const RECORDS_PER_BLOCK: usize = 8;
 
 pub(super) struct Conv {
     window: Window,
+    epilogue: Epilogue,
     channels_out: usize,
     weight: PackedAMatrix<f32>,
     bias: Vec<f32>,
@@ -26,18 +28,31 @@ impl Conv {
         channels_out: usize,
         weight: &[f32],
         bias: &[f32],
+        epilogue: Epilogue,
     ) -> Conv {
         let depth = window.channels_in * window.kernel.0 * window.kernel.1;
         Conv {
             window,
+            epilogue,
             channels_out,
             weight: gemm.prepack_a(NdTensorView::from_data([channels_out, depth], weight)),
             bias: bias.to_vec(),
         }
     }
 
+    /// Values per record written: the convolution's, or its pooled planes when a 2×2 pool
+    /// is fused.
     pub(super) fn output_len(&self) -> usize {
-        self.channels_out * self.pixels()
+        let (h, w) = self.plane_out();
+        self.channels_out * h * w
+    }
+
+    fn plane_out(&self) -> (usize, usize) {
+        if self.epilogue.pool_2x2 {
+            (self.window.out_h / 2, self.window.out_w / 2)
+        } else {
+            (self.window.out_h, self.window.out_w)
+        }
     }
 
     fn pixels(&self) -> usize {
@@ -48,33 +63,33 @@ impl Conv {
         self.window.channels_in * self.window.kernel.0 * self.window.kernel.1
     }
 
+    /// The convolution of `n` records (a block at most [`RECORDS_PER_BLOCK`] wide is one
+    /// GEMM), its epilogue applied as each plane is laid out.
     pub(super) fn run(
         &self,
         gemm: &GemmExecutor<f32>,
         input: &[f32],
         n: usize,
+        scratch: &mut Scratch,
     ) -> Result<Vec<f32>, String> {
         let w = &self.window;
         let in_len = w.channels_in * w.in_h * w.in_w;
         let (pixels, depth) = (self.pixels(), self.depth());
-        let mut out = vec![0.0f32; n * self.output_len()];
+        let mut out = Vec::with_capacity(n * self.output_len());
         let block = RECORDS_PER_BLOCK.min(n.max(1));
-        let mut columns = vec![0.0f32; depth * block * pixels];
-        let mut product = vec![0.0f32; self.channels_out * block * pixels];
         for first in (0..n).step_by(block) {
             let count = block.min(n - first);
             let width = count * pixels;
+            let columns = scratch.columns(depth * width);
             for r in 0..count {
                 let record = &input[(first + r) * in_len..(first + r + 1) * in_len];
-                unroll(w, record, &mut columns[..depth * width], width, r * pixels);
+                unroll(w, record, columns, width, r * pixels);
             }
+            let (columns, product) = scratch.both(depth * width, self.channels_out * width);
             gemm.gemm(
-                &mut product[..self.channels_out * width],
+                product,
                 GemmInputA::Packed(&self.weight),
-                GemmInputB::Unpacked(NdTensorView::from_data(
-                    [depth, width],
-                    &columns[..depth * width],
-                )),
+                GemmInputB::Unpacked(NdTensorView::from_data([depth, width], &*columns)),
                 GemmOptions {
                     bias: Some(BiasVector::Column(&self.bias)),
                     ..Default::default()
@@ -82,9 +97,9 @@ impl Conv {
             )
             .map_err(|e| format!("convolution: {e}"))?;
             for r in 0..count {
-                let record = &mut out[(first + r) * self.output_len()..][..self.output_len()];
-                for (c, plane) in record.chunks_exact_mut(pixels).enumerate() {
-                    plane.copy_from_slice(&product[c * width + r * pixels..][..pixels]);
+                for c in 0..self.channels_out {
+                    let plane = &mut product[c * width + r * pixels..][..pixels];
+                    self.epilogue.finish(plane, w.out_w, &mut out);
                 }
             }
         }
@@ -92,16 +107,85 @@ impl Conv {
     }
 }
 
+/// What follows a convolution and is done as its output is laid out: an activation, then
+/// a 2×2 stride-2 max-pool. Fusing them saves writing and rereading the widest image.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Epilogue {
+    pub(super) activation: Option<Activation>,
+    pub(super) pool_2x2: bool,
+}
+
+impl Epilogue {
+    /// Appends one output plane (`out_w` wide) to `out`, finished.
+    fn finish(&self, plane: &mut [f32], out_w: usize, out: &mut Vec<f32>) {
+        if let Some(kind) = self.activation {
+            plane.iter_mut().for_each(|v| *v = activate(kind, *v));
+        }
+        if !self.pool_2x2 {
+            out.extend_from_slice(plane);
+            return;
+        }
+        let half = out_w / 2;
+        let rows = plane.len() / out_w / 2;
+        let first = out.len();
+        out.resize(first + rows * half, 0.0);
+        for (line, pair) in out[first..]
+            .chunks_exact_mut(half)
+            .zip(plane.chunks_exact(2 * out_w))
+        {
+            let (top, bottom) = pair.split_at(out_w);
+            for ((v, a), b) in line
+                .iter_mut()
+                .zip(top.chunks_exact(2))
+                .zip(bottom.chunks_exact(2))
+            {
+                *v = a[0].max(a[1]).max(b[0].max(b[1]));
+            }
+        }
+    }
+}
+
+/// Buffers a convolution reuses from block to block: the unrolled patches and the product.
+#[derive(Default)]
+pub(super) struct Scratch {
+    columns: Vec<f32>,
+    product: Vec<f32>,
+}
+
+impl Scratch {
+    fn columns(&mut self, len: usize) -> &mut [f32] {
+        grow(&mut self.columns, len)
+    }
+
+    fn both(&mut self, columns: usize, product: usize) -> (&mut [f32], &mut [f32]) {
+        grow(&mut self.product, product);
+        (&mut self.columns[..columns], &mut self.product[..product])
+    }
+}
+
+/// `buffer`'s first `len` values, grown if needed (contents are overwritten by the caller).
+fn grow(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    &mut buffer[..len]
+}
+
 /// Writes one record's patches into columns `offset..offset + out_h·out_w` of `columns`
 /// (`[C·kh·kw, width]`, row-major); padding reads as zero.
 fn unroll(w: &Window, record: &[f32], columns: &mut [f32], width: usize, offset: usize) {
     let (kh, kw) = w.kernel;
+    let same_size = w.stride == (1, 1) && w.out_h == w.in_h && w.out_w == w.in_w;
     for c in 0..w.channels_in {
         let plane = &record[c * w.in_h * w.in_w..(c + 1) * w.in_h * w.in_w];
         for ky in 0..kh {
             for kx in 0..kw {
                 let row = ((c * kh + ky) * kw + kx) * width + offset;
                 let dst = &mut columns[row..row + w.out_h * w.out_w];
+                if same_size {
+                    unroll_shifted(w, plane, dst, ky, kx);
+                    continue;
+                }
                 for oy in 0..w.out_h {
                     let line = &mut dst[oy * w.out_w..(oy + 1) * w.out_w];
                     let iy = (oy * w.stride.0 + ky).checked_sub(w.pad.0);
@@ -114,6 +198,37 @@ fn unroll(w: &Window, record: &[f32], columns: &mut [f32], width: usize, offset:
                     }
                 }
             }
+        }
+    }
+}
+
+/// A stride-1 convolution that keeps the image's size: at kernel offset `(ky, kx)` the
+/// patch values are the plane shifted by `(ky − pad, kx − pad)`, so one copy of the plane,
+/// then zeros where the shift crosses an edge.
+fn unroll_shifted(w: &Window, plane: &[f32], dst: &mut [f32], ky: usize, kx: usize) {
+    let (dy, dx) = (
+        ky as isize - w.pad.0 as isize,
+        kx as isize - w.pad.1 as isize,
+    );
+    let shift = dy * w.in_w as isize + dx;
+    let len = plane.len() as isize;
+    let start = (-shift).clamp(0, len) as usize;
+    let end = (len - shift).clamp(0, len) as usize;
+    dst[..start].fill(0.0);
+    if start < end {
+        let from = (start as isize + shift) as usize;
+        dst[start..end].copy_from_slice(&plane[from..from + end - start]);
+    }
+    dst[end.max(start)..].fill(0.0);
+    // Columns whose source wrapped onto the neighbouring row.
+    let (left, right) = (
+        (-dx).clamp(0, w.out_w as isize) as usize,
+        (w.out_w as isize - dx).clamp(0, w.out_w as isize) as usize,
+    );
+    if left > 0 || right < w.out_w {
+        for line in dst.chunks_exact_mut(w.out_w) {
+            line[..left].fill(0.0);
+            line[right.max(left)..].fill(0.0);
         }
     }
 }

@@ -44,6 +44,15 @@ fn pool(w: &Window, kind: PoolKind, values: &[f32], n: usize) -> Vec<f32> {
     let (kh, kw) = w.kernel;
     let (in_plane, out_plane) = (w.in_h * w.in_w, w.out_h * w.out_w);
     let mut out = vec![0.0f32; n * w.channels_in * out_plane];
+    if kind == PoolKind::Max && w.kernel == (2, 2) && w.stride == (2, 2) && w.pad == (0, 0) {
+        for (src, dst) in values
+            .chunks_exact(in_plane)
+            .zip(out.chunks_exact_mut(out_plane))
+        {
+            max_pool_2x2(src, dst, w.in_w, w.out_w);
+        }
+        return out;
+    }
     for (src, dst) in values
         .chunks_exact(in_plane)
         .zip(out.chunks_exact_mut(out_plane))
@@ -72,6 +81,22 @@ fn pool(w: &Window, kind: PoolKind, values: &[f32], n: usize) -> Vec<f32> {
         }
     }
     out
+}
+
+/// The common CNN pooling (2×2 windows, stride 2, no padding) of one plane, two input rows
+/// per output row: the same maxima as the general loop, in a form the compiler vectorises.
+fn max_pool_2x2(src: &[f32], dst: &mut [f32], in_w: usize, out_w: usize) {
+    for (oy, line) in dst.chunks_exact_mut(out_w).enumerate() {
+        let top = &src[2 * oy * in_w..][..2 * out_w];
+        let bottom = &src[(2 * oy + 1) * in_w..][..2 * out_w];
+        for ((v, a), b) in line
+            .iter_mut()
+            .zip(top.chunks_exact(2))
+            .zip(bottom.chunks_exact(2))
+        {
+            *v = a[0].max(a[1]).max(b[0].max(b[1]));
+        }
+    }
 }
 
 /// The input rows (or columns) a window at output position `o` covers, padding left out.

@@ -12,7 +12,7 @@
 mod conv;
 mod layers;
 
-use crate::gpu::{Layer, Plan};
+use crate::gpu::{Layer, Plan, PoolKind};
 use rten_gemm::{BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedBMatrix};
 use rten_tensor::NdTensorView;
 
@@ -25,6 +25,7 @@ thread_local! {
 /// A plan ready to run on the CPU: each layer's weights packed once for the GEMM kernel.
 pub struct CpuPlan {
     input_len: usize,
+    output_len: usize,
     steps: Vec<Step>,
     kernel: String,
 }
@@ -58,10 +59,10 @@ impl CpuPlan {
     }
 
     fn packed_by(gemm: &GemmExecutor<f32>, plan: &Plan) -> CpuPlan {
-        let steps = plan
-            .layers
-            .iter()
-            .map(|layer| match layer {
+        let mut steps = Vec::new();
+        let mut layers = plan.layers.iter().peekable();
+        while let Some(layer) = layers.next() {
+            steps.push(match layer {
                 Layer::Dense {
                     inputs,
                     outputs,
@@ -79,12 +80,36 @@ impl CpuPlan {
                     channels_out,
                     weight,
                     bias,
-                } => Step::Conv(conv::Conv::new(&gemm, *window, *channels_out, weight, bias)),
+                } => {
+                    let mut epilogue = conv::Epilogue::default();
+                    if let Some(Layer::Activation { kind, .. }) = layers.peek() {
+                        epilogue.activation = Some(*kind);
+                        layers.next();
+                    }
+                    if let Some(Layer::Pool2d { window: pool, kind }) = layers.peek()
+                        && *kind == PoolKind::Max
+                        && pool.kernel == (2, 2)
+                        && pool.stride == (2, 2)
+                        && pool.pad == (0, 0)
+                    {
+                        epilogue.pool_2x2 = true;
+                        layers.next();
+                    }
+                    Step::Conv(conv::Conv::new(
+                        gemm,
+                        *window,
+                        *channels_out,
+                        weight,
+                        bias,
+                        epilogue,
+                    ))
+                }
                 other => Step::Other(other.clone()),
-            })
-            .collect();
+            });
+        }
         CpuPlan {
             input_len: plan.input_len,
+            output_len: plan.output_len(),
             steps,
             kernel: gemm.kernel_name().to_string(),
         }
@@ -119,6 +144,32 @@ impl CpuPlan {
                 self.input_len
             ));
         }
+        // A network with convolutions goes through every layer a few records at a time, so
+        // that its wide intermediate images stay in cache; dense-only ones take the batch at
+        // once, which gives the GEMM tall matrices.
+        let per_pass = if self.steps.iter().any(|s| matches!(s, Step::Conv(_))) {
+            conv::RECORDS_PER_BLOCK
+        } else {
+            n.max(1)
+        };
+        let mut out = Vec::with_capacity(n * self.output_len);
+        let mut scratch = conv::Scratch::default();
+        for first in (0..n).step_by(per_pass) {
+            let count = per_pass.min(n - first);
+            let records = &input[first * self.input_len..(first + count) * self.input_len];
+            out.extend(self.pass(gemm, records, count, &mut scratch)?);
+        }
+        Ok(out)
+    }
+
+    /// Every layer over `n` records.
+    fn pass(
+        &self,
+        gemm: &GemmExecutor<f32>,
+        input: &[f32],
+        n: usize,
+        scratch: &mut conv::Scratch,
+    ) -> Result<Vec<f32>, String> {
         let mut current = input.to_vec();
         let mut len = self.input_len;
         for step in &self.steps {
@@ -132,7 +183,7 @@ impl CpuPlan {
                     dense(gemm, &current, n, *inputs, *outputs, weight, bias)?,
                     *outputs,
                 ),
-                Step::Conv(conv) => (conv.run(gemm, &current, n)?, conv.output_len()),
+                Step::Conv(conv) => (conv.run(gemm, &current, n, scratch)?, conv.output_len()),
                 Step::Other(layer) => {
                     let out_len = layer.output_len();
                     (layers::run(layer, current, n, len), out_len)
