@@ -4,7 +4,10 @@ on onnxruntime's CPU execution provider with one thread, and prints rows per sec
 ZipMap (skl2onnx's default last node, which turns each probability row into a Python dict)
 is cut off first, as mialab cuts it, so that both sides compute the same probability tensor.
 
-    python3 benches/peer_onnxruntime.py MODEL.onnx FEATURES.npy REPEATS
+    python3 benches/peer_onnxruntime.py MODEL.onnx FEATURES.npy REPEATS [THREADS [BATCH]]
+
+THREADS: onnxruntime's intra-op threads (default 1; 0 is its own default, every core).
+BATCH: records per `session.run` (default: all at once).
 """
 import sys
 import time
@@ -28,8 +31,10 @@ def without_zipmap(model):
 
 def main():
     path, features, repeats = sys.argv[1], np.load(sys.argv[2]), int(sys.argv[3])
+    threads = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    batch = int(sys.argv[5]) if len(sys.argv) > 5 else len(features)
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(without_zipmap(onnx.load(path)).SerializeToString(), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
@@ -37,7 +42,8 @@ def main():
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        session.run(outputs, {name: features})
+        for first in range(0, len(features), batch):
+            session.run(outputs, {name: features[first:first + batch]})
         best = min(best, time.perf_counter() - start)
     print(f"{len(features) / best:.0f}")
 

@@ -68,7 +68,7 @@ fn subset_args(dataset: &str) -> Vec<String> {
         "--keep-mask",
         &format!("{d}/keep.npy"),
         "--backend",
-        "cpu",
+        "tract",
         "-q",
     ]);
     args.extend(["--classes".to_string(), classes(dataset)]);
@@ -203,7 +203,7 @@ fn reports_from_stored_signals_are_byte_identical_to_the_recorded_ones() {
         "--rmia-a",
         "tune",
         "--backend",
-        "cpu",
+        "tract",
     ]);
     assert_identical("support2_all", audit(dir.path(), &support2));
     let fashion = strings(&["--signals", &signals("fashion_mnist"), "-q"]);
@@ -296,7 +296,7 @@ fn reports_from_the_models_are_byte_identical_to_the_recorded_ones() {
             "--schema",
             &example("schema.json"),
             "--backend",
-            "cpu",
+            "tract",
             "-q",
         ]),
     ));

@@ -8,6 +8,7 @@ mod exporters;
 mod golden;
 mod gpu;
 mod html_report;
+mod kernels;
 mod malformed;
 mod model_outputs;
 mod operating_points;

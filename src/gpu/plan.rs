@@ -162,6 +162,28 @@ impl Plan {
                 .all(|(a, b)| a.structure() == b.structure())
     }
 
+    /// Floating-point operations one record costs (a multiply-add counts two; activations,
+    /// pooling and softmax, a few per value, are left out): what benchmarks divide by time.
+    pub fn flops_per_record(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|layer| match layer {
+                Layer::Dense {
+                    inputs, outputs, ..
+                } => 2 * inputs * outputs,
+                Layer::Conv2d {
+                    window,
+                    channels_out,
+                    ..
+                } => {
+                    let depth = window.channels_in * window.kernel.0 * window.kernel.1;
+                    2 * channels_out * window.out_h * window.out_w * depth
+                }
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// Operators in order, for the report ("dense, activation, dense").
     pub fn describe(&self) -> String {
         self.layers
