@@ -1,5 +1,5 @@
 //! The engine without a native GPU path: a build without the `gpu` feature, or the browser,
-//! where the audit runs on tract and the page reaches WebGPU through its asynchronous check.
+//! where the audit runs on the CPU (mialab's kernels or tract) and the page reaches WebGPU through its asynchronous check.
 
 use super::{BackendChoice, BackendUsed, ReducedSignals};
 use crate::model::Model;
@@ -11,7 +11,7 @@ pub(super) struct State;
 
 fn no_gpu() -> String {
     if cfg!(target_arch = "wasm32") {
-        "in the browser the audit runs on tract; WebGPU is checked separately".to_string()
+        "in the browser the audit runs on the CPU; WebGPU is checked separately".to_string()
     } else {
         "this build of mialab has no GPU path (built without the 'gpu' feature)".to_string()
     }

@@ -6,7 +6,7 @@
 //!
 //! [`crate::model::Model`] knows only tract and its own lowering to kernels; whether and
 //! where those kernels run is decided here. The native GPU path is the `gpu` feature's, in
-//! `accelerated.rs`; every other build (no feature, or wasm32, where the audit runs on tract
+//! `accelerated.rs`; every other build (no feature, or wasm32, where the audit runs on the CPU
 //! and WebGPU is reached asynchronously by the page's check) compiles `cpu_only.rs`, with the
 //! same functions saying why there is no GPU.
 

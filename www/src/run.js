@@ -94,7 +94,7 @@ export function setupRun(store, engine, attacks, show) {
     try {
       const r = await engine.call('webgpuCheck', [WEBGPU_CHECK_RECORDS]);
       if (!r.available) {
-        $('webgpu-result').textContent = `WebGPU not used: ${r.reason}. The audit runs on tract (CPU).`;
+        $('webgpu-result').textContent = `WebGPU not used: ${r.reason}. The audit runs on the CPU.`;
         return;
       }
       const rate = (/** @type {number} */ v) => Math.round(v).toLocaleString();
