@@ -8,13 +8,14 @@
 //! Run: `cargo bench --bench inference` (needs `pip install onnxruntime==1.32.0 onnx numpy`;
 //! without them the peer columns say so).
 
+mod common;
+
 use mialab::model::{CpuEngine, Model, ModelOptions};
 use mialab::progress::NoProgress;
 use ndarray::ArrayD;
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 const REPEATS: usize = 3;
 const BATCH: usize = 256;
@@ -27,22 +28,6 @@ fn zoo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("models")
         .join(path)
-}
-
-/// Best records per second of `run` over `records`, on a pool of `threads`.
-fn records_per_second(threads: usize, records: usize, run: impl Fn() + Sync) -> f64 {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("a thread pool");
-    let best = (0..REPEATS)
-        .map(|_| {
-            let start = Instant::now();
-            pool.install(&run);
-            start.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min);
-    records as f64 / best
 }
 
 /// onnxruntime's records per second with `threads` intra-op threads.
@@ -73,18 +58,23 @@ fn main() {
         "{:<18} {:>8} {:>16} {:>16} {:>16} {:>7}",
         "model", "threads", "tract", "mialab kernels", "onnxruntime", "ratio"
     );
+    let mut kernel = String::new();
     for (label, dataset) in MODELS {
         let path = zoo(&format!("{dataset}/targets/overfit.onnx"));
-        let (features, features_path) =
-            float_features(&zoo(&format!("{dataset}/audit_features.npy")), &dir);
+        let features_path = dir.path().join(format!("{dataset}.npy"));
+        let features = float_features(
+            &zoo(&format!("{dataset}/audit_features.npy")),
+            &features_path,
+        );
         let records = features.shape()[0];
         let model = Model::from_bytes(&std::fs::read(&path).unwrap(), &ModelOptions::default())
             .expect("the zoo model loads");
+        kernel = model.cpu_engine(CpuEngine::Kernels);
         let flops = model.gpu_plan().map_or(0, |p| p.flops_per_record()) as f64;
         let cell = |rate: f64| format!("{rate:.0} ({:.1})", rate * flops / 1e9);
         for threads in [1, cores] {
             let on = |cpu: CpuEngine| {
-                records_per_second(threads, records, || {
+                common::best_rate(threads, REPEATS, records, || {
                     model
                         .predict_with(cpu, &features, BATCH, &mut NoProgress)
                         .expect("the model runs");
@@ -104,36 +94,20 @@ fn main() {
             );
         }
     }
-    println!("kernel: {}", model_kernel());
+    println!("kernel: {kernel}");
 }
 
-/// The records as float32, pixels (uint8) divided by 255 as mialab reads them, and a
-/// float32 copy for onnxruntime.
-fn float_features(path: &Path, dir: &tempfile::TempDir) -> (ArrayD<f32>, PathBuf) {
+/// The records as float32, pixels (uint8) divided by 255 as mialab reads them, with a
+/// float32 copy written to `copy` for onnxruntime.
+fn float_features(path: &Path, copy: &Path) -> ArrayD<f32> {
     let open = || std::fs::File::open(path).expect("the audit features");
     let features = ArrayD::<f32>::read_npy(open()).unwrap_or_else(|_| {
         ArrayD::<u8>::read_npy(open())
             .expect("float32 or uint8 features")
             .mapv(|v| f32::from(v) / 255.0)
     });
-    let copy = dir.path().join(path.file_name().unwrap());
-    let copy = copy.with_extension(format!(
-        "{}.npy",
-        path.parent()
-            .unwrap()
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-    ));
     features
-        .write_npy(std::fs::File::create(&copy).unwrap())
+        .write_npy(std::fs::File::create(copy).unwrap())
         .expect("write the records");
-    (features, copy)
-}
-
-fn model_kernel() -> String {
-    let path = zoo("support2/targets/overfit.onnx");
-    let model = Model::from_bytes(&std::fs::read(path).unwrap(), &ModelOptions::default())
-        .expect("the zoo model loads");
-    model.cpu_engine(CpuEngine::Kernels)
+    features
 }

@@ -9,13 +9,14 @@
 //! Run: `cargo bench --bench trees` (needs `pip install onnxruntime==1.32.0 onnx`; without
 //! them the peer column says so).
 
+mod common;
+
 use mialab::model::{Model, ModelOptions};
 use mialab::progress::NoProgress;
 use ndarray::{Array2, ArrayD, Axis};
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Instant;
 
 const ROWS: usize = 100_000;
 const REPEATS: usize = 3;
@@ -62,19 +63,11 @@ fn main() {
         let model = Model::from_bytes(&std::fs::read(&path).unwrap(), &ModelOptions::default())
             .expect("the fixture loads");
         let rows_per_second = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("a thread pool");
-            let best = (0..REPEATS)
-                .map(|_| {
-                    let start = Instant::now();
-                    pool.install(|| model.predict(&features, 4096, &mut NoProgress))
-                        .expect("the model runs");
-                    start.elapsed().as_secs_f64()
-                })
-                .fold(f64::INFINITY, f64::min);
-            ROWS as f64 / best
+            common::best_rate(threads, REPEATS, ROWS, || {
+                model
+                    .predict(&features, 4096, &mut NoProgress)
+                    .expect("the model runs");
+            })
         };
         let ours = rows_per_second(1);
         let all = rows_per_second(cores);

@@ -1,5 +1,6 @@
 //! The engine without a native GPU path: a build without the `gpu` feature, or the browser,
-//! where the audit runs on the CPU (mialab's kernels or tract) and the page reaches WebGPU through its asynchronous check.
+//! where the audit runs on the CPU (mialab's kernels or tract) and the page reaches WebGPU
+//! through its asynchronous check.
 
 use super::{BackendChoice, BackendUsed, ReducedSignals};
 use crate::model::Model;

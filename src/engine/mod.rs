@@ -4,8 +4,8 @@
 //! device. [`compare`] is the one check of two engines' outputs against each other, used by
 //! the benchmark, the page's engine check and the GPU tests.
 //!
-//! [`crate::model::Model`] knows only tract and its own lowering to kernels; whether and
-//! where those kernels run is decided here. The native GPU path is the `gpu` feature's, in
+//! [`crate::model::Model`] knows its CPU engines (mialab's kernels, tract, the tree walker)
+//! and its lowering to GPU kernels; whether and where those GPU kernels run is decided here. The native GPU path is the `gpu` feature's, in
 //! `accelerated.rs`; every other build (no feature, or wasm32, where the audit runs on the CPU
 //! and WebGPU is reached asynchronously by the page's check) compiles `cpu_only.rs`, with the
 //! same functions saying why there is no GPU.

@@ -36,6 +36,13 @@ pub struct Window {
     pub out_w: usize,
 }
 
+impl Window {
+    /// Values one window covers: `channels_in · kh · kw` (a convolution's dot-product length).
+    pub fn patch_len(&self) -> usize {
+        self.channels_in * self.kernel.0 * self.kernel.1
+    }
+}
+
 /// One kernel's worth of work.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Layer {
@@ -175,10 +182,7 @@ impl Plan {
                     window,
                     channels_out,
                     ..
-                } => {
-                    let depth = window.channels_in * window.kernel.0 * window.kernel.1;
-                    2 * channels_out * window.out_h * window.out_w * depth
-                }
+                } => 2 * channels_out * window.out_h * window.out_w * window.patch_len(),
                 _ => 0,
             })
             .sum()

@@ -4,6 +4,7 @@
 //! out record by record (NCHW). Blocks of a few records keep the unrolled patches in the
 //! L2 cache and give the kernel wide enough matrices.
 
+use super::layers::max_pool_2x2;
 use crate::gpu::twin::activate;
 use crate::gpu::{Activation, Window};
 use rten_gemm::{BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedAMatrix};
@@ -30,12 +31,14 @@ impl Conv {
         bias: &[f32],
         epilogue: Epilogue,
     ) -> Conv {
-        let depth = window.channels_in * window.kernel.0 * window.kernel.1;
         Conv {
             window,
             epilogue,
             channels_out,
-            weight: gemm.prepack_a(NdTensorView::from_data([channels_out, depth], weight)),
+            weight: gemm.prepack_a(NdTensorView::from_data(
+                [channels_out, window.patch_len()],
+                weight,
+            )),
             bias: bias.to_vec(),
         }
     }
@@ -59,10 +62,6 @@ impl Conv {
         self.window.out_h * self.window.out_w
     }
 
-    fn depth(&self) -> usize {
-        self.window.channels_in * self.window.kernel.0 * self.window.kernel.1
-    }
-
     /// The convolution of `n` records (a block at most [`RECORDS_PER_BLOCK`] wide is one
     /// GEMM), its epilogue applied as each plane is laid out.
     pub(super) fn run(
@@ -74,7 +73,7 @@ impl Conv {
     ) -> Result<Vec<f32>, String> {
         let w = &self.window;
         let in_len = w.channels_in * w.in_h * w.in_w;
-        let (pixels, depth) = (self.pixels(), self.depth());
+        let (pixels, depth) = (self.pixels(), w.patch_len());
         let mut out = Vec::with_capacity(n * self.output_len());
         let block = RECORDS_PER_BLOCK.min(n.max(1));
         for first in (0..n).step_by(block) {
@@ -125,23 +124,10 @@ impl Epilogue {
             out.extend_from_slice(plane);
             return;
         }
-        let half = out_w / 2;
-        let rows = plane.len() / out_w / 2;
+        let (rows, half) = (plane.len() / out_w / 2, out_w / 2);
         let first = out.len();
         out.resize(first + rows * half, 0.0);
-        for (line, pair) in out[first..]
-            .chunks_exact_mut(half)
-            .zip(plane.chunks_exact(2 * out_w))
-        {
-            let (top, bottom) = pair.split_at(out_w);
-            for ((v, a), b) in line
-                .iter_mut()
-                .zip(top.chunks_exact(2))
-                .zip(bottom.chunks_exact(2))
-            {
-                *v = a[0].max(a[1]).max(b[0].max(b[1]));
-            }
-        }
+        max_pool_2x2(plane, &mut out[first..], out_w, half);
     }
 }
 

@@ -44,7 +44,7 @@ fn pool(w: &Window, kind: PoolKind, values: &[f32], n: usize) -> Vec<f32> {
     let (kh, kw) = w.kernel;
     let (in_plane, out_plane) = (w.in_h * w.in_w, w.out_h * w.out_w);
     let mut out = vec![0.0f32; n * w.channels_in * out_plane];
-    if kind == PoolKind::Max && w.kernel == (2, 2) && w.stride == (2, 2) && w.pad == (0, 0) {
+    if is_max_pool_2x2(w, kind) {
         for (src, dst) in values
             .chunks_exact(in_plane)
             .zip(out.chunks_exact_mut(out_plane))
@@ -83,9 +83,15 @@ fn pool(w: &Window, kind: PoolKind, values: &[f32], n: usize) -> Vec<f32> {
     out
 }
 
+/// Whether a pooling is the common CNN one (max over 2×2 windows, stride 2, no padding),
+/// which [`max_pool_2x2`] computes (and a convolution's epilogue fuses).
+pub(super) fn is_max_pool_2x2(w: &Window, kind: PoolKind) -> bool {
+    kind == PoolKind::Max && w.kernel == (2, 2) && w.stride == (2, 2) && w.pad == (0, 0)
+}
+
 /// The common CNN pooling (2×2 windows, stride 2, no padding) of one plane, two input rows
 /// per output row: the same maxima as the general loop, in a form the compiler vectorises.
-fn max_pool_2x2(src: &[f32], dst: &mut [f32], in_w: usize, out_w: usize) {
+pub(super) fn max_pool_2x2(src: &[f32], dst: &mut [f32], in_w: usize, out_w: usize) {
     for (oy, line) in dst.chunks_exact_mut(out_w).enumerate() {
         let top = &src[2 * oy * in_w..][..2 * out_w];
         let bottom = &src[(2 * oy + 1) * in_w..][..2 * out_w];

@@ -12,7 +12,7 @@
 mod conv;
 mod layers;
 
-use crate::gpu::{Layer, Plan, PoolKind};
+use crate::gpu::{Layer, Plan};
 use rten_gemm::{BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedBMatrix};
 use rten_tensor::NdTensorView;
 
@@ -87,10 +87,7 @@ impl CpuPlan {
                         layers.next();
                     }
                     if let Some(Layer::Pool2d { window: pool, kind }) = layers.peek()
-                        && *kind == PoolKind::Max
-                        && pool.kernel == (2, 2)
-                        && pool.stride == (2, 2)
-                        && pool.pad == (0, 0)
+                        && layers::is_max_pool_2x2(pool, *kind)
                     {
                         epilogue.pool_2x2 = true;
                         layers.next();
@@ -118,11 +115,6 @@ impl CpuPlan {
     /// The GEMM kernel this CPU uses ("x86_64-f32-avx512", "wasm32", ...), for the report.
     pub fn kernel_name(&self) -> &str {
         &self.kernel
-    }
-
-    /// Values per record in.
-    pub fn input_len(&self) -> usize {
-        self.input_len
     }
 
     /// Runs the plan over `n` records stored one after another in `input`; the outputs of

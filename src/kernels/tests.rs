@@ -22,11 +22,10 @@ fn window(c: usize, h: usize, w: usize, k: usize, stride: usize, pad: usize) -> 
 }
 
 fn conv(rng: &mut ChaCha8Rng, window: Window, channels_out: usize) -> Layer {
-    let depth = window.channels_in * window.kernel.0 * window.kernel.1;
     Layer::Conv2d {
         window,
         channels_out,
-        weight: values(rng, channels_out * depth),
+        weight: values(rng, channels_out * window.patch_len()),
         bias: values(rng, channels_out),
     }
 }

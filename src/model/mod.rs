@@ -268,8 +268,7 @@ impl Model {
             let out = kernels
                 .run(batch.as_slice().unwrap_or_default(), rows)
                 .map_err(ModelError::Inference)?;
-            let width = out.len() / rows.max(1);
-            return Array2::from_shape_vec((rows, width), out)
+            return Array2::from_shape_vec((rows, self.info.output_width), out)
                 .map_err(|e| ModelError::Inference(e.to_string()));
         }
         let plan = match &self.runner {
