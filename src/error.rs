@@ -33,6 +33,8 @@ pub enum Error {
     Session(#[from] crate::session::SessionError),
     #[error("could not read the model zoo")]
     Zoo(#[from] crate::zoo::ZooError),
+    #[error("could not train")]
+    Train(#[from] crate::train::TrainError),
     #[error("could not run the recorded audit again")]
     Verify(#[from] crate::report::verify::VerifyError),
 }

@@ -42,6 +42,7 @@ pub mod set_signals;
 pub mod signal;
 pub mod signal_matrix;
 pub mod signals_file;
+pub mod train;
 pub mod zoo;
 
 #[cfg(target_arch = "wasm32")]

@@ -101,6 +101,38 @@ struct Lowering {
     constants: HashMap<String, Constant>,
     shape: Vec<usize>,
     layers: Vec<Layer>,
+    /// Whether a BatchNormalization after a convolution is folded into its weights (for
+    /// inference) or kept as a layer of its own (for training, where it has parameters).
+    fold_batch_norm: bool,
+    /// What each layer was lowered from, and the Dropouts, which make no layer.
+    origins: Vec<LayerOrigin>,
+    dropouts: Vec<DropoutSite>,
+}
+
+/// The ONNX operator a layer was lowered from, with what training needs of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerOrigin {
+    pub op: String,
+    /// A BatchNormalization's epsilon.
+    pub epsilon: Option<f32>,
+}
+
+/// A Dropout of the graph: before the layer at `before`, zeroing `ratio` of its inputs when
+/// training (inference reads it as the identity).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DropoutSite {
+    pub before: usize,
+    pub ratio: f32,
+}
+
+/// A graph lowered for training: batch normalisation kept as its own layers
+/// ([`LayerOrigin`] says which affine layers are one), Dropouts kept apart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainableGraph {
+    pub plan: Plan,
+    /// One per layer of `plan`.
+    pub origins: Vec<LayerOrigin>,
+    pub dropouts: Vec<DropoutSite>,
 }
 
 /// One node being lowered onto the state so far.
@@ -115,6 +147,25 @@ pub fn lower(
     record_shape: &[usize],
     output: &str,
 ) -> Result<Plan, LoweringError> {
+    lower_with(graph, record_shape, output, true).map(|g| g.plan)
+}
+
+/// Lowers `graph` as [`lower`] does, but keeps every BatchNormalization as a layer and
+/// records where each layer and Dropout came from: the architecture a model is retrained with.
+pub fn lower_for_training(
+    graph: &pb::GraphProto,
+    record_shape: &[usize],
+    output: &str,
+) -> Result<TrainableGraph, LoweringError> {
+    lower_with(graph, record_shape, output, false)
+}
+
+fn lower_with(
+    graph: &pb::GraphProto,
+    record_shape: &[usize],
+    output: &str,
+    fold_batch_norm: bool,
+) -> Result<TrainableGraph, LoweringError> {
     let mut constants = HashMap::new();
     for t in &graph.initializer {
         constants.insert(t.name.clone(), decode(t)?);
@@ -132,6 +183,9 @@ pub fn lower(
         constants,
         shape: record_shape.to_vec(),
         layers: Vec::new(),
+        fold_batch_norm,
+        origins: Vec::new(),
+        dropouts: Vec::new(),
     };
     for node in &graph.node {
         if current == output {
@@ -152,19 +206,32 @@ pub fn lower(
                 op: node.op_type.clone(),
             });
         }
+        let before = state.layers.len();
         NodeLowering {
             state: &mut state,
             node,
         }
         .lower_node()?;
+        let epsilon =
+            (node.op_type == "BatchNormalization").then(|| float_attr(node, "epsilon", 1e-5));
+        for _ in before..state.layers.len() {
+            state.origins.push(LayerOrigin {
+                op: node.op_type.clone(),
+                epsilon,
+            });
+        }
         current = node.output.first().cloned().unwrap_or_default();
     }
     if current != output {
         return Err(LoweringError::OutputNotReached(output.to_string()));
     }
-    Ok(Plan {
-        input_len,
-        layers: state.layers,
+    Ok(TrainableGraph {
+        plan: Plan {
+            input_len,
+            layers: state.layers,
+        },
+        origins: state.origins,
+        dropouts: state.dropouts,
     })
 }
 
@@ -197,7 +264,16 @@ impl NodeLowering<'_, '_> {
     fn lower_node(&mut self) -> Result<(), LoweringError> {
         let op = self.op().to_string();
         match op.as_str() {
-            "Identity" | "Dropout" => Ok(()),
+            "Identity" => Ok(()),
+            "Dropout" => {
+                let ratio = match self.optional_constant(1)? {
+                    Some(c) => c.values.first().copied().unwrap_or(0.5),
+                    None => float_attr(self.node, "ratio", 0.5),
+                };
+                let before = self.state.layers.len();
+                self.state.dropouts.push(DropoutSite { before, ratio });
+                Ok(())
+            }
             "Flatten" => {
                 if int_attr(self.node, "axis", 1) != 1 {
                     return Err(unsupported(&op, "axis other than 1"));
@@ -454,6 +530,7 @@ impl NodeLowering<'_, '_> {
             bias,
             ..
         }) = self.state.layers.last_mut()
+            && self.state.fold_batch_norm
         {
             let per_out = weight.len() / *channels_out;
             for c in 0..*channels_out {

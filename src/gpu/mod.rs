@@ -11,5 +11,7 @@ pub mod twin;
 
 #[cfg(feature = "gpu")]
 pub use device::{Gpu, GpuError, GpuModel};
-pub use lower::{LoweringError, lower};
+pub use lower::{
+    DropoutSite, LayerOrigin, LoweringError, TrainableGraph, lower, lower_for_training,
+};
 pub use plan::{Activation, Layer, Plan, PoolKind, Window};

@@ -159,7 +159,7 @@ fn grow(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
 
 /// Writes one record's patches into columns `offset..offset + out_h·out_w` of `columns`
 /// (`[C·kh·kw, width]`, row-major); padding reads as zero.
-fn unroll(w: &Window, record: &[f32], columns: &mut [f32], width: usize, offset: usize) {
+pub(crate) fn unroll(w: &Window, record: &[f32], columns: &mut [f32], width: usize, offset: usize) {
     let (kh, kw) = w.kernel;
     let same_size = w.stride == (1, 1) && w.out_h == w.in_h && w.out_w == w.in_w;
     for c in 0..w.channels_in {

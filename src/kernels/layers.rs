@@ -106,7 +106,7 @@ pub(super) fn max_pool_2x2(src: &[f32], dst: &mut [f32], in_w: usize, out_w: usi
 }
 
 /// The input rows (or columns) a window at output position `o` covers, padding left out.
-fn window_range(
+pub(crate) fn window_range(
     o: usize,
     stride: usize,
     pad: usize,

@@ -12,6 +12,9 @@
 mod conv;
 mod layers;
 
+pub(crate) use conv::unroll;
+pub(crate) use layers::window_range;
+
 use crate::gpu::{Layer, Plan};
 use rten_gemm::{BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedBMatrix};
 use rten_tensor::NdTensorView;

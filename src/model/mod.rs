@@ -52,6 +52,9 @@ pub struct Model {
     info: ModelInfo,
     /// The model as GPU kernels, or why it cannot be.
     lowered: Result<Arc<crate::gpu::Plan>, crate::gpu::LoweringError>,
+    /// Its architecture to retrain (reference models, the quantile regressor), or why it
+    /// cannot be retrained here.
+    architecture: Result<Arc<crate::train::Architecture>, crate::train::ArchitectureError>,
     /// Unique among the models this process loaded, so that an engine can keep per-model
     /// state (the GPU path's uploaded constants).
     id: u64,
@@ -125,6 +128,17 @@ impl Model {
             )),
         }
         .map(Arc::new);
+        let architecture = match &proto.graph {
+            Some(graph) if trees.is_none() => {
+                crate::gpu::lower_for_training(graph, &info.record_shape, &info.used_output)
+                    .map_err(crate::train::ArchitectureError::from)
+                    .and_then(|g| crate::train::Architecture::from_graph(&g, &info.record_shape))
+                    .map(Arc::new)
+            }
+            _ => Err(crate::train::ArchitectureError::Unsupported(
+                "it is a tree ensemble, not a network".to_string(),
+            )),
+        };
         let runner = match trees {
             Some(t) => Runner::Trees(t),
             None => Runner::Tract(tract_plan(&onnx, &proto, &info)?),
@@ -135,6 +149,7 @@ impl Model {
             kernels: None,
             info,
             lowered,
+            architecture,
             id: NEXT_MODEL_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         let probe =
@@ -187,6 +202,13 @@ impl Model {
     /// The model lowered to GPU kernels, or why the GPU path cannot run it.
     pub fn gpu_plan(&self) -> Result<&Arc<crate::gpu::Plan>, &crate::gpu::LoweringError> {
         self.lowered.as_ref()
+    }
+
+    /// The architecture to retrain this model's like with, or why it cannot be retrained.
+    pub fn architecture(
+        &self,
+    ) -> Result<&Arc<crate::train::Architecture>, &crate::train::ArchitectureError> {
+        self.architecture.as_ref()
     }
 
     /// This model's identity among those loaded.

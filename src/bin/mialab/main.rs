@@ -13,6 +13,7 @@ mod progress_bar;
 mod provided_cmd;
 mod settings_args;
 mod signals_cmd;
+mod train_cmd;
 mod zoo_cmd;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,9 @@ struct Cli {
 enum Command {
     /// Run membership-inference attacks against a model on an audit set and measure them.
     Audit(Box<audit_cmd::AuditArgs>),
+    /// Train reference models of the target's architecture here, on halves of the audit
+    /// records, and write them as ONNX files with their keep-mask.
+    TrainReferences(Box<train_cmd::TrainArgs>),
     /// Run the models once and write every signal the attacks read to an .npz file.
     Signals(Box<signals_cmd::SignalsArgs>),
     /// Write the membership-encoded queries of records (NDSS 2025 code-poisoning attack).
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Audit(args) => audit_cmd::run(&args),
+        Command::TrainReferences(args) => train_cmd::run(&args),
         Command::Signals(args) => signals_cmd::run(&args),
         Command::Encode(args) => encode_cmd::run(&args),
         Command::Attacks(args) => list_cmd::attacks(&args),
