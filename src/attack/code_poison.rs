@@ -343,6 +343,7 @@ pub static ENCODED: QueryKind = QueryKind {
     description: "the target's answers on the records' membership-encoded queries",
     population: true,
     runs_references: false,
+    by_default: true,
     settings: |config: &AuditConfig| {
         serde_json::to_value(&config.params.code_poison.normalization).expect("plain data")
     },

@@ -114,6 +114,7 @@ pub static PERTURBED: QueryKind = QueryKind {
     description: "the target's answers on perturbed copies of the records",
     population: true,
     runs_references: false,
+    by_default: true,
     settings: |config: &AuditConfig| serde_json::json!({"params": config.params.label_only, "seed": config.seed}),
     make: make_perturbed,
     meta_key: Some("label_only"),

@@ -350,6 +350,7 @@ pub static AUGMENTED: QueryKind = QueryKind {
     description: "the target's and the reference models' outputs on test-time augmented copies of the records",
     population: false,
     runs_references: true,
+    by_default: true,
     settings: |config: &AuditConfig| {
         serde_json::to_value(config.signals.augmentations).expect("plain data")
     },

@@ -19,6 +19,7 @@ mod label_only;
 pub mod lira;
 mod needs;
 mod query;
+pub mod quantile;
 pub mod rmia;
 mod shokri;
 mod threshold;
@@ -34,6 +35,7 @@ pub use label_only::{LabelOnlyParams, LabelOnlyQueries, PERTURBED};
 pub use lira::{AUGMENTED, AugmentedQueries, AugmentedQuery, LiraParams, LiraVariance};
 pub use needs::{Available, Need, Needs, ReferenceUse};
 pub use query::{Answers, QueryAnswers, QueryKind, QueryMap, QueryOracle, ReadContext};
+pub use quantile::{QuantileParams, QuantileScore};
 pub use rmia::{RmiaA, RmiaParams};
 pub use shokri::ShokriParams;
 pub use threshold::{ThresholdAttack, ThresholdConfig, ThresholdSignal};
@@ -54,6 +56,7 @@ pub fn catalogue() -> impl Iterator<Item = &'static CatalogueEntry> {
         .chain(rmia::ENTRIES.iter())
         .chain(std::iter::once(&calibrated_loss::ENTRY))
         .chain(std::iter::once(&shokri::ENTRY))
+        .chain(std::iter::once(&quantile::ENTRY))
         .chain(std::iter::once(&label_only::ENTRY))
         .chain(code_poison::ENTRIES.iter())
 }
@@ -78,6 +81,7 @@ pub struct AttackParams {
     pub shokri: ShokriParams,
     pub code_poison: CodePoisonParams,
     pub label_only: LabelOnlyParams,
+    pub quantile: QuantileParams,
 }
 
 impl AttackParams {
@@ -86,6 +90,7 @@ impl AttackParams {
         self.rmia.validate()?;
         self.shokri.validate()?;
         self.code_poison.validate()?;
+        self.quantile.validate()?;
         self.label_only.validate()
     }
 }
@@ -96,10 +101,12 @@ pub fn population_attacks() -> Vec<&'static str> {
     threshold::ENTRIES.iter().map(|e| e.info.id).collect()
 }
 
-/// The attacks run when none are named: every one whose needs `available` meets.
+/// The attacks run when none are named: every one whose needs `available` meets, except
+/// those whose queries run only when asked for (they train a model).
 pub fn default_attacks(available: &Available) -> Vec<&'static str> {
     catalogue()
         .filter(|e| e.info.needs.unmet(available).is_empty())
+        .filter(|e| e.info.needs.queries.iter().all(|k| k.by_default))
         .map(|e| e.info.id)
         .collect()
 }

@@ -32,6 +32,9 @@ pub struct QueryKind {
     pub population: bool,
     /// Whether making them runs the reference models as well as the target.
     pub runs_references: bool,
+    /// Whether an audit that names no attacks makes them (and runs the attacks that need
+    /// them): not for queries that train a model, which run when asked for.
+    pub by_default: bool,
     /// The settings, beyond those of the target's own answers, that change its answers.
     pub settings: fn(&AuditConfig) -> serde_json::Value,
     /// Makes the queries of one record set; `None` when the settings ask for none.
@@ -83,6 +86,11 @@ pub trait QueryOracle {
     ) -> crate::Result<Vec<Signals>>;
     /// The target model (its declared shapes and its lowering), never to run it.
     fn target(&self) -> &Model;
+    /// The population records (known non-members), when there are any.
+    fn population(&self) -> Option<&Records>;
+    /// The target's answers to `records` (labelled as they are), as its API releases them;
+    /// `stream` as for [`QueryOracle::ask_target`].
+    fn ask_target_about(&self, records: &Records, stream: u64) -> crate::Result<Signals>;
     /// Every reference model's signals on `features`, with the records' keep-mask; `None`
     /// without reference models.
     fn ask_references(&self, features: ArrayD<f32>) -> crate::Result<Option<ReferenceSignals>>;

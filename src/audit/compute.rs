@@ -27,6 +27,8 @@ pub struct ModelInputs<'a> {
     /// The audit records, whichever set is being queried: statistics both sets share (the
     /// label-only noise scale) come from them.
     pub audit: &'a Records,
+    /// The population records, when there are any.
+    pub population: Option<&'a Records>,
     pub references: Option<ReferenceModels<'a>>,
 }
 
@@ -245,6 +247,26 @@ impl QueryOracle for Oracle<'_, '_> {
 
     fn target(&self) -> &Model {
         self.inputs.target
+    }
+
+    fn population(&self) -> Option<&Records> {
+        self.inputs.population
+    }
+
+    fn ask_target_about(&self, records: &Records, stream: u64) -> crate::Result<Signals> {
+        let (_, output, _) = released(
+            self.inputs.engine,
+            self.inputs.target,
+            records,
+            self.config,
+            stream,
+            &mut NoProgress,
+        )?;
+        Ok(Signals::compute(
+            &output,
+            &records.labels,
+            self.config.signals.temperature,
+        ))
     }
 
     fn ask_references(&self, features: ArrayD<f32>) -> crate::Result<Option<ReferenceSignals>> {

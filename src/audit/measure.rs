@@ -157,7 +157,8 @@ pub fn attack_signals(
 /// audit non-members, so that a population threshold is a threshold for them (SPEC.md,
 /// "Choosing thresholds"): not for attacks that read reference models some of which trained
 /// on audit records (no reference model trained on a population record), nor when the
-/// attack averaged over queries the population was not asked.
+/// attack read answers the population was not asked for (averaged augmentations; a
+/// regressor fitted on the population itself).
 fn population_is_exchangeable(
     info: &attack::AttackInfo,
     audit: ScoringSet<'_>,
@@ -169,7 +170,7 @@ fn population_is_exchangeable(
             .references
             .as_ref()
             .is_some_and(|r| r.keep.iter().any(|&k| k));
-    let unasked = info.reads.iter().any(|kind| {
+    let unasked = info.queries().any(|kind| {
         audit.signals.queries.contains(kind) && !population.signals.queries.contains(kind)
     });
     !references_trained_on_audit && !unasked

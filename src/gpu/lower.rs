@@ -5,7 +5,8 @@
 //! per-feature or per-channel constant, Relu / Sigmoid / Tanh / LeakyRelu, Softmax /
 //! LogSoftmax over the classes, 2-D Conv (group 1, no dilation), BatchNormalization
 //! (inference; folded into the convolution before it, else a channel affine), MaxPool /
-//! AveragePool (2-D, floor mode), Flatten / Reshape to `[N, -1]`, Identity, Dropout.
+//! AveragePool (2-D, floor mode), Flatten / Reshape to `[N, -1]`, Identity, Dropout, a Cast
+//! to float32.
 //! Anything else keeps the whole model on tract, and the error says which operator.
 
 use super::plan::{Activation, Layer, Plan, PoolKind, Window};
@@ -98,7 +99,9 @@ fn ints_attr(node: &pb::NodeProto, name: &str) -> Option<Vec<i64>> {
 
 /// The running tensor's per-record shape and the layers so far.
 struct Lowering {
-    constants: HashMap<String, Constant>,
+    /// Every constant, decoded or why it cannot be: a graph may hold constants of other
+    /// types (a classifier's string class names) that the lowered chain never reads.
+    constants: HashMap<String, Result<Constant, LoweringError>>,
     shape: Vec<usize>,
     layers: Vec<Layer>,
     /// Whether a BatchNormalization after a convolution is folded into its weights (for
@@ -168,7 +171,7 @@ fn lower_with(
 ) -> Result<TrainableGraph, LoweringError> {
     let mut constants = HashMap::new();
     for t in &graph.initializer {
-        constants.insert(t.name.clone(), decode(t)?);
+        constants.insert(t.name.clone(), decode(t));
     }
     let initialisers: std::collections::HashSet<&str> =
         graph.initializer.iter().map(|t| t.name.as_str()).collect();
@@ -196,16 +199,29 @@ fn lower_with(
                 .and_then(|a| a.t.as_ref())
                 .ok_or_else(|| unsupported("Constant", "only tensor values"))?;
             if let Some(name) = node.output.first() {
-                state.constants.insert(name.clone(), decode(value)?);
+                state.constants.insert(name.clone(), decode(value));
             }
             continue;
         }
-        if node.input.first() != Some(&current) {
-            return Err(LoweringError::NotAChain {
-                node: node.name.clone(),
-                op: node.op_type.clone(),
-            });
-        }
+        let swapped;
+        let node = if node.input.first() != Some(&current) {
+            // Exporters write a bias or scale first as often as second (PyTorch:
+            // `Add(bias, x)`); both operations commute.
+            let commutes = matches!(node.op_type.as_str(), "Add" | "Mul");
+            if !(commutes && node.input.len() == 2 && node.input[1] == current) {
+                return Err(LoweringError::NotAChain {
+                    node: node.name.clone(),
+                    op: node.op_type.clone(),
+                });
+            }
+            swapped = pb::NodeProto {
+                input: vec![node.input[1].clone(), node.input[0].clone()],
+                ..node.clone()
+            };
+            &swapped
+        } else {
+            node
+        };
         let before = state.layers.len();
         NodeLowering {
             state: &mut state,
@@ -242,12 +258,14 @@ impl NodeLowering<'_, '_> {
 
     fn constant(&self, index: usize) -> Result<&Constant, LoweringError> {
         let name = self.node.input.get(index).map(String::as_str).unwrap_or("");
-        self.state.constants.get(name).ok_or_else(|| {
-            unsupported(
+        match self.state.constants.get(name) {
+            Some(Ok(constant)) => Ok(constant),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(unsupported(
                 self.op(),
                 format!("input {index} ('{name}') is not a constant"),
-            )
-        })
+            )),
+        }
     }
 
     fn optional_constant(&self, index: usize) -> Result<Option<&Constant>, LoweringError> {
@@ -265,6 +283,10 @@ impl NodeLowering<'_, '_> {
         let op = self.op().to_string();
         match op.as_str() {
             "Identity" => Ok(()),
+            // Exporters cast float inputs to float (skl2onnx before a Scaler): the identity.
+            "Cast" if int_attr(self.node, "to", 0) == pb::tensor_proto::DataType::Float as i64 => {
+                Ok(())
+            }
             "Dropout" => {
                 let ratio = match self.optional_constant(1)? {
                     Some(c) => c.values.first().copied().unwrap_or(0.5),
@@ -403,6 +425,14 @@ impl NodeLowering<'_, '_> {
                 c.values
             }
             n if n == channels && inner > 1 && trailing_ones(&c.dims) >= 2 => c.values,
+            // One value per feature with leading ones (`[1, F]`, as skl2onnx writes a bias).
+            n if n == channels
+                && inner == 1
+                && c.dims.last() == Some(&channels)
+                && c.dims.iter().rev().skip(1).all(|&d| d == 1) =>
+            {
+                c.values
+            }
             _ => {
                 return Err(unsupported(
                     op,

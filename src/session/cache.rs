@@ -107,6 +107,7 @@ pub(super) fn prepare(
         engine: loaded.engine,
         target: &target.value,
         audit: &records.value,
+        population: loaded.population.map(|p| &p.value),
         references: loaded.references,
     };
     let mut computed = Vec::new();

@@ -30,14 +30,14 @@ pub struct EpochEnd {
 }
 
 /// Fits `network` to `objective` over `data` with `recipe`; `on_epoch` sees each epoch's
-/// loss and may stop the run ([`TrainError::Cancelled`]).
+/// loss and the network as it stands, and may stop the run ([`TrainError::Cancelled`]).
 pub fn fit(
     network: &mut Network,
     objective: &dyn Objective,
     data: TrainingSet<'_>,
     recipe: &Recipe,
     rng: &mut ChaCha8Rng,
-    on_epoch: &mut dyn FnMut(EpochEnd) -> ControlFlow<()>,
+    on_epoch: &mut dyn FnMut(EpochEnd, &Network) -> ControlFlow<()>,
 ) -> Result<(), TrainError> {
     recipe.validate()?;
     let n = data.records.len();
@@ -81,7 +81,7 @@ pub fn fit(
             epochs,
             loss: loss_sum / per_epoch.max(1) as f64,
         };
-        if on_epoch(end).is_break() {
+        if on_epoch(end, network).is_break() {
             return Err(TrainError::Cancelled);
         }
     }

@@ -21,6 +21,7 @@ mod objective;
 mod optimizer;
 mod recipe;
 pub mod references;
+pub mod regressor;
 
 #[cfg(test)]
 mod tests;

@@ -49,7 +49,7 @@ pub struct TrainedReference {
 }
 
 /// A reference model's accuracy on the records it trained on and on the others.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Accuracy {
     /// On its own training records (IN).
     pub train: f64,
@@ -72,9 +72,9 @@ pub fn training_features(records: &Records, classes: usize) -> Result<Vec<f32>, 
 #[derive(Clone, Copy)]
 pub struct ReferenceTraining<'a> {
     pub architecture: &'a Architecture,
-    pub records: &'a Records,
-    /// The records' features, contiguous ([`training_features`]).
+    /// The records' features, contiguous ([`training_features`]), and their labels.
     pub features: &'a [f32],
+    pub labels: &'a [usize],
     pub recipe: &'a Recipe,
     pub seed: u64,
 }
@@ -87,18 +87,25 @@ impl ReferenceTraining<'_> {
         keep: ArrayView1<'_, bool>,
         on_epoch: &mut dyn FnMut(EpochEnd) -> ControlFlow<()>,
     ) -> Result<TrainedReference, TrainError> {
-        let records = self.records;
-        if keep.len() != records.len() {
+        let records = self.labels.len();
+        if keep.len() != records || self.features.len() != records * self.architecture.input_len() {
             return Err(TrainError::Records(format!(
-                "the keep-mask covers {} records but there are {}",
+                "{} keep-mask entries and {} feature values for {records} records of {} values",
                 keep.len(),
-                records.len()
+                self.features.len(),
+                self.architecture.input_len()
+            )));
+        }
+        let classes = self.architecture.classes();
+        if let Some(&label) = self.labels.iter().find(|&&y| y >= classes) {
+            return Err(TrainError::Records(format!(
+                "a record has class {label} but the model scores {classes} classes"
             )));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(index as u64 + 1);
         let mut network = Network::initialise(self.architecture, &mut rng);
-        let inside: Vec<usize> = (0..records.len()).filter(|&i| keep[i]).collect();
+        let inside: Vec<usize> = (0..records).filter(|&i| keep[i]).collect();
         let data = TrainingSet {
             features: self.features,
             record_len: self.architecture.input_len(),
@@ -106,7 +113,7 @@ impl ReferenceTraining<'_> {
         };
         let mut losses = Vec::new();
         let objective = Classification {
-            labels: &records.labels,
+            labels: self.labels,
         };
         fit(
             &mut network,
@@ -114,13 +121,13 @@ impl ReferenceTraining<'_> {
             data,
             self.recipe,
             &mut rng,
-            &mut |end| {
+            &mut |end, _| {
                 losses.push(end.loss);
                 on_epoch(end)
             },
         )?;
-        let predicted = predict_classes(&network, self.features, records.len())?;
-        let accuracy = accuracy(&predicted, &records.labels, keep);
+        let predicted = predict_classes(&network, self.features, records)?;
+        let accuracy = accuracy(&predicted, self.labels, keep);
         Ok(TrainedReference {
             index,
             network,
@@ -143,8 +150,8 @@ pub fn train_references(
     let features = training_features(records, architecture.classes())?;
     let training = ReferenceTraining {
         architecture,
-        records,
         features: &features,
+        labels: &records.labels,
         recipe,
         seed,
     };
@@ -175,6 +182,23 @@ pub fn predict_classes(
             }
         })
         .collect())
+}
+
+/// The class a model's raw outputs (`[records, width]`) predict: the largest value, or for
+/// one output (a probability or a logit) class 1 above its midpoint.
+pub fn output_classes(output: &Array2<f32>) -> Vec<usize> {
+    output
+        .rows()
+        .into_iter()
+        .map(|row| match row.as_slice() {
+            Some(&[v]) => {
+                let midpoint = if (0.0..=1.0).contains(&v) { 0.5 } else { 0.0 };
+                (v > midpoint) as usize
+            }
+            Some(values) => argmax(values),
+            None => argmax(&row.to_vec()),
+        })
+        .collect()
 }
 
 fn argmax(row: &[f32]) -> usize {

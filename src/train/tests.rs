@@ -210,7 +210,7 @@ fn train_mlp(seed: u64) -> (Network, Vec<f64>) {
         data,
         &recipe,
         &mut rng,
-        &mut |end| {
+        &mut |end, _| {
             losses.push(end.loss);
             ControlFlow::Continue(())
         },
@@ -256,7 +256,7 @@ fn cancelling_stops_training_with_cancelled() {
         },
         &Recipe::default(),
         &mut rng,
-        &mut |end| {
+        &mut |end, _| {
             seen = end.epoch;
             if end.epoch == 2 {
                 ControlFlow::Break(())
@@ -292,7 +292,7 @@ fn a_learning_rate_that_diverges_is_reported_not_returned() {
         },
         &recipe,
         &mut rng,
-        &mut |_| ControlFlow::Continue(()),
+        &mut |_, _| ControlFlow::Continue(()),
     );
     assert!(
         matches!(result, Err(super::TrainError::Diverged { .. })),

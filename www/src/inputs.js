@@ -211,22 +211,51 @@ export function setupInputs(store, engine, progress) {
     await changed();
   }
 
-  async function onUploadReferences() {
-    setError('upload-references-error', '');
-    const files = [...($('upload-references').files || [])].sort((a, b) => a.name.localeCompare(b.name));
+  /**
+   * Replaces the reference set with `files` (ONNX, in keep-mask column order) and their
+   * keep-mask; on any error the set is left empty and the error thrown.
+   */
+  async function useReferences(/** @type {{name: string, bytes: Uint8Array}[]} */ files, /** @type {{name: string, bytes: Uint8Array} | null} */ keep) {
     await mutate('clearReferences');
     store.update({ references: 0, keep: null, demo: null });
     for (const file of files) {
       try {
-        store.update({ references: await mutate('addReferenceModel', [new Uint8Array(await file.arrayBuffer()), file.name]) });
+        store.update({ references: await mutate('addReferenceModel', [file.bytes, file.name]) });
       } catch (e) {
-        setError('upload-references-error', `${file.name}: ${e.message}`);
         await mutate('clearReferences');
         store.update({ references: 0 });
-        break;
+        throw new Error(`${file.name}: ${e.message}`);
       }
     }
+    if (keep) store.update({ keep: await mutate('loadKeepMask', [keep.bytes, keep.name]) });
     await changed();
+  }
+
+  /** Reference models as chosen: ONNX files, or a zip of them with its keep.npy (as the page's training writes it). */
+  async function onUploadReferences() {
+    setError('upload-references-error', '');
+    const chosen = [...($('upload-references').files || [])];
+    try {
+      const files = [];
+      let keep = null;
+      for (const file of chosen) {
+        const bytes = new Uint8Array(await file.arrayBuffer());
+        if (!file.name.toLowerCase().endsWith('.zip')) {
+          files.push({ name: file.name, bytes });
+          continue;
+        }
+        for (const entry of await engine.call('unpackZip', [bytes, file.name])) {
+          if (entry.name.toLowerCase().endsWith('.onnx')) files.push(entry);
+          else if (/^keep\.(npy|csv)$/i.test(entry.name)) keep = entry;
+        }
+      }
+      if (chosen.length > 0 && files.length === 0) throw new Error('no .onnx reference models were found');
+      files.sort((a, b) => a.name.localeCompare(b.name));
+      await useReferences(files, keep);
+    } catch (e) {
+      setError('upload-references-error', e.message);
+      await changed();
+    }
   }
 
   async function onUploadKeep() {
@@ -390,7 +419,7 @@ export function setupInputs(store, engine, progress) {
   $('demo-select').addEventListener('change', describeDemo);
   $('demo-load').addEventListener('click', onLoadDemo);
   store.subscribe(renderLoaded);
-  return { loadManifest, loadDemo, changed };
+  return { loadManifest, loadDemo, changed, useReferences };
 }
 
 /** Section 2: what is loaded, in words. @param {import('./store.js').State} state */

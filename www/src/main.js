@@ -9,6 +9,7 @@ import { setupResults } from './results.js';
 import { setupWorkshop } from './workshop.js';
 import { setupOffline } from './offline.js';
 import { setupPresenter } from './presenter.js';
+import { setupTraining } from './train.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -19,6 +20,7 @@ async function main() {
   const attacks = setupAttacks(store);
   const results = setupResults(store, engine);
   const run = setupRun(store, engine, attacks, results.show);
+  setupTraining(store, engine, inputs);
   try {
     const catalogue = await engine.call('catalogue');
     performance.mark('engine-ready');

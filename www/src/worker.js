@@ -2,7 +2,7 @@
 // {id, op, args}; replies are {id, ok, result} or {id, ok: false, error}; long steps post
 // {progress: {step, done, total}}. Cancelling terminates this worker. Files come as File
 // objects (cloning one copies no bytes) and are read here.
-import init, { Lab, attackCatalogue, defaultConfig, webgpuCheck, unpackZip, imageLabels } from '../pkg/mialab.js';
+import init, { Lab, attackCatalogue, defaultConfig, webgpuCheck, unpackZip, imageLabels, zipFiles } from '../pkg/mialab.js';
 import { simd } from 'wasm-feature-detect';
 
 // The engine is built with WebAssembly SIMD (tract's kernels need it to be fast); a browser
@@ -126,6 +126,11 @@ const ops = {
   addReferenceModel: (bytes, name) => lab.addReferenceModel(bytes, name),
   clearReferences: () => lab.clearReferences(),
   loadKeepMask: (bytes, name) => lab.loadKeepMask(bytes, name),
+  unpackZip: (bytes, name) => unpackZip(bytes, name),
+  // Reference training: what the training workers need, and what their results come to.
+  trainingSetup: (recipe, models, seed) => lab.trainingSetup(recipe, models, seed),
+  recipeMatch: (accuracies) => lab.recipeMatch(accuracies),
+  zipFiles: (names, contents) => zipFiles(names, contents),
   audit: (configJson) => {
     const result = JSON.parse(lab.audit(configJson, (step, done, total) => self.postMessage({ progress: { step, done, total } })));
     result.resultId = nextResult++;

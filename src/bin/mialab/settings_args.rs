@@ -3,7 +3,7 @@
 //! none is written here. `mialab settings` prints what the flags resolve to.
 
 use anyhow::Result;
-use mialab::attack::{InputNormalization, LiraVariance, RmiaA};
+use mialab::attack::{InputNormalization, LiraVariance, QuantileScore, RmiaA};
 use mialab::config::AuditConfig;
 use mialab::defence::Defence;
 use mialab::engine::BackendChoice;
@@ -104,6 +104,16 @@ pub struct AttackParamArgs {
     /// Label-only noise, in standard deviations of each feature.
     #[arg(long, default_value_t = defaults().params.label_only.sigma)]
     label_only_sigma: f64,
+    /// The target's score the quantile-regression attack's regressor predicts.
+    #[arg(long, value_enum, default_value_t = defaults().params.quantile.score)]
+    quantile_score: QuantileScore,
+    /// The most epochs the quantile regressor trains (it stops when its held-out fifth of
+    /// the population stops improving).
+    #[arg(long, default_value_t = defaults().params.quantile.epochs)]
+    quantile_epochs: usize,
+    /// The quantile regressor's learning rate (AdamW).
+    #[arg(long, default_value_t = defaults().params.quantile.learning_rate)]
+    quantile_lr: f64,
 }
 
 impl SignalArgs {
@@ -146,6 +156,9 @@ impl AttackParamArgs {
         p.code_poison.normalization = self.code_poison_normalization.clone();
         p.label_only.queries = self.label_only_queries;
         p.label_only.sigma = self.label_only_sigma;
+        p.quantile.score = self.quantile_score;
+        p.quantile.epochs = self.quantile_epochs;
+        p.quantile.learning_rate = self.quantile_lr;
     }
 }
 

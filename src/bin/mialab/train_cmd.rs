@@ -10,7 +10,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use mialab::model::{Model, ModelOptions};
 use mialab::progress::NoProgress;
 use mialab::records::Records;
-use mialab::train::references::{RecipeMatch, TrainedReference, keep_mask, train_references};
+use mialab::train::references::{
+    RecipeMatch, TrainedReference, keep_mask, output_classes, train_references,
+};
 use mialab::train::{OptimizerKind, Recipe, Schedule, to_onnx};
 use ndarray_npy::WriteNpyExt;
 use serde::Serialize;
@@ -279,26 +281,7 @@ fn recipe_match(
         let output = target
             .predict(features, 1024, &mut NoProgress)
             .map_err(mialab::Error::from)?;
-        Ok(output
-            .rows()
-            .into_iter()
-            .map(|row| {
-                if row.len() == 1 {
-                    // One output: a probability or a logit; class 1 above its midpoint.
-                    let midpoint = if (0.0..=1.0).contains(&row[0]) {
-                        0.5
-                    } else {
-                        0.0
-                    };
-                    (row[0] > midpoint) as usize
-                } else {
-                    row.iter()
-                        .enumerate()
-                        .fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b })
-                        .0
-                }
-            })
-            .collect())
+        Ok(output_classes(&output))
     };
     let on_audit = classes(&records.features)?;
     let population = match population {

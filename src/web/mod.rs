@@ -20,6 +20,8 @@ use crate::signal::SignalKind;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+mod training;
+
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
