@@ -16,6 +16,7 @@ mod provided_outputs;
 mod references;
 mod session;
 mod signals;
+mod training;
 mod util;
 mod verify;
 mod zoo;

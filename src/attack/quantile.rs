@@ -135,7 +135,11 @@ static QUANTILE: AttackInfo = AttackInfo {
 
 pub(super) static ENTRY: CatalogueEntry = CatalogueEntry {
     info: &QUANTILE,
-    build: |params: &AttackParams| Box::new(QuantileAttack { score: params.quantile.score }),
+    build: |params: &AttackParams| {
+        Box::new(QuantileAttack {
+            score: params.quantile.score,
+        })
+    },
 };
 
 /// Scores records by their standardised residual under the regressor.

@@ -312,6 +312,19 @@ impl Architecture {
             .sum()
     }
 
+    /// The network with a fixed standardisation of its inputs in front (by `features`, the
+    /// records it will train on) when it starts with a dense layer: exporters fold a
+    /// pipeline's StandardScaler into the first layer, and raw features of very different
+    /// scales would otherwise slow the optimiser to a crawl. The function class is the same.
+    pub fn standardised(&self, features: &[f32]) -> Architecture {
+        let mut out = self.clone();
+        if matches!(self.blocks.first(), Some(Block::Dense { .. })) {
+            out.blocks
+                .insert(0, standardisation(features, self.input_len()));
+        }
+        out
+    }
+
     /// The same network with its last dense layer widened or narrowed to `outputs` values
     /// and no head: a regressor of the target's shape (the quantile-regression attack's).
     pub fn with_outputs(&self, outputs: usize) -> Result<Architecture, ArchitectureError> {
@@ -336,6 +349,34 @@ impl Architecture {
             blocks,
             head: Head::Logits,
         })
+    }
+}
+
+/// A fixed affine block that standardises each of `len` input values by its mean and
+/// standard deviation over `features` (records of `len` values; a constant value is left as
+/// it is).
+pub(super) fn standardisation(features: &[f32], len: usize) -> Block {
+    let n = (features.len() / len.max(1)).max(1);
+    let (mut scale, mut shift) = (vec![1.0f32; len], vec![0.0f32; len]);
+    for j in 0..len {
+        let column = features
+            .iter()
+            .skip(j)
+            .step_by(len.max(1))
+            .map(|&v| v as f64);
+        let mean = column.clone().sum::<f64>() / n as f64;
+        let var = column.map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+        if var > 0.0 {
+            let std = var.sqrt();
+            scale[j] = (1.0 / std) as f32;
+            shift[j] = (-mean / std) as f32;
+        }
+    }
+    Block::Affine {
+        channels: len,
+        inner: 1,
+        scale,
+        shift,
     }
 }
 

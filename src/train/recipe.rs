@@ -56,6 +56,10 @@ pub struct Recipe {
     /// L2 weight decay (SGD, Adam) or decoupled decay (AdamW), on weights, not biases.
     pub weight_decay: f64,
     pub schedule: Schedule,
+    /// When the network starts with a dense layer, standardise its inputs by the training
+    /// records' mean and standard deviation (a fixed layer in front, exported with the
+    /// model): what a StandardScaler before the target did, which exporters fold away.
+    pub standardize: bool,
 }
 
 impl Default for Recipe {
@@ -68,6 +72,7 @@ impl Default for Recipe {
             momentum: 0.9,
             weight_decay: 0.0,
             schedule: Schedule::Constant,
+            standardize: true,
         }
     }
 }

@@ -104,11 +104,16 @@ impl ReferenceTraining<'_> {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(index as u64 + 1);
-        let mut network = Network::initialise(self.architecture, &mut rng);
+        let architecture = if self.recipe.standardize {
+            self.architecture.standardised(self.features)
+        } else {
+            self.architecture.clone()
+        };
+        let mut network = Network::initialise(&architecture, &mut rng);
         let inside: Vec<usize> = (0..records).filter(|&i| keep[i]).collect();
         let data = TrainingSet {
             features: self.features,
-            record_len: self.architecture.input_len(),
+            record_len: architecture.input_len(),
             records: &inside,
         };
         let mut losses = Vec::new();
@@ -308,7 +313,9 @@ impl RecipeMatch {
                 members - non_members,
                 self.references_train - self.references_held_out,
             );
-            if (target_gap - references_gap).abs() > 2.0 * MISMATCH {
+            if (target_gap - references_gap).abs() > 2.0 * MISMATCH
+                || (non_members - self.references_held_out).abs() > MISMATCH
+            {
                 found.push(format!(
                     "the target's train-test accuracy gap is {} ({} on members, {} on non-members) but the references' is {} ({} on their training records, {} on the others)",
                     pct(target_gap),

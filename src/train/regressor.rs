@@ -4,12 +4,12 @@
 //! records (known non-members) only; a seeded fifth of them is held out to stop training at
 //! the epoch with the best held-out likelihood.
 
+use super::TrainError;
 use super::architecture::{Architecture, Block, Head};
 use super::fit::{TrainingSet, fit};
 use super::network::{Network, permutation};
 use super::objective::{GaussianScores, LOG_SCALE_BOUNDS, Objective};
 use super::recipe::{OptimizerKind, Recipe};
-use super::TrainError;
 use crate::gpu::Activation;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -45,7 +45,7 @@ pub struct Regressor {
 }
 
 /// The regressor's shape: the target's own architecture with `2 · classes` outputs where it
-/// can be retrained, else a two-hidden-layer MLP on standardised features.
+/// can be retrained, else a two-hidden-layer MLP; inputs standardised when it starts dense.
 pub fn regressor_architecture(
     target: Option<&Architecture>,
     record_shape: &[usize],
@@ -55,20 +55,11 @@ pub fn regressor_architecture(
     if let Some(a) = target
         && let Ok(regressor) = a.with_outputs(2 * classes)
     {
+        let regressor = regressor.standardised(features);
         let description = format!("the target's architecture ({})", regressor.describe());
         return (regressor, description);
     }
     let len: usize = record_shape.iter().product();
-    let n = features.len() / len.max(1);
-    let (mut scale, mut shift) = (vec![1.0f32; len], vec![0.0f32; len]);
-    for j in 0..len {
-        let column = (0..n).map(|i| features[i * len + j] as f64);
-        let mean = column.clone().sum::<f64>() / n.max(1) as f64;
-        let var = column.map(|v| (v - mean).powi(2)).sum::<f64>() / n.max(1) as f64;
-        let std = if var > 0.0 { var.sqrt() } else { 1.0 };
-        scale[j] = (1.0 / std) as f32;
-        shift[j] = (-mean / std) as f32;
-    }
     let relu = |len| Block::Activation {
         kind: Activation::Relu,
         len,
@@ -76,12 +67,6 @@ pub fn regressor_architecture(
     let architecture = Architecture {
         record_shape: record_shape.to_vec(),
         blocks: vec![
-            Block::Affine {
-                channels: len,
-                inner: 1,
-                scale,
-                shift,
-            },
             Block::Dense {
                 inputs: len,
                 outputs: FALLBACK_HIDDEN,
@@ -99,6 +84,7 @@ pub fn regressor_architecture(
         ],
         head: Head::Logits,
     };
+    let architecture = architecture.standardised(features);
     let description = format!(
         "an MLP on standardised features ({})",
         architecture.describe()
@@ -267,14 +253,19 @@ mod tests {
             batch_size: 32,
             seed: 1,
         };
-        let fitted =
-            fit_regressor(architecture, description, &features, &labels, &scores, &settings)
-                .unwrap();
+        let fitted = fit_regressor(
+            architecture,
+            description,
+            &features,
+            &labels,
+            &scores,
+            &settings,
+        )
+        .unwrap();
         assert!(fitted.description.contains("MLP"));
         assert_eq!(fitted.held_out, 120);
         let (mean, scale) = fitted.predict(&features, &labels).unwrap();
-        let error: f64 =
-            (0..n).map(|i| (mean[i] - truth(i)).abs()).sum::<f64>() / n as f64;
+        let error: f64 = (0..n).map(|i| (mean[i] - truth(i)).abs()).sum::<f64>() / n as f64;
         assert!(error < 0.15, "mean absolute error {error}");
         let typical = scale.iter().sum::<f64>() / n as f64;
         assert!(typical < 0.3, "typical σ {typical}");

@@ -18,8 +18,8 @@ fn set(object: &js_sys::Object, key: &str, value: &JsValue) {
 }
 
 fn recipe_from(json: &str) -> Result<Recipe, JsError> {
-    let recipe: Recipe = serde_json::from_str(json)
-        .map_err(|e| plain_error(format!("the training recipe: {e}")))?;
+    let recipe: Recipe =
+        serde_json::from_str(json).map_err(|e| plain_error(format!("the training recipe: {e}")))?;
     recipe
         .validate()
         .map_err(|e| js_error(TrainError::from(e)))?;
@@ -101,7 +101,8 @@ pub fn zip_files(names: Vec<String>, contents: js_sys::Array) -> Result<Vec<u8>,
         .compression_method(zip::CompressionMethod::Deflated);
     for (name, bytes) in names.iter().zip(contents.iter()) {
         let bytes = js_sys::Uint8Array::new(&bytes).to_vec();
-        zip.start_file(name.as_str(), options).map_err(plain_error)?;
+        zip.start_file(name.as_str(), options)
+            .map_err(plain_error)?;
         zip.write_all(&bytes).map_err(plain_error)?;
     }
     Ok(zip.finish().map_err(plain_error)?.into_inner())
@@ -138,17 +139,49 @@ impl Lab {
         let mut npy = Vec::new();
         keep.write_npy(&mut npy).map_err(plain_error)?;
         let object = js_sys::Object::new();
-        set(&object, "model", &js_sys::Uint8Array::from(self.model_bytes.as_slice()).into());
-        set(&object, "features", &js_sys::Float32Array::from(features.as_slice()).into());
+        set(
+            &object,
+            "model",
+            &js_sys::Uint8Array::from(self.model_bytes.as_slice()).into(),
+        );
+        set(
+            &object,
+            "features",
+            &js_sys::Float32Array::from(features.as_slice()).into(),
+        );
         let labels: Vec<u32> = records.labels.iter().map(|&y| y as u32).collect();
-        set(&object, "labels", &js_sys::Uint32Array::from(labels.as_slice()).into());
+        set(
+            &object,
+            "labels",
+            &js_sys::Uint32Array::from(labels.as_slice()).into(),
+        );
         let rows: Vec<u8> = keep.iter().map(|&k| u8::from(k)).collect();
-        set(&object, "keepRows", &js_sys::Uint8Array::from(rows.as_slice()).into());
-        set(&object, "keepNpy", &js_sys::Uint8Array::from(npy.as_slice()).into());
+        set(
+            &object,
+            "keepRows",
+            &js_sys::Uint8Array::from(rows.as_slice()).into(),
+        );
+        set(
+            &object,
+            "keepNpy",
+            &js_sys::Uint8Array::from(npy.as_slice()).into(),
+        );
         set(&object, "records", &JsValue::from(records.len() as u32));
-        set(&object, "architecture", &JsValue::from_str(&architecture.describe()));
-        set(&object, "parameters", &JsValue::from(architecture.parameters() as u32));
-        set(&object, "epochs", &JsValue::from(recipe.epochs_for(architecture) as u32));
+        set(
+            &object,
+            "architecture",
+            &JsValue::from_str(&architecture.describe()),
+        );
+        set(
+            &object,
+            "parameters",
+            &JsValue::from(architecture.parameters() as u32),
+        );
+        set(
+            &object,
+            "epochs",
+            &JsValue::from(recipe.epochs_for(architecture) as u32),
+        );
         Ok(object.into())
     }
 

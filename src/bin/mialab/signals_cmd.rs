@@ -13,12 +13,18 @@ pub struct SignalsArgs {
     /// Write the signals here (NumPy .npz).
     #[arg(long, value_name = "FILE.npz")]
     out: PathBuf,
+    /// Compute what these attacks read (repeat or comma-separate); default: what every
+    /// attack an audit runs without naming any reads (the quantile regressor, which trains
+    /// a network, only when named).
+    #[arg(long = "attack", value_name = "NAME", value_delimiter = ',')]
+    attacks: Vec<String>,
 }
 
 pub fn run(args: &SignalsArgs) -> Result<()> {
     let (files, schema) = args.inputs.files()?;
     let mut session = load(&files, &schema, &args.inputs.model_options())?;
-    let config = args.inputs.config();
+    let mut config = args.inputs.config();
+    config.attacks = args.attacks.clone();
     let mut progress = TerminalProgress::new(args.inputs.quiet);
     session.compute_signals(&config, &mut progress)?;
     progress.finish();

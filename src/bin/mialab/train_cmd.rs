@@ -78,6 +78,10 @@ pub struct TrainArgs {
     momentum: f64,
     #[arg(long, value_enum, default_value_t = Recipe::default().schedule)]
     schedule: Schedule,
+    /// Do not standardise the inputs of a network that starts with a dense layer (by the
+    /// audit records' mean and standard deviation, a fixed layer exported with each model).
+    #[arg(long)]
+    no_standardize: bool,
     /// Seed of the keep-mask and of every model's initial values, batch order and dropout.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -99,6 +103,7 @@ impl TrainArgs {
             momentum: self.momentum,
             weight_decay: self.weight_decay,
             schedule: self.schedule,
+            standardize: !self.no_standardize,
         }
     }
 
