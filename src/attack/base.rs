@@ -31,6 +31,12 @@ pub struct AttackInfo {
 }
 
 impl AttackInfo {
+    /// Whether an audit that names no attacks runs it (where its needs are met): not when
+    /// its queries train a model.
+    pub fn runs_by_default(&self) -> bool {
+        self.needs.queries.iter().all(|k| k.by_default)
+    }
+
     /// Every query it needs or reads.
     pub fn queries(&self) -> impl Iterator<Item = &'static QueryKind> + use<> {
         self.needs.queries.iter().chain(self.reads).copied()

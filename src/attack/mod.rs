@@ -106,7 +106,7 @@ pub fn population_attacks() -> Vec<&'static str> {
 pub fn default_attacks(available: &Available) -> Vec<&'static str> {
     catalogue()
         .filter(|e| e.info.needs.unmet(available).is_empty())
-        .filter(|e| e.info.needs.queries.iter().all(|k| k.by_default))
+        .filter(|e| e.info.runs_by_default())
         .map(|e| e.info.id)
         .collect()
 }
