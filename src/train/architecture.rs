@@ -126,6 +126,18 @@ impl Block {
     }
 }
 
+/// Whether a network that starts with a dense layer gets its inputs standardised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Standardize {
+    /// When some input's mean or standard deviation exceeds 10 in size (raw measurements).
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
 /// What the exported graph puts after the last trained layer; training always reads the
 /// values before it as logits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,14 +325,20 @@ impl Architecture {
     }
 
     /// The network with a fixed standardisation of its inputs in front (by `features`, the
-    /// records it will train on) when it starts with a dense layer: exporters fold a
-    /// pipeline's StandardScaler into the first layer, and raw features of very different
-    /// scales would otherwise slow the optimiser to a crawl. The function class is the same.
-    pub fn standardised(&self, features: &[f32]) -> Architecture {
+    /// records it will train on) when it starts with a dense layer and `when` says so:
+    /// exporters fold a pipeline's StandardScaler into the first layer, and raw features of
+    /// very different scales would slow the optimiser to a crawl. The function class is the
+    /// same; only the optimiser's path changes.
+    pub fn standardised(&self, features: &[f32], when: Standardize) -> Architecture {
         let mut out = self.clone();
-        if matches!(self.blocks.first(), Some(Block::Dense { .. })) {
-            out.blocks
-                .insert(0, standardisation(features, self.input_len()));
+        let len = self.input_len();
+        let wanted = match when {
+            Standardize::Off => false,
+            Standardize::On => true,
+            Standardize::Auto => unscaled(features, len),
+        };
+        if wanted && matches!(self.blocks.first(), Some(Block::Dense { .. })) {
+            out.blocks.insert(0, standardisation(features, len));
         }
         out
     }
@@ -378,6 +396,19 @@ pub(super) fn standardisation(features: &[f32], len: usize) -> Block {
         scale,
         shift,
     }
+}
+
+/// Whether some input value lies on a large scale (its mean or standard deviation over
+/// `features` beyond 10 in size): raw measurements, not standardised ones.
+fn unscaled(features: &[f32], len: usize) -> bool {
+    let Block::Affine { scale, shift, .. } = standardisation(features, len) else {
+        return false;
+    };
+    // scale = 1/σ and shift = −μ/σ, so σ > 10 ⇔ scale < 0.1 and |μ| = |shift|·σ.
+    scale
+        .iter()
+        .zip(&shift)
+        .any(|(&a, &b)| a < 0.1 || (b / a).abs() > 10.0)
 }
 
 /// Whether a per-channel constant of `channels` values is the bias of `previous`.

@@ -26,7 +26,7 @@ pub mod regressor;
 #[cfg(test)]
 mod tests;
 
-pub use architecture::{Architecture, ArchitectureError, Block, Head};
+pub use architecture::{Architecture, ArchitectureError, Block, Head, Standardize};
 pub use export::to_onnx;
 pub use fit::{EpochEnd, TrainingSet, fit};
 pub use network::Network;

@@ -10,9 +10,9 @@ const EPSILON: f64 = 1e-8;
 pub struct Optimizer {
     kind: OptimizerKind,
     momentum: f32,
-    weight_decay: f32,
-    /// Which parameters weight decay applies to.
-    decayed: Vec<bool>,
+    /// Each parameter's weight decay: the recipe's for weights, 0 for the rest (one
+    /// multiply instead of a branch, so that the update loops vectorise).
+    decay: Vec<f32>,
     /// SGD's velocity, or Adam's first moment.
     first: Vec<f32>,
     /// Adam's second moment.
@@ -23,11 +23,11 @@ pub struct Optimizer {
 impl Optimizer {
     pub fn new(recipe: &Recipe, decayed: Vec<bool>) -> Optimizer {
         let n = decayed.len();
+        let wd = recipe.weight_decay as f32;
         Optimizer {
             kind: recipe.optimizer,
             momentum: recipe.momentum as f32,
-            weight_decay: recipe.weight_decay as f32,
-            decayed,
+            decay: decayed.iter().map(|&d| if d { wd } else { 0.0 }).collect(),
             first: vec![0.0; n],
             second: if recipe.optimizer == OptimizerKind::Sgd {
                 Vec::new()
@@ -42,40 +42,32 @@ impl Optimizer {
     pub fn step(&mut self, params: &mut [f32], grads: &[f32], learning_rate: f64) {
         self.steps += 1;
         let lr = learning_rate as f32;
-        let wd = self.weight_decay;
+        let n = params.len();
+        let (params, grads, decay) = (&mut params[..n], &grads[..n], &self.decay[..n]);
         match self.kind {
             OptimizerKind::Sgd => {
-                for (((p, g), v), &decay) in params
-                    .iter_mut()
-                    .zip(grads)
-                    .zip(&mut self.first)
-                    .zip(&self.decayed)
-                {
-                    let g = if decay { g + wd * *p } else { *g };
-                    *v = self.momentum * *v + g;
-                    *p -= lr * *v;
+                let (velocity, momentum) = (&mut self.first[..n], self.momentum);
+                for i in 0..n {
+                    let g = grads[i] + decay[i] * params[i];
+                    velocity[i] = momentum * velocity[i] + g;
+                    params[i] -= lr * velocity[i];
                 }
             }
             OptimizerKind::Adam | OptimizerKind::Adamw => {
-                let decoupled = self.kind == OptimizerKind::Adamw;
+                let decoupled = (self.kind == OptimizerKind::Adamw) as u8 as f32;
+                let coupled = 1.0 - decoupled;
+                // m̂/(√v̂ + ε) with m̂ = m/c1 and √v̂ = √v/√c2, √c2 taken once per step.
                 let c1 = (1.0 - BETA1.powi(self.steps)) as f32;
-                let c2 = (1.0 - BETA2.powi(self.steps)) as f32;
+                let root_c2 = ((1.0 - BETA2.powi(self.steps)) as f32).sqrt();
                 let (b1, b2, eps) = (BETA1 as f32, BETA2 as f32, EPSILON as f32);
-                for ((((p, g), m), v), &decay) in params
-                    .iter_mut()
-                    .zip(grads)
-                    .zip(&mut self.first)
-                    .zip(&mut self.second)
-                    .zip(&self.decayed)
-                {
-                    let g = if decay && !decoupled { g + wd * *p } else { *g };
-                    *m = b1 * *m + (1.0 - b1) * g;
-                    *v = b2 * *v + (1.0 - b2) * g * g;
-                    let mut update = (*m / c1) / ((*v / c2).sqrt() + eps);
-                    if decay && decoupled {
-                        update += wd * *p;
-                    }
-                    *p -= lr * update;
+                let (m, v) = (&mut self.first[..n], &mut self.second[..n]);
+                for i in 0..n {
+                    let g = grads[i] + coupled * decay[i] * params[i];
+                    m[i] = b1 * m[i] + (1.0 - b1) * g;
+                    v[i] = b2 * v[i] + (1.0 - b2) * g * g;
+                    let update = (m[i] / c1) / (v[i].sqrt() / root_c2 + eps)
+                        + decoupled * decay[i] * params[i];
+                    params[i] -= lr * update;
                 }
             }
         }

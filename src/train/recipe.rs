@@ -3,7 +3,7 @@
 //! 100, no weight decay); its epochs depend on the architecture as the zoo's do: 300 for a
 //! network of dense layers, 40 for one with convolutions.
 
-use super::architecture::{Architecture, Block};
+use super::architecture::{Architecture, Block, Standardize};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -56,10 +56,10 @@ pub struct Recipe {
     /// L2 weight decay (SGD, Adam) or decoupled decay (AdamW), on weights, not biases.
     pub weight_decay: f64,
     pub schedule: Schedule,
-    /// When the network starts with a dense layer, standardise its inputs by the training
-    /// records' mean and standard deviation (a fixed layer in front, exported with the
-    /// model): what a StandardScaler before the target did, which exporters fold away.
-    pub standardize: bool,
+    /// When the network starts with a dense layer, whether to standardise its inputs by the
+    /// training records' mean and standard deviation (a fixed layer in front, exported with
+    /// the model): what a StandardScaler before the target did, which exporters fold away.
+    pub standardize: Standardize,
 }
 
 impl Default for Recipe {
@@ -72,7 +72,7 @@ impl Default for Recipe {
             momentum: 0.9,
             weight_decay: 0.0,
             schedule: Schedule::Constant,
-            standardize: true,
+            standardize: Standardize::Auto,
         }
     }
 }

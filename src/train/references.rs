@@ -104,11 +104,9 @@ impl ReferenceTraining<'_> {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(index as u64 + 1);
-        let architecture = if self.recipe.standardize {
-            self.architecture.standardised(self.features)
-        } else {
-            self.architecture.clone()
-        };
+        let architecture = self
+            .architecture
+            .standardised(self.features, self.recipe.standardize);
         let mut network = Network::initialise(&architecture, &mut rng);
         let inside: Vec<usize> = (0..records).filter(|&i| keep[i]).collect();
         let data = TrainingSet {

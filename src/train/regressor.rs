@@ -5,7 +5,7 @@
 //! the epoch with the best held-out likelihood.
 
 use super::TrainError;
-use super::architecture::{Architecture, Block, Head};
+use super::architecture::{Architecture, Block, Head, Standardize};
 use super::fit::{TrainingSet, fit};
 use super::network::{Network, permutation};
 use super::objective::{GaussianScores, LOG_SCALE_BOUNDS, Objective};
@@ -55,7 +55,7 @@ pub fn regressor_architecture(
     if let Some(a) = target
         && let Ok(regressor) = a.with_outputs(2 * classes)
     {
-        let regressor = regressor.standardised(features);
+        let regressor = regressor.standardised(features, Standardize::Auto);
         let description = format!("the target's architecture ({})", regressor.describe());
         return (regressor, description);
     }
@@ -84,7 +84,7 @@ pub fn regressor_architecture(
         ],
         head: Head::Logits,
     };
-    let architecture = architecture.standardised(features);
+    let architecture = architecture.standardised(features, Standardize::On);
     let description = format!(
         "an MLP on standardised features ({})",
         architecture.describe()

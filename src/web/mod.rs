@@ -50,10 +50,23 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
         .map_err(plain_error)
 }
 
-/// Every attack with its description and needs, for the attack picker.
+/// Every attack with its description, needs, and whether it is chosen unless unchecked, for
+/// the attack picker.
 #[wasm_bindgen(js_name = attackCatalogue)]
 pub fn attack_catalogue() -> Result<JsValue, JsError> {
-    let infos: Vec<_> = crate::attack::catalogue().map(|e| e.info).collect();
+    #[derive(Serialize)]
+    struct Entry {
+        #[serde(flatten)]
+        info: &'static crate::attack::AttackInfo,
+        /// Checked unless the user unchecks it: every attack but those that train a model.
+        by_default: bool,
+    }
+    let infos: Vec<_> = crate::attack::catalogue()
+        .map(|e| Entry {
+            info: e.info,
+            by_default: e.info.runs_by_default(),
+        })
+        .collect();
     to_js(&infos)
 }
 

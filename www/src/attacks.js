@@ -18,7 +18,8 @@ export function setupAttacks(store) {
       const box = document.createElement('input');
       box.type = 'checkbox';
       box.value = info.id;
-      box.checked = true;
+      box.checked = info.by_default;
+      box.dataset.byDefault = info.by_default ? 'yes' : 'no';
       box.id = `attack-${info.id}`;
       const title = document.createElement('strong');
       title.textContent = `${info.title} `;
@@ -45,7 +46,7 @@ export function setupAttacks(store) {
       if (!box || !needs) continue;
       box.disabled = missing.length > 0;
       if (missing.length > 0) box.checked = false;
-      else if (box.dataset.touched !== 'yes') box.checked = true;
+      else if (box.dataset.touched !== 'yes') box.checked = box.dataset.byDefault === 'yes';
       needs.textContent = missing.length ? ` needs ${missing.join(' and ')}` : '';
     }
     renderSettings();

@@ -13,7 +13,7 @@ use mialab::records::Records;
 use mialab::train::references::{
     RecipeMatch, TrainedReference, keep_mask, output_classes, train_references,
 };
-use mialab::train::{OptimizerKind, Recipe, Schedule, to_onnx};
+use mialab::train::{OptimizerKind, Recipe, Schedule, Standardize, to_onnx};
 use ndarray_npy::WriteNpyExt;
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -78,10 +78,12 @@ pub struct TrainArgs {
     momentum: f64,
     #[arg(long, value_enum, default_value_t = Recipe::default().schedule)]
     schedule: Schedule,
-    /// Do not standardise the inputs of a network that starts with a dense layer (by the
-    /// audit records' mean and standard deviation, a fixed layer exported with each model).
-    #[arg(long)]
-    no_standardize: bool,
+    /// Standardise the inputs of a network that starts with a dense layer by the audit
+    /// records' mean and standard deviation (a fixed layer exported with each model): auto
+    /// when some feature's mean or standard deviation exceeds 10 in size (raw measurements,
+    /// as a pipeline's folded StandardScaler leaves them).
+    #[arg(long, value_enum, default_value_t = Recipe::default().standardize)]
+    standardize: Standardize,
     /// Seed of the keep-mask and of every model's initial values, batch order and dropout.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -103,7 +105,7 @@ impl TrainArgs {
             momentum: self.momentum,
             weight_decay: self.weight_decay,
             schedule: self.schedule,
-            standardize: !self.no_standardize,
+            standardize: self.standardize,
         }
     }
 
