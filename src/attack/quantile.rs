@@ -16,10 +16,14 @@ use super::{
     QueryKind, QueryOracle, ReadContext, ScoringSet,
 };
 use super::{CatalogueEntry, check};
+use crate::augment::{self, Augmentations, Query};
 use crate::config::AuditConfig;
 use crate::npz::{NpzIn, NpzOut, SignalsFileError};
+use crate::records::Records;
 use crate::signal::Signals;
-use crate::train::regressor::{RegressorSettings, fit_regressor, regressor_architecture};
+use crate::train::regressor::{
+    RegressorSettings, ScoredRecords, fit_regressor, regressor_architecture,
+};
 use ndarray::Array1;
 use ndarray_npy::WriteNpzError;
 use serde::{Deserialize, Serialize};
@@ -58,6 +62,9 @@ pub struct QuantileParams {
     /// AdamW's decoupled weight decay.
     pub weight_decay: f64,
     pub batch_size: usize,
+    /// Images: the population is also asked about its mirrored images and one-pixel shifts,
+    /// each a non-member query of its own, and the regressor learns from all of them.
+    pub augment: bool,
 }
 
 impl Default for QuantileParams {
@@ -69,6 +76,7 @@ impl Default for QuantileParams {
             learning_rate: 1e-3,
             weight_decay: 1e-4,
             batch_size: 32,
+            augment: true,
         }
     }
 }
@@ -192,8 +200,10 @@ pub static REGRESSED: QueryKind = QueryKind {
     read: read_regressed,
 };
 
-/// The population's answers are the ones its own records got (the same noise stream).
+/// The population's answers are the ones its own records got (the same noise stream); copy
+/// k of them under the noise defence draws from stream `1 + 100000 k`.
 const POPULATION_STREAM: u64 = 1;
+const AUGMENTED_STREAM: u64 = 100_000;
 
 fn make_regressed(
     oracle: &dyn QueryOracle,
@@ -203,10 +213,29 @@ fn make_regressed(
         return Ok(None);
     };
     let params = config.params.quantile;
-    let answers = oracle.ask_target_about(population, POPULATION_STREAM)?;
-    let classes = answers.probabilities.ncols();
-    let scores = params.score.of(&answers);
-    let features: Vec<f32> = population.features.iter().copied().collect();
+    let images = Augmentations {
+        flip: true,
+        shift: 1,
+    };
+    let copies = if params.augment && images.check(population.record_shape()).is_ok() {
+        images.queries()
+    } else {
+        vec![Query::IDENTITY]
+    };
+    let (mut features, mut labels, mut scores) = (Vec::new(), Vec::new(), Vec::new());
+    let mut classes = 0;
+    for (k, copy) in copies.iter().enumerate() {
+        let asked = Records {
+            features: augment::apply(&population.features, *copy),
+            ..population.clone()
+        };
+        let answers =
+            oracle.ask_target_about(&asked, POPULATION_STREAM + AUGMENTED_STREAM * k as u64)?;
+        classes = answers.probabilities.ncols();
+        scores.extend(params.score.of(&answers));
+        labels.extend_from_slice(&population.labels);
+        features.extend(asked.features.iter().copied());
+    }
     let target = oracle.target();
     let (architecture, description) = regressor_architecture(
         target.architecture().ok().map(|a| a.as_ref()),
@@ -222,14 +251,13 @@ fn make_regressed(
         batch_size: params.batch_size,
         seed: config.seed,
     };
-    let fitted = fit_regressor(
-        architecture,
-        description,
-        &features,
-        &population.labels,
-        &scores,
-        &settings,
-    )?;
+    let data = ScoredRecords {
+        features: &features,
+        labels: &labels,
+        scores: &scores,
+        copies: copies.len(),
+    };
+    let fitted = fit_regressor(architecture, description, data, &settings)?;
     let records = oracle.records();
     let audit_features: Vec<f32> = records.features.iter().copied().collect();
     let (mean, scale) = fitted.predict(&audit_features, &records.labels)?;
@@ -238,9 +266,17 @@ fn make_regressed(
         scale,
         score: params.score,
         description: format!(
-            "regressor: {}, trained on {} population records, {} held out; best epoch {} (held-out Gaussian NLL {:.4})",
+            "regressor: {}, trained on {} population records{}, {} held out; best epoch {} (held-out Gaussian NLL {:.4})",
             fitted.description,
             fitted.trained_on,
+            if copies.len() > 1 {
+                format!(
+                    " and {} mirrored and shifted copies of each",
+                    copies.len() - 1
+                )
+            } else {
+                String::new()
+            },
             fitted.held_out,
             fitted.best_epoch,
             fitted.held_out_loss

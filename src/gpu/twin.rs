@@ -121,7 +121,16 @@ fn source(w: &Window, c: usize, oy: usize, ox: usize, ky: usize, kx: usize) -> O
 
 pub fn activate(kind: Activation, v: f32) -> f32 {
     match kind {
-        Activation::Relu => v.max(0.0),
+        // A comparison, not `f32::max`: in wasm `max` is a call to libm's fmaxf per value
+        // (its NaN rule differs from wasm's f32.max); the comparison vectorises. NaN gives 0
+        // either way.
+        Activation::Relu => {
+            if v > 0.0 {
+                v
+            } else {
+                0.0
+            }
+        }
         Activation::Sigmoid => 1.0 / (1.0 + (-v).exp()),
         Activation::Tanh => v.tanh(),
         Activation::LeakyRelu(alpha) => {

@@ -37,6 +37,7 @@ pub struct Regressor {
     pub network: Network,
     /// Its layers, in words.
     pub description: String,
+    /// Population records trained on (each with its copies) and held out.
     pub trained_on: usize,
     pub held_out: usize,
     pub best_epoch: usize,
@@ -92,24 +93,46 @@ pub fn regressor_architecture(
     (architecture, description)
 }
 
-/// Fits `architecture` to the Gaussian of `scores` given each population record and label.
+/// Records the regressor learns from: `copies` blocks of the same records (the records
+/// themselves first, then transformed copies of them: a mirrored image is a query of its own),
+/// each block in the same record order, with the target's score on each.
+#[derive(Clone, Copy)]
+pub struct ScoredRecords<'a> {
+    pub features: &'a [f32],
+    pub labels: &'a [usize],
+    pub scores: &'a [f64],
+    pub copies: usize,
+}
+
+/// Fits `architecture` to the Gaussian of the scores given each population record and label.
+/// The held-out fifth is drawn among the records, so that no copy of a held-out record is
+/// trained on; it is scored on the records themselves.
 pub fn fit_regressor(
     architecture: Architecture,
     description: String,
-    features: &[f32],
-    labels: &[usize],
-    scores: &[f64],
+    data: ScoredRecords<'_>,
     settings: &RegressorSettings,
 ) -> Result<Regressor, TrainError> {
-    let n = labels.len();
+    let ScoredRecords {
+        features,
+        labels,
+        scores,
+        copies,
+    } = data;
+    let total = labels.len();
     check_labels(labels, architecture.output_len())?;
-    if scores.len() != n || features.len() != n * architecture.input_len() {
+    let copies = copies.max(1);
+    if scores.len() != total
+        || features.len() != total * architecture.input_len()
+        || total % copies != 0
+    {
         return Err(TrainError::Records(format!(
-            "{} scores and {} feature values for {n} records",
+            "{} scores and {} feature values for {total} records in {copies} copies",
             scores.len(),
             features.len()
         )));
     }
+    let n = total / copies;
     if n < 10 {
         return Err(TrainError::Records(format!(
             "the quantile regressor needs at least 10 population records, there are {n}"
@@ -121,7 +144,8 @@ pub fn fit_regressor(
     let held_out_count = (n / 5).max(1);
     let (held_out, trained): (Vec<usize>, Vec<usize>) = {
         let (a, b) = order.split_at(held_out_count);
-        (a.to_vec(), b.to_vec())
+        let every_copy = b.iter().flat_map(|&r| (0..copies).map(move |c| c * n + r));
+        (a.to_vec(), every_copy.collect())
     };
     let len = architecture.input_len();
     let held_out_features: Vec<f32> = held_out
@@ -184,7 +208,7 @@ pub fn fit_regressor(
     Ok(Regressor {
         network,
         description,
-        trained_on: trained.len(),
+        trained_on: n - held_out.len(),
         held_out: held_out.len(),
         best_epoch,
         held_out_loss,
@@ -272,9 +296,7 @@ mod tests {
         let again = fit_regressor(
             regressor_architecture(None, &[4], 2, &features).0,
             String::new(),
-            &features,
-            &labels,
-            &scores,
+            data,
             &settings,
         )
         .unwrap();
