@@ -277,15 +277,13 @@ mod tests {
             batch_size: 32,
             seed: 1,
         };
-        let fitted = fit_regressor(
-            architecture,
-            description,
-            &features,
-            &labels,
-            &scores,
-            &settings,
-        )
-        .unwrap();
+        let data = ScoredRecords {
+            features: &features,
+            labels: &labels,
+            scores: &scores,
+            copies: 1,
+        };
+        let fitted = fit_regressor(architecture, description, data, &settings).unwrap();
         assert!(fitted.description.contains("MLP"));
         assert_eq!(fitted.held_out, 120);
         let (mean, scale) = fitted.predict(&features, &labels).unwrap();
@@ -301,5 +299,37 @@ mod tests {
         )
         .unwrap();
         assert_eq!(again.network.params, fitted.network.params, "seeded");
+    }
+
+    #[test]
+    fn copies_of_records_train_with_their_record_and_a_ragged_set_is_refused() {
+        let n = 50;
+        let features: Vec<f32> = (0..2 * n * 2).map(|i| (i % 7) as f32).collect();
+        let labels = vec![0usize; 2 * n];
+        let scores = vec![1.0f64; 2 * n];
+        let settings = RegressorSettings {
+            epochs: 2,
+            patience: 5,
+            learning_rate: 1e-3,
+            weight_decay: 0.0,
+            batch_size: 8,
+            seed: 3,
+        };
+        let (architecture, description) = regressor_architecture(None, &[2], 1, &features);
+        let data = ScoredRecords {
+            features: &features,
+            labels: &labels,
+            scores: &scores,
+            copies: 2,
+        };
+        let fitted = fit_regressor(architecture.clone(), description, data, &settings).unwrap();
+        assert_eq!(
+            (fitted.trained_on, fitted.held_out),
+            (40, 10),
+            "split by record"
+        );
+        let ragged = ScoredRecords { copies: 3, ..data };
+        let refused = fit_regressor(architecture, String::new(), ragged, &settings);
+        assert!(matches!(refused, Err(TrainError::Records(_))));
     }
 }
