@@ -19,6 +19,7 @@ use super::{CatalogueEntry, check};
 use crate::augment::{self, Augmentations, Query};
 use crate::config::AuditConfig;
 use crate::npz::{NpzIn, NpzOut, SignalsFileError};
+use crate::progress::Progress;
 use crate::records::Records;
 use crate::signal::Signals;
 use crate::train::regressor::{
@@ -62,9 +63,9 @@ pub struct QuantileParams {
     /// AdamW's decoupled weight decay.
     pub weight_decay: f64,
     pub batch_size: usize,
-    /// Images: the population is also asked about its mirrored images and one-pixel shifts,
-    /// each a non-member query of its own, and the regressor learns from all of them.
-    pub augment: bool,
+    /// Images: the population is also asked about these transformed copies of its images
+    /// (each a non-member query of its own), and the regressor learns from all of them.
+    pub augmentations: Augmentations,
 }
 
 impl Default for QuantileParams {
@@ -76,13 +77,22 @@ impl Default for QuantileParams {
             learning_rate: 1e-3,
             weight_decay: 1e-4,
             batch_size: 32,
-            augment: true,
+            augmentations: Augmentations {
+                flip: false,
+                shift: 1,
+            },
         }
     }
 }
 
 impl QuantileParams {
     pub fn validate(&self) -> Result<(), AttackError> {
+        check(
+            self.augmentations.shift <= Augmentations::MAX_SHIFT,
+            "quantile regressor's image shifts",
+            "0, 1 or 2 pixels",
+            self.augmentations.shift as f64,
+        )?;
         check(
             (1..=10_000).contains(&self.epochs),
             "quantile regressor epochs",
@@ -213,11 +223,8 @@ fn make_regressed(
         return Ok(None);
     };
     let params = config.params.quantile;
-    let images = Augmentations {
-        flip: true,
-        shift: 1,
-    };
-    let copies = if params.augment && images.check(population.record_shape()).is_ok() {
+    let images = params.augmentations;
+    let copies = if images.check(population.record_shape()).is_ok() {
         images.queries()
     } else {
         vec![Query::IDENTITY]
@@ -257,7 +264,19 @@ fn make_regressed(
         scores: &scores,
         copies: copies.len(),
     };
-    let fitted = fit_regressor(architecture, description, data, &settings)?;
+    let fitted = fit_regressor(
+        architecture,
+        description,
+        data,
+        &settings,
+        &mut |done, total| {
+            oracle.progress(Progress {
+                step: "training the quantile regressor",
+                done,
+                total,
+            })
+        },
+    )?;
     let records = oracle.records();
     let audit_features: Vec<f32> = records.features.iter().copied().collect();
     let (mean, scale) = fitted.predict(&audit_features, &records.labels)?;

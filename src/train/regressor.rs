@@ -107,11 +107,13 @@ pub struct ScoredRecords<'a> {
 /// Fits `architecture` to the Gaussian of the scores given each population record and label.
 /// The held-out fifth is drawn among the records, so that no copy of a held-out record is
 /// trained on; it is scored on the records themselves.
+/// `on_epoch(epoch, most epochs)` hears each epoch.
 pub fn fit_regressor(
     architecture: Architecture,
     description: String,
     data: ScoredRecords<'_>,
     settings: &RegressorSettings,
+    on_epoch: &mut dyn FnMut(usize, usize),
 ) -> Result<Regressor, TrainError> {
     let ScoredRecords {
         features,
@@ -177,6 +179,7 @@ pub fn fit_regressor(
         &recipe,
         &mut rng,
         &mut |end, current| {
+            on_epoch(end.epoch, end.epochs);
             let outputs = match current.logits(&held_out_features, held_out.len()) {
                 Ok(o) => o,
                 Err(e) => {
@@ -283,7 +286,8 @@ mod tests {
             scores: &scores,
             copies: 1,
         };
-        let fitted = fit_regressor(architecture, description, data, &settings).unwrap();
+        let fitted =
+            fit_regressor(architecture, description, data, &settings, &mut |_, _| {}).unwrap();
         assert!(fitted.description.contains("MLP"));
         assert_eq!(fitted.held_out, 120);
         let (mean, scale) = fitted.predict(&features, &labels).unwrap();
@@ -296,6 +300,7 @@ mod tests {
             String::new(),
             data,
             &settings,
+            &mut |_, _| {},
         )
         .unwrap();
         assert_eq!(again.network.params, fitted.network.params, "seeded");
@@ -322,14 +327,27 @@ mod tests {
             scores: &scores,
             copies: 2,
         };
-        let fitted = fit_regressor(architecture.clone(), description, data, &settings).unwrap();
+        let fitted = fit_regressor(
+            architecture.clone(),
+            description,
+            data,
+            &settings,
+            &mut |_, _| {},
+        )
+        .unwrap();
         assert_eq!(
             (fitted.trained_on, fitted.held_out),
             (40, 10),
             "split by record"
         );
         let ragged = ScoredRecords { copies: 3, ..data };
-        let refused = fit_regressor(architecture, String::new(), ragged, &settings);
+        let refused = fit_regressor(
+            architecture,
+            String::new(),
+            ragged,
+            &settings,
+            &mut |_, _| {},
+        );
         assert!(matches!(refused, Err(TrainError::Records(_))));
     }
 }
