@@ -32,7 +32,7 @@ pub(super) fn dense_forward(
     out
 }
 
-/// Accumulates `dW += xᵀ·dy`, `db += Σ dy` into `grads`; returns `dx = dy·Wᵀ` when asked.
+/// Writes `dW = xᵀ·dy`, `db = Σ dy` into `grads`; returns `dx = dy·Wᵀ` when asked.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn dense_backward(
     x: &[f32],
@@ -49,8 +49,9 @@ pub(super) fn dense_backward(
         dw,
         Mat::new(x, n, inputs).t(),
         Mat::new(dy, n, outputs),
-        true,
+        false,
     );
+    db.fill(0.0);
     for row in dy.chunks_exact(outputs) {
         db.iter_mut().zip(row).for_each(|(g, d)| *g += d);
     }
@@ -110,8 +111,8 @@ pub(super) fn conv_forward(
     out
 }
 
-/// The convolution's gradients: `dW += dy·colsᵀ`, `db += Σ dy` per channel, and (when
-/// asked) `dx`, the columns' gradient `Wᵀ·dy` folded back onto the image.
+/// The convolution's gradients, written into `grads`: `dW = dy·colsᵀ`, `db = Σ dy` per
+/// channel, and (when asked) `dx`, the columns' gradient `Wᵀ·dy` folded back onto the image.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn conv_backward(
     x: &[f32],
@@ -130,6 +131,7 @@ pub(super) fn conv_backward(
     );
     let w = &params[..channels_out * depth];
     let (dw, db) = grads.split_at_mut(channels_out * depth);
+    db.fill(0.0);
     let mut dx = want_dx.then(|| vec![0.0; n * in_len]);
     let mut columns = Vec::new();
     let mut dy_block = Vec::new();
@@ -150,7 +152,7 @@ pub(super) fn conv_backward(
             dw,
             Mat::new(&dy_block, channels_out, width),
             Mat::new(&columns, depth, width).t(),
-            true,
+            first > 0,
         );
         if let Some(dx) = &mut dx {
             d_columns.resize(depth * width, 0.0);
@@ -286,7 +288,7 @@ pub(super) fn batch_norm_forward(
     (out, stats)
 }
 
-/// `dγ`, `dβ` accumulated into `grads`; returns `dx` through the batch statistics.
+/// `dγ`, `dβ` written into `grads`; returns `dx` through the batch statistics.
 pub(super) fn batch_norm_backward(
     dy: &[f32],
     stats: &BatchStats,
@@ -307,8 +309,8 @@ pub(super) fn batch_norm_backward(
                 sum_dy_z += (*d * *z) as f64;
             }
         }
-        grads[c] += sum_dy_z as f32;
-        grads[channels + c] += sum_dy as f32;
+        grads[c] = sum_dy_z as f32;
+        grads[channels + c] = sum_dy as f32;
         let scale = gamma[c] * stats.inv_std[c] / count;
         let (sum_dy, sum_dy_z) = (sum_dy as f32, sum_dy_z as f32);
         for ((out, d), z) in dx
@@ -340,27 +342,37 @@ pub(super) fn affine(values: &mut [f32], inner: usize, scale: &[f32], shift: Opt
 }
 
 pub(super) fn activation_forward(kind: Activation, x: &[f32]) -> Vec<f32> {
-    x.iter().map(|&v| activate(kind, v)).collect()
+    // One loop per kind (not a `match` per value), so that each vectorises.
+    match kind {
+        Activation::Relu => x.iter().map(|&v| if v > 0.0 { v } else { 0.0 }).collect(),
+        _ => x.iter().map(|&v| activate(kind, v)).collect(),
+    }
 }
 
 /// `dx = dy · f'(x)`, from the activation's input `x`.
 pub(super) fn activation_backward(kind: Activation, x: &[f32], mut dy: Vec<f32>) -> Vec<f32> {
-    for (d, &v) in dy.iter_mut().zip(x) {
-        *d *= match kind {
-            Activation::Relu => (v > 0.0) as u8 as f32,
-            Activation::Sigmoid => {
+    match kind {
+        Activation::Relu => {
+            for (d, &v) in dy.iter_mut().zip(x) {
+                *d = if v > 0.0 { *d } else { 0.0 };
+            }
+        }
+        Activation::Sigmoid => {
+            for (d, &v) in dy.iter_mut().zip(x) {
                 let s = activate(kind, v);
-                s * (1.0 - s)
+                *d *= s * (1.0 - s);
             }
-            Activation::Tanh => 1.0 - v.tanh().powi(2),
-            Activation::LeakyRelu(alpha) => {
-                if v >= 0.0 {
-                    1.0
-                } else {
-                    alpha
-                }
+        }
+        Activation::Tanh => {
+            for (d, &v) in dy.iter_mut().zip(x) {
+                *d *= 1.0 - v.tanh().powi(2);
             }
-        };
+        }
+        Activation::LeakyRelu(alpha) => {
+            for (d, &v) in dy.iter_mut().zip(x) {
+                *d *= if v >= 0.0 { 1.0 } else { alpha };
+            }
+        }
     }
     dy
 }

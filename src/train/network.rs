@@ -188,10 +188,9 @@ impl Network {
         }
     }
 
-    /// The gradient of every parameter (into `grads`, overwritten) given the gradient of
-    /// the output; the batch statistics are folded into the running ones.
+    /// The gradient of every parameter (into `grads`, each block writing its own) given the
+    /// gradient of the output; the batch statistics are folded into the running ones.
     pub(super) fn backward(&mut self, tape: Tape, d_output: Vec<f32>, grads: &mut [f32]) {
-        grads.fill(0.0);
         let n = tape.n;
         let mut d = d_output;
         let first_trained = self
