@@ -343,18 +343,26 @@ pub(super) fn affine(values: &mut [f32], inner: usize, scale: &[f32], shift: Opt
 
 pub(super) fn activation_forward(kind: Activation, x: &[f32]) -> Vec<f32> {
     // One loop per kind (not a `match` per value), so that each vectorises.
+    let mut out = x.to_vec();
     match kind {
-        Activation::Relu => x.iter().map(|&v| if v > 0.0 { v } else { 0.0 }).collect(),
-        _ => x.iter().map(|&v| activate(kind, v)).collect(),
+        Activation::Relu => out.iter_mut().for_each(|v| {
+            if !(*v > 0.0) {
+                *v = 0.0;
+            }
+        }),
+        _ => out.iter_mut().for_each(|v| *v = activate(kind, *v)),
     }
+    out
 }
 
 /// `dx = dy · f'(x)`, from the activation's input `x`.
 pub(super) fn activation_backward(kind: Activation, x: &[f32], mut dy: Vec<f32>) -> Vec<f32> {
     match kind {
         Activation::Relu => {
-            for (d, &v) in dy.iter_mut().zip(x) {
-                *d = if v > 0.0 { *d } else { 0.0 };
+            let n = dy.len().min(x.len());
+            let (d, x) = (&mut dy[..n], &x[..n]);
+            for i in 0..n {
+                d[i] *= (x[i] > 0.0) as u8 as f32;
             }
         }
         Activation::Sigmoid => {

@@ -39,7 +39,6 @@ impl Optimizer {
     }
 
     /// One step of `params` along `grads` at `learning_rate`.
-    #[inline(never)]
     pub fn step(&mut self, params: &mut [f32], grads: &[f32], learning_rate: f64) {
         self.steps += 1;
         let lr = learning_rate as f32;
