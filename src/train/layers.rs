@@ -345,11 +345,9 @@ pub(super) fn activation_forward(kind: Activation, x: &[f32]) -> Vec<f32> {
     // One loop per kind (not a `match` per value), so that each vectorises.
     let mut out = x.to_vec();
     match kind {
-        Activation::Relu => out.iter_mut().for_each(|v| {
-            if !(*v > 0.0) {
-                *v = 0.0;
-            }
-        }),
+        Activation::Relu => out
+            .iter_mut()
+            .for_each(|v| *v = if *v > 0.0 { *v } else { 0.0 }),
         _ => out.iter_mut().for_each(|v| *v = activate(kind, *v)),
     }
     out
