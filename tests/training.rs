@@ -101,6 +101,20 @@ fn trained_references_are_written_with_a_keep_mask_and_log_that_audit_reads() {
 }
 
 #[test]
+fn a_folder_holding_other_models_is_refused_and_nothing_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("someone-elses.onnx"), b"not ours").unwrap();
+    let run = train_example(dir.path(), &[]);
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("someone-elses.onnx"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(!dir.path().join("keep.npy").exists());
+}
+
+#[test]
 fn training_is_the_same_whatever_the_thread_count_and_moves_with_the_seed() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = |name: &str, threads: &str, seed: &str| {

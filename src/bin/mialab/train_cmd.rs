@@ -211,6 +211,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         recipe.learning_rate,
         recipe.batch_size
     );
+    let width = format!("{}", models - 1).len().max(2);
+    let names: Vec<String> = (0..models)
+        .map(|k| format!("ref-{k:0width$}.onnx"))
+        .collect();
+    refuse_other_models(&args.out, &names)?;
     let bars = Bars::new(models, epochs, args.quiet);
     let start = std::time::Instant::now();
     let trained = train_references(
@@ -232,10 +237,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let input = &target.info().input.name;
     let output = &target.info().used_output;
-    let width = format!("{}", models - 1).len().max(2);
     let mut logs = Vec::new();
     for reference in &trained {
-        let name = format!("ref-{:0width$}.onnx", reference.index);
+        let name = names[reference.index].clone();
         let bytes = to_onnx(
             &reference.network,
             input,
@@ -274,6 +278,27 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     std::fs::write(&log_path, serde_json::to_string_pretty(&log)? + "\n")
         .with_context(|| format!("cannot write {}", log_path.display()))?;
     print_summary(&matched, &log, &args.out, &keep_path);
+    Ok(())
+}
+
+/// Refuses a folder that holds ONNX files this run would not overwrite: `audit --references`
+/// reads every `.onnx` file of the folder, and a stale one would join the new set.
+fn refuse_other_models(out: &Path, names: &[String]) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return Ok(());
+    };
+    let others: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.to_ascii_lowercase().ends_with(".onnx") && !names.contains(n))
+        .collect();
+    if let Some(first) = others.first() {
+        bail!(
+            "{} already holds {} ONNX file(s) this run would not replace ({first}, ...): `audit --references` would read them with the new models; choose an empty folder",
+            out.display(),
+            others.len()
+        );
+    }
     Ok(())
 }
 
