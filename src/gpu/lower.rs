@@ -104,9 +104,6 @@ struct Lowering {
     constants: HashMap<String, Result<Constant, LoweringError>>,
     shape: Vec<usize>,
     layers: Vec<Layer>,
-    /// Whether a BatchNormalization after a convolution is folded into its weights (for
-    /// inference) or kept as a layer of its own (for training, where it has parameters).
-    fold_batch_norm: bool,
     /// What each layer was lowered from, and the Dropouts, which make no layer.
     origins: Vec<LayerOrigin>,
     dropouts: Vec<DropoutSite>,
@@ -138,36 +135,63 @@ pub struct TrainableGraph {
     pub dropouts: Vec<DropoutSite>,
 }
 
+impl TrainableGraph {
+    /// The inference plan: each batch normalisation that follows a convolution folded into
+    /// its weights and bias (`w·scale`, `b·scale + shift`), the others kept as affine layers.
+    pub fn folded(&self) -> Plan {
+        let mut layers: Vec<Layer> = Vec::with_capacity(self.plan.layers.len());
+        for (layer, origin) in self.plan.layers.iter().zip(&self.origins) {
+            if let (
+                Layer::ChannelAffine { scale, shift, .. },
+                Some(Layer::Conv2d {
+                    channels_out,
+                    weight,
+                    bias,
+                    ..
+                }),
+            ) = (layer, layers.last_mut())
+                && origin.op == "BatchNormalization"
+            {
+                let per_out = weight.len() / *channels_out;
+                for c in 0..*channels_out {
+                    weight[c * per_out..(c + 1) * per_out]
+                        .iter_mut()
+                        .for_each(|w| *w *= scale[c]);
+                    bias[c] = bias[c] * scale[c] + shift[c];
+                }
+                continue;
+            }
+            layers.push(layer.clone());
+        }
+        Plan {
+            input_len: self.plan.input_len,
+            layers,
+        }
+    }
+}
+
 /// One node being lowered onto the state so far.
 struct NodeLowering<'s, 'n> {
     state: &'s mut Lowering,
     node: &'n pb::NodeProto,
 }
 
-/// Lowers `graph` from its input (records of `record_shape`) to `output`.
+/// Lowers `graph` from its input (records of `record_shape`) to `output`, for inference.
 pub fn lower(
     graph: &pb::GraphProto,
     record_shape: &[usize],
     output: &str,
 ) -> Result<Plan, LoweringError> {
-    lower_with(graph, record_shape, output, true).map(|g| g.plan)
+    lower_for_training(graph, record_shape, output).map(|g| g.folded())
 }
 
-/// Lowers `graph` as [`lower`] does, but keeps every BatchNormalization as a layer and
-/// records where each layer and Dropout came from: the architecture a model is retrained with.
+/// Lowers `graph` keeping every BatchNormalization as a layer of its own and recording where
+/// each layer and Dropout came from: the architecture a model is retrained with, from which
+/// the inference plan is [`TrainableGraph::folded`].
 pub fn lower_for_training(
     graph: &pb::GraphProto,
     record_shape: &[usize],
     output: &str,
-) -> Result<TrainableGraph, LoweringError> {
-    lower_with(graph, record_shape, output, false)
-}
-
-fn lower_with(
-    graph: &pb::GraphProto,
-    record_shape: &[usize],
-    output: &str,
-    fold_batch_norm: bool,
 ) -> Result<TrainableGraph, LoweringError> {
     let mut constants = HashMap::new();
     for t in &graph.initializer {
@@ -186,7 +210,6 @@ fn lower_with(
         constants,
         shape: record_shape.to_vec(),
         layers: Vec::new(),
-        fold_batch_norm,
         origins: Vec::new(),
         dropouts: Vec::new(),
     };
@@ -554,23 +577,6 @@ impl NodeLowering<'_, '_> {
         let shift: Vec<f32> = (0..channels)
             .map(|c| beta[c] - mean[c] * scale[c])
             .collect();
-        if let Some(Layer::Conv2d {
-            channels_out,
-            weight,
-            bias,
-            ..
-        }) = self.state.layers.last_mut()
-            && self.state.fold_batch_norm
-        {
-            let per_out = weight.len() / *channels_out;
-            for c in 0..*channels_out {
-                weight[c * per_out..(c + 1) * per_out]
-                    .iter_mut()
-                    .for_each(|w| *w *= scale[c]);
-                bias[c] = bias[c] * scale[c] + shift[c];
-            }
-            return Ok(());
-        }
         let inner = self.len() / channels.max(1);
         self.push_affine(channels, inner, scale, shift);
         Ok(())

@@ -121,20 +121,25 @@ impl Model {
                 t.trees()
             ));
         }
-        let lowered = match &proto.graph {
-            Some(graph) => crate::gpu::lower(graph, &info.record_shape, &info.used_output),
+        // One lowering serves both: the inference plan folds batch normalisation into the
+        // convolutions, the architecture keeps it to train.
+        let graph = match &proto.graph {
+            Some(graph) => {
+                crate::gpu::lower_for_training(graph, &info.record_shape, &info.used_output)
+            }
             None => Err(crate::gpu::LoweringError::OutputNotReached(
                 info.used_output.clone(),
             )),
-        }
-        .map(Arc::new);
-        let architecture = match &proto.graph {
-            Some(graph) if trees.is_none() => {
-                crate::gpu::lower_for_training(graph, &info.record_shape, &info.used_output)
-                    .map_err(crate::train::ArchitectureError::from)
-                    .and_then(|g| crate::train::Architecture::from_graph(&g, &info.record_shape))
-                    .map(Arc::new)
+        };
+        let lowered = graph
+            .as_ref()
+            .map(|g| Arc::new(g.folded()))
+            .map_err(Clone::clone);
+        let architecture = match graph {
+            Ok(g) if trees.is_none() => {
+                crate::train::Architecture::from_graph(&g, &info.record_shape).map(Arc::new)
             }
+            Err(e) if trees.is_none() => Err(e.into()),
             _ => Err(crate::train::ArchitectureError::Unsupported(
                 "it is a tree ensemble, not a network".to_string(),
             )),
