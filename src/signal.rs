@@ -233,10 +233,10 @@ fn modified_entropy_with_log(p: &[f64], y: usize, log_p_y: f64) -> f64 {
 }
 
 /// Index of the largest value (the first on ties).
-pub fn argmax(p: &[f64]) -> usize {
+pub fn argmax<T: PartialOrd>(p: &[T]) -> usize {
     p.iter()
         .enumerate()
-        .fold(0, |best, (j, &v)| if v > p[best] { j } else { best })
+        .fold(0, |best, (j, v)| if *v > p[best] { j } else { best })
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::{CatalogueEntry, check};
 use crate::augment::{self, Augmentations};
 use crate::config::AuditConfig;
 use crate::npz::{NpzIn, NpzOut, SignalsFileError};
-use crate::records::Records;
+use crate::records::{Records, feature_moments};
 use ndarray::{Array1, ArrayD};
 use ndarray_npy::WriteNpzError;
 use rand::SeedableRng;
@@ -127,17 +127,12 @@ const PERTURBED_STREAM: u64 = 1_000;
 /// Each feature's standard deviation over `records` (1 where it is 0), so that label-only
 /// noise is σ per standardised feature.
 fn feature_scale(records: &Records) -> Vec<f32> {
-    let n = records.len().max(1);
     let per_record: usize = records.record_shape().iter().product();
     let features = records.features.as_standard_layout();
     let values = features.as_slice().unwrap_or_default();
-    (0..per_record)
-        .map(|j| {
-            let column = (0..records.len()).map(|i| f64::from(values[i * per_record + j]));
-            let mean = column.clone().sum::<f64>() / n as f64;
-            let var = column.map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
-            if var > 0.0 { var.sqrt() as f32 } else { 1.0 }
-        })
+    feature_moments(values, per_record)
+        .into_iter()
+        .map(|(_, var)| if var > 0.0 { var.sqrt() as f32 } else { 1.0 })
         .collect()
 }
 

@@ -6,6 +6,7 @@
 //! with the operator named.
 
 use crate::gpu::{Activation, Layer, LoweringError, PoolKind, TrainableGraph, Window};
+use crate::records::feature_moments;
 use thiserror::Error;
 
 /// Why a model cannot be retrained here.
@@ -374,16 +375,8 @@ impl Architecture {
 /// standard deviation over `features` (records of `len` values; a constant value is left as
 /// it is).
 pub(super) fn standardisation(features: &[f32], len: usize) -> Block {
-    let n = (features.len() / len.max(1)).max(1);
     let (mut scale, mut shift) = (vec![1.0f32; len], vec![0.0f32; len]);
-    for j in 0..len {
-        let column = features
-            .iter()
-            .skip(j)
-            .step_by(len.max(1))
-            .map(|&v| v as f64);
-        let mean = column.clone().sum::<f64>() / n as f64;
-        let var = column.map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+    for (j, (mean, var)) in feature_moments(features, len).into_iter().enumerate() {
         if var > 0.0 {
             let std = var.sqrt();
             scale[j] = (1.0 / std) as f32;
@@ -401,14 +394,9 @@ pub(super) fn standardisation(features: &[f32], len: usize) -> Block {
 /// Whether some input value lies on a large scale (its mean or standard deviation over
 /// `features` beyond 10 in size): raw measurements, not standardised ones.
 fn unscaled(features: &[f32], len: usize) -> bool {
-    let Block::Affine { scale, shift, .. } = standardisation(features, len) else {
-        return false;
-    };
-    // scale = 1/σ and shift = −μ/σ, so σ > 10 ⇔ scale < 0.1 and |μ| = |shift|·σ.
-    scale
+    feature_moments(features, len)
         .iter()
-        .zip(&shift)
-        .any(|(&a, &b)| a < 0.1 || (b / a).abs() > 10.0)
+        .any(|&(mean, var)| mean.abs() > 10.0 || var > 100.0)
 }
 
 /// Whether a per-channel constant of `channels` values is the bias of `previous`.

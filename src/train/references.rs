@@ -15,6 +15,7 @@ use super::network::Network;
 use super::objective::Classification;
 use super::recipe::Recipe;
 use crate::records::Records;
+use crate::signal::argmax;
 use ndarray::{Array2, ArrayView1};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -204,29 +205,20 @@ pub fn output_classes(output: &Array2<f32>) -> Vec<usize> {
         .collect()
 }
 
-fn argmax(row: &[f32]) -> usize {
-    row.iter()
-        .enumerate()
-        .fold(
-            (0, f32::MIN),
-            |best, (i, &v)| if v > best.1 { (i, v) } else { best },
-        )
-        .0
+/// The share of the records `pick` chooses whose predicted class is their label; `None` when
+/// it chooses none.
+fn share_right(predicted: &[usize], labels: &[usize], pick: &dyn Fn(usize) -> bool) -> Option<f64> {
+    let (mut right, mut total) = (0usize, 0usize);
+    for i in (0..labels.len()).filter(|&i| pick(i)) {
+        total += 1;
+        right += usize::from(predicted[i] == labels[i]);
+    }
+    (total > 0).then(|| right as f64 / total as f64)
 }
 
 fn accuracy(predicted: &[usize], labels: &[usize], keep: ArrayView1<'_, bool>) -> Accuracy {
-    let share = |pick: &dyn Fn(usize) -> bool| {
-        let (mut right, mut total) = (0usize, 0usize);
-        for i in (0..labels.len()).filter(|&i| pick(i)) {
-            total += 1;
-            right += (predicted[i] == labels[i]) as usize;
-        }
-        if total == 0 {
-            f64::NAN
-        } else {
-            right as f64 / total as f64
-        }
-    };
+    let share =
+        |pick: &dyn Fn(usize) -> bool| share_right(predicted, labels, pick).unwrap_or(f64::NAN);
     Accuracy {
         train: share(&|i| keep[i]),
         held_out: share(&|i| !keep[i]),
@@ -266,9 +258,7 @@ impl RecipeMatch {
         references: &[Accuracy],
     ) -> RecipeMatch {
         let share = |pred: &[usize], labels: &[usize], pick: &dyn Fn(usize) -> bool| {
-            let picked: Vec<usize> = (0..labels.len()).filter(|&i| pick(i)).collect();
-            let right = picked.iter().filter(|&&i| pred[i] == labels[i]).count();
-            right as f64 / picked.len().max(1) as f64
+            share_right(pred, labels, pick).unwrap_or(0.0)
         };
         let labels = &records.labels;
         let mean = |f: &dyn Fn(&Accuracy) -> f64| {
