@@ -104,12 +104,7 @@ fn run_example(dir: &std::path::Path, extra: &[&str]) -> (Value, String, String,
 }
 
 fn attack<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["attacks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == id)
-        .unwrap()
+    crate::util::attack_in(report, id)
 }
 
 #[test]

@@ -92,12 +92,7 @@ fn every_operating_point_reaches_its_target_fpr_or_says_it_does_not() {
             reached * 10 >= all * 8,
             "{name}: {reached} of {all} operating points reach their target"
         );
-        let lira = report["attacks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["id"] == "lira-online")
-            .unwrap();
+        let lira = crate::util::attack_in(&report, "lira-online");
         assert!(
             lira["operating_points"]
                 .as_array()

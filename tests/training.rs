@@ -4,7 +4,7 @@
 //! trainable subset is refused with its operator named, and the quantile-regression attack
 //! runs on what it trains.
 
-use crate::util::{Tol, example, mialab, read_npy_f32, repo, stderr, stdout};
+use crate::util::{Tol, attack_in, example, mialab, read_npy_f32, repo, stderr, stdout};
 use mialab::model::{CpuEngine, Model, ModelOptions};
 use mialab::progress::NoProgress;
 use ndarray::Array2;
@@ -90,12 +90,7 @@ fn trained_references_are_written_with_a_keep_mask_and_log_that_audit_reads() {
     assert!(audit.status.success(), "{}", stderr(&audit));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
-    let lira = report["attacks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == "lira-online")
-        .unwrap();
+    let lira = attack_in(&report, "lira-online");
     assert!(lira["metrics"]["auc"].as_f64().unwrap() > 0.5);
     assert_eq!(report["references"]["models"], 4);
 }
@@ -256,13 +251,7 @@ fn the_quantile_regression_attack_runs_when_asked_and_survives_a_signals_file() 
         assert!(run.status.success(), "{}", stderr(&run));
         let report: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
-        let attack = report["attacks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["id"] == "quantile-regression")
-            .cloned()
-            .unwrap();
+        let attack = attack_in(&report, "quantile-regression");
         assert!(attack["detail"].as_str().unwrap().contains("regressor"));
         assert!(
             attack["operating_points"]

@@ -83,3 +83,13 @@ pub fn example_audit_args() -> Vec<String> {
         path("schema.json"),
     ]
 }
+
+/// The entry of attack `id` in a report's `attacks`.
+pub fn attack_in<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["attacks"]
+        .as_array()
+        .expect("a report's attacks")
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap_or_else(|| panic!("{id} missing from the report"))
+}

@@ -284,12 +284,7 @@ pub(crate) fn tpr_at(attack: &serde_json::Value, fpr: f64) -> f64 {
 }
 
 fn by_id<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    report["attacks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == id)
-        .unwrap_or_else(|| panic!("{id} missing"))
+    crate::util::attack_in(report, id)
 }
 
 #[test]
