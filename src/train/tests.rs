@@ -193,11 +193,29 @@ fn mlp() -> Architecture {
     }
 }
 
-fn train_mlp(seed: u64) -> (Network, Vec<f64>) {
-    let (x, y) = blobs(300, 1);
-    let records: Vec<usize> = (0..300).collect();
+/// Fits [`mlp`], initialised from `seed`, to the records `x` (8 values each) and classes `y`.
+fn fit_mlp(
+    x: &[f32],
+    y: &[usize],
+    recipe: &Recipe,
+    seed: u64,
+    on_epoch: &mut dyn FnMut(super::EpochEnd, &Network) -> ControlFlow<()>,
+) -> (Network, Result<(), super::TrainError>) {
+    let records: Vec<usize> = (0..y.len()).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut network = Network::initialise(&mlp(), &mut rng);
+    let data = TrainingSet {
+        features: x,
+        record_len: 8,
+        records: &records,
+    };
+    let labels = Classification { labels: y };
+    let result = fit(&mut network, &labels, data, recipe, &mut rng, on_epoch);
+    (network, result)
+}
+
+fn train_mlp(seed: u64) -> (Network, Vec<f64>) {
+    let (x, y) = blobs(300, 1);
     let recipe = Recipe {
         epochs: Some(20),
         batch_size: 32,
@@ -205,23 +223,11 @@ fn train_mlp(seed: u64) -> (Network, Vec<f64>) {
         ..Recipe::default()
     };
     let mut losses = Vec::new();
-    let data = TrainingSet {
-        features: &x,
-        record_len: 8,
-        records: &records,
-    };
-    fit(
-        &mut network,
-        &Classification { labels: &y },
-        data,
-        &recipe,
-        &mut rng,
-        &mut |end, _| {
-            losses.push(end.loss);
-            ControlFlow::Continue(())
-        },
-    )
-    .unwrap();
+    let (network, result) = fit_mlp(&x, &y, &recipe, seed, &mut |end, _| {
+        losses.push(end.loss);
+        ControlFlow::Continue(())
+    });
+    result.unwrap();
     (network, losses)
 }
 
@@ -248,29 +254,15 @@ fn training_is_deterministic_for_a_seed_and_differs_across_seeds() {
 #[test]
 fn cancelling_stops_training_with_cancelled() {
     let (x, y) = blobs(60, 1);
-    let records: Vec<usize> = (0..60).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let mut network = Network::initialise(&mlp(), &mut rng);
     let mut seen = 0;
-    let result = fit(
-        &mut network,
-        &Classification { labels: &y },
-        TrainingSet {
-            features: &x,
-            record_len: 8,
-            records: &records,
-        },
-        &Recipe::default(),
-        &mut rng,
-        &mut |end, _| {
-            seen = end.epoch;
-            if end.epoch == 2 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        },
-    );
+    let (_, result) = fit_mlp(&x, &y, &Recipe::default(), 1, &mut |end, _| {
+        seen = end.epoch;
+        if end.epoch == 2 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
     assert_eq!(result, Err(super::TrainError::Cancelled));
     assert_eq!(seen, 2);
 }
@@ -279,27 +271,13 @@ fn cancelling_stops_training_with_cancelled() {
 fn a_learning_rate_that_diverges_is_reported_not_returned() {
     let (x, y) = blobs(60, 1);
     let x: Vec<f32> = x.iter().map(|v| v * 1e18).collect();
-    let records: Vec<usize> = (0..60).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let mut network = Network::initialise(&mlp(), &mut rng);
     let recipe = Recipe {
         learning_rate: 10.0,
         optimizer: super::OptimizerKind::Sgd,
         epochs: Some(50),
         ..Recipe::default()
     };
-    let result = fit(
-        &mut network,
-        &Classification { labels: &y },
-        TrainingSet {
-            features: &x,
-            record_len: 8,
-            records: &records,
-        },
-        &recipe,
-        &mut rng,
-        &mut |_, _| ControlFlow::Continue(()),
-    );
+    let (_, result) = fit_mlp(&x, &y, &recipe, 1, &mut |_, _| ControlFlow::Continue(()));
     assert!(
         matches!(result, Err(super::TrainError::Diverged { .. })),
         "{result:?}"
