@@ -108,6 +108,18 @@ pub fn zip_files(names: Vec<String>, contents: js_sys::Array) -> Result<Vec<u8>,
     Ok(zip.finish().map_err(plain_error)?.into_inner())
 }
 
+impl Lab {
+    /// The loaded target and audit records, or what is missing.
+    fn target_and_records(&self) -> Result<(&Model, &crate::records::Records), JsError> {
+        let target = self
+            .session
+            .target()
+            .ok_or(crate::session::SessionError::NoTarget)
+            .map_err(js_error)?;
+        Ok((target, self.session.records().map_err(js_error)?))
+    }
+}
+
 #[wasm_bindgen]
 impl Lab {
     /// What the training workers need: the target's bytes, the audit records' features and
@@ -121,11 +133,7 @@ impl Lab {
         models: usize,
         seed: u32,
     ) -> Result<JsValue, JsError> {
-        let target = self
-            .session
-            .target()
-            .ok_or_else(|| plain_error("load a model first"))?;
-        let records = self.session.records().map_err(js_error)?;
+        let (target, records) = self.target_and_records()?;
         let architecture = target
             .architecture()
             .map_err(|e| js_error(TrainError::Architecture(e.clone())))?;
@@ -191,11 +199,7 @@ impl Lab {
     pub fn recipe_match(&self, accuracies_json: &str) -> Result<JsValue, JsError> {
         let accuracies: Vec<Accuracy> =
             serde_json::from_str(accuracies_json).map_err(plain_error)?;
-        let target = self
-            .session
-            .target()
-            .ok_or_else(|| plain_error("load a model first"))?;
-        let records = self.session.records().map_err(js_error)?;
+        let (target, records) = self.target_and_records()?;
         let output = target
             .predict(
                 &records.features,
