@@ -119,6 +119,22 @@ fn source(w: &Window, c: usize, oy: usize, ox: usize, ky: usize, kx: usize) -> O
     (iy < w.in_h && ix < w.in_w).then(|| (c * w.in_h + iy) * w.in_w + ix)
 }
 
+/// `activate` over every value, one loop per kind (not a `match` per value), so that
+/// ReLU's and LeakyReLU's loops vectorise.
+pub fn activate_all(kind: Activation, values: &mut [f32]) {
+    match kind {
+        Activation::Relu => values
+            .iter_mut()
+            .for_each(|v| *v = activate(Activation::Relu, *v)),
+        Activation::LeakyRelu(alpha) => values
+            .iter_mut()
+            .for_each(|v| *v = activate(Activation::LeakyRelu(alpha), *v)),
+        Activation::Sigmoid | Activation::Tanh => {
+            values.iter_mut().for_each(|v| *v = activate(kind, *v))
+        }
+    }
+}
+
 pub fn activate(kind: Activation, v: f32) -> f32 {
     match kind {
         // A comparison, not `f32::max`: in wasm `max` is a call to libm's fmaxf per value

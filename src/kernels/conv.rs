@@ -5,7 +5,7 @@
 //! L2 cache and give the kernel wide enough matrices.
 
 use super::layers::max_pool_2x2;
-use crate::gpu::twin::activate;
+use crate::gpu::twin::activate_all;
 use crate::gpu::{Activation, Window};
 use rten_gemm::{BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedAMatrix};
 use rten_tensor::NdTensorView;
@@ -107,7 +107,7 @@ impl Conv {
 }
 
 /// What follows a convolution and is done as its output is laid out: an activation, then
-/// a 2×2 stride-2 max-pool. Fusing them saves writing and rereading the widest image.
+/// a 2×2 stride-2 max-pool (computed in the other order, which gives the same values). Fusing them saves writing and rereading the widest image.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(super) struct Epilogue {
     pub(super) activation: Option<Activation>,
@@ -115,19 +115,33 @@ pub(super) struct Epilogue {
 }
 
 impl Epilogue {
-    /// Appends one output plane (`out_w` wide) to `out`, finished.
+    /// Appends one output plane (`out_w` wide) to `out`, finished. A non-decreasing
+    /// activation (all but a LeakyRelu with a negative slope) commutes with the max-pool:
+    /// pooling first activates a quarter of the values.
     fn finish(&self, plane: &mut [f32], out_w: usize, out: &mut Vec<f32>) {
-        if let Some(kind) = self.activation {
-            plane.iter_mut().for_each(|v| *v = activate(kind, *v));
+        let activation = self.activation;
+        let pool_first = activation.is_none_or(non_decreasing);
+        if !pool_first && let Some(kind) = activation {
+            activate_all(kind, plane);
         }
-        if !self.pool_2x2 {
-            out.extend_from_slice(plane);
-            return;
-        }
-        let (rows, half) = (plane.len() / out_w / 2, out_w / 2);
         let first = out.len();
-        out.resize(first + rows * half, 0.0);
-        max_pool_2x2(plane, &mut out[first..], out_w, half);
+        if self.pool_2x2 {
+            let (rows, half) = (plane.len() / out_w / 2, out_w / 2);
+            out.resize(first + rows * half, 0.0);
+            max_pool_2x2(plane, &mut out[first..], out_w, half);
+        } else {
+            out.extend_from_slice(plane);
+        }
+        if pool_first && let Some(kind) = activation {
+            activate_all(kind, &mut out[first..]);
+        }
+    }
+}
+
+fn non_decreasing(kind: Activation) -> bool {
+    match kind {
+        Activation::LeakyRelu(slope) => slope >= 0.0,
+        Activation::Relu | Activation::Sigmoid | Activation::Tanh => true,
     }
 }
 

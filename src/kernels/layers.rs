@@ -2,7 +2,7 @@
 //! pass over the batch's values, in place where the layer keeps its shape. They compute what
 //! the GPU kernels' CPU twins ([`crate::gpu::twin`]) compute, with the same formulas.
 
-use crate::gpu::twin::{activate, softmax_in_place};
+use crate::gpu::twin::{activate_all, softmax_in_place};
 use crate::gpu::{Layer, PoolKind, Window};
 
 /// `layer` over `n` records of `len` values each, stored one after another in `values`.
@@ -23,7 +23,7 @@ pub(super) fn run(layer: &Layer, mut values: Vec<f32>, n: usize, len: usize) -> 
             values
         }
         Layer::Activation { kind, .. } => {
-            values.iter_mut().for_each(|v| *v = activate(*kind, *v));
+            activate_all(*kind, &mut values);
             values
         }
         Layer::Softmax { log, .. } => {
@@ -89,20 +89,36 @@ pub(super) fn is_max_pool_2x2(w: &Window, kind: PoolKind) -> bool {
     kind == PoolKind::Max && w.kernel == (2, 2) && w.stride == (2, 2) && w.pad == (0, 0)
 }
 
-/// The common CNN pooling (2×2 windows, stride 2, no padding) of one plane, two input rows
-/// per output row: the same maxima as the general loop, in a form the compiler vectorises.
+/// The common CNN pooling (2×2 windows, stride 2, no padding) of one plane: each pair of
+/// input rows reduced to one row of column maxima, then each pair of columns: the same
+/// maxima as the general loop for numbers, in a form the compiler vectorises.
 pub(super) fn max_pool_2x2(src: &[f32], dst: &mut [f32], in_w: usize, out_w: usize) {
+    let mut rows_max = [0.0f32; 64];
+    let mut heap = Vec::new();
+    let column_max: &mut [f32] = if 2 * out_w <= rows_max.len() {
+        &mut rows_max[..2 * out_w]
+    } else {
+        heap.resize(2 * out_w, 0.0);
+        &mut heap
+    };
     for (oy, line) in dst.chunks_exact_mut(out_w).enumerate() {
         let top = &src[2 * oy * in_w..][..2 * out_w];
         let bottom = &src[(2 * oy + 1) * in_w..][..2 * out_w];
-        for ((v, a), b) in line
-            .iter_mut()
-            .zip(top.chunks_exact(2))
-            .zip(bottom.chunks_exact(2))
-        {
-            *v = a[0].max(a[1]).max(b[0].max(b[1]));
+        for ((m, &a), &b) in column_max.iter_mut().zip(top).zip(bottom) {
+            *m = larger(a, b);
+        }
+        for (v, pair) in line.iter_mut().zip(column_max.chunks_exact(2)) {
+            *v = larger(pair[0], pair[1]);
         }
     }
+}
+
+/// The larger of two values as one comparison and select (x86's `maxps`, wasm's
+/// `f32x4.pmax`), where `f32::max` is a call per value in wasm and a NaN fix-up natively;
+/// with a NaN the result may be NaN.
+#[inline(always)]
+fn larger(a: f32, b: f32) -> f32 {
+    if a > b { a } else { b }
 }
 
 /// The input rows (or columns) a window at output position `o` covers, padding left out.

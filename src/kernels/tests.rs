@@ -159,3 +159,34 @@ fn an_mlp_matches_the_twins_and_zero_records_give_nothing() {
     assert!(cpu.run(&[], 0).unwrap().is_empty());
     assert!(cpu.run(&[0.0; 36], 1).unwrap_err().contains("36 values"));
 }
+
+#[test]
+fn a_fused_activation_and_max_pool_match_the_twins_for_every_activation() {
+    // Pooling before activating is only right for a non-decreasing activation: a LeakyRelu
+    // of negative slope must still activate first.
+    for kind in [
+        Activation::Relu,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::LeakyRelu(0.2),
+        Activation::LeakyRelu(-1.5),
+    ] {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let w = window(2, 10, 10, 3, 1, 1);
+        let plan = Plan {
+            input_len: 2 * 10 * 10,
+            layers: vec![
+                conv(&mut rng, w, 5),
+                Layer::Activation {
+                    kind,
+                    len: 5 * 10 * 10,
+                },
+                Layer::Pool2d {
+                    window: window(5, 10, 10, 2, 2, 0),
+                    kind: PoolKind::Max,
+                },
+            ],
+        };
+        assert_matches_twins(&plan, &format!("conv, {kind:?}, 2×2 max-pool"));
+    }
+}

@@ -3,7 +3,7 @@
 //! stored one after another, NCHW for images, as in the inference kernels.
 
 use super::matmul::{Mat, matmul};
-use crate::gpu::twin::activate;
+use crate::gpu::twin::{activate, activate_all};
 use crate::gpu::{Activation, PoolKind, Window};
 use crate::kernels::{unroll, window_range};
 
@@ -342,14 +342,8 @@ pub(super) fn affine(values: &mut [f32], inner: usize, scale: &[f32], shift: Opt
 }
 
 pub(super) fn activation_forward(kind: Activation, x: &[f32]) -> Vec<f32> {
-    // One loop per kind (not a `match` per value), so that each vectorises.
     let mut out = x.to_vec();
-    match kind {
-        Activation::Relu => out
-            .iter_mut()
-            .for_each(|v| *v = if *v > 0.0 { *v } else { 0.0 }),
-        _ => out.iter_mut().for_each(|v| *v = activate(kind, *v)),
-    }
+    activate_all(kind, &mut out);
     out
 }
 
