@@ -20,6 +20,7 @@ use crate::signal::SignalKind;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+mod inference;
 mod training;
 
 #[wasm_bindgen(start)]
