@@ -54,7 +54,7 @@ impl InferenceModel {
     /// each), `batch` records per run, one record's outputs after another.
     pub fn run(&self, features: &[f32], batch: usize) -> Result<Vec<f32>, JsError> {
         let per_record = self.record_length();
-        if per_record == 0 || features.len() % per_record != 0 {
+        if per_record == 0 || !features.len().is_multiple_of(per_record) {
             return Err(plain_error(format!(
                 "{} values are not whole records of {per_record} values",
                 features.len()
