@@ -27,6 +27,7 @@ pub mod error;
 pub mod gpu;
 pub mod keep_mask;
 pub mod kernels;
+mod matmul;
 pub mod metrics;
 pub mod model;
 pub mod npz;

@@ -7,8 +7,7 @@
 use super::layers::max_pool_2x2;
 use crate::gpu::twin::activate_all;
 use crate::gpu::{Activation, Window};
-use rten_gemm::{BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedAMatrix};
-use rten_tensor::NdTensorView;
+use crate::matmul::Weights;
 
 /// Records unrolled and multiplied at once (measured on the zoo CNN's second convolution:
 /// 8 beat 4, 16 and 32).
@@ -18,13 +17,12 @@ pub(super) struct Conv {
     window: Window,
     epilogue: Epilogue,
     channels_out: usize,
-    weight: PackedAMatrix<f32>,
+    weight: Weights,
     bias: Vec<f32>,
 }
 
 impl Conv {
     pub(super) fn new(
-        gemm: &GemmExecutor<f32>,
         window: Window,
         channels_out: usize,
         weight: &[f32],
@@ -35,10 +33,7 @@ impl Conv {
             window,
             epilogue,
             channels_out,
-            weight: gemm.prepack_a(NdTensorView::from_data(
-                [channels_out, window.patch_len()],
-                weight,
-            )),
+            weight: Weights::left(weight, channels_out, window.patch_len()),
             bias: bias.to_vec(),
         }
     }
@@ -66,7 +61,6 @@ impl Conv {
     /// GEMM), its epilogue applied as each plane is laid out.
     pub(super) fn run(
         &self,
-        gemm: &GemmExecutor<f32>,
         input: &[f32],
         n: usize,
         scratch: &mut Scratch,
@@ -85,16 +79,9 @@ impl Conv {
                 unroll(w, record, columns, width, r * pixels);
             }
             let (columns, product) = scratch.both(depth * width, self.channels_out * width);
-            gemm.gemm(
-                product,
-                GemmInputA::Packed(&self.weight),
-                GemmInputB::Unpacked(NdTensorView::from_data([depth, width], &*columns)),
-                GemmOptions {
-                    bias: Some(BiasVector::Column(&self.bias)),
-                    ..Default::default()
-                },
-            )
-            .map_err(|e| format!("convolution: {e}"))?;
+            self.weight
+                .product(columns, depth, width, &self.bias, product)
+                .map_err(|e| format!("convolution: {e}"))?;
             for r in 0..count {
                 for c in 0..self.channels_out {
                     let plane = &mut product[c * width + r * pixels..][..pixels];

@@ -2,7 +2,7 @@
 //! SIMD matrix multiply, for the graphs where tract is slow. On the zoo's Fashion-MNIST CNN
 //! tract spends most of its time in im2col and a scalar-ish max-pool and reaches a tenth of
 //! one core's peak; here every convolution and dense layer is one packed GEMM over a block
-//! of records (`rten-gemm`: AVX-512 or AVX2+FMA natively, chosen at run time, and `simd128`
+//! of records ([`crate::matmul`]: AVX-512 or AVX2+FMA natively, chosen at run time, and `simd128`
 //! in the browser), and the layers between are single passes over contiguous memory.
 //!
 //! Outputs agree with tract (and onnxruntime) to float32 rounding, not bit for bit: the sums
@@ -16,14 +16,7 @@ pub(crate) use conv::unroll;
 pub(crate) use layers::window_range;
 
 use crate::gpu::{Layer, Plan};
-use rten_gemm::{BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedBMatrix};
-use rten_tensor::NdTensorView;
-
-thread_local! {
-    /// The GEMM kernel this CPU has (chosen at run time; the same on every thread, so weights
-    /// packed on one thread fit the kernel on another). Per thread: the executor is not `Sync`.
-    static GEMM: GemmExecutor<f32> = GemmExecutor::default();
-}
+use crate::matmul::Weights;
 
 /// A plan ready to run on the CPU: each layer's weights packed once for the GEMM kernel.
 pub struct CpuPlan {
@@ -47,7 +40,7 @@ enum Step {
     Dense {
         inputs: usize,
         outputs: usize,
-        weight: PackedBMatrix<f32>,
+        weight: Weights,
         bias: Vec<f32>,
     },
     Conv(conv::Conv),
@@ -58,10 +51,6 @@ enum Step {
 impl CpuPlan {
     /// Packs `plan`'s weights for this CPU's kernel.
     pub fn new(plan: &Plan) -> CpuPlan {
-        GEMM.with(|gemm| CpuPlan::packed_by(gemm, plan))
-    }
-
-    fn packed_by(gemm: &GemmExecutor<f32>, plan: &Plan) -> CpuPlan {
         let mut steps = Vec::new();
         let mut layers = plan.layers.iter().peekable();
         while let Some(layer) = layers.next() {
@@ -74,8 +63,7 @@ impl CpuPlan {
                 } => Step::Dense {
                     inputs: *inputs,
                     outputs: *outputs,
-                    weight: gemm
-                        .prepack_b(NdTensorView::from_data([*inputs, *outputs], &weight[..])),
+                    weight: Weights::right(weight, *inputs, *outputs),
                     bias: bias.clone(),
                 },
                 Layer::Conv2d {
@@ -96,7 +84,6 @@ impl CpuPlan {
                         layers.next();
                     }
                     Step::Conv(conv::Conv::new(
-                        gemm,
                         *window,
                         *channels_out,
                         weight,
@@ -111,7 +98,7 @@ impl CpuPlan {
             input_len: plan.input_len,
             output_len: plan.output_len(),
             steps,
-            kernel: gemm.kernel_name().to_string(),
+            kernel: crate::matmul::kernel_name(),
         }
     }
 
@@ -123,15 +110,6 @@ impl CpuPlan {
     /// Runs the plan over `n` records stored one after another in `input`; the outputs of
     /// every record, one after another.
     pub fn run(&self, input: &[f32], n: usize) -> Result<Vec<f32>, String> {
-        GEMM.with(|gemm| self.run_with(gemm, input, n))
-    }
-
-    fn run_with(
-        &self,
-        gemm: &GemmExecutor<f32>,
-        input: &[f32],
-        n: usize,
-    ) -> Result<Vec<f32>, String> {
         if input.len() != n * self.input_len {
             return Err(format!(
                 "{} values given for {n} records of {} values",
@@ -152,7 +130,7 @@ impl CpuPlan {
         for first in (0..n).step_by(per_pass) {
             let count = per_pass.min(n - first);
             let records = &input[first * self.input_len..(first + count) * self.input_len];
-            out.extend(self.pass(gemm, records, count, &mut scratch)?);
+            out.extend(self.pass(records, count, &mut scratch)?);
         }
         Ok(out)
     }
@@ -160,7 +138,6 @@ impl CpuPlan {
     /// Every layer over `n` records.
     fn pass(
         &self,
-        gemm: &GemmExecutor<f32>,
         input: &[f32],
         n: usize,
         scratch: &mut conv::Scratch,
@@ -175,10 +152,10 @@ impl CpuPlan {
                     weight,
                     bias,
                 } => (
-                    dense(gemm, &current, n, *inputs, *outputs, weight, bias)?,
+                    dense(&current, n, *inputs, *outputs, weight, bias)?,
                     *outputs,
                 ),
-                Step::Conv(conv) => (conv.run(gemm, &current, n, scratch)?, conv.output_len()),
+                Step::Conv(conv) => (conv.run(&current, n, scratch)?, conv.output_len()),
                 Step::Other(layer) => {
                     let out_len = layer.output_len();
                     (layers::run(layer, current, n, len), out_len)
@@ -192,28 +169,17 @@ impl CpuPlan {
 }
 
 fn dense(
-    gemm: &GemmExecutor<f32>,
     input: &[f32],
     n: usize,
     inputs: usize,
     outputs: usize,
-    weight: &PackedBMatrix<f32>,
+    weight: &Weights,
     bias: &[f32],
 ) -> Result<Vec<f32>, String> {
     let mut out = vec![0.0f32; n * outputs];
-    if n == 0 {
-        return Ok(out);
-    }
-    gemm.gemm(
-        &mut out,
-        GemmInputA::Unpacked(NdTensorView::from_data([n, inputs], input)),
-        GemmInputB::Packed(weight),
-        GemmOptions {
-            bias: Some(BiasVector::Row(bias)),
-            ..Default::default()
-        },
-    )
-    .map_err(|e| format!("dense layer: {e}"))?;
+    weight
+        .product(input, n, inputs, bias, &mut out)
+        .map_err(|e| format!("dense layer: {e}"))?;
     Ok(out)
 }
 

@@ -2,10 +2,10 @@
 //! backward (the gradient of its parameters, accumulated, and of its input). Records are
 //! stored one after another, NCHW for images, as in the inference kernels.
 
-use super::matmul::{Mat, matmul};
 use crate::gpu::twin::{activate, activate_all};
 use crate::gpu::{Activation, PoolKind, Window};
 use crate::kernels::{unroll, window_range};
+use crate::matmul::{Mat, matmul};
 
 /// Records a convolution unrolls and multiplies at once (as the inference kernels do).
 const RECORDS_PER_BLOCK: usize = 8;

@@ -15,7 +15,6 @@ mod architecture;
 mod export;
 mod fit;
 mod layers;
-mod matmul;
 mod network;
 mod objective;
 mod optimizer;

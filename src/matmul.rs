@@ -1,0 +1,373 @@
+//! The matrix products of mialab's CPU kernels and of reference training, on the GEMM that
+//! is fastest for the build. Natively: `rten-gemm`'s packed kernel (AVX-512 or AVX2+FMA,
+//! chosen at run time), with a layer's weights packed once. In the browser: the `gemm`
+//! crate's simd128 kernel, which in Chromium ran the zoo's MLP 1.4× and its CNN 1.2× faster
+//! than `rten-gemm`'s (`node scripts/bench-browser.mjs`, 2026-12-03): `rten-gemm`'s wasm
+//! tile keeps 16 vector accumulators, more than V8 gives wasm registers on x86-64.
+//! Either operand may be read transposed in place: no transposed copy is ever made.
+
+#[cfg(not(target_arch = "wasm32"))]
+use rten_gemm::{
+    BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedAMatrix, PackedBMatrix,
+};
+#[cfg(not(target_arch = "wasm32"))]
+use rten_tensor::NdTensorView;
+
+#[cfg(not(target_arch = "wasm32"))]
+thread_local! {
+    /// The kernel this CPU has (the same on every thread, so weights packed on one thread
+    /// fit the kernel on another). Per thread: the executor is not `Sync`.
+    static GEMM: GemmExecutor<f32> = GemmExecutor::default();
+}
+
+/// The GEMM kernel the products run on ("x86_64-f32-avx512", "wasm32-simd128", ...), for
+/// the report.
+pub fn kernel_name() -> String {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        GEMM.with(|gemm| gemm.kernel_name().to_string())
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        "wasm32-simd128".to_string()
+    }
+}
+
+/// A row-major matrix, read as stored or transposed.
+#[derive(Clone, Copy)]
+pub(crate) struct Mat<'a> {
+    pub data: &'a [f32],
+    /// Rows and columns as stored.
+    pub rows: usize,
+    pub cols: usize,
+    pub transposed: bool,
+}
+
+impl<'a> Mat<'a> {
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Mat<'a> {
+        Mat {
+            data,
+            rows,
+            cols,
+            transposed: false,
+        }
+    }
+
+    pub fn t(self) -> Mat<'a> {
+        Mat {
+            transposed: !self.transposed,
+            ..self
+        }
+    }
+
+    /// Rows and columns as read.
+    fn shape(&self) -> (usize, usize) {
+        if self.transposed {
+            (self.cols, self.rows)
+        } else {
+            (self.rows, self.cols)
+        }
+    }
+
+    /// (column stride, row stride) of the matrix as read, in values.
+    #[cfg(target_arch = "wasm32")]
+    fn strides(&self) -> (isize, isize) {
+        if self.transposed {
+            (self.cols as isize, 1)
+        } else {
+            (1, self.cols as isize)
+        }
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn view(&self) -> NdTensorView<'a, f32, 2> {
+        let stored = NdTensorView::from_data([self.rows, self.cols], self.data);
+        if self.transposed {
+            stored.transposed()
+        } else {
+            stored
+        }
+    }
+}
+
+/// `out = a·b` (or `out += a·b` when `accumulate`), `out` row-major `[a rows, b cols]`.
+pub(crate) fn matmul(out: &mut [f32], a: Mat<'_>, b: Mat<'_>, accumulate: bool) {
+    let ((m, k), (k2, n)) = (a.shape(), b.shape());
+    debug_assert_eq!(k, k2, "inner dimensions");
+    debug_assert_eq!(out.len(), m * n, "output size");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            out.fill(0.0);
+        }
+        return;
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    GEMM.with(|gemm| {
+        gemm.gemm(
+            out,
+            GemmInputA::Unpacked(a.view()),
+            GemmInputB::Unpacked(b.view()),
+            GemmOptions {
+                beta: if accumulate { 1.0 } else { 0.0 },
+                ..Default::default()
+            },
+        )
+        .expect("shapes are checked by the callers");
+    });
+    #[cfg(target_arch = "wasm32")]
+    {
+        let ((a_col, a_row), (b_col, b_row)) = (a.strides(), b.strides());
+        // SAFETY: `out` holds m·n values and `a`, `b` hold the m·k and k·n their strides
+        // address (checked above); none of them overlap, `out` being borrowed mutably.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                out.as_mut_ptr(),
+                1,
+                n as isize,
+                accumulate,
+                a.data.as_ptr(),
+                a_col,
+                a_row,
+                b.data.as_ptr(),
+                b_col,
+                b_row,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    }
+}
+
+/// A layer's weight matrix in the form the build's GEMM reads fastest (natively packed once
+/// for the kernel; in wasm as stored), as the left operand of its products (`W·X`, a
+/// convolution's `[out channels, patch]` weights) or the right one (`X·W`, a dense layer's
+/// `[inputs, outputs]`).
+pub(crate) struct Weights {
+    rows: usize,
+    cols: usize,
+    #[cfg(not(target_arch = "wasm32"))]
+    packed: Packed,
+    #[cfg(target_arch = "wasm32")]
+    data: Vec<f32>,
+    #[cfg(target_arch = "wasm32")]
+    left: bool,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+enum Packed {
+    Left(PackedAMatrix<f32>),
+    Right(PackedBMatrix<f32>),
+}
+
+impl Weights {
+    /// `data` (`[rows, cols]`, row-major) as the left operand.
+    pub(crate) fn left(data: &[f32], rows: usize, cols: usize) -> Weights {
+        Weights::new(data, rows, cols, true)
+    }
+
+    /// `data` (`[rows, cols]`, row-major) as the right operand.
+    pub(crate) fn right(data: &[f32], rows: usize, cols: usize) -> Weights {
+        Weights::new(data, rows, cols, false)
+    }
+
+    fn new(data: &[f32], rows: usize, cols: usize, left: bool) -> Weights {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let view = NdTensorView::from_data([rows, cols], data);
+            let packed = GEMM.with(|gemm| {
+                if left {
+                    Packed::Left(gemm.prepack_a(view))
+                } else {
+                    Packed::Right(gemm.prepack_b(view))
+                }
+            });
+            Weights { rows, cols, packed }
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            Weights {
+                rows,
+                cols,
+                data: data.to_vec(),
+                left,
+            }
+        }
+    }
+
+    /// `out = W·x + bias` per row (left weights) or `out = x·W + bias` per column (right
+    /// weights), `x` row-major `[x_rows, x_cols]`, `out` row-major.
+    pub(crate) fn product(
+        &self,
+        x: &[f32],
+        x_rows: usize,
+        x_cols: usize,
+        bias: &[f32],
+        out: &mut [f32],
+    ) -> Result<(), String> {
+        let left = self.is_left();
+        let (m, k, n) = if left {
+            (self.rows, self.cols, x_cols)
+        } else {
+            (x_rows, self.rows, self.cols)
+        };
+        let (x_inner, bias_len) = if left { (x_rows, m) } else { (x_cols, n) };
+        if x_inner != k
+            || x.len() != x_rows * x_cols
+            || out.len() != m * n
+            || bias.len() != bias_len
+        {
+            return Err(format!(
+                "a [{} × {}] weight matrix cannot multiply [{x_rows} × {x_cols}] values into {} with {} biases",
+                self.rows,
+                self.cols,
+                out.len(),
+                bias.len()
+            ));
+        }
+        if m == 0 || n == 0 {
+            return Ok(());
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let x = NdTensorView::from_data([x_rows, x_cols], x);
+            GEMM.with(|gemm| match &self.packed {
+                Packed::Left(w) => gemm.gemm(
+                    out,
+                    GemmInputA::Packed(w),
+                    GemmInputB::Unpacked(x),
+                    GemmOptions {
+                        bias: Some(BiasVector::Column(bias)),
+                        ..Default::default()
+                    },
+                ),
+                Packed::Right(w) => gemm.gemm(
+                    out,
+                    GemmInputA::Unpacked(x),
+                    GemmInputB::Packed(w),
+                    GemmOptions {
+                        bias: Some(BiasVector::Row(bias)),
+                        ..Default::default()
+                    },
+                ),
+            })
+            .map_err(|e| e.to_string())
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            if left {
+                for (row, b) in out.chunks_exact_mut(n).zip(bias) {
+                    row.fill(*b);
+                }
+            } else {
+                for row in out.chunks_exact_mut(n) {
+                    row.copy_from_slice(bias);
+                }
+            }
+            let w = Mat::new(&self.data, self.rows, self.cols);
+            let x = Mat::new(x, x_rows, x_cols);
+            if left {
+                matmul(out, w, x, true);
+            } else {
+                matmul(out, x, w, true);
+            }
+            Ok(())
+        }
+    }
+
+    fn is_left(&self) -> bool {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            matches!(self.packed, Packed::Left(_))
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            self.left
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                out[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            }
+        }
+        out
+    }
+
+    fn transpose(x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+        (0..cols * rows)
+            .map(|i| x[(i % rows) * cols + i / rows])
+            .collect()
+    }
+
+    #[test]
+    fn products_with_either_operand_transposed_match_the_textbook_sum() {
+        let (m, k, n) = (7, 5, 9);
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        let expected = naive(&a, &b, m, k, n);
+        let (at, bt) = (transpose(&a, m, k), transpose(&b, k, n));
+        for (ma, mb) in [
+            (Mat::new(&a, m, k), Mat::new(&b, k, n)),
+            (Mat::new(&at, k, m).t(), Mat::new(&b, k, n)),
+            (Mat::new(&a, m, k), Mat::new(&bt, n, k).t()),
+            (Mat::new(&at, k, m).t(), Mat::new(&bt, n, k).t()),
+        ] {
+            let mut out = vec![1.0; m * n];
+            matmul(&mut out, ma, mb, false);
+            for (x, y) in out.iter().zip(&expected) {
+                assert!((x - y).abs() < 1e-5);
+            }
+            matmul(&mut out, ma, mb, true);
+            for (x, y) in out.iter().zip(&expected) {
+                assert!((x - 2.0 * y).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn weights_on_either_side_multiply_and_add_their_bias_and_refuse_wrong_shapes() {
+        let (m, k, n) = (5, 6, 4);
+        let w: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.21).sin()).collect();
+        let x: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.13).cos()).collect();
+        let product = naive(&w, &x, m, k, n);
+
+        let bias_rows: Vec<f32> = (0..m).map(|i| i as f32).collect();
+        let mut out = vec![f32::NAN; m * n];
+        Weights::left(&w, m, k)
+            .product(&x, k, n, &bias_rows, &mut out)
+            .unwrap();
+        for (i, (got, want)) in out.iter().zip(&product).enumerate() {
+            assert!((got - want - bias_rows[i / n]).abs() < 1e-5);
+        }
+
+        // x·W with W = the [k, n] matrix and x = the [m, k] one.
+        let bias_cols: Vec<f32> = (0..n).map(|j| -(j as f32)).collect();
+        let mut out = vec![f32::NAN; m * n];
+        Weights::right(&x, k, n)
+            .product(&w, m, k, &bias_cols, &mut out)
+            .unwrap();
+        for (i, (got, want)) in out.iter().zip(&product).enumerate() {
+            assert!((got - want - bias_cols[i % n]).abs() < 1e-5);
+        }
+
+        let wrong = Weights::left(&w, m, k).product(&x, n, k, &bias_rows, &mut out);
+        assert!(wrong.unwrap_err().contains("cannot multiply"));
+    }
+}
