@@ -142,7 +142,7 @@ impl CpuPlan {
         n: usize,
         scratch: &mut conv::Scratch,
     ) -> Result<Vec<f32>, String> {
-        let mut current = input.to_vec();
+        let mut current = std::borrow::Cow::Borrowed(input);
         let mut len = self.input_len;
         for step in &self.steps {
             let (next, next_len) = match step {
@@ -158,13 +158,13 @@ impl CpuPlan {
                 Step::Conv(conv) => (conv.run(&current, n, scratch)?, conv.output_len()),
                 Step::Other(layer) => {
                     let out_len = layer.output_len();
-                    (layers::run(layer, current, n, len), out_len)
+                    (layers::run(layer, current.into_owned(), n, len), out_len)
                 }
             };
-            current = next;
+            current = std::borrow::Cow::Owned(next);
             len = next_len;
         }
-        Ok(current)
+        Ok(current.into_owned())
     }
 }
 

@@ -256,6 +256,9 @@ impl Model {
         // The batches are the same whatever the thread count; threads only share them out.
         for group in batches.chunks(crate::parallel::chunk_size()) {
             let outputs = crate::parallel::map_ordered(group, |&(start, end)| {
+                if let Some(rows) = self.kernel_rows(engine, features, start, end) {
+                    return rows;
+                }
                 let batch = features
                     .slice_axis(Axis(0), Slice::from(start..end))
                     .to_owned();
@@ -286,6 +289,30 @@ impl Model {
             });
         }
         Ok(())
+    }
+
+    /// Records `start..end` run on the CPU kernels straight from `features`' memory, where
+    /// the kernels run this model and the records lie in one row-major block (no copy of the
+    /// batch); `None` otherwise.
+    fn kernel_rows(
+        &self,
+        engine: CpuEngine,
+        features: &ArrayD<f32>,
+        start: usize,
+        end: usize,
+    ) -> Option<Result<Array2<f32>, ModelError>> {
+        let kernels = self
+            .kernels
+            .as_ref()
+            .filter(|_| engine == CpuEngine::Kernels)?;
+        let values = features.as_slice()?;
+        let per_record: usize = self.info.record_shape.iter().product();
+        let rows = end - start;
+        let out = kernels.run(&values[start * per_record..end * per_record], rows);
+        Some(out.map_err(ModelError::Inference).and_then(|out| {
+            Array2::from_shape_vec((rows, self.info.output_width), out)
+                .map_err(|e| ModelError::Inference(e.to_string()))
+        }))
     }
 
     fn run_batch(&self, batch: ArrayD<f32>, engine: CpuEngine) -> Result<Array2<f32>, ModelError> {
