@@ -240,27 +240,24 @@ impl Weights {
         #[cfg(not(target_arch = "wasm32"))]
         {
             let x = NdTensorView::from_data([x_rows, x_cols], x);
-            GEMM.with(|gemm| match &self.packed {
-                Packed::Left(w) => gemm.gemm(
-                    out,
+            let (a, b, bias) = match &self.packed {
+                Packed::Left(w) => (
                     GemmInputA::Packed(w),
                     GemmInputB::Unpacked(x),
-                    GemmOptions {
-                        bias: Some(BiasVector::Column(bias)),
-                        ..Default::default()
-                    },
+                    BiasVector::Column(bias),
                 ),
-                Packed::Right(w) => gemm.gemm(
-                    out,
+                Packed::Right(w) => (
                     GemmInputA::Unpacked(x),
                     GemmInputB::Packed(w),
-                    GemmOptions {
-                        bias: Some(BiasVector::Row(bias)),
-                        ..Default::default()
-                    },
+                    BiasVector::Row(bias),
                 ),
-            })
-            .map_err(|e| e.to_string())
+            };
+            let options = GemmOptions {
+                bias: Some(bias),
+                ..Default::default()
+            };
+            GEMM.with(|gemm| gemm.gemm(out, a, b, options))
+                .map_err(|e| e.to_string())
         }
         #[cfg(target_arch = "wasm32")]
         {

@@ -94,7 +94,8 @@ impl Conv {
 }
 
 /// What follows a convolution and is done as its output is laid out: an activation, then
-/// a 2×2 stride-2 max-pool (computed in the other order, which gives the same values). Fusing them saves writing and rereading the widest image.
+/// a 2×2 stride-2 max-pool (computed in the other order where that gives the same values).
+/// Fusing them saves writing and rereading the widest image.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(super) struct Epilogue {
     pub(super) activation: Option<Activation>,

@@ -159,7 +159,7 @@ impl Model {
         };
         let probe =
             ArrayD::<f32>::zeros(IxDyn(&[&[1usize][..], &loaded.info.record_shape].concat()));
-        loaded.info.output_width = loaded.run_batch(probe, CpuEngine::Tract)?.ncols();
+        loaded.info.output_width = loaded.run_batch(probe)?.ncols();
         loaded.kernels = loaded.checked_kernels();
         Ok(loaded)
     }
@@ -177,7 +177,7 @@ impl Model {
         let records = 4;
         let shape = [&[records][..], &self.info.record_shape].concat();
         let probe = ArrayD::<f32>::from_shape_fn(IxDyn(&shape), |_| rng.random_range(-1.0..1.0));
-        let tract = self.run_batch(probe.clone(), CpuEngine::Tract).ok()?;
+        let tract = self.run_batch(probe.clone()).ok()?;
         let values = probe.as_slice()?;
         let ours = kernels.run(values, records).ok()?;
         let agreement = crate::engine::compare(tract.as_slice()?, &ours);
@@ -248,6 +248,13 @@ impl Model {
         self.check_records(features.shape(), "the records")?;
         let n = features.shape()[0];
         let batch_size = batch_size.max(1);
+        // The kernels read each batch in place from one row-major block (a view when the
+        // records already are one, as they are once read).
+        let kernels = self
+            .kernels
+            .as_ref()
+            .filter(|_| engine == CpuEngine::Kernels);
+        let features = features.as_standard_layout();
         let mut out = Array2::<f32>::zeros((n, self.info.output_width));
         let batches: Vec<(usize, usize)> = (0..n)
             .step_by(batch_size)
@@ -256,13 +263,13 @@ impl Model {
         // The batches are the same whatever the thread count; threads only share them out.
         for group in batches.chunks(crate::parallel::chunk_size()) {
             let outputs = crate::parallel::map_ordered(group, |&(start, end)| {
-                if let Some(rows) = self.kernel_rows(engine, features, start, end) {
-                    return rows;
+                if let (Some(kernels), Some(values)) = (kernels, features.as_slice()) {
+                    return self.kernel_rows(kernels, values, start, end);
                 }
                 let batch = features
                     .slice_axis(Axis(0), Slice::from(start..end))
                     .to_owned();
-                self.run_batch(batch, engine)
+                self.run_batch(batch)
             });
             for (&(start, end), rows) in group.iter().zip(outputs) {
                 out.slice_axis_mut(Axis(0), Slice::from(start..end))
@@ -291,40 +298,25 @@ impl Model {
         Ok(())
     }
 
-    /// Records `start..end` run on the CPU kernels straight from `features`' memory, where
-    /// the kernels run this model and the records lie in one row-major block (no copy of the
-    /// batch); `None` otherwise.
+    /// Records `start..end` of `values` (records one after another) run on the CPU kernels.
     fn kernel_rows(
         &self,
-        engine: CpuEngine,
-        features: &ArrayD<f32>,
+        kernels: &crate::kernels::CpuPlan,
+        values: &[f32],
         start: usize,
         end: usize,
-    ) -> Option<Result<Array2<f32>, ModelError>> {
-        let kernels = self
-            .kernels
-            .as_ref()
-            .filter(|_| engine == CpuEngine::Kernels)?;
-        let values = features.as_slice()?;
+    ) -> Result<Array2<f32>, ModelError> {
         let per_record: usize = self.info.record_shape.iter().product();
         let rows = end - start;
-        let out = kernels.run(&values[start * per_record..end * per_record], rows);
-        Some(out.map_err(ModelError::Inference).and_then(|out| {
-            Array2::from_shape_vec((rows, self.info.output_width), out)
-                .map_err(|e| ModelError::Inference(e.to_string()))
-        }))
+        let out = kernels
+            .run(&values[start * per_record..end * per_record], rows)
+            .map_err(ModelError::Inference)?;
+        Array2::from_shape_vec((rows, self.info.output_width), out)
+            .map_err(|e| ModelError::Inference(e.to_string()))
     }
 
-    fn run_batch(&self, batch: ArrayD<f32>, engine: CpuEngine) -> Result<Array2<f32>, ModelError> {
-        if let (Some(kernels), CpuEngine::Kernels) = (&self.kernels, engine) {
-            let rows = batch.shape()[0];
-            let batch = batch.as_standard_layout();
-            let out = kernels
-                .run(batch.as_slice().unwrap_or_default(), rows)
-                .map_err(ModelError::Inference)?;
-            return Array2::from_shape_vec((rows, self.info.output_width), out)
-                .map_err(|e| ModelError::Inference(e.to_string()));
-        }
+    /// One batch on tract, or on the tree walker for a tree ensemble.
+    fn run_batch(&self, batch: ArrayD<f32>) -> Result<Array2<f32>, ModelError> {
         let plan = match &self.runner {
             Runner::Trees(trees) => return trees.predict(&batch).map_err(ModelError::Inference),
             Runner::Tract(plan) => plan,
