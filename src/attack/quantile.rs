@@ -66,6 +66,15 @@ pub struct QuantileParams {
     /// Images: the population is also asked about these transformed copies of its images
     /// (each a non-member query of its own), and the regressor learns from all of them.
     pub augmentations: Augmentations,
+    /// Regressors trained (each its own held-out fifth, initial values and batch order); their
+    /// predictions are pooled as one Gaussian with the moments of their mixture. Left out of
+    /// reports and signals files at its default of one, which they held before it existed.
+    #[serde(skip_serializing_if = "is_one")]
+    pub ensemble: usize,
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 impl Default for QuantileParams {
@@ -81,6 +90,7 @@ impl Default for QuantileParams {
                 flip: false,
                 shift: 1,
             },
+            ensemble: 1,
         }
     }
 }
@@ -122,9 +132,18 @@ impl QuantileParams {
             "quantile regressor batch size",
             "at least 1",
             self.batch_size as f64,
+        )?;
+        check(
+            (1..=MAX_ENSEMBLE).contains(&self.ensemble),
+            "quantile regressors in the ensemble",
+            "between 1 and 64",
+            self.ensemble as f64,
         )
     }
 }
+
+/// The most regressors an ensemble may train.
+const MAX_ENSEMBLE: usize = 64;
 
 /// The regressor's prediction for every audit record.
 #[derive(Debug, Clone, PartialEq)]
@@ -250,57 +269,108 @@ fn make_regressed(
         classes,
         &features,
     );
-    let settings = RegressorSettings {
-        epochs: params.epochs,
-        patience: params.patience,
-        learning_rate: params.learning_rate,
-        weight_decay: params.weight_decay,
-        batch_size: params.batch_size,
-        seed: config.seed,
-    };
     let data = ScoredRecords {
         features: &features,
         labels: &labels,
         scores: &scores,
         copies: copies.len(),
     };
-    let fitted = fit_regressor(
-        architecture,
-        description,
-        data,
-        &settings,
-        &mut |done, total| {
-            oracle.progress(Progress {
-                step: "training the quantile regressor",
-                done,
-                total,
-            })
-        },
-    )?;
     let records = oracle.records();
     let audit_features: Vec<f32> = records.features.iter().copied().collect();
-    let (mean, scale) = fitted.predict(&audit_features, &records.labels)?;
+    let members = params.ensemble.max(1);
+    let mut predictions = Vec::with_capacity(members);
+    let mut fitted_descriptions = Vec::with_capacity(members);
+    for member in 0..members {
+        let settings = RegressorSettings {
+            epochs: params.epochs,
+            patience: params.patience,
+            learning_rate: params.learning_rate,
+            weight_decay: params.weight_decay,
+            batch_size: params.batch_size,
+            seed: config.seed,
+            stream: REGRESSOR_STREAM + member as u64,
+        };
+        let step = if members == 1 {
+            "training the quantile regressor".to_string()
+        } else {
+            format!("training quantile regressor {} of {members}", member + 1)
+        };
+        let fitted = fit_regressor(
+            architecture.clone(),
+            description.clone(),
+            data,
+            &settings,
+            &mut |done, total| {
+                oracle.progress(Progress {
+                    step: &step,
+                    done,
+                    total,
+                })
+            },
+        )?;
+        predictions.push(fitted.predict(&audit_features, &records.labels)?);
+        fitted_descriptions.push(format!(
+            "best epoch {} (held-out Gaussian NLL {:.4})",
+            fitted.best_epoch, fitted.held_out_loss
+        ));
+        if member + 1 == members {
+            let trained_on = format!(
+                "trained on {} population records{}, {} held out",
+                fitted.trained_on,
+                if copies.len() > 1 {
+                    format!(
+                        " and {} mirrored and shifted copies of each",
+                        copies.len() - 1
+                    )
+                } else {
+                    String::new()
+                },
+                fitted.held_out,
+            );
+            fitted_descriptions.insert(0, trained_on);
+        }
+    }
+    let (mean, scale) = mixture_moments(&predictions);
+    let regressors = if members == 1 {
+        format!("regressor: {description}")
+    } else {
+        format!(
+            "an ensemble of {members} regressors, pooled as their mixture's mean and spread: {description}"
+        )
+    };
     Ok(Some(QueryAnswers::new(RegressedScores {
         mean,
         scale,
         score: params.score,
-        description: format!(
-            "regressor: {}, trained on {} population records{}, {} held out; best epoch {} (held-out Gaussian NLL {:.4})",
-            fitted.description,
-            fitted.trained_on,
-            if copies.len() > 1 {
-                format!(
-                    " and {} mirrored and shifted copies of each",
-                    copies.len() - 1
-                )
-            } else {
-                String::new()
-            },
-            fitted.held_out,
-            fitted.best_epoch,
-            fitted.held_out_loss
-        ),
+        description: format!("{regressors}, {}", fitted_descriptions.join("; ")),
     })))
+}
+
+/// The regressors draw from streams 1, 2, … of the audit's seed.
+const REGRESSOR_STREAM: u64 = 1;
+
+/// One Gaussian per record from several regressors' `(means, scales)`: the mean and standard
+/// deviation of the equal-weight mixture of their Gaussians, so that where the regressors
+/// disagree about a record its spread widens (one regressor: its own prediction).
+fn mixture_moments(predictions: &[(Vec<f64>, Vec<f64>)]) -> (Vec<f64>, Vec<f64>) {
+    let Some((first, _)) = predictions.first() else {
+        return (Vec::new(), Vec::new());
+    };
+    if predictions.len() == 1 {
+        return predictions[0].clone();
+    }
+    let k = predictions.len() as f64;
+    (0..first.len())
+        .map(|i| {
+            let mean = predictions.iter().map(|(m, _)| m[i]).sum::<f64>() / k;
+            let second_moment = predictions
+                .iter()
+                .map(|(m, s)| s[i] * s[i] + (m[i] - mean).powi(2))
+                .sum::<f64>()
+                / k;
+            (mean, second_moment.sqrt())
+        })
+        .unzip()
 }
 
 /// The regressor's settings, kept in the signals file's meta.
@@ -376,9 +446,25 @@ mod tests {
     }
 
     #[test]
+    fn an_ensemble_pools_its_regressors_as_their_mixtures_mean_and_spread() {
+        let one = (vec![1.0, -2.0], vec![0.5, 1.0]);
+        assert_eq!(mixture_moments(std::slice::from_ref(&one)), one);
+        let two = (vec![3.0, -2.0], vec![0.5, 3.0]);
+        let (mean, scale) = mixture_moments(&[one, two]);
+        assert_eq!(mean, vec![2.0, -2.0]);
+        // Equal spreads, means apart: the spread widens by the means' own variance.
+        assert!((scale[0] - (0.25f64 + 1.0).sqrt()).abs() < 1e-12);
+        // Equal means: the mixture's variance is the mean of the variances.
+        assert!((scale[1] - 5.0f64.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
     fn bad_settings_are_named() {
         let mut p = AttackParams::default();
         p.quantile.epochs = 0;
         assert!(p.validate().unwrap_err().to_string().contains("epochs"));
+        let mut p = AttackParams::default();
+        p.quantile.ensemble = 0;
+        assert!(p.validate().unwrap_err().to_string().contains("ensemble"));
     }
 }

@@ -29,6 +29,9 @@ pub struct RegressorSettings {
     pub weight_decay: f64,
     pub batch_size: usize,
     pub seed: u64,
+    /// The ChaCha8 stream of `seed` this regressor draws from (an ensemble's members differ
+    /// only in it).
+    pub stream: u64,
 }
 
 /// A fitted regressor and how it was fitted.
@@ -141,7 +144,7 @@ pub fn fit_regressor(
         )));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
-    rng.set_stream(1);
+    rng.set_stream(settings.stream);
     let order = permutation(n, &mut rng);
     let held_out_count = (n / 5).max(1);
     let (held_out, trained): (Vec<usize>, Vec<usize>) = {
@@ -279,6 +282,7 @@ mod tests {
             weight_decay: 0.0,
             batch_size: 32,
             seed: 1,
+            stream: 1,
         };
         let data = ScoredRecords {
             features: &features,
@@ -319,6 +323,7 @@ mod tests {
             weight_decay: 0.0,
             batch_size: 8,
             seed: 3,
+            stream: 1,
         };
         let (architecture, description) = regressor_architecture(None, &[2], 1, &features);
         let data = ScoredRecords {

@@ -114,6 +114,10 @@ pub struct AttackParamArgs {
     /// The quantile regressor's learning rate (AdamW).
     #[arg(long, default_value_t = defaults().params.quantile.learning_rate)]
     quantile_lr: f64,
+    /// Quantile regressors trained with different random streams and pooled (their mixture's
+    /// mean and spread).
+    #[arg(long, default_value_t = defaults().params.quantile.ensemble)]
+    quantile_ensemble: usize,
 }
 
 impl SignalArgs {
@@ -159,6 +163,7 @@ impl AttackParamArgs {
         p.quantile.score = self.quantile_score;
         p.quantile.epochs = self.quantile_epochs;
         p.quantile.learning_rate = self.quantile_lr;
+        p.quantile.ensemble = self.quantile_ensemble;
     }
 }
 
