@@ -1,15 +1,19 @@
-//! Benchmark of the two inference engines on the zoo's image set with all its references:
-//! the Fashion-MNIST target and its 16 reference models over the 8,000 audit records, on
-//! tract (CPU), on the GPU kernels model by model, and on the GPU kernels with all models in
-//! each dispatch, in the same run, reporting records × models per second for each and the
-//! ratio. Outputs are compared with tract's (largest |difference|).
+//! Benchmark of the inference engines on a zoo target with all its references (default: the
+//! Fashion-MNIST target and its 16 reference models over the 8,000 audit records), in one
+//! run: tract and mialab's CPU kernels model by model, and the GPU with all models in each
+//! dispatch on the tiled kernels and on the direct ones (one invocation per output, the
+//! first kernels; over the first `--direct-records` records, default 512, as they are slow on
+//! a software adapter). It prints the FLOPs per record counted from the lowered graph,
+//! records × models per second and GFLOP/s for each, the ratios, and the largest
+//! difference of each engine's logits from tract's.
 //!
 //! Run: `cargo bench --bench backends` (add `-- support2/overfit` for another zoo target,
 //! `-- --records 2000` to use fewer records). On a machine without a GPU, wgpu's adapter is
-//! a software one (lavapipe, SwiftShader): the GPU path is then expected to be slower, and
-//! the number says by how much; the same command measures a real GPU unchanged.
+//! a software one (lavapipe, SwiftShader) on the same CPU cores; the same command measures a
+//! real GPU unchanged.
 
 use mialab::engine::{BackendChoice, Engine, compare};
+use mialab::gpu::{KernelSet, Plan};
 use mialab::model::{Model, ModelOptions};
 use mialab::progress::NoProgress;
 use mialab::records::{NpyInputs, Records};
@@ -32,11 +36,14 @@ fn main() {
         .find(|a| a.contains('/'))
         .cloned()
         .unwrap_or_else(|| "fashion_mnist/overfit".to_string());
-    let limit = args
-        .iter()
-        .position(|a| a == "--records")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse::<usize>().ok());
+    let number_after = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let limit = number_after("--records");
+    let direct_records = number_after("--direct-records").unwrap_or(512);
     let manifest = Manifest::from_json(&String::from_utf8(read("manifest.json")).unwrap()).unwrap();
     let (dataset, target) = manifest.target(&name).expect("a zoo target");
     let set = dataset.references_of(target).expect("a reference set");
@@ -61,11 +68,26 @@ fn main() {
         .map(|p| Model::from_bytes(&read(p), &ModelOptions::default()).expect("zoo model"))
         .collect();
     println!(
-        "{name}: {} models (target + {} references) over {n} records, batch 256",
+        "{name}: {} models (target + {} references) over {n} records (CPU engines in batches of 256)",
         models.len(),
         set.models.len()
     );
 
+    let flops = models[0]
+        .gpu_plan()
+        .map(|p| p.flops_per_record() as f64)
+        .unwrap_or(f64::NAN);
+    println!(
+        "{:.2} MFLOP per record and model (counted from the lowered graph, a multiply-add is two)",
+        flops / 1e6
+    );
+    let report = |what: &str, seconds: f64, work: f64| {
+        println!(
+            "{what:<44} {seconds:>7.2} s {:>10.0} records×models/s {:>8.2} GFLOP/s",
+            work / seconds,
+            work * flops / seconds / 1e9
+        )
+    };
     let runner = Engine::default();
     let time = |backend: BackendChoice| {
         let started = Instant::now();
@@ -80,46 +102,91 @@ fn main() {
         }
         (started.elapsed().as_secs_f64(), outputs, engine)
     };
-    let (cpu_seconds, cpu_out, cpu_engine) = time(BackendChoice::Cpu);
     let work = (n * models.len()) as f64;
+    let (tract_seconds, tract_out, _) = time(BackendChoice::Tract);
+    report("tract, one model at a time", tract_seconds, work);
+    let (cpu_seconds, cpu_out, cpu_engine) = time(BackendChoice::Cpu);
+    report(&format!("cpu ({cpu_engine})"), cpu_seconds, work);
     println!(
-        "cpu: {cpu_seconds:.2} s, {:.0} records×models/s ({cpu_engine})",
-        work / cpu_seconds
+        "cpu kernels: largest |logit difference| from tract {:.2e}",
+        largest_difference(&tract_out, &cpu_out)
     );
     // The first GPU call opens the device and compiles the kernels: timed apart.
     let opened = Instant::now();
-    match mialab::gpu::device::shared() {
-        Ok(gpu) => println!(
-            "gpu: opened {} in {:.2} s",
-            gpu.adapter(),
-            opened.elapsed().as_secs_f64()
-        ),
+    let gpu = match mialab::gpu::device::shared() {
+        Ok(gpu) => gpu,
         Err(e) => {
             println!("gpu: not available: {e}");
             return;
         }
-    }
-    let (gpu_seconds, gpu_out, gpu_engine) = time(BackendChoice::Gpu);
+    };
     println!(
-        "gpu: {gpu_seconds:.2} s, {:.0} records×models/s ({gpu_engine})",
-        work / gpu_seconds
+        "gpu: opened {} in {:.2} s",
+        gpu.adapter(),
+        opened.elapsed().as_secs_f64()
     );
-    let started = Instant::now();
-    let (set_out, set_engine) = runner
-        .run_set(&models, &features, BackendChoice::Gpu, 256, &mut NoProgress)
-        .expect("the target and its references share one architecture");
-    let set_seconds = started.elapsed().as_secs_f64();
+    let plans: Vec<&Plan> = models
+        .iter()
+        .map(|m| m.gpu_plan().expect("zoo models lower").as_ref())
+        .collect();
+    let values = features.as_slice().expect("standard layout");
+    let width = plans[0].output_len();
+    let run_set = |kernels: KernelSet, records: usize| {
+        let set = gpu
+            .upload_set_with(&plans, kernels)
+            .expect("one architecture");
+        let batch = gpu.max_batch(plans[0], models.len()).min(2048);
+        let input = &values[..records * plans[0].input_len];
+        let started = Instant::now();
+        let out = gpu.run(&set, input, records, batch).expect("the GPU runs");
+        (started.elapsed().as_secs_f64(), out, batch)
+    };
+    let (tiled_seconds, tiled_out, batch) = run_set(KernelSet::Tiled, n);
+    report(
+        "gpu tiled kernels, all models per dispatch",
+        tiled_seconds,
+        work,
+    );
     println!(
-        "gpu, all models per dispatch: {set_seconds:.2} s, {:.0} records×models/s ({set_engine})",
-        work / set_seconds
+        "  (batches of {batch} records × {} models); largest |logit difference| from tract {:.2e}",
+        models.len(),
+        set_difference(&tract_out, &tiled_out, n, width)
     );
-    let set_diff = largest_difference(&cpu_out, &set_out);
-    println!("all models per dispatch: largest |logit difference| {set_diff:.2e}");
-    let max_diff = largest_difference(&cpu_out, &gpu_out);
+    let direct_n = direct_records.min(n);
+    let (direct_seconds, direct_out, _) = run_set(KernelSet::Direct, direct_n);
+    let direct_work = (direct_n * models.len()) as f64;
+    report(
+        &format!("gpu direct kernels (first {direct_n} records)"),
+        direct_seconds,
+        direct_work,
+    );
     println!(
-        "gpu / cpu throughput: {:.2}×; largest |logit difference|: {max_diff:.2e}",
-        cpu_seconds / gpu_seconds
+        "  largest |logit difference| from tract {:.2e}",
+        set_difference(&tract_out, &direct_out, direct_n, width)
     );
+    let tiled_rate = work / tiled_seconds;
+    println!(
+        "tiled / direct: {:.1}×; tiled / tract: {:.2}×; tiled / cpu kernels: {:.2}× ({})",
+        tiled_rate / (direct_work / direct_seconds),
+        tiled_rate / (work / tract_seconds),
+        tiled_rate / (work / cpu_seconds),
+        gpu.adapter()
+    );
+}
+
+/// The largest |difference| between tract's outputs (one array per model) and a set run's
+/// (`[models, records, width]`, the first `records` of each model's).
+fn set_difference(
+    tract: &[ndarray::Array2<f32>],
+    set: &[f32],
+    records: usize,
+    width: usize,
+) -> f32 {
+    let want: Vec<f32> = tract
+        .iter()
+        .flat_map(|m| m.iter().take(records * width).copied().collect::<Vec<_>>())
+        .collect();
+    compare(&want, set).max_abs_diff
 }
 
 /// The largest |difference| between two engines' outputs, over every model.

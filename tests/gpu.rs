@@ -350,6 +350,78 @@ fn an_audit_on_the_gpu_reports_its_engine_and_tracts_numbers() {
     }
 }
 
+/// A network whose products span several tiles in every direction (outputs, records and
+/// channels past one tile, dot products past one staged slice, ragged edges), with each
+/// activation after a product (fused by the tiled kernels) and pooling between.
+fn multi_tile_plan(seed: u64) -> mialab::gpu::Plan {
+    let conv = window(3, (9, 11), (3, 3), (1, 1), (1, 1));
+    let pool = window(40, (9, 11), (2, 2), (2, 2), (0, 0));
+    let flat = 40 * pool.out_h * pool.out_w;
+    mialab::gpu::Plan {
+        input_len: 3 * 9 * 11,
+        layers: vec![
+            Layer::Conv2d {
+                window: conv,
+                channels_out: 40,
+                weight: values(40 * 27, seed, 0.5),
+                bias: values(40, seed + 1, 0.5),
+            },
+            Layer::Activation {
+                kind: Activation::LeakyRelu(0.1),
+                len: 40 * 99,
+            },
+            Layer::Pool2d {
+                window: pool,
+                kind: PoolKind::Max,
+            },
+            Layer::Dense {
+                inputs: flat,
+                outputs: 130,
+                weight: values(flat * 130, seed + 2, 0.1),
+                bias: values(130, seed + 3, 0.5),
+            },
+            Layer::Activation {
+                kind: Activation::Tanh,
+                len: 130,
+            },
+            Layer::Dense {
+                inputs: 130,
+                outputs: 5,
+                weight: values(130 * 5, seed + 4, 0.3),
+                bias: values(5, seed + 5, 0.5),
+            },
+        ],
+    }
+}
+
+#[test]
+fn tiled_and_direct_kernels_give_the_twins_outputs_across_tiles_and_models() {
+    use mialab::gpu::KernelSet;
+    let Some(gpu) = gpu() else { return };
+    let plans: Vec<mialab::gpu::Plan> = (0..3).map(|m| multi_tile_plan(10 * m)).collect();
+    let refs: Vec<&mialab::gpu::Plan> = plans.iter().collect();
+    let n = 67;
+    let input = values(n * plans[0].input_len, 99, 1.0);
+    let width = plans[0].output_len();
+    for kernels in [KernelSet::Tiled, KernelSet::Direct] {
+        let set = gpu.upload_set_with(&refs, kernels).unwrap();
+        assert_eq!(set.kernels(), kernels);
+        for batch in [n, 30] {
+            let out = gpu.run(&set, &input, n, batch).unwrap();
+            assert_eq!(out.len(), 3 * n * width);
+            for (m, plan) in plans.iter().enumerate() {
+                let want = twin::run_plan(plan, &input, n);
+                let got = &out[m * n * width..(m + 1) * n * width];
+                Tol::DeepGraph.assert_all(
+                    &flat(got.iter().copied()),
+                    &flat(want.iter().copied()),
+                    &format!("{kernels:?} kernels, model {m}, batches of {batch}"),
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn many_models_of_one_architecture_run_in_the_same_dispatches() {
     let Some(gpu) = gpu() else { return };

@@ -24,8 +24,8 @@ pub enum GpuError {
     Execution(String),
 }
 
-/// Kernel names, in the order of [`Kernels::pipelines`].
-const KERNELS: [&str; 7] = [
+/// Kernel names, in the order of [`Gpu::pipelines`].
+const KERNELS: [&str; 9] = [
     "dense",
     "conv2d",
     "pool2d",
@@ -33,7 +33,36 @@ const KERNELS: [&str; 7] = [
     "activation",
     "softmax",
     "signals",
+    "dense_tiled",
+    "conv2d_tiled",
 ];
+const DENSE_TILED: usize = 7;
+const CONV2D_TILED: usize = 8;
+/// The tiled kernels' tiles: (rows, columns) of the output one workgroup computes.
+const DENSE_TILE: (usize, usize) = (64, 64);
+const CONV_TILE: (usize, usize) = (4, 64);
+
+/// Which kernels run the matrix products (dense layers and convolutions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KernelSet {
+    /// Tiles staged in workgroup memory, 16 outputs per invocation, the following
+    /// activation fused.
+    #[default]
+    Tiled,
+    /// One invocation per output value, every layer its own dispatch (the first kernels,
+    /// kept as a baseline for the benchmark).
+    Direct,
+}
+
+/// One dispatch of a model: the layer it computes and, for the tiled products, the
+/// activation layer after it that it applies as it writes (that layer then has no dispatch).
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    layer: usize,
+    /// The tiled kernel computing it, if any; else the layer's direct kernel.
+    tiled: Option<usize>,
+    fused: Option<Activation>,
+}
 
 /// The device, its queue and every kernel compiled.
 pub struct Gpu {
@@ -186,6 +215,11 @@ impl Gpu {
     /// Uploads the constants of several models of one architecture (same layers, same
     /// shapes), so that one dispatch per layer runs all of them; `None` if they differ.
     pub fn upload_set(&self, plans: &[&Plan]) -> Option<GpuModel> {
+        self.upload_set_with(plans, KernelSet::default())
+    }
+
+    /// [`Gpu::upload_set`] run by the kernels of `kernels`.
+    pub fn upload_set_with(&self, plans: &[&Plan], kernels: KernelSet) -> Option<GpuModel> {
         let first = *plans.first()?;
         if plans.iter().any(|p| !p.same_structure(first)) {
             return None;
@@ -203,6 +237,8 @@ impl Gpu {
             models: plans.len(),
             constants,
             strides,
+            steps: steps_of(first, kernels),
+            kernels,
         })
     }
 
@@ -229,7 +265,21 @@ impl Gpu {
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
         let per_record = (plan.widest().max(1) * models.max(1) * 4) as u64;
-        ((bytes / per_record) as usize).max(1)
+        // A tiled convolution's workgroups along records × positions stay within a grid
+        // dimension.
+        let grid = plan
+            .layers
+            .iter()
+            .filter_map(|l| match l {
+                Layer::Conv2d { window, .. } => Some(
+                    MAX_GROUPS_PER_DIMENSION as usize * CONV_TILE.1
+                        / (window.out_h * window.out_w).div_ceil(4).max(1),
+                ),
+                _ => None,
+            })
+            .min()
+            .unwrap_or(usize::MAX);
+        ((bytes / per_record) as usize).min(grid).max(1)
     }
 
     /// Runs `model` over `n` records stored one after another in `input`, `batch` records
@@ -324,10 +374,20 @@ impl Gpu {
             })
         });
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        let mut params_buffers = Vec::with_capacity(plan.layers.len());
-        for (i, layer) in plan.layers.iter().enumerate() {
-            let header = [n, usize::from(i == 0), model.strides[i]];
-            let (kernel, params, invocations) = dispatch_of(layer, n * model.models, header);
+        let mut params_buffers = Vec::with_capacity(model.steps.len());
+        for (i, step) in model.steps.iter().enumerate() {
+            let layer = &plan.layers[step.layer];
+            let header = [n, usize::from(step.layer == 0), model.strides[step.layer]];
+            let (kernel, params, groups) = match step.tiled {
+                Some(kernel) => {
+                    tiled_dispatch_of(layer, kernel, step.fused, n, model.models, header)
+                }
+                None => {
+                    let (kernel, params, invocations) =
+                        dispatch_of(layer, n * model.models, header);
+                    (kernel, params, flat_groups(invocations))
+                }
+            };
             let params = self
                 .device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -344,19 +404,19 @@ impl Gpu {
             self.encode(
                 &mut encoder,
                 kernel,
-                [from, to, &model.constants[i], &params],
-                invocations,
+                [from, to, &model.constants[step.layer], &params],
+                groups,
             );
             params_buffers.push(params);
         }
-        let last = &ping_pong[(plan.layers.len() + 1) % 2];
+        let last = &ping_pong[(model.steps.len() + 1) % 2];
         let Some(labels) = labels else {
             return self
                 .read_back(encoder, last, n * model.models * plan.output_len())
                 .await;
         };
         let rows = n * model.models;
-        let reduced = &ping_pong[plan.layers.len() % 2];
+        let reduced = &ping_pong[model.steps.len() % 2];
         self.encode_reduction(
             &mut encoder,
             [last, reduced],
@@ -388,7 +448,12 @@ impl Gpu {
                 contents: bytemuck::cast_slice(&header),
                 usage: wgpu::BufferUsages::STORAGE,
             });
-        self.encode(encoder, 6, [from, to, &labels, &params], rows as u32);
+        self.encode(
+            encoder,
+            6,
+            [from, to, &labels, &params],
+            flat_groups(rows as u32),
+        );
     }
 
     fn encode(
@@ -396,7 +461,7 @@ impl Gpu {
         encoder: &mut wgpu::CommandEncoder,
         kernel: usize,
         buffers: [&wgpu::Buffer; 4],
-        invocations: u32,
+        [x, y, z]: [u32; 3],
     ) {
         let entries: Vec<wgpu::BindGroupEntry> = buffers
             .iter()
@@ -411,16 +476,13 @@ impl Gpu {
             layout: &self.layout,
             entries: &entries,
         });
-        let groups = invocations.div_ceil(WORKGROUP).max(1);
-        let x = groups.min(MAX_GROUPS_PER_DIMENSION);
-        let y = groups.div_ceil(x);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some(KERNELS[kernel]),
             timestamp_writes: None,
         });
         pass.set_pipeline(&self.pipelines[kernel]);
         pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(x, y, 1);
+        pass.dispatch_workgroups(x, y, z);
     }
 
     async fn read_back(
@@ -505,6 +567,8 @@ pub struct GpuModel {
     constants: Vec<wgpu::Buffer>,
     /// Length of one model's constants, per layer.
     strides: Vec<usize>,
+    steps: Vec<Step>,
+    kernels: KernelSet,
 }
 
 impl GpuModel {
@@ -516,6 +580,100 @@ impl GpuModel {
     pub fn models(&self) -> usize {
         self.models
     }
+
+    /// The kernels that run its matrix products.
+    pub fn kernels(&self) -> KernelSet {
+        self.kernels
+    }
+}
+
+/// The workgroups of a one-dimensional kernel of `invocations` invocations, folded into a
+/// second dimension past the per-dimension limit.
+fn flat_groups(invocations: u32) -> [u32; 3] {
+    let groups = invocations.div_ceil(WORKGROUP).max(1);
+    let x = groups.min(MAX_GROUPS_PER_DIMENSION);
+    [x, groups.div_ceil(x), 1]
+}
+
+/// The dispatches of `plan`: with the tiled kernels, every dense layer and convolution is
+/// a tiled product and takes the activation after it along.
+fn steps_of(plan: &Plan, kernels: KernelSet) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(plan.layers.len());
+    let mut i = 0;
+    while i < plan.layers.len() {
+        let tiled = match (&plan.layers[i], kernels) {
+            (Layer::Dense { .. }, KernelSet::Tiled) => Some(DENSE_TILED),
+            (Layer::Conv2d { .. }, KernelSet::Tiled) => Some(CONV2D_TILED),
+            _ => None,
+        };
+        let Some(kernel) = tiled else {
+            steps.push(Step {
+                layer: i,
+                tiled: None,
+                fused: None,
+            });
+            i += 1;
+            continue;
+        };
+        let fused = match plan.layers.get(i + 1) {
+            Some(Layer::Activation { kind, .. }) => Some(*kind),
+            _ => None,
+        };
+        steps.push(Step {
+            layer: i,
+            tiled: Some(kernel),
+            fused,
+        });
+        i += 1 + usize::from(fused.is_some());
+    }
+    steps
+}
+
+/// The activation code and alpha bits the kernels read (4: none).
+fn activation_code(kind: Option<Activation>) -> [u32; 2] {
+    match kind {
+        Some(Activation::Relu) => [0, 0],
+        Some(Activation::Sigmoid) => [1, 0],
+        Some(Activation::Tanh) => [2, 0],
+        Some(Activation::LeakyRelu(a)) => [3, a.to_bits()],
+        None => [4, 0],
+    }
+}
+
+/// A tiled product's kernel, parameters and workgroups for `records` records of each of
+/// `models` models; `header` as for [`dispatch_of`].
+fn tiled_dispatch_of(
+    layer: &Layer,
+    kernel: usize,
+    fused: Option<Activation>,
+    records: usize,
+    models: usize,
+    header: [usize; 3],
+) -> (usize, Vec<u32>, [u32; 3]) {
+    let mut params = vec![0u32];
+    params.extend(header.map(|v| v as u32));
+    let (rows, columns, tile) = match layer {
+        Layer::Dense {
+            inputs, outputs, ..
+        } => {
+            params.extend([*inputs as u32, *outputs as u32]);
+            (records, *outputs, DENSE_TILE)
+        }
+        Layer::Conv2d {
+            window,
+            channels_out,
+            ..
+        } => {
+            params.extend(window_params(window));
+            params.push(*channels_out as u32);
+            let quads = (window.out_h * window.out_w).div_ceil(4);
+            (*channels_out, records * quads, CONV_TILE)
+        }
+        _ => unreachable!("only products are tiled"),
+    };
+    params.extend(activation_code(fused));
+    let groups = [columns.div_ceil(tile.1), rows.div_ceil(tile.0), models].map(|g| g.max(1) as u32);
+    (kernel, params, groups)
 }
 
 fn constants_of(layer: &Layer) -> Vec<f32> {

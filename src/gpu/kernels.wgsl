@@ -205,3 +205,180 @@ fn signals(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups
     dst[2u * r] = exp(src[base + y] - m) / sum;
     dst[2u * r + 1u] = src[base + y] - (m_other + log(sum_other));
 }
+
+// ---- Tiled kernels: a workgroup computes a tile of a matrix product, staging slices of
+// both operands in workgroup memory; each invocation keeps a 4×4 block of outputs in four
+// vec4 registers. One workgroup per tile of one model: the grid's z is the model. Each
+// output starts from its bias and adds its products in k order, as the twins do. After the
+// kernel parameters: p[fused], p[fused + 1] = an activation applied to every output (kind
+// as for `activation`, 4 for none) and its alpha bits.
+
+const TILE_K: u32 = 16u;
+
+var<workgroup> tile_a: array<f32, 1024>;
+var<workgroup> tile_b: array<f32, 1024>;
+
+fn activate(v: f32, kind: u32, alpha_bits: u32) -> f32 {
+    switch kind {
+        case 0u: { return max(v, 0.0); }
+        case 1u: { return 1.0 / (1.0 + exp(-v)); }
+        case 2u: { return tanh(v); }
+        case 3u: { return select(bitcast<f32>(alpha_bits) * v, v, v >= 0.0); }
+        default: { return v; }
+    }
+}
+
+// out[r, o] over a 64 × 64 tile of (records, outputs); workgroup 16 × 16, x along outputs.
+// p[4..] = [inputs, outputs, activation kind, alpha bits].
+@compute @workgroup_size(16, 16)
+fn dense_tiled(
+    @builtin(local_invocation_id) local: vec3<u32>,
+    @builtin(workgroup_id) group: vec3<u32>,
+) {
+    let inputs = p[4];
+    let outputs = p[5];
+    let n = p[1];
+    let model = group.z;
+    let cb = model * p[3];
+    let my_row = group.y * 64u + local.y * 4u;
+    let my_col = group.x * 64u + local.x * 4u;
+    if (my_row >= n || my_col >= outputs) { return; }
+    var bias = vec4<f32>(0.0);
+    var cols = 0u;
+    for (var j = 0u; j < 4u; j = j + 1u) {
+        if (my_col + j < outputs) { bias[j] = consts[cb + inputs * outputs + my_col + j]; cols = j + 1u; }
+    }
+    var acc0 = bias;
+    var acc1 = bias;
+    var acc2 = bias;
+    var acc3 = bias;
+    let last = min(n - 1u, my_row + 3u);
+    let r0 = input_row(model * n + my_row) * inputs;
+    let r1 = input_row(model * n + min(my_row + 1u, last)) * inputs;
+    let r2 = input_row(model * n + min(my_row + 2u, last)) * inputs;
+    let r3 = input_row(model * n + min(my_row + 3u, last)) * inputs;
+    let c1 = min(1u, cols - 1u);
+    let c2 = min(2u, cols - 1u);
+    let c3 = min(3u, cols - 1u);
+    for (var k = 0u; k < inputs; k = k + 1u) {
+        let w = cb + k * outputs + my_col;
+        let b = vec4<f32>(consts[w], consts[w + c1], consts[w + c2], consts[w + c3]);
+        acc0 = acc0 + src[r0 + k] * b;
+        acc1 = acc1 + src[r1 + k] * b;
+        acc2 = acc2 + src[r2 + k] * b;
+        acc3 = acc3 + src[r3 + k] * b;
+    }
+    let kind = p[6];
+    let alpha = p[7];
+    for (var i = 0u; i < 4u; i = i + 1u) {
+        let r = my_row + i;
+        if (r >= n) { break; }
+        var acc = acc0;
+        if (i == 1u) { acc = acc1; }
+        if (i == 2u) { acc = acc2; }
+        if (i == 3u) { acc = acc3; }
+        for (var j = 0u; j < cols; j = j + 1u) {
+            dst[(model * n + r) * outputs + my_col + j] = activate(acc[j], kind, alpha);
+        }
+    }
+}
+
+// A convolution, 4 output channels × 4 consecutive output positions of one record per
+// invocation: the window offsets of the 4 positions are worked out once, then the loops run
+// over (input channel, ky, kx) without a division. x: records × groups of 4 positions
+// (workgroups of 64), y: groups of 4 output channels, z: the model. p[4..] as for `conv2d`,
+// then the activation kind and alpha bits.
+@compute @workgroup_size(64)
+fn conv2d_tiled(
+    @builtin(global_invocation_id) id: vec3<u32>,
+    @builtin(workgroup_id) group: vec3<u32>,
+) {
+    let c_in = p[4];
+    let in_h = i32(p[5]);
+    let in_w = i32(p[6]);
+    let kh = p[7];
+    let kw = p[8];
+    let out_w = p[14];
+    let c_out = p[15];
+    let n = p[1];
+    let positions = p[13] * out_w;
+    let quads = (positions + 3u) / 4u;
+    if (id.x >= n * quads) { return; }
+    let model = group.z;
+    let cb = model * p[3];
+    let record = input_row(model * n + id.x / quads);
+    let first = (id.x % quads) * 4u;
+    let co0 = group.y * 4u;
+    let plane = in_h * in_w;
+    let kernel_len = kh * kw;
+    let patch_len = c_in * kernel_len;
+    // Each position's top-left input row and column (padding makes them negative).
+    var top = vec4<i32>(0);
+    var left = vec4<i32>(0);
+    for (var j = 0u; j < 4u; j = j + 1u) {
+        let position = min(first + j, positions - 1u);
+        top[j] = i32((position / out_w) * p[9]) - i32(p[11]);
+        left[j] = i32((position % out_w) * p[10]) - i32(p[12]);
+    }
+    var bias = vec4<f32>(0.0);
+    var w0 = cb;
+    var w1 = cb;
+    var w2 = cb;
+    var w3 = cb;
+    for (var i = 0u; i < 4u; i = i + 1u) {
+        let co = min(co0 + i, c_out - 1u);
+        bias[i] = consts[cb + c_out * patch_len + co];
+        if (i == 0u) { w0 = cb + co * patch_len; }
+        if (i == 1u) { w1 = cb + co * patch_len; }
+        if (i == 2u) { w2 = cb + co * patch_len; }
+        if (i == 3u) { w3 = cb + co * patch_len; }
+    }
+    // acc_j holds position j's 4 channels.
+    var acc0 = bias;
+    var acc1 = bias;
+    var acc2 = bias;
+    var acc3 = bias;
+    let base = i32(record * c_in) * plane;
+    var k = 0u;
+    for (var c = 0u; c < c_in; c = c + 1u) {
+        let channel = base + i32(c) * plane;
+        for (var ky = 0u; ky < kh; ky = ky + 1u) {
+            let iy = top + vec4<i32>(i32(ky));
+            let row_ok = (iy >= vec4<i32>(0)) & (iy < vec4<i32>(in_h));
+            let row = vec4<i32>(channel) + iy * in_w;
+            for (var kx = 0u; kx < kw; kx = kx + 1u) {
+                let ix = left + vec4<i32>(i32(kx));
+                let ok = row_ok & (ix >= vec4<i32>(0)) & (ix < vec4<i32>(in_w));
+                let at = row + ix;
+                var x = vec4<f32>(0.0);
+                if (ok.x) { x.x = src[at.x]; }
+                if (ok.y) { x.y = src[at.y]; }
+                if (ok.z) { x.z = src[at.z]; }
+                if (ok.w) { x.w = src[at.w]; }
+                let w = vec4<f32>(consts[w0 + k], consts[w1 + k], consts[w2 + k], consts[w3 + k]);
+                acc0 = acc0 + x.x * w;
+                acc1 = acc1 + x.y * w;
+                acc2 = acc2 + x.z * w;
+                acc3 = acc3 + x.w * w;
+                k = k + 1u;
+            }
+        }
+    }
+    let kind = p[16];
+    let alpha = p[17];
+    let out_base = (model * n + id.x / quads) * c_out;
+    for (var j = 0u; j < 4u; j = j + 1u) {
+        let position = first + j;
+        if (position >= positions) { break; }
+        var acc = acc0;
+        if (j == 1u) { acc = acc1; }
+        if (j == 2u) { acc = acc2; }
+        if (j == 3u) { acc = acc3; }
+        for (var i = 0u; i < 4u; i = i + 1u) {
+            let co = co0 + i;
+            if (co < c_out) {
+                dst[(out_base + co) * positions + position] = activate(acc[i], kind, alpha);
+            }
+        }
+    }
+}

@@ -10,7 +10,7 @@ pub mod plan;
 pub mod twin;
 
 #[cfg(feature = "gpu")]
-pub use device::{Gpu, GpuError, GpuModel};
+pub use device::{Gpu, GpuError, GpuModel, KernelSet};
 pub use lower::{
     DropoutSite, LayerOrigin, LoweringError, TrainableGraph, lower, lower_for_training,
 };
