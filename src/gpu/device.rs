@@ -45,8 +45,8 @@ const CONV_TILE: (usize, usize) = (4, 64);
 /// Which kernels run the matrix products (dense layers and convolutions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KernelSet {
-    /// Tiles staged in workgroup memory, 16 outputs per invocation, the following
-    /// activation fused.
+    /// Dense layers and convolutions as register-tiled products (16 outputs per
+    /// invocation), each with the activation after it fused.
     #[default]
     Tiled,
     /// One invocation per output value, every layer its own dispatch (the first kernels,
@@ -62,6 +62,8 @@ struct Step {
     /// The tiled kernel computing it, if any; else the layer's direct kernel.
     tiled: Option<usize>,
     fused: Option<Activation>,
+    /// A convolution's 2×2 max-pool, applied by the tiled kernel after the activation.
+    pooled: bool,
 }
 
 /// The device, its queue and every kernel compiled.
@@ -379,9 +381,7 @@ impl Gpu {
             let layer = &plan.layers[step.layer];
             let header = [n, usize::from(step.layer == 0), model.strides[step.layer]];
             let (kernel, params, groups) = match step.tiled {
-                Some(kernel) => {
-                    tiled_dispatch_of(layer, kernel, step.fused, n, model.models, header)
-                }
+                Some(kernel) => tiled_dispatch_of(layer, kernel, step, n, model.models, header),
                 None => {
                     let (kernel, params, invocations) =
                         dispatch_of(layer, n * model.models, header);
@@ -611,6 +611,7 @@ fn steps_of(plan: &Plan, kernels: KernelSet) -> Vec<Step> {
                 layer: i,
                 tiled: None,
                 fused: None,
+                pooled: false,
             });
             i += 1;
             continue;
@@ -619,12 +620,20 @@ fn steps_of(plan: &Plan, kernels: KernelSet) -> Vec<Step> {
             Some(Layer::Activation { kind, .. }) => Some(*kind),
             _ => None,
         };
+        let after = i + 1 + usize::from(fused.is_some());
+        let pooled = kernel == CONV2D_TILED
+            && matches!(
+                plan.layers.get(after),
+                Some(Layer::Pool2d { window, kind: PoolKind::Max })
+                    if window.kernel == (2, 2) && window.stride == (2, 2) && window.pad == (0, 0)
+            );
         steps.push(Step {
             layer: i,
             tiled: Some(kernel),
             fused,
+            pooled,
         });
-        i += 1 + usize::from(fused.is_some());
+        i = after + usize::from(pooled);
     }
     steps
 }
@@ -645,7 +654,7 @@ fn activation_code(kind: Option<Activation>) -> [u32; 2] {
 fn tiled_dispatch_of(
     layer: &Layer,
     kernel: usize,
-    fused: Option<Activation>,
+    step: &Step,
     records: usize,
     models: usize,
     header: [usize; 3],
@@ -666,12 +675,17 @@ fn tiled_dispatch_of(
         } => {
             params.extend(window_params(window));
             params.push(*channels_out as u32);
-            let quads = (window.out_h * window.out_w).div_ceil(4);
+            let quads = if step.pooled {
+                (window.out_h / 2) * (window.out_w / 2)
+            } else {
+                (window.out_h * window.out_w).div_ceil(4)
+            };
             (*channels_out, records * quads, CONV_TILE)
         }
         _ => unreachable!("only products are tiled"),
     };
-    params.extend(activation_code(fused));
+    params.extend(activation_code(step.fused));
+    params.push(u32::from(step.pooled));
     let groups = [columns.div_ceil(tile.1), rows.div_ceil(tile.0), models].map(|g| g.max(1) as u32);
     (kernel, params, groups)
 }

@@ -1,5 +1,6 @@
-// mialab's GPU kernels: one invocation per output value (per row for softmax and signals),
-// over a batch of records stored one after another. Every kernel has a CPU twin in twin.rs
+// mialab's GPU kernels over a batch of records stored one after another: the direct ones,
+// one invocation per output value (per row for softmax and signals), and the tiled products
+// at the end, several outputs per invocation. Every kernel has a CPU twin in twin.rs
 // that does the same float32 operations in the same order.
 //
 // Bindings: the layer's input, its output, its constants (weights then bias; scale then
@@ -206,17 +207,15 @@ fn signals(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups
     dst[2u * r + 1u] = src[base + y] - (m_other + log(sum_other));
 }
 
-// ---- Tiled kernels: a workgroup computes a tile of a matrix product, staging slices of
-// both operands in workgroup memory; each invocation keeps a 4×4 block of outputs in four
-// vec4 registers. One workgroup per tile of one model: the grid's z is the model. Each
-// output starts from its bias and adds its products in k order, as the twins do. After the
-// kernel parameters: p[fused], p[fused + 1] = an activation applied to every output (kind
-// as for `activation`, 4 for none) and its alpha bits.
-
-const TILE_K: u32 = 16u;
-
-var<workgroup> tile_a: array<f32, 1024>;
-var<workgroup> tile_b: array<f32, 1024>;
+// ---- Tiled kernels: each invocation computes a 4 × 4 block of a product's outputs in four
+// vec4 registers, so that every value it reads serves four products; the grid's z is the
+// model. Each output starts from its bias and adds its products in k order, as the twins
+// do. Operands are read from the storage buffers, not staged in workgroup memory: on
+// lavapipe a variant of `dense_tiled` that staged 64 × 16 slices of both operands behind
+// barriers ran 0.6× as fast (the SUPPORT2 set: 2.97 against 5.25 GFLOP/s in one run), and
+// no hardware adapter has measured either. After the kernel parameters come an activation
+// applied to every output as it is written (kind as for `activation`, 4 for none) and its
+// alpha bits.
 
 fn activate(v: f32, kind: u32, alpha_bits: u32) -> f32 {
     switch kind {
@@ -283,11 +282,12 @@ fn dense_tiled(
     }
 }
 
-// A convolution, 4 output channels × 4 consecutive output positions of one record per
-// invocation: the window offsets of the 4 positions are worked out once, then the loops run
-// over (input channel, ky, kx) without a division. x: records × groups of 4 positions
+// A convolution, 4 output channels × 4 output positions of one record per invocation: 4
+// consecutive positions, or with a fused 2×2 max-pool (p[18] = 1) the 2×2 block one pooled
+// value covers. The window offsets of the 4 positions are worked out once, then the loops run
+// over (input channel, ky, kx) without a division. x: records × groups of positions
 // (workgroups of 64), y: groups of 4 output channels, z: the model. p[4..] as for `conv2d`,
-// then the activation kind and alpha bits.
+// then the activation kind, its alpha bits and the pooling flag.
 @compute @workgroup_size(64)
 fn conv2d_tiled(
     @builtin(global_invocation_id) id: vec3<u32>,
@@ -302,12 +302,16 @@ fn conv2d_tiled(
     let c_out = p[15];
     let n = p[1];
     let positions = p[13] * out_w;
-    let quads = (positions + 3u) / 4u;
+    let pooled = p[18] == 1u;
+    let blocks_w = out_w / 2u;
+    var quads = (positions + 3u) / 4u;
+    if (pooled) { quads = (p[13] / 2u) * blocks_w; }
     if (id.x >= n * quads) { return; }
     let model = group.z;
     let cb = model * p[3];
     let record = input_row(model * n + id.x / quads);
-    let first = (id.x % quads) * 4u;
+    let group_index = id.x % quads;
+    let first = group_index * 4u;
     let co0 = group.y * 4u;
     let plane = in_h * in_w;
     let kernel_len = kh * kw;
@@ -316,7 +320,11 @@ fn conv2d_tiled(
     var top = vec4<i32>(0);
     var left = vec4<i32>(0);
     for (var j = 0u; j < 4u; j = j + 1u) {
-        let position = min(first + j, positions - 1u);
+        var position = min(first + j, positions - 1u);
+        if (pooled) {
+            position = (2u * (group_index / blocks_w) + j / 2u) * out_w
+                + 2u * (group_index % blocks_w) + j % 2u;
+        }
         top[j] = i32((position / out_w) * p[9]) - i32(p[11]);
         left[j] = i32((position % out_w) * p[10]) - i32(p[12]);
     }
@@ -367,6 +375,17 @@ fn conv2d_tiled(
     let kind = p[16];
     let alpha = p[17];
     let out_base = (model * n + id.x / quads) * c_out;
+    if (pooled) {
+        for (var i = 0u; i < 4u; i = i + 1u) {
+            let co = co0 + i;
+            if (co < c_out) {
+                let upper = max(activate(acc0[i], kind, alpha), activate(acc1[i], kind, alpha));
+                let lower = max(activate(acc2[i], kind, alpha), activate(acc3[i], kind, alpha));
+                dst[(out_base + co) * quads + group_index] = max(upper, lower);
+            }
+        }
+        return;
+    }
     for (var j = 0u; j < 4u; j = j + 1u) {
         let position = first + j;
         if (position >= positions) { break; }
