@@ -406,6 +406,11 @@ fn tiled_and_direct_kernels_give_the_twins_outputs_across_tiles_and_models() {
     for kernels in [KernelSet::Tiled, KernelSet::Direct] {
         let set = gpu.upload_set_with(&refs, kernels).unwrap();
         assert_eq!(set.kernels(), kernels);
+        let dispatches = match kernels {
+            KernelSet::Tiled => "conv2d+activation+max_pool, dense+activation, dense",
+            KernelSet::Direct => "conv2d, activation, max_pool, dense, activation, dense",
+        };
+        assert_eq!(set.describe_dispatches(), dispatches);
         for batch in [n, 30] {
             let out = gpu.run(&set, &input, n, batch).unwrap();
             assert_eq!(out.len(), 3 * n * width);

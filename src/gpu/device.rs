@@ -585,6 +585,23 @@ impl GpuModel {
     pub fn kernels(&self) -> KernelSet {
         self.kernels
     }
+
+    /// Its dispatches in order, the layers a tiled product takes along joined by `+`
+    /// ("conv2d+activation+max_pool, dense").
+    pub fn describe_dispatches(&self) -> String {
+        self.steps
+            .iter()
+            .map(|step| {
+                let taken = usize::from(step.fused.is_some()) + usize::from(step.pooled);
+                self.plan.layers[step.layer..=step.layer + taken]
+                    .iter()
+                    .map(Layer::name)
+                    .collect::<Vec<_>>()
+                    .join("+")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// The workgroups of a one-dimensional kernel of `invocations` invocations, folded into a

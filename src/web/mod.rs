@@ -570,8 +570,8 @@ impl Lab {
 const HISTOGRAM_BINS: usize = 40;
 
 /// The WebGPU check and benchmark: runs the models in `models` (ONNX bytes: the target, then
-/// its references) over the records in `features` (one record after another) with tract,
-/// model by model, and with the GPU kernels on the browser's WebGPU adapter, all models in
+/// its references) over the records in `features` (one record after another) on the CPU engine
+/// the audit uses (mialab's kernels, or tract), model by model, and with the GPU kernels on the browser's WebGPU adapter, all models in
 /// each dispatch; reports both engines' records × models per second and how far their
 /// outputs are apart ([`crate::engine::compare`]). Where the browser has no WebGPU or a
 /// graph does not lower, says why.
@@ -644,7 +644,8 @@ pub async fn webgpu_check(models: js_sys::Array, features: Vec<f32>) -> Result<J
         "available": true,
         "adapter": gpu.adapter(),
         "software": gpu.is_software(),
-        "kernels": plans[0].describe(),
+        "kernels": set.describe_dispatches(),
+        "cpuEngine": target.cpu_engine(crate::model::CpuEngine::Kernels),
         "models": models.len(),
         "records": records,
         "cpuSeconds": cpu_seconds,

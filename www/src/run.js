@@ -100,8 +100,8 @@ export function setupRun(store, engine, attacks, show) {
       const rate = (/** @type {number} */ v) => Math.round(v).toLocaleString();
       $('webgpu-result').textContent =
         `WebGPU adapter: ${r.adapter}${r.software ? ' (a software adapter on the CPU)' : ''}. ` +
-        `${r.models} model${r.models > 1 ? 's' : ''} × ${r.records} records through ${r.kernels}: WebGPU ${r.gpuSeconds.toFixed(2)} s (${rate(r.gpuRate)} records×models/s, all models per dispatch), ` +
-        `tract ${r.cpuSeconds.toFixed(2)} s (${rate(r.cpuRate)} records×models/s); ` +
+        `${r.models} model${r.models > 1 ? 's' : ''} × ${r.records} records in the dispatches ${r.kernels}: WebGPU ${r.gpuSeconds.toFixed(2)} s (${rate(r.gpuRate)} records×models/s, all models per dispatch), ` +
+        `${r.cpuEngine} ${r.cpuSeconds.toFixed(2)} s (${rate(r.cpuRate)} records×models/s); ` +
         `largest difference between their outputs ${r.maxAbsDiff.toExponential(2)}.`;
       $('webgpu-result').dataset.maxAbsDiff = String(r.maxAbsDiff);
     } catch (e) {
