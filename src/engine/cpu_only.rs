@@ -1,6 +1,6 @@
 //! The engine without a native GPU path: a build without the `gpu` feature, or the browser,
-//! where the audit runs on the CPU (mialab's kernels or tract) and the page reaches WebGPU
-//! through its asynchronous check.
+//! where the audit itself runs on the CPU (mialab's kernels or tract) and WebGPU, which can
+//! only be awaited, runs models before the audit (`src/web/gpu_audit.rs`).
 
 use super::{BackendChoice, BackendUsed, ReducedSignals};
 use crate::model::Model;
@@ -12,7 +12,7 @@ pub(super) struct State;
 
 fn no_gpu() -> String {
     if cfg!(target_arch = "wasm32") {
-        "in the browser the audit runs on the CPU; WebGPU is checked separately".to_string()
+        "in the browser WebGPU runs only what the page runs on it before the audit (the target and references on the audit and population records)".to_string()
     } else {
         "this build of mialab has no GPU path (built without the 'gpu' feature)".to_string()
     }

@@ -11,6 +11,7 @@
 //! same functions saying why there is no GPU.
 
 mod backend;
+mod remembered;
 
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 #[path = "accelerated.rs"]
@@ -20,6 +21,7 @@ mod device;
 mod device;
 
 pub use backend::{BackendChoice, BackendUsed};
+pub use remembered::fingerprint;
 
 use crate::model::{CpuEngine, Model, ModelError};
 use crate::progress::{Progress, ProgressSink};
@@ -29,10 +31,12 @@ use ndarray::{Array2, ArrayD};
 pub type ReducedSignals = Vec<(f32, f32)>;
 
 /// Runs models on the backend a [`BackendChoice`] picks; holds what the GPU path keeps
-/// between calls (each model's constants, uploaded once).
+/// between calls (each model's constants, uploaded once) and the outputs another engine
+/// computed beforehand ([`Engine::remember`]).
 #[derive(Default)]
 pub struct Engine {
     device: device::State,
+    remembered: remembered::Remembered,
 }
 
 impl std::fmt::Debug for Engine {
@@ -56,18 +60,52 @@ impl Engine {
             let out = model.predict_with(engine, features, batch_size, progress)?;
             return Ok((out, BackendUsed::cpu(model.cpu_engine(engine), None)));
         }
+        if let Some(mut found) = self.remembered.find(&[model.id()], features) {
+            return Ok(found.remove(0));
+        }
         match self
             .device
             .run(model, features, choice, batch_size, progress)
         {
             Ok(done) => Ok(done),
-            Err(reason) if choice == BackendChoice::Auto => {
+            Err(reason) if choice == BackendChoice::Auto || self.gpu_ran_beforehand() => {
                 let out = model.predict(features, batch_size, progress)?;
                 let what = model.cpu_engine(CpuEngine::Kernels);
+                let reason = self.remembered.note().unwrap_or(reason);
                 Ok((out, BackendUsed::cpu(what, Some(reason))))
             }
             Err(reason) => Err(ModelError::Gpu(reason)),
         }
+    }
+
+    /// Keeps `output`, computed by `used` for the model `model_id` on records of
+    /// [`fingerprint`] `records`, for this engine's calls to find instead of running it.
+    pub fn remember(&self, model_id: u64, records: u64, output: Array2<f32>, used: BackendUsed) {
+        self.remembered.keep(model_id, records, output, used);
+    }
+
+    /// Whether outputs of every one of `model_ids` on records of [`fingerprint`] `records`
+    /// are kept.
+    pub fn remembers(&self, model_ids: &[u64], records: u64) -> bool {
+        self.remembered.has_all(model_ids, records)
+    }
+
+    /// Why the engine that computed outputs beforehand was not used (or not for every
+    /// run); the runs that fall back to the CPU give it as their reason.
+    pub fn note_beforehand(&self, note: Option<String>) {
+        self.remembered.set_note(note);
+    }
+
+    /// Drops every output kept and the note.
+    pub fn forget_remembered(&self) {
+        self.remembered.clear();
+    }
+
+    /// In the browser the GPU runs only beforehand: where it did, a run it did not do (other
+    /// records, such as augmented copies) falls back to the CPU, saying so, even when the GPU
+    /// was asked for.
+    fn gpu_ran_beforehand(&self) -> bool {
+        cfg!(target_arch = "wasm32") && !self.remembered.is_empty()
     }
 
     /// Runs models of one architecture over the same records: all of them in each GPU
@@ -81,6 +119,22 @@ impl Engine {
         batch_size: usize,
         progress: &mut dyn ProgressSink,
     ) -> Result<(Vec<Array2<f32>>, BackendUsed), ModelError> {
+        let ids: Vec<u64> = models.iter().map(Model::id).collect();
+        if choice.cpu_engine().is_none()
+            && let Some(found) = self.remembered.find(&ids, features)
+        {
+            let used = found.last().map(|(_, used)| used.clone());
+            progress.update(Progress {
+                step: "reference models",
+                done: models.len(),
+                total: models.len(),
+            });
+            let outputs = found.into_iter().map(|(out, _)| out).collect();
+            return Ok((
+                outputs,
+                used.unwrap_or_else(|| BackendUsed::cpu(String::new(), None)),
+            ));
+        }
         if let Some(done) = self.device.run_set(models, features, choice, batch_size) {
             progress.update(Progress {
                 step: "reference models",
@@ -124,6 +178,9 @@ impl Engine {
         batch_size: usize,
         progress: &mut dyn ProgressSink,
     ) -> Option<(Vec<ReducedSignals>, BackendUsed)> {
+        if !self.remembered.is_empty() {
+            return None;
+        }
         self.device
             .run_set_reduced(models, features, labels, choice, batch_size, progress)
     }
@@ -173,6 +230,85 @@ pub fn compare(expected: &[f32], found: &[f32]) -> Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ModelOptions;
+    use crate::progress::NoProgress;
+
+    fn example_model() -> Model {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/breast_cancer/model.onnx"
+        );
+        let bytes = std::fs::read(path).expect("the bundled example model");
+        Model::from_bytes(&bytes, &ModelOptions::default()).expect("it loads")
+    }
+
+    #[test]
+    fn outputs_handed_over_serve_exactly_their_model_and_records() {
+        let model = example_model();
+        let width: usize = model.info().record_shape.iter().product();
+        let records = |offset: f32| {
+            let values = (0..3 * width).map(|i| offset + i as f32 * 0.01).collect();
+            ArrayD::from_shape_vec(ndarray::IxDyn(&[3, width]), values).unwrap()
+        };
+        let (a, b) = (records(0.0), records(0.5));
+        let engine = Engine::default();
+        let auto = BackendChoice::Auto;
+        let (computed, _) = engine.run(&model, &a, auto, 8, &mut NoProgress).unwrap();
+        let handed = computed.mapv(|v| v + 100.0);
+        let elsewhere = BackendUsed {
+            engine: "gpu".to_string(),
+            detail: "elsewhere".to_string(),
+        };
+        engine.remember(
+            model.id(),
+            fingerprint(&a),
+            handed.clone(),
+            elsewhere.clone(),
+        );
+        assert!(engine.remembers(&[model.id()], fingerprint(&a)));
+        assert!(!engine.remembers(&[model.id()], fingerprint(&b)));
+        let found = engine.run(&model, &a, auto, 8, &mut NoProgress).unwrap();
+        assert_eq!(found, (handed.clone(), elsewhere.clone()));
+        let (set, used) = engine
+            .run_set(std::slice::from_ref(&model), &a, auto, 8, &mut NoProgress)
+            .unwrap();
+        assert_eq!((set, used), (vec![handed], elsewhere));
+        // The CPU asked for, other records or another load of the model: computed here.
+        let cpu = engine
+            .run(&model, &a, BackendChoice::Cpu, 8, &mut NoProgress)
+            .unwrap();
+        assert_eq!(cpu.0, computed);
+        engine.note_beforehand(Some("the test said so".to_string()));
+        let (_, other) = engine.run(&model, &b, auto, 8, &mut NoProgress).unwrap();
+        assert!(
+            other.detail.ends_with("because the test said so"),
+            "{other}"
+        );
+        let reloaded = example_model();
+        let (again, _) = engine.run(&reloaded, &a, auto, 8, &mut NoProgress).unwrap();
+        assert_eq!(again, computed);
+        engine.forget_remembered();
+        let (after, _) = engine.run(&model, &a, auto, 8, &mut NoProgress).unwrap();
+        assert_eq!(after, computed);
+    }
+
+    #[test]
+    fn the_fingerprint_reads_values_and_shape_not_memory_layout() {
+        let a = ArrayD::from_shape_vec(ndarray::IxDyn(&[2, 3]), vec![1.0f32, 2., 3., 4., 5., 6.])
+            .unwrap();
+        let t = a.t().to_owned();
+        let back = t.t();
+        assert_eq!(fingerprint(&a), fingerprint(&back.to_owned()));
+        assert_eq!(fingerprint(&a), fingerprint(&back.into_dyn().to_owned()));
+        let mut changed = a.clone();
+        changed[[1, 2]] = 6.5;
+        assert_ne!(fingerprint(&a), fingerprint(&changed));
+        let reshaped = a
+            .clone()
+            .into_shape_with_order(ndarray::IxDyn(&[3, 2]))
+            .unwrap();
+        assert_ne!(fingerprint(&a), fingerprint(&reshaped));
+    }
 
     #[test]
     fn comparison_finds_the_largest_difference_and_counts_nan_as_infinite() {

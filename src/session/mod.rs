@@ -241,6 +241,16 @@ impl Session {
         self.population.as_ref().map(|p| &p.value)
     }
 
+    /// The reference models, in keep-mask column order.
+    pub fn loaded_references(&self) -> &[Model] {
+        &self.references.models
+    }
+
+    /// The engine that runs this session's models, to hand it outputs computed beforehand.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// The reference models' names, in keep-mask column order.
     pub fn reference_names(&self) -> &[String] {
         &self.references.names

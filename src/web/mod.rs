@@ -20,6 +20,8 @@ use crate::signal::SignalKind;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "gpu")]
+mod gpu_audit;
 mod inference;
 mod training;
 

@@ -2,6 +2,7 @@
 // the page runs a zoo model's lowered kernels through WebGPU and compares them with the CPU engine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { useSite, openPage, shot } from './harness.mjs';
 
 const site = useSite(['--enable-unsafe-webgpu']);
@@ -26,5 +27,51 @@ test('a zoo CNN and its references run through WebGPU with the CPU engine\'s out
   const diff = Number(await page.locator('#webgpu-result').getAttribute('data-max-abs-diff'));
   assert.ok(diff < 1e-3, `largest |WebGPU - CPU| ${diff}`);
   await shot(page, 'webgpu-check', '.engine');
+  assert.deepEqual(errors, []);
+});
+
+/** Runs the audit with the engine `choice` and returns the report the page exports. */
+async function auditWith(/** @type {import('playwright-core').Page} */ page, /** @type {string} */ choice) {
+  await page.selectOption('#engine-choice', choice);
+  // Results of the run before stay on the page: wait for this run's end.
+  await page.evaluate(() => { document.getElementById('progress-text').textContent = ''; });
+  await page.click('#run');
+  await page.waitForFunction(
+    () => document.getElementById('progress-text').textContent === 'done' || document.getElementById('run-error').textContent.length > 0,
+    null,
+    { timeout: 480_000 },
+  );
+  assert.equal(await page.locator('#run-error').textContent(), '', `the audit with engine ${choice}`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-report')]);
+  return JSON.parse(readFileSync(await download.path(), 'utf8'));
+}
+
+test('the SUPPORT2 demo audits on WebGPU with the CPU\'s numbers, and auto says why it keeps to the CPU', { timeout: 600_000 }, async () => {
+  const { page, errors } = await openPage(site.browser, site.url);
+  await page.selectOption('#demo-select', 'support2/overfit');
+  await page.click('#demo-load');
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('16 models; keep-mask'), null, { timeout: 120_000 });
+  const attacks = ['loss', 'lira-online', 'rmia-online'];
+  for (const box of await page.locator('#attack-list input[type=checkbox]').all()) {
+    const id = await box.getAttribute('value');
+    if ((await box.isChecked()) !== attacks.includes(id)) await box.click();
+  }
+  const cpu = await auditWith(page, 'cpu');
+  assert.equal(cpu.model.backend.engine, 'cpu');
+  const started = Date.now();
+  const gpu = await auditWith(page, 'webgpu');
+  console.log(`# WebGPU audit of support2/overfit (17 models): ${((Date.now() - started) / 1000).toFixed(1)} s; ${gpu.model.backend.detail}`);
+  assert.equal(gpu.model.backend.engine, 'gpu');
+  assert.match(gpu.model.backend.detail, /^WebGPU on .*17 models in each dispatch, run before the audit/);
+  assert.equal(gpu.attacks.length, cpu.attacks.length);
+  for (const [g, c] of gpu.attacks.map((a, i) => [a, cpu.attacks[i]])) {
+    assert.equal(g.id, c.id);
+    assert.ok(Math.abs(g.metrics.auc - c.metrics.auc) < 1e-4, `${g.id} AUC on WebGPU ${g.metrics.auc} vs CPU ${c.metrics.auc}`);
+  }
+  assert.match(await page.locator('#results-summary').textContent(), /engine: WebGPU on/);
+  await shot(page, 'webgpu-audit', '#results-summary');
+  const auto = await auditWith(page, 'auto');
+  assert.equal(auto.model.backend.engine, 'cpu');
+  assert.match(auto.model.backend.detail, /because the only WebGPU adapter, .*, is a software one/);
   assert.deepEqual(errors, []);
 });

@@ -54,7 +54,9 @@ export function setupRun(store, engine, attacks, show) {
 
   /** Runs an audit with `settings` in the engine; resolves to its result. @param {any} settings */
   async function audit(settings) {
-    const result = await engine.call('audit', [JSON.stringify(settings)]);
+    const choice = /** @type {HTMLSelectElement} */ ($('engine-choice')).value;
+    const chosen = { ...settings, signals: { ...settings.signals, backend: choice === 'webgpu' ? 'gpu' : choice } };
+    const result = await engine.call('audit', [JSON.stringify(chosen), choice]);
     $('run-info').textContent = describeRun(result.run);
     $('run-info').dataset.cached = String(result.run.cached);
     $('run-info').dataset.attackSeconds = String(result.run.attackSeconds);

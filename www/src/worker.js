@@ -2,7 +2,7 @@
 // {id, op, args}; replies are {id, ok, result} or {id, ok: false, error}; long steps post
 // {progress: {step, done, total}}. Cancelling terminates this worker. Files come as File
 // objects (cloning one copies no bytes) and are read here.
-import init, { Lab, attackCatalogue, defaultConfig, webgpuCheck, unpackZip, imageLabels, zipFiles } from '../pkg/mialab.js';
+import init, { Lab, attackCatalogue, defaultConfig, webgpuCheck, runGpuJob, unpackZip, imageLabels, zipFiles } from '../pkg/mialab.js';
 import { simd } from 'wasm-feature-detect';
 
 // The engine is built with WebAssembly SIMD (tract's kernels need it to be fast); a browser
@@ -41,6 +41,39 @@ function switchSession(/** @type {string} */ key, /** @type {boolean} */ fresh) 
     dropped.push(oldest);
   }
   return { resumed, dropped };
+}
+
+/** The engine choice each Lab's WebGPU outputs were made for. */
+const preparedFor = new WeakMap();
+
+/**
+ * Before an audit: with `auto` or `webgpu`, runs the target and references over the audit and
+ * population records on WebGPU (awaited here, as the audit itself cannot) and hands the
+ * outputs to the Lab; `webgpu` makes anything that keeps them off WebGPU an error, `auto`
+ * keeps the reason for the report and runs them on the CPU.
+ */
+async function prepareEngine(/** @type {string} */ choice) {
+  if (choice === 'cpu') {
+    lab.forgetGpuOutputs(undefined);
+    return;
+  }
+  const force = choice === 'webgpu';
+  if (!('gpu' in navigator)) {
+    const reason = 'this browser offers no WebGPU (navigator.gpu is missing)';
+    if (force) throw new Error(`WebGPU was chosen but cannot run this audit: ${reason}`);
+    lab.forgetGpuOutputs(reason);
+    return;
+  }
+  if (preparedFor.get(lab) !== choice) lab.forgetGpuOutputs(undefined);
+  preparedFor.set(lab, choice);
+  const job = lab.gpuJob();
+  if (job.done) {
+    job.free();
+    return;
+  }
+  self.postMessage({ progress: { step: 'running the models on WebGPU', done: 0, total: 1 } });
+  lab.rememberGpuOutputs(await runGpuJob(job, force));
+  self.postMessage({ progress: { step: 'running the models on WebGPU', done: 1, total: 1 } });
 }
 
 /** Bytes of a CSV read per step: the file is parsed as it is read, never held whole. */
@@ -131,7 +164,8 @@ const ops = {
   trainingSetup: (recipe, models, seed) => lab.trainingSetup(recipe, models, seed),
   recipeMatch: (accuracies) => lab.recipeMatch(accuracies),
   zipFiles: (names, contents) => zipFiles(names, contents),
-  audit: (configJson) => {
+  audit: async (configJson, engineChoice = 'cpu') => {
+    await prepareEngine(engineChoice);
     const result = JSON.parse(lab.audit(configJson, (step, done, total) => self.postMessage({ progress: { step, done, total } })));
     result.resultId = nextResult++;
     resultLabs.set(result.resultId, lab);
