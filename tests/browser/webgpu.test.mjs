@@ -31,7 +31,7 @@ test('a zoo CNN and its references run through WebGPU with the CPU engine\'s out
 });
 
 /** Runs the audit with the engine `choice` and returns the report the page exports. */
-async function auditWith(/** @type {import('playwright-core').Page} */ page, /** @type {string} */ choice) {
+async function auditWith(/** @type {import('playwright-core').Page} */ page, /** @type {string} */ choice, timeout = 480_000) {
   await page.selectOption('#engine-choice', choice);
   // Results of the run before stay on the page: wait for this run's end.
   await page.evaluate(() => { document.getElementById('progress-text').textContent = ''; });
@@ -39,23 +39,39 @@ async function auditWith(/** @type {import('playwright-core').Page} */ page, /**
   await page.waitForFunction(
     () => document.getElementById('progress-text').textContent === 'done' || document.getElementById('run-error').textContent.length > 0,
     null,
-    { timeout: 480_000 },
+    { timeout },
   );
   assert.equal(await page.locator('#run-error').textContent(), '', `the audit with engine ${choice}`);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-report')]);
   return JSON.parse(readFileSync(await download.path(), 'utf8'));
 }
 
-test('the SUPPORT2 demo audits on WebGPU with the CPU\'s numbers, and auto says why it keeps to the CPU', { timeout: 600_000 }, async () => {
-  const { page, errors } = await openPage(site.browser, site.url);
-  await page.selectOption('#demo-select', 'support2/overfit');
+/** Loads demo `name` with its references and ticks exactly `attacks`. */
+async function loadDemo(/** @type {import('playwright-core').Page} */ page, /** @type {string} */ name, /** @type {string[]} */ attacks) {
+  await page.selectOption('#demo-select', name);
   await page.click('#demo-load');
-  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('16 models; keep-mask'), null, { timeout: 120_000 });
-  const attacks = ['loss', 'lira-online', 'rmia-online'];
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('16 models; keep-mask'), null, { timeout: 180_000 });
   for (const box of await page.locator('#attack-list input[type=checkbox]').all()) {
     const id = await box.getAttribute('value');
     if ((await box.isChecked()) !== attacks.includes(id)) await box.click();
   }
+}
+
+/** Every attack of `gpu` has the AUC of the same attack in `cpu` within 1e-4. */
+function assertSameAucs(/** @type {any} */ gpu, /** @type {any} */ cpu) {
+  assert.equal(gpu.attacks.length, cpu.attacks.length);
+  gpu.attacks.forEach((/** @type {any} */ g, /** @type {number} */ i) => {
+    const c = cpu.attacks[i];
+    assert.equal(g.id, c.id);
+    assert.ok(Math.abs(g.metrics.auc - c.metrics.auc) < 1e-4, `${g.id} AUC on WebGPU ${g.metrics.auc} vs CPU ${c.metrics.auc}`);
+  });
+}
+
+const ATTACKS = ['loss', 'lira-online', 'rmia-online'];
+
+test('the SUPPORT2 demo audits on WebGPU with the CPU\'s numbers, and auto says why it keeps to the CPU', { timeout: 600_000 }, async () => {
+  const { page, errors } = await openPage(site.browser, site.url);
+  await loadDemo(page, 'support2/overfit', ATTACKS);
   const cpu = await auditWith(page, 'cpu');
   assert.equal(cpu.model.backend.engine, 'cpu');
   const started = Date.now();
@@ -63,15 +79,23 @@ test('the SUPPORT2 demo audits on WebGPU with the CPU\'s numbers, and auto says 
   console.log(`# WebGPU audit of support2/overfit (17 models): ${((Date.now() - started) / 1000).toFixed(1)} s; ${gpu.model.backend.detail}`);
   assert.equal(gpu.model.backend.engine, 'gpu');
   assert.match(gpu.model.backend.detail, /^WebGPU on .*17 models in each dispatch, run before the audit/);
-  assert.equal(gpu.attacks.length, cpu.attacks.length);
-  for (const [g, c] of gpu.attacks.map((a, i) => [a, cpu.attacks[i]])) {
-    assert.equal(g.id, c.id);
-    assert.ok(Math.abs(g.metrics.auc - c.metrics.auc) < 1e-4, `${g.id} AUC on WebGPU ${g.metrics.auc} vs CPU ${c.metrics.auc}`);
-  }
+  assertSameAucs(gpu, cpu);
   assert.match(await page.locator('#results-summary').textContent(), /engine: WebGPU on/);
   await shot(page, 'webgpu-audit', '#results-summary');
   const auto = await auditWith(page, 'auto');
   assert.equal(auto.model.backend.engine, 'cpu');
   assert.match(auto.model.backend.detail, /because the only WebGPU adapter, .*, is a software one/);
+  assert.deepEqual(errors, []);
+});
+
+test('the Fashion-MNIST demo with its 16 references audits on WebGPU with the CPU\'s AUCs', { timeout: 1_200_000 }, async () => {
+  const { page, errors } = await openPage(site.browser, site.url);
+  await loadDemo(page, 'fashion_mnist/overfit', ATTACKS);
+  const cpu = await auditWith(page, 'cpu');
+  const started = Date.now();
+  const gpu = await auditWith(page, 'webgpu', 1_000_000);
+  console.log(`# WebGPU audit of fashion_mnist/overfit (17 models): ${((Date.now() - started) / 1000).toFixed(1)} s; ${gpu.model.backend.detail}`);
+  assert.equal(gpu.model.backend.engine, 'gpu');
+  assertSameAucs(gpu, cpu);
   assert.deepEqual(errors, []);
 });
