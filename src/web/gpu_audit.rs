@@ -5,15 +5,18 @@
 //! calls during the audit then find them. Runs the job does not cover (augmented copies,
 //! noisy queries) stay on the CPU and say so in the report.
 
-use super::{Lab, js_error, plain_error, to_js};
+use super::{Lab, plain_error, to_js};
 use crate::engine::{BackendUsed, fingerprint};
 use crate::gpu::{Gpu, Plan};
 use ndarray::Array2;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 
-/// Records per GPU batch (the device's limits may lower it).
-const BATCH: usize = 1024;
+/// Floating-point work per GPU submission. Each submission is awaited before the next, so
+/// this bounds how long one takes: about two seconds on SwiftShader (1 GFLOP/s). Submissions
+/// of 157 Fashion-MNIST records × 17 models (6 s each there) once ended in a failed buffer
+/// map minutes into the audit in CI; a hardware adapter runs this much in milliseconds.
+const FLOP_PER_SUBMISSION: f64 = 2e9;
 
 /// One record set and the models to run over it.
 struct JobSet {
@@ -65,15 +68,25 @@ impl GpuOutputs {
 #[wasm_bindgen]
 impl Lab {
     /// The GPU job of this session's target and references over its audit and population
-    /// records.
+    /// records, or (nothing loaded to run, a graph that does not lower) why there is none.
     #[wasm_bindgen(js_name = gpuJob)]
-    pub fn gpu_job(&self) -> Result<GpuJob, JsError> {
+    pub fn gpu_job(&self) -> GpuJob {
         let session = &self.session;
+        let unable = |reason: &str| GpuJob {
+            models: Vec::new(),
+            sets: Vec::new(),
+            unable: Some(reason.to_string()),
+            done: false,
+        };
         let Some(target) = session.target() else {
-            return Err(plain_error("load a model first"));
+            return unable(
+                "no model is loaded to run (outputs provided instead of a model run nowhere)",
+            );
+        };
+        let Ok(audit) = session.records() else {
+            return unable("no audit records are loaded");
         };
         let mut sets = Vec::new();
-        let audit = session.records().map_err(js_error)?;
         for records in std::iter::once(audit).chain(session.population()) {
             let values = records.features.as_standard_layout();
             sets.push(JobSet {
@@ -91,7 +104,7 @@ impl Lab {
             })
             .collect();
         let engine = session.engine();
-        Ok(match lowered {
+        match lowered {
             Ok(models)
                 if sets.iter().all(|set| {
                     let ids: Vec<u64> = models.iter().map(|(id, _)| *id).collect();
@@ -111,13 +124,8 @@ impl Lab {
                 unable: None,
                 done: false,
             },
-            Err(reason) => GpuJob {
-                models: Vec::new(),
-                sets: Vec::new(),
-                unable: Some(reason),
-                done: false,
-            },
-        })
+            Err(reason) => unable(&reason),
+        }
     }
 
     /// Hands the outputs of a GPU job to the session's engine (or, where it did not run, its
@@ -188,9 +196,11 @@ pub async fn run_gpu_job(job: GpuJob, force: bool) -> Result<GpuOutputs, JsError
     let mut outputs = Vec::new();
     for (group, set) in &uploaded {
         let width = plans[group[0]].output_len();
+        let per_record = plans[group[0]].flops_per_record() as f64 * group.len() as f64;
+        let batch = ((FLOP_PER_SUBMISSION / per_record.max(1.0)) as usize).clamp(8, 4096);
         for records in &job.sets {
             let out = gpu
-                .run_async(set, &records.features, records.records, BATCH)
+                .run_async(set, &records.features, records.records, batch)
                 .await
                 .map_err(plain_error)?;
             for (k, values) in out.chunks(records.records * width).enumerate() {
