@@ -13,9 +13,8 @@ use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 
 /// Floating-point work per GPU submission. Each submission is awaited before the next, so
-/// this bounds how long one takes: about two seconds on SwiftShader (1 GFLOP/s). Submissions
-/// of 157 Fashion-MNIST records × 17 models (6 s each there) once ended in a failed buffer
-/// map minutes into the audit in CI; a hardware adapter runs this much in milliseconds.
+/// this bounds how long one takes: about two seconds on SwiftShader (1 GFLOP/s), milliseconds
+/// on a hardware adapter.
 const FLOP_PER_SUBMISSION: f64 = 2e9;
 
 /// One record set and the models to run over it.
