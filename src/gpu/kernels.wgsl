@@ -217,6 +217,16 @@ fn signals(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups
 // applied to every output as it is written (kind as for `activation`, 4 for none) and its
 // alpha bits.
 
+// Accumulator `i` of an invocation's four.
+fn pick(i: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>) -> vec4<f32> {
+    switch i {
+        case 0u: { return a0; }
+        case 1u: { return a1; }
+        case 2u: { return a2; }
+        default: { return a3; }
+    }
+}
+
 fn activate(v: f32, kind: u32, alpha_bits: u32) -> f32 {
     switch kind {
         case 0u: { return max(v, 0.0); }
@@ -272,10 +282,7 @@ fn dense_tiled(
     for (var i = 0u; i < 4u; i = i + 1u) {
         let r = my_row + i;
         if (r >= n) { break; }
-        var acc = acc0;
-        if (i == 1u) { acc = acc1; }
-        if (i == 2u) { acc = acc2; }
-        if (i == 3u) { acc = acc3; }
+        let acc = pick(i, acc0, acc1, acc2, acc3);
         for (var j = 0u; j < cols; j = j + 1u) {
             dst[(model * n + r) * outputs + my_col + j] = activate(acc[j], kind, alpha);
         }
@@ -389,10 +396,7 @@ fn conv2d_tiled(
     for (var j = 0u; j < 4u; j = j + 1u) {
         let position = first + j;
         if (position >= positions) { break; }
-        var acc = acc0;
-        if (j == 1u) { acc = acc1; }
-        if (j == 2u) { acc = acc2; }
-        if (j == 3u) { acc = acc3; }
+        let acc = pick(j, acc0, acc1, acc2, acc3);
         for (var i = 0u; i < 4u; i = i + 1u) {
             let co = co0 + i;
             if (co < c_out) {
