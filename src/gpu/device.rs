@@ -3,12 +3,12 @@
 //! one command submission per batch and one read-back through a staging buffer. Batches are
 //! sized to the device's limits (`Limits::downlevel_defaults()` is all it asks for).
 
+use super::buffers::{self, OwnedBuffer, Scratch};
 use super::plan::{Activation, Layer, Plan, PoolKind, Window};
 #[cfg(not(target_arch = "wasm32"))]
 use std::sync::OnceLock;
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
-use wgpu::util::DeviceExt;
 
 const WORKGROUP: u32 = 64;
 const MAX_GROUPS_PER_DIMENSION: u32 = 65_535;
@@ -89,6 +89,14 @@ pub fn shared() -> Result<&'static Gpu, GpuError> {
         .map_err(Clone::clone)
 }
 
+/// The device's memory goes back when the `Gpu` does (in the browser a dropped device
+/// otherwise waits for the garbage collector; see [`super::buffers`]).
+impl Drop for Gpu {
+    fn drop(&mut self) {
+        self.device.destroy();
+    }
+}
+
 impl Gpu {
     /// Opens the first adapter the platform offers (a software one, such as lavapipe or
     /// SwiftShader, counts) and compiles the kernels.
@@ -118,6 +126,12 @@ impl Gpu {
             .await
             .map_err(|e| GpuError::Device(e.to_string()))?;
         let uncaptured = Arc::new(Mutex::new(Vec::new()));
+        let sink = uncaptured.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if let (wgpu::DeviceLostReason::Unknown, Ok(mut errors)) = (reason, sink.lock()) {
+                errors.push(format!("the device was lost: {message}"));
+            }
+        });
         let sink = uncaptured.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             if let Ok(mut errors) = sink.lock() {
@@ -244,19 +258,8 @@ impl Gpu {
         })
     }
 
-    fn storage_init(&self, label: &str, values: &[f32]) -> wgpu::Buffer {
-        // A binding may not be empty: a layer without constants gets one unused value.
-        let values = if values.is_empty() {
-            &[0.0][..]
-        } else {
-            values
-        };
-        self.device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: bytemuck::cast_slice(values),
-                usage: wgpu::BufferUsages::STORAGE,
-            })
+    fn storage_init<T: bytemuck::Pod + Default>(&self, label: &str, values: &[T]) -> OwnedBuffer {
+        buffers::storage_init(&self.device, label, values)
     }
 
     /// The most records one batch of `plan` over `models` models may hold within the
@@ -338,12 +341,22 @@ impl Gpu {
             plan.output_len()
         };
         let batch = batch.clamp(1, self.max_batch(plan, model.models));
+        let scratch = Scratch::new(
+            &self.device,
+            batch.min(n),
+            plan.input_len,
+            plan.widest(),
+            model.models,
+            width,
+        );
         let mut per_model = vec![Vec::with_capacity(n * width); model.models];
         for start in (0..n).step_by(batch) {
             let count = batch.min(n - start);
             let records = &input[start * plan.input_len..(start + count) * plan.input_len];
             let batch_labels = labels.map(|l| &l[start..start + count]);
-            let out = self.run_batch(model, records, count, batch_labels).await?;
+            let out = self
+                .run_batch(model, &scratch, records, count, batch_labels)
+                .await?;
             for (m, rows) in out.chunks(count * width).enumerate() {
                 per_model[m].extend_from_slice(rows);
             }
@@ -354,6 +367,7 @@ impl Gpu {
     async fn run_batch(
         &self,
         model: &GpuModel,
+        scratch: &Scratch,
         input: &[f32],
         n: usize,
         labels: Option<&[u32]>,
@@ -365,16 +379,9 @@ impl Gpu {
         if plan.layers.is_empty() {
             return Ok(input.repeat(model.models));
         }
-        let width = plan.widest() * n * model.models;
-        let source = self.storage_init("records", input);
-        let ping_pong = [0, 1].map(|_| {
-            self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("activations"),
-                size: (width.max(1) * 4) as u64,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            })
-        });
+        self.queue
+            .write_buffer(&scratch.records, 0, bytemuck::cast_slice(input));
+        let ping_pong = &scratch.activations;
         let mut encoder = self.device.create_command_encoder(&Default::default());
         let mut params_buffers = Vec::with_capacity(model.steps.len());
         for (i, step) in model.steps.iter().enumerate() {
@@ -388,15 +395,9 @@ impl Gpu {
                     (kernel, params, flat_groups(invocations))
                 }
             };
-            let params = self
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("layer parameters"),
-                    contents: bytemuck::cast_slice(&params),
-                    usage: wgpu::BufferUsages::STORAGE,
-                });
+            let params = self.storage_init("layer parameters", &params);
             let from = if i == 0 {
-                &source
+                &scratch.records
             } else {
                 &ping_pong[(i + 1) % 2]
             };
@@ -412,23 +413,30 @@ impl Gpu {
         let last = &ping_pong[(model.steps.len() + 1) % 2];
         let Some(labels) = labels else {
             return self
-                .read_back(encoder, last, n * model.models * plan.output_len())
+                .read_back(
+                    encoder,
+                    last,
+                    &scratch.staging,
+                    n * model.models * plan.output_len(),
+                )
                 .await;
         };
         let rows = n * model.models;
         let reduced = &ping_pong[model.steps.len() % 2];
-        self.encode_reduction(
+        let _in_use = self.encode_reduction(
             &mut encoder,
             [last, reduced],
             labels,
             rows,
             plan.output_len(),
         );
-        self.read_back(encoder, reduced, rows * 2).await
+        self.read_back(encoder, reduced, &scratch.staging, rows * 2)
+            .await
     }
 
     /// Encodes the signal reduction of `rows` rows of logits (`[from, to]`; records × models,
-    /// `labels` one per record) into `[p_y, logit_scaled]` per row.
+    /// `labels` one per record) into `[p_y, logit_scaled]` per row; returns the buffers it
+    /// made, which must outlive the submission.
     fn encode_reduction(
         &self,
         encoder: &mut wgpu::CommandEncoder,
@@ -436,24 +444,19 @@ impl Gpu {
         labels: &[u32],
         rows: usize,
         classes: usize,
-    ) {
+    ) -> [OwnedBuffer; 2] {
         let records = labels.len();
         let labels: Vec<f32> = labels.iter().map(|&y| y as f32).collect();
         let labels = self.storage_init("labels", &labels);
         let header = [rows, records, 0, 0, classes].map(|v| v as u32);
-        let params = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("signal parameters"),
-                contents: bytemuck::cast_slice(&header),
-                usage: wgpu::BufferUsages::STORAGE,
-            });
+        let params = self.storage_init("signal parameters", &header);
         self.encode(
             encoder,
             6,
             [from, to, &labels, &params],
             flat_groups(rows as u32),
         );
+        [labels, params]
     }
 
     fn encode(
@@ -489,16 +492,11 @@ impl Gpu {
         &self,
         mut encoder: wgpu::CommandEncoder,
         buffer: &wgpu::Buffer,
+        staging: &wgpu::Buffer,
         values: usize,
     ) -> Result<Vec<f32>, GpuError> {
         let bytes = (values * 4) as u64;
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("read-back"),
-            size: bytes.max(4),
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
+        encoder.copy_buffer_to_buffer(buffer, 0, staging, 0, bytes);
         self.queue.submit([encoder.finish()]);
         let slice = staging.slice(..bytes);
         let (sender, receiver) = futures_channel::oneshot::channel();
@@ -510,11 +508,11 @@ impl Gpu {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| GpuError::Execution(e.to_string()))?;
-        receiver
+        let mapped = receiver
             .await
-            .map_err(|_| GpuError::Execution("the GPU dropped a read-back".to_string()))?
-            .map_err(|e| GpuError::Execution(e.to_string()))?;
+            .map_err(|_| GpuError::Execution("the GPU dropped a read-back".to_string()))?;
         self.check("running the kernels")?;
+        mapped.map_err(|e| GpuError::Execution(e.to_string()))?;
         let view = slice
             .get_mapped_range()
             .map_err(|e| GpuError::Execution(e.to_string()))?;
@@ -547,16 +545,19 @@ impl Gpu {
         if rows == 0 {
             return Ok(Vec::new());
         }
+        use wgpu::BufferUsages as U;
         let source = self.storage_init("logits", logits);
-        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("signals"),
-            size: (rows * 2 * 4) as u64,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
+        let out =
+            buffers::with_capacity(&self.device, "signals", rows * 2, U::STORAGE | U::COPY_SRC);
+        let staging = buffers::with_capacity(
+            &self.device,
+            "read-back",
+            rows * 2,
+            U::MAP_READ | U::COPY_DST,
+        );
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        self.encode_reduction(&mut encoder, [&source, &out], labels, rows, classes);
-        pollster::block_on(self.read_back(encoder, &out, rows * 2))
+        let _in_use = self.encode_reduction(&mut encoder, [&source, &out], labels, rows, classes);
+        pollster::block_on(self.read_back(encoder, &out, &staging, rows * 2))
     }
 }
 
@@ -564,7 +565,7 @@ impl Gpu {
 pub struct GpuModel {
     plan: Plan,
     models: usize,
-    constants: Vec<wgpu::Buffer>,
+    constants: Vec<OwnedBuffer>,
     /// Length of one model's constants, per layer.
     strides: Vec<usize>,
     steps: Vec<Step>,

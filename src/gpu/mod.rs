@@ -4,6 +4,8 @@
 //! decided by [`crate::engine`]; this module knows nothing of that choice.
 
 #[cfg(feature = "gpu")]
+mod buffers;
+#[cfg(feature = "gpu")]
 pub mod device;
 pub mod lower;
 pub mod plan;

@@ -5,8 +5,9 @@
 //! calls during the audit then find them. Runs the job does not cover (augmented copies,
 //! noisy queries) stay on the CPU and say so in the report.
 
+use super::job_sets::{JobSet, job_sets};
 use super::{Lab, plain_error, to_js};
-use crate::engine::{BackendUsed, fingerprint};
+use crate::engine::BackendUsed;
 use crate::gpu::{Gpu, Plan};
 use ndarray::Array2;
 use std::sync::Arc;
@@ -16,13 +17,6 @@ use wasm_bindgen::prelude::*;
 /// this bounds how long one takes: about two seconds on SwiftShader (1 GFLOP/s), milliseconds
 /// on a hardware adapter.
 const FLOP_PER_SUBMISSION: f64 = 2e9;
-
-/// One record set and the models to run over it.
-struct JobSet {
-    features: Vec<f32>,
-    records: usize,
-    fingerprint: u64,
-}
 
 /// What the page asks the GPU to run before an audit: every model of the session over each
 /// record set, or why that cannot be.
@@ -82,18 +76,10 @@ impl Lab {
                 "no model is loaded to run (outputs provided instead of a model run nowhere)",
             );
         };
-        let Ok(audit) = session.records() else {
-            return unable("no audit records are loaded");
+        let sets = match job_sets(session) {
+            Ok(sets) => sets,
+            Err(reason) => return unable(reason),
         };
-        let mut sets = Vec::new();
-        for records in std::iter::once(audit).chain(session.population()) {
-            let values = records.features.as_standard_layout();
-            sets.push(JobSet {
-                features: values.iter().copied().collect(),
-                records: records.len(),
-                fingerprint: fingerprint(&records.features),
-            });
-        }
         let lowered: Result<Vec<(u64, Arc<Plan>)>, String> = std::iter::once(target)
             .chain(session.loaded_references())
             .map(|m| {

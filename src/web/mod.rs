@@ -23,6 +23,7 @@ use wasm_bindgen::prelude::*;
 #[cfg(feature = "gpu")]
 mod gpu_audit;
 mod inference;
+mod job_sets;
 mod training;
 
 #[wasm_bindgen(start)]

@@ -87,3 +87,15 @@ test('the SUPPORT2 demo audits on WebGPU with the CPU\'s numbers, and auto says 
   assert.match(auto.model.backend.detail, /because the only WebGPU adapter, .*, is a software one/);
   assert.deepEqual(errors, []);
 });
+
+test('the Fashion-MNIST demo with its 16 references audits on WebGPU with the CPU\'s AUCs', { timeout: 1_200_000 }, async () => {
+  const { page, errors } = await openPage(site.browser, site.url);
+  await loadDemo(page, 'fashion_mnist/overfit', ATTACKS);
+  const cpu = await auditWith(page, 'cpu');
+  const started = Date.now();
+  const gpu = await auditWith(page, 'webgpu', 1_000_000);
+  console.log(`# WebGPU audit of fashion_mnist/overfit (17 models): ${((Date.now() - started) / 1000).toFixed(1)} s; ${gpu.model.backend.detail}`);
+  assert.equal(gpu.model.backend.engine, 'gpu');
+  assertSameAucs(gpu, cpu);
+  assert.deepEqual(errors, []);
+});
