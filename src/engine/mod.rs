@@ -56,12 +56,14 @@ impl Engine {
         batch_size: usize,
         progress: &mut dyn ProgressSink,
     ) -> Result<(Array2<f32>, BackendUsed), ModelError> {
+        if choice != BackendChoice::Tract
+            && let Some(mut found) = self.remembered.find(&[model.id()], features)
+        {
+            return Ok(found.remove(0));
+        }
         if let Some(engine) = choice.cpu_engine() {
             let out = model.predict_with(engine, features, batch_size, progress)?;
             return Ok((out, BackendUsed::cpu(model.cpu_engine(engine), None)));
-        }
-        if let Some(mut found) = self.remembered.find(&[model.id()], features) {
-            return Ok(found.remove(0));
         }
         match self
             .device
@@ -80,6 +82,18 @@ impl Engine {
 
     /// Keeps `output`, computed by `used` for the model `model_id` on records of
     /// [`fingerprint`] `records`, for this engine's calls to find instead of running it.
+    /// What a run of `model` on the CPU under `choice` reports, for outputs computed on the
+    /// CPU elsewhere (a pool of Web Workers) to read exactly as this engine's own: `None` for
+    /// `tract` and `gpu`, and for `auto` without a note of why the GPU did not run.
+    pub fn cpu_used(&self, model: &Model, choice: BackendChoice) -> Option<BackendUsed> {
+        let what = model.cpu_engine(CpuEngine::Kernels);
+        match choice {
+            BackendChoice::Cpu => Some(BackendUsed::cpu(what, None)),
+            BackendChoice::Auto => Some(BackendUsed::cpu(what, Some(self.remembered.note()?))),
+            BackendChoice::Tract | BackendChoice::Gpu => None,
+        }
+    }
+
     pub fn remember(&self, model_id: u64, records: u64, output: Array2<f32>, used: BackendUsed) {
         self.remembered.keep(model_id, records, output, used);
     }
@@ -120,7 +134,7 @@ impl Engine {
         progress: &mut dyn ProgressSink,
     ) -> Result<(Vec<Array2<f32>>, BackendUsed), ModelError> {
         let ids: Vec<u64> = models.iter().map(Model::id).collect();
-        if choice.cpu_engine().is_none()
+        if choice != BackendChoice::Tract
             && let Some(found) = self.remembered.find(&ids, features)
         {
             let used = found.last().map(|(_, used)| used.clone());

@@ -116,10 +116,7 @@ pub(super) fn prepare(
     let references_key = references_key(config);
 
     // The target on the audit records: every other part is kept beside it.
-    let fresh = cache
-        .as_ref()
-        .is_some_and(|c| c.audit.target.as_ref() == Some(&target_key));
-    if !fresh {
+    if !holds_target_on_audit(cache.as_ref(), &target_key) {
         let started = clock::seconds();
         let (output, signals, backend) =
             target_signals(&inputs, &records.value, RecordSet::Audit, config, progress)?;
@@ -159,9 +156,7 @@ pub(super) fn prepare(
 
     // The target on the population.
     if let Some(population) = &loaded.population {
-        if cache.population.target.as_ref() != Some(&target_key)
-            || cache.signals.population.is_none()
-        {
+        if !holds_target_on_population(cache, &target_key) {
             let started = clock::seconds();
             let (_, signals, _) = target_signals(
                 &inputs,
@@ -202,11 +197,7 @@ pub(super) fn prepare(
             RecordSet::Population => (cache.signals.population.as_mut(), &mut cache.population),
         };
         let Some(signals) = signals else { continue };
-        let holds = keys.references.as_ref() == Some(&references_key)
-            && signals
-                .references
-                .as_ref()
-                .is_some_and(|r| r.probabilities.is_some() || !plan.probabilities);
+        let holds = holds_references(keys, signals, &references_key, plan);
         if plan.references && !holds {
             let started = clock::seconds();
             signals.references = set_references(
@@ -270,6 +261,70 @@ pub(super) fn prepare(
         }
     }
     Ok(computed)
+}
+
+/// Which model runs over whole record sets [`prepare`] would make, as far as the cache can
+/// tell beforehand: so that an engine outside the audit (a pool of Web Workers) can run
+/// exactly those first. Index 0 is the audit records, 1 the population.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PendingRuns {
+    pub target: [bool; 2],
+    pub references: [bool; 2],
+}
+
+/// The runs [`prepare`] would make for `plan` under `config` with the population loaded or
+/// not (the extra queries, which run models on other records, are not among them).
+pub(super) fn pending_runs(
+    cache: Option<&Cache>,
+    config: &AuditConfig,
+    plan: &Plan,
+    with_population: bool,
+) -> PendingRuns {
+    let (target_key, references_key) = (target_key(config), references_key(config));
+    let target_on_audit = !holds_target_on_audit(cache, &target_key);
+    let Some(cache) = cache else {
+        return PendingRuns {
+            target: [true, with_population],
+            references: [plan.references, with_population && plan.references],
+        };
+    };
+    let references_on = |keys: &Keys, signals: Option<&SetSignals>| {
+        plan.references
+            && !signals.is_some_and(|s| holds_references(keys, s, &references_key, plan))
+    };
+    PendingRuns {
+        target: [
+            target_on_audit,
+            with_population && !holds_target_on_population(cache, &target_key),
+        ],
+        references: [
+            references_on(&cache.audit, Some(&cache.signals.audit)),
+            with_population && references_on(&cache.population, cache.signals.population.as_ref()),
+        ],
+    }
+}
+
+fn holds_target_on_audit(cache: Option<&Cache>, target_key: &Value) -> bool {
+    cache.is_some_and(|c| c.audit.target.as_ref() == Some(target_key))
+}
+
+fn holds_target_on_population(cache: &Cache, target_key: &Value) -> bool {
+    cache.population.target.as_ref() == Some(target_key) && cache.signals.population.is_some()
+}
+
+/// Whether a set's reference signals were computed under `references_key` with what `plan`
+/// reads of them.
+fn holds_references(
+    keys: &Keys,
+    signals: &SetSignals,
+    references_key: &Value,
+    plan: &Plan,
+) -> bool {
+    keys.references.as_ref() == Some(references_key)
+        && signals
+            .references
+            .as_ref()
+            .is_some_and(|r| r.probabilities.is_some() || !plan.probabilities)
 }
 
 fn set_name(set: RecordSet) -> &'static str {

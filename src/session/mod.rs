@@ -28,6 +28,7 @@ use crate::provenance::Provenance;
 use crate::records::Records;
 use crate::reference::check_reference_models;
 use crate::signals_file::SignalsFile;
+pub use cache::PendingRuns;
 use cache::{Cache, Inputs, Plan};
 use ndarray::Array2;
 use serde::Serialize;
@@ -341,6 +342,24 @@ impl Session {
             signal_seconds,
             attack_seconds: clock::seconds() - started,
         })
+    }
+
+    /// The runs of the target and of the reference models over whole record sets that
+    /// [`Session::audit`] with `config` would make now (none where the cache holds them, or
+    /// the signals came from a file).
+    pub fn pending_runs(&self, config: &AuditConfig) -> crate::Result<PendingRuns> {
+        if self.fixed.is_some() || self.target.is_none() || self.records.is_none() {
+            return Ok(PendingRuns::default());
+        }
+        let config = self.effective(config);
+        let attacks = self.choose(&config)?;
+        let plan = self.plan(&attacks, &config);
+        Ok(cache::pending_runs(
+            self.cache.as_ref(),
+            &config,
+            &plan,
+            self.population.is_some(),
+        ))
     }
 
     /// Computes every signal the attacks `config` names (every attack the inputs allow, when

@@ -24,6 +24,7 @@ use wasm_bindgen::prelude::*;
 mod gpu_audit;
 mod inference;
 mod job_sets;
+mod pool_audit;
 mod training;
 
 #[wasm_bindgen(start)]

@@ -3,7 +3,7 @@
 // screenshots and downloads under test-artifacts/, and record every network request a page
 // makes.
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
@@ -103,6 +103,43 @@ export async function waitForRun(page, timeout = 300_000) {
     { timeout },
   );
   return page.locator('#run-error').textContent();
+}
+
+/**
+ * Runs the audit with the engine `choice` (and `workers` model threads on the CPU, when
+ * given) and returns the report the page exports, as text.
+ */
+export async function auditReportWith(/** @type {import('playwright-core').Page} */ page, /** @type {string} */ choice, timeout = 480_000, /** @type {number | undefined} */ workers = undefined) {
+  await page.selectOption('#engine-choice', choice);
+  if (workers !== undefined) await page.fill('#engine-workers', String(workers));
+  // Results of the run before stay on the page: wait for this run's end.
+  await page.evaluate(() => { document.getElementById('progress-text').textContent = ''; });
+  await page.click('#run');
+  await page.waitForFunction(
+    () => document.getElementById('progress-text').textContent === 'done' || document.getElementById('run-error').textContent.length > 0,
+    null,
+    { timeout },
+  );
+  const error = await page.locator('#run-error').textContent();
+  if (error !== '') throw new Error(`the audit with engine ${choice}: ${error}`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-report')]);
+  return readFileSync(await download.path(), 'utf8');
+}
+
+/** {@link auditReportWith}, parsed. */
+export async function auditWith(/** @type {import('playwright-core').Page} */ page, /** @type {string} */ choice, timeout = 480_000, /** @type {number | undefined} */ workers = undefined) {
+  return JSON.parse(await auditReportWith(page, choice, timeout, workers));
+}
+
+/** Loads demo `name` with its references and ticks exactly `attacks`. */
+export async function loadDemo(/** @type {import('playwright-core').Page} */ page, /** @type {string} */ name, /** @type {string[]} */ attacks) {
+  await page.selectOption('#demo-select', name);
+  await page.click('#demo-load');
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('16 models; keep-mask'), null, { timeout: 180_000 });
+  for (const box of await page.locator('#attack-list input[type=checkbox]').all()) {
+    const id = await box.getAttribute('value');
+    if ((await box.isChecked()) !== attacks.includes(id)) await box.click();
+  }
 }
 
 /**

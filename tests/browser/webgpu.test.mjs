@@ -2,8 +2,7 @@
 // the page runs a zoo model's lowered kernels through WebGPU and compares them with the CPU engine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { useSite, openPage, shot } from './harness.mjs';
+import { useSite, openPage, shot, auditWith, loadDemo } from './harness.mjs';
 
 const site = useSite(['--enable-unsafe-webgpu']);
 
@@ -29,33 +28,6 @@ test('a zoo CNN and its references run through WebGPU with the CPU engine\'s out
   await shot(page, 'webgpu-check', '.engine');
   assert.deepEqual(errors, []);
 });
-
-/** Runs the audit with the engine `choice` and returns the report the page exports. */
-async function auditWith(/** @type {import('playwright-core').Page} */ page, /** @type {string} */ choice, timeout = 480_000) {
-  await page.selectOption('#engine-choice', choice);
-  // Results of the run before stay on the page: wait for this run's end.
-  await page.evaluate(() => { document.getElementById('progress-text').textContent = ''; });
-  await page.click('#run');
-  await page.waitForFunction(
-    () => document.getElementById('progress-text').textContent === 'done' || document.getElementById('run-error').textContent.length > 0,
-    null,
-    { timeout },
-  );
-  assert.equal(await page.locator('#run-error').textContent(), '', `the audit with engine ${choice}`);
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-report')]);
-  return JSON.parse(readFileSync(await download.path(), 'utf8'));
-}
-
-/** Loads demo `name` with its references and ticks exactly `attacks`. */
-async function loadDemo(/** @type {import('playwright-core').Page} */ page, /** @type {string} */ name, /** @type {string[]} */ attacks) {
-  await page.selectOption('#demo-select', name);
-  await page.click('#demo-load');
-  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('16 models; keep-mask'), null, { timeout: 180_000 });
-  for (const box of await page.locator('#attack-list input[type=checkbox]').all()) {
-    const id = await box.getAttribute('value');
-    if ((await box.isChecked()) !== attacks.includes(id)) await box.click();
-  }
-}
 
 /** Every attack of `gpu` has the AUC of the same attack in `cpu` within 1e-4. */
 function assertSameAucs(/** @type {any} */ gpu, /** @type {any} */ cpu) {

@@ -34,11 +34,12 @@ export function progress(step, done, total) {
 
 /**
  * What the engine computed for a run, in words: "models: cached" when nothing ran.
- * @param {{cached: boolean, computed: {part: string, seconds: number}[], attackSeconds: number}} run
+ * @param {{cached: boolean, computed: {part: string, seconds: number}[], attackSeconds: number, beforehand?: {what: string, seconds: number}}} run
  */
 export function describeRun(run) {
   const models = run.cached ? 'models: cached (no model ran again)' : `models ran: ${run.computed.map((c) => `${c.part} ${c.seconds.toFixed(1)} s`).join(', ')}`;
-  return `${models}; attacks: ${run.attackSeconds.toFixed(2)} s`;
+  const beforehand = run.beforehand ? `the target and references ran ${run.beforehand.what} first: ${run.beforehand.seconds.toFixed(1)} s; ` : '';
+  return `${beforehand}${models}; attacks: ${run.attackSeconds.toFixed(2)} s`;
 }
 
 /**
@@ -48,6 +49,7 @@ export function describeRun(run) {
  * @param {(result: any) => void} show
  */
 export function setupRun(store, engine, attacks, show) {
+  /** @type {HTMLInputElement} */ ($('engine-workers')).value = String(navigator.hardwareConcurrency || 1);
   const setError = (/** @type {string} */ id, /** @type {string} */ message) => {
     $(id).textContent = message || '';
   };
@@ -56,7 +58,8 @@ export function setupRun(store, engine, attacks, show) {
   async function audit(settings) {
     const choice = /** @type {HTMLSelectElement} */ ($('engine-choice')).value;
     const chosen = { ...settings, signals: { ...settings.signals, backend: choice === 'webgpu' ? 'gpu' : choice } };
-    const result = await engine.call('audit', [JSON.stringify(chosen), choice]);
+    const workers = Math.max(1, Math.min(64, Math.floor(Number(/** @type {HTMLInputElement} */ ($('engine-workers')).value)) || 1));
+    const result = await engine.call('audit', [JSON.stringify(chosen), choice, workers]);
     $('run-info').textContent = describeRun(result.run);
     $('run-info').dataset.cached = String(result.run.cached);
     $('run-info').dataset.attackSeconds = String(result.run.attackSeconds);

@@ -50,30 +50,121 @@ const preparedFor = new WeakMap();
  * Before an audit: with `auto` or `webgpu`, runs the target and references over the audit and
  * population records on WebGPU (awaited here, as the audit itself cannot) and hands the
  * outputs to the Lab; `webgpu` makes anything that keeps them off WebGPU an error, `auto`
- * keeps the reason for the report and runs them on the CPU.
+ * keeps the reason for the report and runs them on the CPU: then, and with `cpu`, on a pool
+ * of `workers` model threads when there is more than one. Returns what ran beforehand, if
+ * anything: {what, seconds}.
  */
-async function prepareEngine(/** @type {string} */ choice) {
-  if (choice === 'cpu') {
-    lab.forgetGpuOutputs(undefined);
-    return;
+async function prepareEngine(/** @type {string} */ choice, /** @type {string} */ configJson, /** @type {number} */ workers) {
+  const started = performance.now();
+  if (choice === 'cpu') lab.forgetGpuOutputs(undefined);
+  else {
+    const ran = await prepareGpu(choice);
+    if (ran) return ran === 'run' ? { what: 'on WebGPU', seconds: (performance.now() - started) / 1000 } : null;
   }
+  if (workers <= 1) return null;
+  const threads = await runOnPool(configJson, workers);
+  return threads ? { what: `in ${threads} model workers`, seconds: (performance.now() - started) / 1000 } : null;
+}
+
+/** The WebGPU stage of {@link prepareEngine}: 'run' or 'held' when WebGPU's outputs stand for every model run, else null (the reason is kept for the report). */
+async function prepareGpu(/** @type {string} */ choice) {
   const force = choice === 'webgpu';
   if (!('gpu' in navigator)) {
     const reason = 'this browser offers no WebGPU (navigator.gpu is missing)';
     if (force) throw new Error(`WebGPU was chosen but cannot run this audit: ${reason}`);
     lab.forgetGpuOutputs(reason);
-    return;
+    return null;
   }
   if (preparedFor.get(lab) !== choice) lab.forgetGpuOutputs(undefined);
   preparedFor.set(lab, choice);
   const job = lab.gpuJob();
   if (job.done) {
     job.free();
-    return;
+    return 'held';
   }
   self.postMessage({ progress: { step: 'running the models on WebGPU', done: 0, total: 1 } });
-  lab.rememberGpuOutputs(await runGpuJob(job, force));
+  const outcome = lab.rememberGpuOutputs(await runGpuJob(job, force));
   self.postMessage({ progress: { step: 'running the models on WebGPU', done: 1, total: 1 } });
+  return outcome.reason ? null : 'run';
+}
+
+/** The model threads, made on first use and kept (with the models they loaded) for the next audit. */
+const pool = /** @type {Worker[]} */ ([]);
+/** The model keys each thread holds. */
+const poolHolds = new Map();
+let poolRequest = 0;
+
+/** Sends `message` to model thread `worker`; resolves to its outputs, calling `onDone` as runs finish. */
+function askPool(/** @type {Worker} */ worker, /** @type {any} */ message, /** @type {(done: number) => void} */ onDone) {
+  const id = ++poolRequest;
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (event) => {
+      const reply = event.data;
+      if (reply.id !== id) return;
+      if (reply.error !== undefined) reject(new Error(`a model worker failed: ${reply.error}`));
+      else if (reply.outputs) resolve(reply.outputs);
+      else onDone(reply.done);
+    };
+    worker.onerror = (event) => reject(new Error(`a model worker failed: ${event.message || 'it could not start'}`));
+    worker.postMessage({ id, ...message });
+  });
+}
+
+/**
+ * Runs the models the audit would run over whole record sets on up to `workers` model
+ * threads, each holding a contiguous share of the models, and hands the outputs to the Lab.
+ * Returns the number of threads used (0: nothing to run).
+ */
+async function runOnPool(/** @type {string} */ configJson, /** @type {number} */ workers) {
+  const job = lab.poolJob(configJson);
+  if (!job) return 0;
+  let handed = false;
+  try {
+    if (job.empty) return 0;
+    const threads = Math.max(1, Math.min(workers, job.models));
+    while (pool.length < threads) {
+      const worker = new Worker(new URL('./pool-worker.js', import.meta.url), { type: 'module' });
+      pool.push(worker);
+      poolHolds.set(worker, new Set());
+    }
+    const ownerOf = (/** @type {number} */ model) => Math.floor((model * threads) / job.models);
+    const runs = Array.from({ length: threads }, () => /** @type {{model: number, set: number}[]} */ ([]));
+    for (let set = 0; set < job.sets; set++) for (const model of job.setModels(set)) runs[ownerOf(model)].push({ model, set });
+    const total = runs.reduce((n, r) => n + r.length, 0);
+    const features = Array.from({ length: job.sets }, (_, set) => job.setFeatures(set));
+    const done = new Array(threads).fill(0);
+    const step = `running the models in ${threads} model workers`;
+    const report = () => self.postMessage({ progress: { step, done: done.reduce((a, b) => a + b, 0), total } });
+    report();
+    const outputs = await Promise.all(runs.map((share, w) => {
+      const worker = pool[w];
+      const held = poolHolds.get(worker);
+      const keys = [...new Set(share.map((r) => r.model))].map((m) => ({ model: m, key: job.modelKey(m) }));
+      const load = keys.filter((k) => !held.has(k.key)).map((k) => ({ key: k.key, bytes: job.modelBytes(k.model) }));
+      poolHolds.set(worker, new Set(keys.map((k) => k.key)));
+      return askPool(worker, {
+        keep: keys.map((k) => k.key),
+        load,
+        sets: features,
+        runs: share.map((r) => ({ key: job.modelKey(r.model), set: r.set })),
+        batch: job.batchSize,
+      }, (n) => {
+        done[w] = n;
+        report();
+      });
+    }));
+    runs.forEach((share, w) => share.forEach((r, k) => job.accept(r.model, r.set, outputs[w][k])));
+    handed = true;
+    lab.rememberPoolOutputs(job, configJson);
+    return threads;
+  } catch (error) {
+    // A thread that failed may hold anything: start afresh next time.
+    for (const worker of pool.splice(0)) worker.terminate();
+    poolHolds.clear();
+    throw error;
+  } finally {
+    if (!handed) job.free();
+  }
 }
 
 /** Bytes of a CSV read per step: the file is parsed as it is read, never held whole. */
@@ -164,9 +255,10 @@ const ops = {
   trainingSetup: (recipe, models, seed) => lab.trainingSetup(recipe, models, seed),
   recipeMatch: (accuracies) => lab.recipeMatch(accuracies),
   zipFiles: (names, contents) => zipFiles(names, contents),
-  audit: async (configJson, engineChoice = 'cpu') => {
-    await prepareEngine(engineChoice);
+  audit: async (configJson, engineChoice = 'cpu', workers = 1) => {
+    const beforehand = await prepareEngine(engineChoice, configJson, workers);
     const result = JSON.parse(lab.audit(configJson, (step, done, total) => self.postMessage({ progress: { step, done, total } })));
+    if (beforehand) result.run.beforehand = beforehand;
     result.resultId = nextResult++;
     resultLabs.set(result.resultId, lab);
     return result;

@@ -1,0 +1,44 @@
+// The page's audit on every core: the target and references run in a pool of model workers
+// before the audit, and the report is the same, byte for byte, whatever the pool's size.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useSite, openPage, shot, auditReportWith, loadDemo } from './harness.mjs';
+
+const site = useSite();
+const ATTACKS = ['loss', 'lira-online', 'rmia-online'];
+
+/** A fresh page with demo `name` loaded, audited on the CPU with `workers` model threads. */
+async function auditIn(/** @type {string} */ name, /** @type {number} */ workers) {
+  const { page, errors } = await openPage(site.browser, site.url);
+  await loadDemo(page, name, ATTACKS);
+  const started = Date.now();
+  const report = await auditReportWith(page, 'cpu', 480_000, workers);
+  const seconds = (Date.now() - started) / 1000;
+  const info = await page.locator('#run-info').textContent();
+  console.log(`# ${name}, ${workers} model worker(s): ${seconds.toFixed(1)} s; ${info}`);
+  return { page, errors, report, info };
+}
+
+test('the SUPPORT2 demo gives the same report with one model thread and with a pool of three', { timeout: 600_000 }, async () => {
+  const one = await auditIn('support2/overfit', 1);
+  assert.doesNotMatch(one.info, /model workers/);
+  const pool = await auditIn('support2/overfit', 3);
+  assert.match(pool.info, /ran in 3 model workers first: [\d.]+ s/);
+  assert.equal(pool.report, one.report, 'the report with a pool of 3 model workers differs from the one with 1');
+  const parsed = JSON.parse(pool.report);
+  assert.equal(parsed.model.backend.engine, 'cpu');
+  assert.ok(parsed.attacks.every((/** @type {any} */ a) => a.metrics.auc > 0.5), 'the demo leaks');
+  await shot(pool.page, 'pool-audit', '#run-info');
+
+  // Running again with another attack runs no model: the pool has nothing to do.
+  await pool.page.locator('#attack-list input[value="rmia-offline"]').check();
+  await auditReportWith(pool.page, 'cpu', 120_000, 3);
+  assert.doesNotMatch(await pool.page.locator('#run-info').textContent(), /model workers/);
+  await one.page.locator('#attack-list input[value="rmia-offline"]').check();
+  // Auto on a software adapter keeps to the CPU, in the pool, and says why, as one thread does.
+  const autoPool = JSON.parse(await auditReportWith(pool.page, 'auto', 480_000, 2));
+  const autoOne = JSON.parse(await auditReportWith(one.page, 'auto', 480_000, 1));
+  assert.equal(autoPool.model.backend.detail, autoOne.model.backend.detail);
+  assert.deepEqual(autoPool.attacks, autoOne.attacks);
+  assert.deepEqual([...one.errors, ...pool.errors], []);
+});
