@@ -215,3 +215,73 @@ fn loading_new_inputs_forgets_what_they_invalidate() {
         "no CLI flag in a library message: {cause}"
     );
 }
+
+/// The whole-set runs `pending` names, as the audit's computed parts name them.
+fn predicted(pending: mialab::session::PendingRuns) -> Vec<String> {
+    let names = [
+        (pending.target[0], "the target on the audit records"),
+        (pending.target[1], "the target on the population"),
+        (
+            pending.references[0],
+            "the reference models on the audit records",
+        ),
+        (
+            pending.references[1],
+            "the reference models on the population",
+        ),
+    ];
+    names
+        .into_iter()
+        .filter(|(run, _)| *run)
+        .map(|(_, name)| name.to_string())
+        .collect()
+}
+
+#[test]
+fn the_runs_a_session_predicts_are_the_runs_its_audit_makes() {
+    // What a pool of workers runs before an audit (the page) must be what the audit would run.
+    let mut session = support2_session();
+    let mut top1 = config(&["loss", "lira-online"]);
+    top1.signals.defences = vec![Defence::Round(2)];
+    let mut batch = config(&["loss", "lira-online"]);
+    batch.signals.batch_size = 100;
+    let steps = [
+        config(&["loss"]),
+        config(&["loss", "lira-online", "rmia-online"]),
+        config(&["loss", "lira-online", "rmia-online"]),
+        top1,
+        batch,
+        config(&["lira-offline"]),
+    ];
+    for (k, step) in steps.iter().enumerate() {
+        let pending = session.pending_runs(step).unwrap();
+        let run = session.audit(step, &mut NoProgress).unwrap();
+        let whole_sets: Vec<String> = parts(&run)
+            .into_iter()
+            .filter(|p| p.starts_with("the target on") || p.starts_with("the reference models on"))
+            .collect();
+        assert_eq!(predicted(pending), whole_sets, "step {k}");
+        assert_eq!(
+            predicted(session.pending_runs(step).unwrap()),
+            Vec::<String>::new(),
+            "after step {k} nothing is pending"
+        );
+    }
+    session.set_population(None);
+    let pending = session.pending_runs(&steps[1]).unwrap();
+    assert_eq!(pending.target, [false, false]);
+    assert_eq!(
+        pending.references,
+        [false, false],
+        "the audit records' parts still hold"
+    );
+    let mut fresh = support2_session();
+    fresh.set_population(None);
+    assert_eq!(
+        predicted(fresh.pending_runs(&steps[1]).unwrap()),
+        [
+            "the target on the audit records",
+            "the reference models on the audit records"
+        ]
+    );
+}

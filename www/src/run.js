@@ -49,7 +49,14 @@ export function describeRun(run) {
  * @param {(result: any) => void} show
  */
 export function setupRun(store, engine, attacks, show) {
-  /** @type {HTMLInputElement} */ ($('engine-workers')).value = String(navigator.hardwareConcurrency || 1);
+  const workersInput = /** @type {HTMLInputElement} */ ($('engine-workers'));
+  workersInput.value = String(navigator.hardwareConcurrency || 1);
+  /** The model threads asked for, within 1..64. */
+  const chosenWorkers = () => Math.max(1, Math.min(64, Math.floor(Number(workersInput.value)) || 1));
+  // The threads start (and compile the engine) while the user chooses, not when the audit does.
+  const warm = () => engine.call('warmPool', [chosenWorkers()]).catch(() => {});
+  workersInput.addEventListener('change', warm);
+  warm();
   const setError = (/** @type {string} */ id, /** @type {string} */ message) => {
     $(id).textContent = message || '';
   };
@@ -58,7 +65,7 @@ export function setupRun(store, engine, attacks, show) {
   async function audit(settings) {
     const choice = /** @type {HTMLSelectElement} */ ($('engine-choice')).value;
     const chosen = { ...settings, signals: { ...settings.signals, backend: choice === 'webgpu' ? 'gpu' : choice } };
-    const workers = Math.max(1, Math.min(64, Math.floor(Number(/** @type {HTMLInputElement} */ ($('engine-workers')).value)) || 1));
+    const workers = chosenWorkers();
     const result = await engine.call('audit', [JSON.stringify(chosen), choice, workers]);
     $('run-info').textContent = describeRun(result.run);
     $('run-info').dataset.cached = String(result.run.cached);

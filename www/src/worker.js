@@ -94,6 +94,15 @@ const pool = /** @type {Worker[]} */ ([]);
 const poolHolds = new Map();
 let poolRequest = 0;
 
+/** Starts model threads until there are `size` (each compiles the engine as it starts). */
+function growPool(/** @type {number} */ size) {
+  while (pool.length < size) {
+    const worker = new Worker(new URL('./pool-worker.js', import.meta.url), { type: 'module' });
+    pool.push(worker);
+    poolHolds.set(worker, new Set());
+  }
+}
+
 /** Sends `message` to model thread `worker`; resolves to its outputs, calling `onDone` as runs finish. */
 function askPool(/** @type {Worker} */ worker, /** @type {any} */ message, /** @type {(done: number) => void} */ onDone) {
   const id = ++poolRequest;
@@ -122,11 +131,7 @@ async function runOnPool(/** @type {string} */ configJson, /** @type {number} */
   try {
     if (job.empty) return 0;
     const threads = Math.max(1, Math.min(workers, job.models));
-    while (pool.length < threads) {
-      const worker = new Worker(new URL('./pool-worker.js', import.meta.url), { type: 'module' });
-      pool.push(worker);
-      poolHolds.set(worker, new Set());
-    }
+    growPool(threads);
     const ownerOf = (/** @type {number} */ model) => Math.floor((model * threads) / job.models);
     const runs = Array.from({ length: threads }, () => /** @type {{model: number, set: number}[]} */ ([]));
     for (let set = 0; set < job.sets; set++) for (const model of job.setModels(set)) runs[ownerOf(model)].push({ model, set });
@@ -255,6 +260,11 @@ const ops = {
   trainingSetup: (recipe, models, seed) => lab.trainingSetup(recipe, models, seed),
   recipeMatch: (accuracies) => lab.recipeMatch(accuracies),
   zipFiles: (names, contents) => zipFiles(names, contents),
+  // Starts the model threads an audit with `workers` will use, so that it does not wait for them.
+  warmPool: (workers) => {
+    if (workers > 1) growPool(Math.min(workers, 64));
+    return true;
+  },
   audit: async (configJson, engineChoice = 'cpu', workers = 1) => {
     const beforehand = await prepareEngine(engineChoice, configJson, workers);
     const result = JSON.parse(lab.audit(configJson, (step, done, total) => self.postMessage({ progress: { step, done, total } })));
