@@ -525,3 +525,162 @@ fn reference_models_reduced_on_the_gpu_give_tracts_signals() {
         }
     }
 }
+
+mod training {
+    //! The GPU trainer against the CPU training code (its twin): the same seed, recipe and
+    //! records give the same losses and parameters, within float32 rounding.
+
+    use mialab::gpu::Activation;
+    use mialab::train::{
+        Architecture, Block, Classification, EpochEnd, Head, Network, OptimizerKind, Recipe,
+        TrainingSet, fit, fit_on_gpu,
+    };
+    use rand::rngs::ChaCha8Rng;
+    use rand::{RngExt, SeedableRng};
+    use std::ops::ControlFlow;
+
+    /// Every layer the GPU trains, behind a fixed standardisation, ending in `classes` logits.
+    fn network_with(classes: usize) -> Architecture {
+        let dense = |inputs, outputs| Block::Dense { inputs, outputs };
+        let activation = |kind, len| Block::Activation { kind, len };
+        Architecture {
+            record_shape: vec![9],
+            blocks: vec![
+                Block::Affine {
+                    channels: 9,
+                    inner: 1,
+                    scale: (0..9).map(|i| 0.5 + i as f32 * 0.1).collect(),
+                    shift: (0..9).map(|i| i as f32 * -0.05).collect(),
+                },
+                dense(9, 70),
+                activation(Activation::LeakyRelu(0.1), 70),
+                Block::Dropout {
+                    ratio: 0.25,
+                    len: 70,
+                },
+                dense(70, 33),
+                activation(Activation::Tanh, 33),
+                dense(33, 20),
+                activation(Activation::Sigmoid, 20),
+                dense(20, 12),
+                activation(Activation::Relu, 12),
+                dense(12, classes),
+            ],
+            head: Head::Logits,
+        }
+    }
+
+    fn records(n: usize, classes: usize) -> (Vec<f32>, Vec<usize>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let labels: Vec<usize> = (0..n).map(|i| i % classes.max(2)).collect();
+        let x = labels
+            .iter()
+            .flat_map(|&y| (0..9).map(move |d| (d % 3 == y % 3) as u8 as f32))
+            .map(|v| v + rng.random_range(-1.0f32..1.0))
+            .collect();
+        (x, labels)
+    }
+
+    /// Trains from seed 3 on the CPU and on the GPU; returns both networks and losses.
+    fn both(classes: usize, recipe: &Recipe) -> [(Network, Vec<f64>); 2] {
+        let (x, labels) = records(157, classes);
+        let records: Vec<usize> = (0..labels.len()).filter(|i| i % 7 != 0).collect();
+        let data = TrainingSet {
+            features: &x,
+            record_len: 9,
+            records: &records,
+        };
+        let gpu = mialab::gpu::device::shared().expect("a GPU adapter (lavapipe in CI)");
+        [false, true].map(|on_gpu| {
+            let mut rng = ChaCha8Rng::seed_from_u64(3);
+            let mut network = Network::initialise(&network_with(classes), &mut rng);
+            let mut losses = Vec::new();
+            let mut seen = |end: EpochEnd| {
+                losses.push(end.loss);
+                ControlFlow::Continue(())
+            };
+            if on_gpu {
+                fit_on_gpu(
+                    gpu,
+                    &mut network,
+                    &labels,
+                    data,
+                    recipe,
+                    &mut rng,
+                    &mut seen,
+                )
+                .unwrap();
+            } else {
+                let objective = Classification { labels: &labels };
+                fit(
+                    &mut network,
+                    &objective,
+                    data,
+                    recipe,
+                    &mut rng,
+                    &mut |end, _| seen(end),
+                )
+                .unwrap();
+            }
+            (network, losses)
+        })
+    }
+
+    #[test]
+    fn the_gpu_trains_a_dense_network_as_the_cpu_does() {
+        let recipes = [
+            (OptimizerKind::Adam, 1e-3, 0.01),
+            (OptimizerKind::Adamw, 2e-3, 0.1),
+            (OptimizerKind::Sgd, 5e-2, 1e-3),
+        ];
+        for classes in [4, 1] {
+            for (optimizer, learning_rate, weight_decay) in recipes {
+                let recipe = Recipe {
+                    optimizer,
+                    learning_rate,
+                    weight_decay,
+                    epochs: Some(6),
+                    batch_size: 32,
+                    ..Recipe::default()
+                };
+                let [(cpu, cpu_losses), (gpu, gpu_losses)] = both(classes, &recipe);
+                let worst = cpu
+                    .params
+                    .iter()
+                    .zip(&gpu.params)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                let moved = cpu
+                    .params
+                    .iter()
+                    .zip(
+                        &Network::initialise(
+                            &network_with(classes),
+                            &mut ChaCha8Rng::seed_from_u64(3),
+                        )
+                        .params,
+                    )
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                println!(
+                    "{classes} classes, {optimizer:?}: largest |GPU − CPU| parameter {worst:.2e} (training moved one by {moved:.2e}); losses {cpu_losses:?} vs {gpu_losses:?}"
+                );
+                assert!(
+                    worst < 1e-4,
+                    "{optimizer:?}, {classes} classes: parameters differ by {worst}"
+                );
+                assert!(
+                    moved > 100.0 * worst,
+                    "training moved the parameters ({moved})"
+                );
+                for (a, b) in cpu_losses.iter().zip(&gpu_losses) {
+                    assert!(
+                        (a - b).abs() < 1e-4 * a.abs().max(1.0),
+                        "losses {cpu_losses:?} vs {gpu_losses:?}"
+                    );
+                }
+                assert!(gpu_losses.last() < gpu_losses.first(), "the loss falls");
+            }
+        }
+    }
+}

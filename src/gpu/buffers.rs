@@ -29,11 +29,13 @@ impl Drop for OwnedBuffer {
     }
 }
 
-/// A storage buffer holding `values` (one unused zero if empty: a binding may not be empty).
+/// A storage buffer holding `values` (one unused zero if empty: a binding may not be empty),
+/// with `usage` besides `STORAGE`.
 pub fn storage_init<T: bytemuck::Pod + Default>(
     device: &wgpu::Device,
     label: &str,
     values: &[T],
+    usage: wgpu::BufferUsages,
 ) -> OwnedBuffer {
     let zero = [T::default()];
     let values = if values.is_empty() { &zero[..] } else { values };
@@ -41,7 +43,7 @@ pub fn storage_init<T: bytemuck::Pod + Default>(
         device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents: bytemuck::cast_slice(values),
-            usage: wgpu::BufferUsages::STORAGE,
+            usage: wgpu::BufferUsages::STORAGE | usage,
         }),
     )
 }

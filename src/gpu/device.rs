@@ -206,7 +206,32 @@ impl Gpu {
         self.software
     }
 
-    fn check(&self, what: &str) -> Result<(), GpuError> {
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(super) fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(super) fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// The first `values` floats of `buffer`, once the work submitted before is done.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(super) fn read_floats(
+        &self,
+        buffer: &wgpu::Buffer,
+        values: usize,
+    ) -> Result<Vec<f32>, GpuError> {
+        use wgpu::BufferUsages as U;
+        let staging =
+            buffers::with_capacity(&self.device, "read-back", values, U::MAP_READ | U::COPY_DST);
+        let encoder = self.device.create_command_encoder(&Default::default());
+        pollster::block_on(self.read_back(encoder, buffer, &staging, values))
+    }
+
+    /// The errors the device reported since the last check, as one error about `what`.
+    pub(super) fn check(&self, what: &str) -> Result<(), GpuError> {
         let errors = std::mem::take(
             &mut *self
                 .uncaptured
@@ -259,7 +284,7 @@ impl Gpu {
     }
 
     fn storage_init<T: bytemuck::Pod + Default>(&self, label: &str, values: &[T]) -> OwnedBuffer {
-        buffers::storage_init(&self.device, label, values)
+        buffers::storage_init(&self.device, label, values, wgpu::BufferUsages::empty())
     }
 
     /// The most records one batch of `plan` over `models` models may hold within the
@@ -607,7 +632,7 @@ impl GpuModel {
 
 /// The workgroups of a one-dimensional kernel of `invocations` invocations, folded into a
 /// second dimension past the per-dimension limit.
-fn flat_groups(invocations: u32) -> [u32; 3] {
+pub(super) fn flat_groups(invocations: u32) -> [u32; 3] {
     let groups = invocations.div_ceil(WORKGROUP).max(1);
     let x = groups.min(MAX_GROUPS_PER_DIMENSION);
     [x, groups.div_ceil(x), 1]

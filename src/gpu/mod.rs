@@ -9,6 +9,8 @@ mod buffers;
 pub mod device;
 pub mod lower;
 pub mod plan;
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+pub mod training;
 pub mod twin;
 
 #[cfg(feature = "gpu")]

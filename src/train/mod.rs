@@ -14,6 +14,8 @@
 mod architecture;
 mod export;
 mod fit;
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+mod gpu_fit;
 mod layers;
 mod network;
 mod objective;
@@ -28,6 +30,8 @@ mod tests;
 pub use architecture::{Architecture, ArchitectureError, Block, Head, Standardize};
 pub use export::to_onnx;
 pub use fit::{EpochEnd, TrainingSet, fit};
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+pub use gpu_fit::{fit_on_gpu, gpu_layers};
 pub use network::Network;
 pub use objective::{Classification, GaussianScores, LOG_SCALE_BOUNDS, Objective};
 pub use recipe::{OptimizerKind, Recipe, RecipeError, Schedule};
@@ -51,4 +55,6 @@ pub enum TrainError {
     Cancelled,
     #[error("{0}")]
     Records(String),
+    #[error("training on the GPU failed: {0}")]
+    Gpu(String),
 }

@@ -163,16 +163,7 @@ impl Network {
                     (out, Kept::Argmax(argmax))
                 }
                 Block::Dropout { ratio, .. } => {
-                    let keep = 1.0 / (1.0 - ratio);
-                    let mask: Vec<f32> = (0..current.len())
-                        .map(|_| {
-                            if rng.random::<f32>() < *ratio {
-                                0.0
-                            } else {
-                                keep
-                            }
-                        })
-                        .collect();
+                    let mask = dropout_mask(*ratio, current.len(), rng);
                     let out = current.iter().zip(&mask).map(|(v, m)| v * m).collect();
                     (out, Kept::Mask(mask))
                 }
@@ -387,6 +378,21 @@ impl Network {
     pub fn logits(&self, x: &[f32], n: usize) -> Result<Vec<f32>, String> {
         CpuPlan::new(&self.plan(false)).run(x, n)
     }
+}
+
+/// A dropout mask over `len` values drawn from `rng`: 0 with probability `ratio`, else
+/// `1 / (1 − ratio)`.
+pub(super) fn dropout_mask(ratio: f32, len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let keep = 1.0 / (1.0 - ratio);
+    (0..len)
+        .map(|_| {
+            if rng.random::<f32>() < ratio {
+                0.0
+            } else {
+                keep
+            }
+        })
+        .collect()
 }
 
 /// A permutation of `0..n` drawn from `rng`.

@@ -2,9 +2,24 @@
 
 use super::recipe::{OptimizerKind, Recipe};
 
-const BETA1: f64 = 0.9;
-const BETA2: f64 = 0.999;
-const EPSILON: f64 = 1e-8;
+pub(super) const BETA1: f64 = 0.9;
+pub(super) const BETA2: f64 = 0.999;
+pub(super) const EPSILON: f64 = 1e-8;
+
+/// Adam's bias corrections at step `t` (from 1): `1 − β1^t` and `√(1 − β2^t)`, in the
+/// precision the update uses.
+pub(super) fn adam_corrections(t: i32) -> (f32, f32) {
+    (
+        (1.0 - BETA1.powi(t)) as f32,
+        ((1.0 - BETA2.powi(t)) as f32).sqrt(),
+    )
+}
+
+/// Each parameter's weight decay: the recipe's for weights, 0 for the rest.
+pub(super) fn decay_of(recipe: &Recipe, decayed: &[bool]) -> Vec<f32> {
+    let wd = recipe.weight_decay as f32;
+    decayed.iter().map(|&d| if d { wd } else { 0.0 }).collect()
+}
 
 /// An optimiser's state over one parameter vector.
 pub struct Optimizer {
@@ -23,11 +38,10 @@ pub struct Optimizer {
 impl Optimizer {
     pub fn new(recipe: &Recipe, decayed: Vec<bool>) -> Optimizer {
         let n = decayed.len();
-        let wd = recipe.weight_decay as f32;
         Optimizer {
             kind: recipe.optimizer,
             momentum: recipe.momentum as f32,
-            decay: decayed.iter().map(|&d| if d { wd } else { 0.0 }).collect(),
+            decay: decay_of(recipe, &decayed),
             first: vec![0.0; n],
             second: if recipe.optimizer == OptimizerKind::Sgd {
                 Vec::new()
@@ -57,8 +71,7 @@ impl Optimizer {
                 let decoupled = (self.kind == OptimizerKind::Adamw) as u8 as f32;
                 let coupled = 1.0 - decoupled;
                 // m̂/(√v̂ + ε) with m̂ = m/c1 and √v̂ = √v/√c2, √c2 taken once per step.
-                let c1 = (1.0 - BETA1.powi(self.steps)) as f32;
-                let root_c2 = ((1.0 - BETA2.powi(self.steps)) as f32).sqrt();
+                let (c1, root_c2) = adam_corrections(self.steps);
                 let (b1, b2, eps) = (BETA1 as f32, BETA2 as f32, EPSILON as f32);
                 let (m, v) = (&mut self.first[..n], &mut self.second[..n]);
                 for i in 0..n {

@@ -69,6 +69,70 @@ pub fn training_features(records: &Records, classes: usize) -> Result<Vec<f32>, 
     Ok(records.features.iter().copied().collect())
 }
 
+/// Where reference models train.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TrainingDevice {
+    /// mialab's CPU training code, one model per thread.
+    #[default]
+    Cpu,
+    /// The process's GPU and its training kernels (dense networks; [`super::gpu_layers`]
+    /// says which), natively in a build with the `gpu` feature.
+    Gpu,
+}
+
+/// Where the user asks reference models to train.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum DeviceChoice {
+    /// The GPU where a hardware adapter exists and it trains the architecture, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    /// The GPU whatever the adapter (a software one too), or an error saying why not.
+    Gpu,
+}
+
+/// The device `choice` trains `architecture` on, and what it is in words ("the CPU,
+/// because …"); an error when the GPU is asked for and cannot.
+pub fn choose_device(
+    choice: DeviceChoice,
+    architecture: &Architecture,
+) -> Result<(TrainingDevice, String), TrainError> {
+    if choice == DeviceChoice::Cpu {
+        return Ok((TrainingDevice::Cpu, "the CPU".to_string()));
+    }
+    match gpu_for(architecture) {
+        Ok((adapter, software)) if choice == DeviceChoice::Gpu || !software => Ok((
+            TrainingDevice::Gpu,
+            format!("the GPU's training kernels on {adapter}"),
+        )),
+        Ok((adapter, _)) => Ok((
+            TrainingDevice::Cpu,
+            format!(
+                "the CPU, because the only GPU adapter, {adapter}, is a software one (slower than the CPU; --device gpu uses it anyway)"
+            ),
+        )),
+        Err(reason) if choice == DeviceChoice::Auto => {
+            Ok((TrainingDevice::Cpu, format!("the CPU, because {reason}")))
+        }
+        Err(reason) => Err(TrainError::Gpu(reason)),
+    }
+}
+
+/// The GPU adapter and whether it is a software one, if it can train `architecture`.
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+fn gpu_for(architecture: &Architecture) -> Result<(String, bool), String> {
+    super::gpu_layers(architecture)?;
+    let gpu = crate::gpu::device::shared().map_err(|e| e.to_string())?;
+    Ok((gpu.adapter().to_string(), gpu.is_software()))
+}
+
+#[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+fn gpu_for(_architecture: &Architecture) -> Result<(String, bool), String> {
+    Err("this build of mialab has no native GPU path".to_string())
+}
+
 /// What every reference model of one set is trained from.
 #[derive(Clone, Copy)]
 pub struct ReferenceTraining<'a> {
@@ -78,9 +142,35 @@ pub struct ReferenceTraining<'a> {
     pub labels: &'a [usize],
     pub recipe: &'a Recipe,
     pub seed: u64,
+    pub device: TrainingDevice,
 }
 
 impl ReferenceTraining<'_> {
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    fn fit_on_gpu(
+        &self,
+        network: &mut Network,
+        data: TrainingSet<'_>,
+        rng: &mut ChaCha8Rng,
+        on_epoch: &mut dyn FnMut(EpochEnd) -> ControlFlow<()>,
+    ) -> Result<(), TrainError> {
+        let gpu = crate::gpu::device::shared().map_err(|e| TrainError::Gpu(e.to_string()))?;
+        super::fit_on_gpu(gpu, network, self.labels, data, self.recipe, rng, on_epoch)
+    }
+
+    #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+    fn fit_on_gpu(
+        &self,
+        _network: &mut Network,
+        _data: TrainingSet<'_>,
+        _rng: &mut ChaCha8Rng,
+        _on_epoch: &mut dyn FnMut(EpochEnd) -> ControlFlow<()>,
+    ) -> Result<(), TrainError> {
+        Err(TrainError::Gpu(
+            "this build of mialab trains on the CPU only (no native GPU path)".to_string(),
+        ))
+    }
+
     /// Trains reference model `index` on the records `keep` marks.
     pub fn train(
         &self,
@@ -116,20 +206,26 @@ impl ReferenceTraining<'_> {
             records: &inside,
         };
         let mut losses = Vec::new();
-        let objective = Classification {
-            labels: self.labels,
+        let mut seen = |end: EpochEnd| {
+            losses.push(end.loss);
+            on_epoch(end)
         };
-        fit(
-            &mut network,
-            &objective,
-            data,
-            self.recipe,
-            &mut rng,
-            &mut |end, _| {
-                losses.push(end.loss);
-                on_epoch(end)
-            },
-        )?;
+        match self.device {
+            TrainingDevice::Cpu => {
+                let objective = Classification {
+                    labels: self.labels,
+                };
+                fit(
+                    &mut network,
+                    &objective,
+                    data,
+                    self.recipe,
+                    &mut rng,
+                    &mut |end, _| seen(end),
+                )?;
+            }
+            TrainingDevice::Gpu => self.fit_on_gpu(&mut network, data, &mut rng, &mut seen)?,
+        }
         let predicted = predict_classes(&network, self.features, records)?;
         let accuracy = accuracy(&predicted, self.labels, keep);
         Ok(TrainedReference {
@@ -149,6 +245,7 @@ pub fn train_references(
     keep: &Array2<bool>,
     recipe: &Recipe,
     seed: u64,
+    device: TrainingDevice,
     on_epoch: &(dyn Fn(usize, EpochEnd) -> ControlFlow<()> + Sync),
 ) -> Result<Vec<TrainedReference>, TrainError> {
     let features = training_features(records, architecture.classes())?;
@@ -158,6 +255,7 @@ pub fn train_references(
         labels: &records.labels,
         recipe,
         seed,
+        device,
     };
     let indices: Vec<usize> = (0..keep.nrows()).collect();
     crate::parallel::map_ordered(&indices, |&k| {

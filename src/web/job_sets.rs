@@ -9,6 +9,8 @@ use crate::session::Session;
 pub(super) struct JobSet {
     pub features: Vec<f32>,
     pub records: usize,
+    /// The records' shape, records first.
+    pub shape: Vec<usize>,
     pub fingerprint: u64,
 }
 
@@ -28,6 +30,7 @@ pub(super) fn job_sets(session: &Session) -> Result<Vec<JobSet>, &'static str> {
                 .copied()
                 .collect(),
             records: records.len(),
+            shape: records.features.shape().to_vec(),
             fingerprint: fingerprint(&records.features),
         })
         .collect())

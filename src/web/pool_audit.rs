@@ -133,6 +133,14 @@ impl Lab {
             return Ok(None);
         };
         let references = session.loaded_references();
+        // Records a model cannot read are the audit's to refuse, in its own words.
+        let readable = std::iter::once(target).chain(references).all(|m| {
+            sets.iter()
+                .all(|set| m.check_records(&set.shape, "").is_ok())
+        });
+        if !readable {
+            return Ok(None);
+        }
         let models: Vec<JobModel> = std::iter::once((target, &self.model_bytes))
             .chain(references.iter().zip(&self.reference_bytes))
             .map(|(model, bytes)| JobModel {

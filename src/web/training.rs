@@ -5,7 +5,9 @@
 
 use super::{Lab, js_error, plain_error, to_js};
 use crate::model::{Model, ModelOptions};
-use crate::train::references::{Accuracy, RecipeMatch, ReferenceTraining, keep_mask};
+use crate::train::references::{
+    Accuracy, RecipeMatch, ReferenceTraining, TrainingDevice, keep_mask,
+};
 use crate::train::{Recipe, TrainError, to_onnx};
 use ndarray_npy::WriteNpyExt;
 use serde::Serialize;
@@ -62,6 +64,7 @@ pub fn train_reference(
         labels: &labels,
         recipe: &recipe,
         seed: u64::from(seed),
+        device: TrainingDevice::Cpu,
     };
     let trained = training
         .train(index, keep.view(), &mut |end| {

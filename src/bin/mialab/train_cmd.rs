@@ -11,7 +11,8 @@ use mialab::model::{Model, ModelOptions};
 use mialab::progress::NoProgress;
 use mialab::records::Records;
 use mialab::train::references::{
-    RecipeMatch, TrainedReference, keep_mask, output_classes, train_references,
+    DeviceChoice, RecipeMatch, TrainedReference, choose_device, keep_mask, output_classes,
+    train_references,
 };
 use mialab::train::{OptimizerKind, Recipe, Schedule, Standardize, to_onnx};
 use ndarray_npy::WriteNpyExt;
@@ -90,6 +91,10 @@ pub struct TrainArgs {
     /// Folder to write ref-NN.onnx, keep.npy and training.json into (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Where the models train: auto (the GPU's training kernels on a hardware adapter, for a
+    /// dense network; else the CPU), cpu, or gpu (whatever the adapter).
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
@@ -145,6 +150,8 @@ struct TrainingLog<'a> {
     seed: u64,
     recipe: &'a Recipe,
     epochs: usize,
+    /// Where the models trained, and why there.
+    device: String,
     seconds: f64,
     records_epochs_per_second: f64,
     recipe_match: &'a RecipeMatch,
@@ -202,8 +209,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let models = usize::from(args.k);
     let keep = keep_mask(records.len(), models, args.seed);
     let epochs = recipe.epochs_for(&architecture);
+    let (device, device_words) =
+        choose_device(args.device, &architecture).map_err(mialab::Error::from)?;
     eprintln!(
-        "training {models} reference models ({}, {} parameters) on halves of {} records: {epochs} epochs of {:?}, learning rate {}, batches of {}",
+        "training {models} reference models ({}, {} parameters) on halves of {} records: {epochs} epochs of {:?}, learning rate {}, batches of {}, on {device_words}",
         architecture.describe(),
         architecture.parameters(),
         records.len(),
@@ -224,6 +233,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         &keep,
         &recipe,
         args.seed,
+        device,
         &|k, end| {
             bars.epoch(k, end.epoch, end.loss);
             ControlFlow::Continue(())
@@ -269,6 +279,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         seed: args.seed,
         recipe: &recipe,
         epochs,
+        device: device_words,
         seconds,
         records_epochs_per_second: (trained_records * epochs) as f64 / seconds.max(1e-9),
         recipe_match: &matched,

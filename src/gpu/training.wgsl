@@ -1,0 +1,219 @@
+// mialab's training kernels for dense networks: one mini-batch step (forward keeping each
+// layer's input, softmax cross-entropy, backward, optimiser) with the network's state on the
+// device. The CPU twins are the training code in src/train (layers.rs, objective.rs,
+// optimizer.rs), which the GPU trainer is tested against.
+//
+// Bindings: two read operands, one output and the kernel's parameters (u32; floats as
+// their bits). The state buffer holds the parameters, then Adam's first moments (SGD's
+// velocity), then its second moments: [params | m | v].
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read> q: array<u32>;
+
+const WORKGROUP: u32 = 64u;
+
+fn flat(id: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return id.x + id.y * groups.x * WORKGROUP;
+}
+
+// out[r, o] = b[w + inputs·outputs + o] + Σ_i a[r, i] · b[w + i·outputs + o]: a dense layer
+// whose weights start at w in the state. q = [records, inputs, outputs, w].
+@compute @workgroup_size(64)
+fn dense_forward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    let inputs = q[1];
+    let outputs = q[2];
+    if (i >= q[0] * outputs) { return; }
+    let r = i / outputs;
+    let o = i % outputs;
+    let w = q[3];
+    var sum = 0.0;
+    for (var k = 0u; k < inputs; k = k + 1u) {
+        sum = sum + a[r * inputs + k] * b[w + k * outputs + o];
+    }
+    out[i] = sum + b[w + inputs * outputs + o];
+}
+
+// The weights' and biases' gradients: out[g + k·outputs + o] = Σ_r a[r, k] · b[r, o] for
+// k < inputs (a: the layer's input, b: the output's gradient), and Σ_r b[r, o] for the bias
+// row k = inputs. q = [records, inputs, outputs, g].
+@compute @workgroup_size(64)
+fn dense_parameter_gradient(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    let n = q[0];
+    let inputs = q[1];
+    let outputs = q[2];
+    if (i >= (inputs + 1u) * outputs) { return; }
+    let k = i / outputs;
+    let o = i % outputs;
+    var sum = 0.0;
+    if (k < inputs) {
+        for (var r = 0u; r < n; r = r + 1u) {
+            sum = sum + a[r * inputs + k] * b[r * outputs + o];
+        }
+    } else {
+        for (var r = 0u; r < n; r = r + 1u) {
+            sum = sum + b[r * outputs + o];
+        }
+    }
+    out[q[3] + i] = sum;
+}
+
+// The input's gradient: out[r, k] = Σ_o a[r, o] · b[w + k·outputs + o] (a: the output's
+// gradient, b: the state). q = [records, inputs, outputs, w].
+@compute @workgroup_size(64)
+fn dense_input_gradient(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    let inputs = q[1];
+    let outputs = q[2];
+    if (i >= q[0] * inputs) { return; }
+    let r = i / inputs;
+    let k = i % inputs;
+    let w = q[3];
+    var sum = 0.0;
+    for (var o = 0u; o < outputs; o = o + 1u) {
+        sum = sum + a[r * outputs + o] * b[w + k * outputs + o];
+    }
+    out[i] = sum;
+}
+
+fn activate(v: f32, kind: u32, alpha: f32) -> f32 {
+    switch kind {
+        case 0u: { return max(v, 0.0); }
+        case 1u: { return 1.0 / (1.0 + exp(-v)); }
+        case 2u: { return tanh(v); }
+        default: { return select(alpha * v, v, v >= 0.0); }
+    }
+}
+
+fn slope(v: f32, kind: u32, alpha: f32) -> f32 {
+    switch kind {
+        case 0u: { return select(0.0, 1.0, v > 0.0); }
+        case 1u: {
+            let s = activate(v, 1u, 0.0);
+            return s * (1.0 - s);
+        }
+        case 2u: {
+            let t = tanh(v);
+            return 1.0 - t * t;
+        }
+        default: { return select(alpha, 1.0, v >= 0.0); }
+    }
+}
+
+// out = f(a). q = [values, kind, alpha bits].
+@compute @workgroup_size(64)
+fn activation_forward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    if (i >= q[0]) { return; }
+    out[i] = activate(a[i], q[1], bitcast<f32>(q[2]));
+}
+
+// out = b · f'(a), a being the activation's input and b its output's gradient.
+// q = [values, kind, alpha bits].
+@compute @workgroup_size(64)
+fn activation_backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    if (i >= q[0]) { return; }
+    out[i] = b[i] * slope(a[i], q[1], bitcast<f32>(q[2]));
+}
+
+// out = a · b: dropout forward (b: the mask, 0 or 1 / (1 − ratio)) and backward alike.
+// q = [values].
+@compute @workgroup_size(64)
+fn multiply(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    if (i >= q[0]) { return; }
+    out[i] = a[i] * b[i];
+}
+
+// Softmax cross-entropy's gradient over a batch: out[r, c] = (p_c − [c = y_r]) / records,
+// a: the logits, b: the labels. One logit is read as class 1's against a 0 for class 0.
+// q = [records, width].
+@compute @workgroup_size(64)
+fn cross_entropy_gradient(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let r = flat(id, groups);
+    let n = q[0];
+    let width = q[1];
+    if (r >= n) { return; }
+    let label = u32(b[r]);
+    let scale = 1.0 / f32(n);
+    if (width == 1u) {
+        let z = a[r];
+        let p1 = 1.0 / (1.0 + exp(-z));
+        out[r] = (p1 - select(0.0, 1.0, label == 1u)) * scale;
+        return;
+    }
+    let base = r * width;
+    var m = -3.40282346638528859812e38;
+    for (var c = 0u; c < width; c = c + 1u) { m = max(m, a[base + c]); }
+    var sum = 0.0;
+    for (var c = 0u; c < width; c = c + 1u) { sum = sum + exp(a[base + c] - m); }
+    let log_sum = m + log(sum);
+    for (var c = 0u; c < width; c = c + 1u) {
+        let p = exp(a[base + c] - log_sum);
+        out[base + c] = (p - select(0.0, 1.0, c == label)) * scale;
+    }
+}
+
+// Adds the batch's mean cross-entropy to out[0] (the epoch's running sum), in one
+// invocation. a: the logits, b: the labels; q = [records, width].
+@compute @workgroup_size(1)
+fn cross_entropy_sum(@builtin(global_invocation_id) id: vec3<u32>) {
+    let n = q[0];
+    let width = q[1];
+    var total = 0.0;
+    for (var r = 0u; r < n; r = r + 1u) {
+        let label = u32(b[r]);
+        if (width == 1u) {
+            // ln(1 + e^z) − z·y, written to stay finite.
+            let z = a[r];
+            let soft_plus = max(z, 0.0) + log(1.0 + exp(-abs(z)));
+            total = total + soft_plus - select(0.0, z, label == 1u);
+            continue;
+        }
+        let base = r * width;
+        var m = -3.40282346638528859812e38;
+        for (var c = 0u; c < width; c = c + 1u) { m = max(m, a[base + c]); }
+        var sum = 0.0;
+        for (var c = 0u; c < width; c = c + 1u) { sum = sum + exp(a[base + c] - m); }
+        total = total + m + log(sum) - a[base + label];
+    }
+    out[0] = out[0] + total / f32(n);
+}
+
+// One optimiser step over every parameter, in place in the state [params | m | v].
+// a: the gradients, b: each parameter's weight decay. q = [parameters, kind (0 SGD, 1 Adam,
+// 2 AdamW), momentum, β1, β2, ε, learning rate, c1 = 1 − β1^t, √(1 − β2^t)] (floats as bits).
+@compute @workgroup_size(64)
+fn optimizer_step(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    let n = q[0];
+    if (i >= n) { return; }
+    let kind = q[1];
+    let lr = bitcast<f32>(q[6]);
+    let param = out[i];
+    let decay = b[i];
+    if (kind == 0u) {
+        let g = a[i] + decay * param;
+        let velocity = bitcast<f32>(q[2]) * out[n + i] + g;
+        out[n + i] = velocity;
+        out[i] = param - lr * velocity;
+        return;
+    }
+    let b1 = bitcast<f32>(q[3]);
+    let b2 = bitcast<f32>(q[4]);
+    let eps = bitcast<f32>(q[5]);
+    let c1 = bitcast<f32>(q[7]);
+    let root_c2 = bitcast<f32>(q[8]);
+    let decoupled = select(0.0, 1.0, kind == 2u);
+    let g = a[i] + (1.0 - decoupled) * decay * param;
+    let m = b1 * out[n + i] + (1.0 - b1) * g;
+    let v = b2 * out[2u * n + i] + (1.0 - b2) * g * g;
+    out[n + i] = m;
+    out[2u * n + i] = v;
+    let update = (m / c1) / (sqrt(v) / root_c2 + eps) + decoupled * decay * param;
+    out[i] = param - lr * update;
+}
