@@ -4,7 +4,7 @@
 // LiRA online's TPR at 0.1% FPR with the references it trained (the CLI's audit; in the page,
 // the page's own audit).
 // Run: cargo build --release && npm run build && node scripts/bench-training.mjs
-//   [--target support2/overfit] [--k 16] [--epochs N] [--no-page] [--no-cli]
+//   [--target support2/overfit] [--k 16] [--epochs N] [--no-page] [--no-cli] [--gpu]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -29,19 +29,24 @@ console.log(`${cpus().length} CPU threads (${cpus()[0].model}); ${target}: ${k} 
 console.log('| where | time | records×epochs/s | LiRA online TPR@0.1% |');
 console.log('|---|---|---|---|');
 
-if (!process.argv.includes('--no-cli')) {
-  const out = `${dir}/cli`;
+/** Trains the references with the CLI on `device` and prints its row. */
+function cliRow(/** @type {string} */ device, /** @type {string} */ label) {
+  const out = `${dir}/cli-${device}`;
   const started = Date.now();
-  execFileSync(MIALAB, ['train-references', '--zoo', target, '--k', String(k), ...(epochs ? ['--epochs', epochs] : []), '--out', out, '-q'], { cwd: ROOT, stdio: 'ignore' });
+  execFileSync(MIALAB, ['train-references', '--zoo', target, '--k', String(k), ...(epochs ? ['--epochs', epochs] : []), '--device', device, '--out', out, '-q'], { cwd: ROOT, stdio: 'ignore' });
   const seconds = (Date.now() - started) / 1000;
   const log = JSON.parse(readFileSync(`${out}/training.json`, 'utf8'));
   execFileSync(MIALAB, ['audit', '--model', `${zoo}/targets/${recipe}.onnx`, '--records', `${zoo}/audit_features.npy`, '--labels', `${zoo}/audit_labels.npy`,
     '--membership', `${zoo}/targets/${recipe}.members.npy`, '--ids', `${zoo}/audit_ids.txt`, '--population', `${zoo}/population_features.npy`,
     '--population-labels', `${zoo}/population_labels.npy`, '--population-ids', `${zoo}/population_ids.txt`, '--references', out, '--keep-mask', `${out}/keep.npy`,
-    '--attack', 'lira-online', '-q', '--out', `${dir}/cli-report.json`], { cwd: ROOT, stdio: 'ignore' });
-  const tpr = tprAtTenthPercent(JSON.parse(readFileSync(`${dir}/cli-report.json`, 'utf8')));
-  console.log(`| CLI (native, every core) | ${seconds.toFixed(1)} s (training ${log.seconds.toFixed(1)} s) | ${Math.round(log.records_epochs_per_second).toLocaleString('en')} | ${(100 * tpr).toFixed(2)}% |`);
+    '--attack', 'lira-online', '-q', '--out', `${dir}/cli-${device}-report.json`], { cwd: ROOT, stdio: 'ignore' });
+  const tpr = tprAtTenthPercent(JSON.parse(readFileSync(`${dir}/cli-${device}-report.json`, 'utf8')));
+  console.log(`| ${label}: ${log.device} | ${seconds.toFixed(1)} s (training ${log.seconds.toFixed(1)} s) | ${Math.round(log.records_epochs_per_second).toLocaleString('en')} | ${(100 * tpr).toFixed(2)}% |`);
 }
+
+if (!process.argv.includes('--no-cli')) cliRow('cpu', 'CLI (native, every core)');
+// `--gpu`: the GPU's training kernels too (dense targets), on whatever adapter there is.
+if (process.argv.includes('--gpu')) cliRow('gpu', 'CLI, GPU training kernels');
 
 if (!process.argv.includes('--no-page')) {
   const site = await serve();

@@ -302,3 +302,84 @@ fn the_quantile_regression_attack_runs_when_asked_and_survives_a_signals_file() 
     let text = std::fs::read_to_string(report).unwrap();
     assert!(!text.contains("\"id\": \"quantile-regression\""));
 }
+
+#[test]
+fn the_gpu_trains_references_as_the_cpu_does_and_says_where_they_trained() {
+    let dir = tempfile::tempdir().unwrap();
+    let trained = |device: &str| {
+        let out = dir.path().join(device);
+        let run = train_example(&out, &["--device", device]);
+        assert!(run.status.success(), "{device}: {}", stderr(&run));
+        let log: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("training.json")).unwrap()).unwrap();
+        (out, log["device"].as_str().unwrap().to_string())
+    };
+    let (cpu, cpu_device) = trained("cpu");
+    let (gpu, gpu_device) = trained("gpu");
+    assert_eq!(cpu_device, "the CPU");
+    assert!(
+        gpu_device.starts_with("the GPU's training kernels on "),
+        "{gpu_device}"
+    );
+    assert_eq!(
+        std::fs::read(cpu.join("keep.npy")).unwrap(),
+        std::fs::read(gpu.join("keep.npy")).unwrap()
+    );
+    let lira_auc = |refs: &Path| {
+        let report = refs.join("report.json");
+        let mut args = crate::util::example_audit_args();
+        args.extend(
+            [
+                "--references",
+                &refs.display().to_string(),
+                "--keep-mask",
+                &refs.join("keep.npy").display().to_string(),
+                "--attack",
+                "lira-online",
+                "-q",
+                "--out",
+                &report.display().to_string(),
+            ]
+            .map(String::from),
+        );
+        let audit = mialab(&args);
+        assert!(audit.status.success(), "{}", stderr(&audit));
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+        attack_in(&report, "lira-online")["metrics"]["auc"]
+            .as_f64()
+            .unwrap()
+    };
+    let (on_cpu, on_gpu) = (lira_auc(&cpu), lira_auc(&gpu));
+    assert!(on_cpu > 0.5, "the references see the leak: AUC {on_cpu}");
+    assert!(
+        (on_cpu - on_gpu).abs() < 1e-4,
+        "LiRA online AUC with CPU-trained references {on_cpu}, GPU-trained {on_gpu}"
+    );
+
+    // Auto trains on the CPU next to a software adapter, and says so.
+    let (_, auto_device) = trained("auto");
+    if mialab::gpu::device::shared().is_ok_and(|g| g.is_software()) {
+        assert!(
+            auto_device.starts_with("the CPU, because the only GPU adapter, "),
+            "{auto_device}"
+        );
+    }
+
+    // A convolutional target asks for what the GPU does not train yet, by name.
+    let run = mialab(&[
+        "train-references",
+        "--zoo",
+        "fashion_mnist/overfit",
+        "--device",
+        "gpu",
+        "--out",
+        &dir.path().join("cnn").display().to_string(),
+    ]);
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("the GPU trains dense networks only, and this one has a convolution"),
+        "{}",
+        stderr(&run)
+    );
+}

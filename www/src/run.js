@@ -34,11 +34,11 @@ export function progress(step, done, total) {
 
 /**
  * What the engine computed for a run, in words: "models: cached" when nothing ran.
- * @param {{cached: boolean, computed: {part: string, seconds: number}[], attackSeconds: number, beforehand?: {what: string, seconds: number}}} run
+ * @param {{cached: boolean, computed: {part: string, seconds: number}[], attackSeconds: number, beforehand?: {ran: string, where: string, seconds: number}}} run
  */
 export function describeRun(run) {
   const models = run.cached ? 'models: cached (no model ran again)' : `models ran: ${run.computed.map((c) => `${c.part} ${c.seconds.toFixed(1)} s`).join(', ')}`;
-  const beforehand = run.beforehand ? `the target and references ran ${run.beforehand.what} first: ${run.beforehand.seconds.toFixed(1)} s; ` : '';
+  const beforehand = run.beforehand ? `${run.beforehand.ran} ran ${run.beforehand.where} first: ${run.beforehand.seconds.toFixed(1)} s; ` : '';
   return `${beforehand}${models}; attacks: ${run.attackSeconds.toFixed(2)} s`;
 }
 

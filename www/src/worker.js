@@ -52,18 +52,18 @@ const preparedFor = new WeakMap();
  * outputs to the Lab; `webgpu` makes anything that keeps them off WebGPU an error, `auto`
  * keeps the reason for the report and runs them on the CPU: then, and with `cpu`, on a pool
  * of `workers` model threads when there is more than one. Returns what ran beforehand, if
- * anything: {what, seconds}.
+ * anything: {ran, where, seconds}.
  */
 async function prepareEngine(/** @type {string} */ choice, /** @type {string} */ configJson, /** @type {number} */ workers) {
   const started = performance.now();
   if (choice === 'cpu') lab.forgetGpuOutputs(undefined);
   else {
     const ran = await prepareGpu(choice);
-    if (ran) return ran === 'run' ? { what: 'on WebGPU', seconds: (performance.now() - started) / 1000 } : null;
+    if (ran) return ran === 'run' ? { ran: 'the target and its references', where: 'on WebGPU', seconds: (performance.now() - started) / 1000 } : null;
   }
   if (workers <= 1) return null;
-  const threads = await runOnPool(configJson, workers);
-  return threads ? { what: `in ${threads} model workers`, seconds: (performance.now() - started) / 1000 } : null;
+  const pooled = await runOnPool(configJson, workers);
+  return pooled ? { ...pooled, seconds: (performance.now() - started) / 1000 } : null;
 }
 
 /** The WebGPU stage of {@link prepareEngine}: 'run' or 'held' when WebGPU's outputs stand for every model run, else null (the reason is kept for the report). */
@@ -122,14 +122,14 @@ function askPool(/** @type {Worker} */ worker, /** @type {any} */ message, /** @
 /**
  * Runs the models the audit would run over whole record sets on up to `workers` model
  * threads, each holding a contiguous share of the models, and hands the outputs to the Lab.
- * Returns the number of threads used (0: nothing to run).
+ * Returns which models ran where ({ran, where}), or null when there was nothing to run.
  */
 async function runOnPool(/** @type {string} */ configJson, /** @type {number} */ workers) {
   const job = lab.poolJob(configJson);
-  if (!job) return 0;
+  if (!job) return null;
   let handed = false;
   try {
-    if (job.empty) return 0;
+    if (job.empty) return null;
     const threads = Math.max(1, Math.min(workers, job.models));
     growPool(threads);
     const ownerOf = (/** @type {number} */ model) => Math.floor((model * threads) / job.models);
@@ -159,9 +159,12 @@ async function runOnPool(/** @type {string} */ configJson, /** @type {number} */
       });
     }));
     runs.forEach((share, w) => share.forEach((r, k) => job.accept(r.model, r.set, outputs[w][k])));
+    const ran = new Set(runs.flat().map((r) => r.model));
+    const references = [...ran].filter((m) => m > 0).length;
+    const what = [ran.has(0) ? 'the target' : '', references ? `${references} reference model${references > 1 ? 's' : ''}` : ''].filter(Boolean).join(' and ');
     handed = true;
     lab.rememberPoolOutputs(job, configJson);
-    return threads;
+    return { ran: what, where: `in ${threads} model workers` };
   } catch (error) {
     // A thread that failed may hold anything: start afresh next time.
     for (const worker of pool.splice(0)) worker.terminate();
