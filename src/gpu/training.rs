@@ -71,10 +71,9 @@ pub struct StepSettings {
     pub root_correction2: f32,
 }
 
-const KERNELS: [&str; 9] = [
-    "dense_forward",
-    "dense_parameter_gradient",
-    "dense_input_gradient",
+const KERNELS: [&str; 8] = [
+    "product",
+    "bias_gradient",
     "activation_forward",
     "activation_backward",
     "multiply",
@@ -82,15 +81,53 @@ const KERNELS: [&str; 9] = [
     "cross_entropy_sum",
     "optimizer_step",
 ];
-const DENSE_FORWARD: usize = 0;
-const DENSE_PARAMETER_GRADIENT: usize = 1;
-const DENSE_INPUT_GRADIENT: usize = 2;
-const ACTIVATION_FORWARD: usize = 3;
-const ACTIVATION_BACKWARD: usize = 4;
-const MULTIPLY: usize = 5;
-const CROSS_ENTROPY_GRADIENT: usize = 6;
-const CROSS_ENTROPY_SUM: usize = 7;
-const OPTIMIZER_STEP: usize = 8;
+const PRODUCT: usize = 0;
+const BIAS_GRADIENT: usize = 1;
+const ACTIVATION_FORWARD: usize = 2;
+const ACTIVATION_BACKWARD: usize = 3;
+const MULTIPLY: usize = 4;
+const CROSS_ENTROPY_GRADIENT: usize = 5;
+const CROSS_ENTROPY_SUM: usize = 6;
+const OPTIMIZER_STEP: usize = 7;
+/// The rows and columns of C one workgroup of `product` computes.
+const PRODUCT_TILE: usize = 64;
+
+/// The workgroups of `product` over an `m × n` result.
+fn product_groups(m: usize, n: usize) -> [u32; 3] {
+    [
+        n.div_ceil(PRODUCT_TILE) as u32,
+        m.div_ceil(PRODUCT_TILE) as u32,
+        1,
+    ]
+}
+
+/// `product`'s parameters: C `[m, n]` at `c` = A·B over `depth`, A read with strides `a`
+/// (row, k), B with strides `b` (k, column) from `b_offset`, starting from the bias at
+/// `bias` when given.
+fn product_parameters(
+    [m, n, depth]: [usize; 3],
+    a: [usize; 2],
+    b: [usize; 2],
+    b_offset: usize,
+    c: usize,
+    bias: Option<usize>,
+) -> Vec<u32> {
+    [
+        m,
+        n,
+        depth,
+        a[0],
+        a[1],
+        b[0],
+        b[1],
+        b_offset,
+        c,
+        usize::from(bias.is_some()),
+        bias.unwrap_or(0),
+    ]
+    .map(|v| v as u32)
+    .to_vec()
+}
 
 /// One dispatch of a step, its buffers bound once.
 struct Dispatch {
@@ -216,7 +253,7 @@ impl<'g> DenseTrainer<'g> {
         let mut held = Vec::new();
         let mut dispatches = Vec::new();
         let mut add =
-            |kernel: usize, [x, y, z]: [&wgpu::Buffer; 3], q: &[u32], invocations: usize| {
+            |kernel: usize, [x, y, z]: [&wgpu::Buffer; 3], q: &[u32], groups: [u32; 3]| {
                 let params = buffers::storage_init(device, "training parameters", q, U::empty());
                 let entries: Vec<wgpu::BindGroupEntry> = [x, y, z, &params]
                     .iter()
@@ -235,13 +272,10 @@ impl<'g> DenseTrainer<'g> {
                 dispatches.push(Dispatch {
                     kernel,
                     bind_group,
-                    groups: if kernel == CROSS_ENTROPY_SUM {
-                        [1, 1, 1]
-                    } else {
-                        flat_groups(invocations as u32)
-                    },
+                    groups,
                 });
             };
+        let flat = |invocations: usize| flat_groups(invocations as u32);
         let n = batch as u32;
         let activation_code = |kind: Activation| match kind {
             Activation::Relu => [0, 0],
@@ -252,15 +286,22 @@ impl<'g> DenseTrainer<'g> {
         for (j, layer) in layers.iter().enumerate() {
             let (from, to) = (&*activations[j], &*activations[j + 1]);
             match layer {
-                TrainLayer::Dense {
+                &TrainLayer::Dense {
                     inputs,
                     outputs,
                     offset,
                 } => add(
-                    DENSE_FORWARD,
+                    PRODUCT,
                     [from, &state, to],
-                    &[n, *inputs as u32, *outputs as u32, *offset as u32],
-                    batch * outputs,
+                    &product_parameters(
+                        [batch, outputs, inputs],
+                        [inputs, 1],
+                        [outputs, 1],
+                        offset,
+                        0,
+                        Some(offset + inputs * outputs),
+                    ),
+                    product_groups(batch, outputs),
                 ),
                 TrainLayer::Activation { kind, len } => {
                     let [code, alpha] = activation_code(*kind);
@@ -268,7 +309,7 @@ impl<'g> DenseTrainer<'g> {
                         ACTIVATION_FORWARD,
                         [from, from, to],
                         &[(batch * len) as u32, code, alpha],
-                        batch * len,
+                        flat(batch * len),
                     );
                 }
                 TrainLayer::Dropout { len } => add(
@@ -279,7 +320,7 @@ impl<'g> DenseTrainer<'g> {
                         to,
                     ],
                     &[(batch * len) as u32],
-                    batch * len,
+                    flat(batch * len),
                 ),
             }
         }
@@ -289,9 +330,14 @@ impl<'g> DenseTrainer<'g> {
             CROSS_ENTROPY_GRADIENT,
             [logits, &labels, &gradients[0]],
             &[n, width],
-            batch,
+            flat(batch),
         );
-        add(CROSS_ENTROPY_SUM, [logits, &labels, &loss], &[n, width], 1);
+        add(
+            CROSS_ENTROPY_SUM,
+            [logits, &labels, &loss],
+            &[n, width],
+            [1, 1, 1],
+        );
         let first_trained = layers
             .iter()
             .position(|l| matches!(l, TrainLayer::Dense { .. }))
@@ -300,26 +346,45 @@ impl<'g> DenseTrainer<'g> {
         for (j, layer) in layers.iter().enumerate().rev() {
             let (input, d_in, d_out) = (&*activations[j], &*gradients[d], &*gradients[1 - d]);
             match layer {
-                TrainLayer::Dense {
+                &TrainLayer::Dense {
                     inputs,
                     outputs,
                     offset,
                 } => {
-                    let q = [n, *inputs as u32, *outputs as u32, *offset as u32];
                     add(
-                        DENSE_PARAMETER_GRADIENT,
+                        PRODUCT,
                         [input, d_in, &grads],
-                        &q,
-                        (inputs + 1) * outputs,
+                        &product_parameters(
+                            [inputs, outputs, batch],
+                            [1, inputs],
+                            [outputs, 1],
+                            0,
+                            offset,
+                            None,
+                        ),
+                        product_groups(inputs, outputs),
+                    );
+                    add(
+                        BIAS_GRADIENT,
+                        [d_in, d_in, &grads],
+                        &[n, outputs as u32, (offset + inputs * outputs) as u32],
+                        flat(outputs),
                     );
                     if j <= first_trained {
                         break;
                     }
                     add(
-                        DENSE_INPUT_GRADIENT,
+                        PRODUCT,
                         [d_in, &state, d_out],
-                        &q,
-                        batch * inputs,
+                        &product_parameters(
+                            [batch, inputs, outputs],
+                            [outputs, 1],
+                            [1, outputs],
+                            offset,
+                            0,
+                            None,
+                        ),
+                        product_groups(batch, inputs),
                     );
                 }
                 TrainLayer::Activation { kind, len } => {
@@ -328,7 +393,7 @@ impl<'g> DenseTrainer<'g> {
                         ACTIVATION_BACKWARD,
                         [input, d_in, d_out],
                         &[(batch * len) as u32, code, alpha],
-                        batch * len,
+                        flat(batch * len),
                     );
                 }
                 TrainLayer::Dropout { len } => add(
@@ -339,7 +404,7 @@ impl<'g> DenseTrainer<'g> {
                         d_out,
                     ],
                     &[(batch * len) as u32],
-                    batch * len,
+                    flat(batch * len),
                 ),
             }
             d = 1 - d;

@@ -18,65 +18,74 @@ fn flat(id: vec3<u32>, groups: vec3<u32>) -> u32 {
     return id.x + id.y * groups.x * WORKGROUP;
 }
 
-// out[r, o] = b[w + inputs·outputs + o] + Σ_i a[r, i] · b[w + i·outputs + o]: a dense layer
-// whose weights start at w in the state. q = [records, inputs, outputs, w].
-@compute @workgroup_size(64)
-fn dense_forward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat(id, groups);
-    let inputs = q[1];
-    let outputs = q[2];
-    if (i >= q[0] * outputs) { return; }
-    let r = i / outputs;
-    let o = i % outputs;
-    let w = q[3];
-    var sum = 0.0;
-    for (var k = 0u; k < inputs; k = k + 1u) {
-        sum = sum + a[r * inputs + k] * b[w + k * outputs + o];
+// The three products of a dense layer's step as one strided product, register-tiled: each
+// invocation computes a 4 × 4 block of C = A·B in four vec4 registers, a workgroup of 16 × 16
+// invocations a 64 × 64 tile (x along C's columns):
+//   out[c + i·N + j] = start_j + Σ_k a[i·sai + k·sak] · b[bo + k·sbk + j·sbj],
+// k ascending, start_j = b[bias + j] when q[9] is 1 (the forward pass's bias), else 0.
+// q = [M, N, K, sai, sak, sbk, sbj, bo, c, with bias, bias].
+//   forward  C = X·W + b:  A = X [n, in], B = W [in, out]
+//   weights  C = Xᵀ·dY:    A = X read transposed, B = dY
+//   input    C = dY·Wᵀ:    A = dY, B = W read transposed
+@compute @workgroup_size(16, 16)
+fn product(@builtin(local_invocation_id) local: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>) {
+    let m = q[0];
+    let n = q[1];
+    let depth = q[2];
+    let i0 = (group.y * 16u + local.y) * 4u;
+    let j0 = (group.x * 16u + local.x) * 4u;
+    if (i0 >= m || j0 >= n) { return; }
+    let sai = q[3];
+    let sak = q[4];
+    let sbk = q[5];
+    let sbj = q[6];
+    let bo = q[7];
+    // Rows and columns past the edge read the last one (their results are not written).
+    let rows = vec4<u32>(i0, min(i0 + 1u, m - 1u), min(i0 + 2u, m - 1u), min(i0 + 3u, m - 1u)) * sai;
+    let columns = bo + vec4<u32>(j0, min(j0 + 1u, n - 1u), min(j0 + 2u, n - 1u), min(j0 + 3u, n - 1u)) * sbj;
+    var start = vec4<f32>(0.0);
+    if (q[9] == 1u) {
+        let bias = q[10] + vec4<u32>(j0, min(j0 + 1u, n - 1u), min(j0 + 2u, n - 1u), min(j0 + 3u, n - 1u));
+        start = vec4<f32>(b[bias.x], b[bias.y], b[bias.z], b[bias.w]);
     }
-    out[i] = sum + b[w + inputs * outputs + o];
+    var acc0 = start;
+    var acc1 = start;
+    var acc2 = start;
+    var acc3 = start;
+    for (var k = 0u; k < depth; k = k + 1u) {
+        let ak = k * sak;
+        let bk = columns + k * sbk;
+        let bv = vec4<f32>(b[bk.x], b[bk.y], b[bk.z], b[bk.w]);
+        acc0 = acc0 + a[rows.x + ak] * bv;
+        acc1 = acc1 + a[rows.y + ak] * bv;
+        acc2 = acc2 + a[rows.z + ak] * bv;
+        acc3 = acc3 + a[rows.w + ak] * bv;
+    }
+    let c = q[8];
+    let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+    for (var r = 0u; r < 4u; r = r + 1u) {
+        let i = i0 + r;
+        if (i >= m) { break; }
+        let row = accs[r];
+        for (var t = 0u; t < 4u; t = t + 1u) {
+            if (j0 + t < n) { out[c + i * n + j0 + t] = row[t]; }
+        }
+    }
 }
 
-// The weights' and biases' gradients: out[g + k·outputs + o] = Σ_r a[r, k] · b[r, o] for
-// k < inputs (a: the layer's input, b: the output's gradient), and Σ_r b[r, o] for the bias
-// row k = inputs. q = [records, inputs, outputs, g].
+// The biases' gradient: out[g + o] = Σ_r a[r, o] (a: the output's gradient).
+// q = [records, outputs, g].
 @compute @workgroup_size(64)
-fn dense_parameter_gradient(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat(id, groups);
+fn bias_gradient(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let o = flat(id, groups);
     let n = q[0];
-    let inputs = q[1];
-    let outputs = q[2];
-    if (i >= (inputs + 1u) * outputs) { return; }
-    let k = i / outputs;
-    let o = i % outputs;
+    let outputs = q[1];
+    if (o >= outputs) { return; }
     var sum = 0.0;
-    if (k < inputs) {
-        for (var r = 0u; r < n; r = r + 1u) {
-            sum = sum + a[r * inputs + k] * b[r * outputs + o];
-        }
-    } else {
-        for (var r = 0u; r < n; r = r + 1u) {
-            sum = sum + b[r * outputs + o];
-        }
+    for (var r = 0u; r < n; r = r + 1u) {
+        sum = sum + a[r * outputs + o];
     }
-    out[q[3] + i] = sum;
-}
-
-// The input's gradient: out[r, k] = Σ_o a[r, o] · b[w + k·outputs + o] (a: the output's
-// gradient, b: the state). q = [records, inputs, outputs, w].
-@compute @workgroup_size(64)
-fn dense_input_gradient(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat(id, groups);
-    let inputs = q[1];
-    let outputs = q[2];
-    if (i >= q[0] * inputs) { return; }
-    let r = i / inputs;
-    let k = i % inputs;
-    let w = q[3];
-    var sum = 0.0;
-    for (var o = 0u; o < outputs; o = o + 1u) {
-        sum = sum + a[r * outputs + o] * b[w + k * outputs + o];
-    }
-    out[i] = sum;
+    out[q[2] + o] = sum;
 }
 
 fn activate(v: f32, kind: u32, alpha: f32) -> f32 {
