@@ -206,19 +206,16 @@ impl Gpu {
         self.software
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
     pub(super) fn device(&self) -> &wgpu::Device {
         &self.device
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
     pub(super) fn queue(&self) -> &wgpu::Queue {
         &self.queue
     }
 
     /// The first `values` floats of `buffer`, once the work submitted before is done.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub(super) fn read_floats(
+    pub(super) async fn read_floats(
         &self,
         buffer: &wgpu::Buffer,
         values: usize,
@@ -227,7 +224,7 @@ impl Gpu {
         let staging =
             buffers::with_capacity(&self.device, "read-back", values, U::MAP_READ | U::COPY_DST);
         let encoder = self.device.create_command_encoder(&Default::default());
-        pollster::block_on(self.read_back(encoder, buffer, &staging, values))
+        self.read_back(encoder, buffer, &staging, values).await
     }
 
     /// The errors the device reported since the last check, as one error about `what`.

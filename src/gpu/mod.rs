@@ -9,7 +9,7 @@ mod buffers;
 pub mod device;
 pub mod lower;
 pub mod plan;
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+#[cfg(feature = "gpu")]
 pub mod training;
 pub mod twin;
 

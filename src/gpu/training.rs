@@ -7,8 +7,7 @@
 //! The loop around it (batch order, dropout draws, learning-rate schedule) is the CPU's,
 //! in `crate::train`, so that the same seed draws the same batches on either device; the
 //! CPU training code is the twin the GPU steps are tested against (`tests/gpu.rs`).
-//! Native only for now: the page trains references in Web Workers, synchronously, where
-//! WebGPU (which can only be awaited) cannot be reached.
+//! Reading back can only be awaited in the browser, so those calls are async everywhere.
 
 use super::buffers::{self, OwnedBuffer};
 use super::device::{Gpu, GpuError, flat_groups};
@@ -524,8 +523,8 @@ impl<'g> DenseTrainer<'g> {
     }
 
     /// The sum of the batches' mean losses since the last call (which starts it again).
-    pub fn take_loss(&self) -> Result<f64, GpuError> {
-        let sum = self.gpu.read_floats(&self.loss, 1)?;
+    pub async fn take_loss(&self) -> Result<f64, GpuError> {
+        let sum = self.gpu.read_floats(&self.loss, 1).await?;
         self.gpu
             .queue()
             .write_buffer(&self.loss, 0, bytemuck::cast_slice(&[0.0f32]));
@@ -533,7 +532,7 @@ impl<'g> DenseTrainer<'g> {
     }
 
     /// The parameters as they stand.
-    pub fn parameters(&self) -> Result<Vec<f32>, GpuError> {
-        self.gpu.read_floats(&self.state, self.parameters)
+    pub async fn parameters(&self) -> Result<Vec<f32>, GpuError> {
+        self.gpu.read_floats(&self.state, self.parameters).await
     }
 }

@@ -57,9 +57,25 @@ pub fn gpu_layers(architecture: &Architecture) -> Result<(usize, Vec<TrainLayer>
     Ok((leading, layers))
 }
 
+/// [`fit_on_gpu_async`], waited for.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn fit_on_gpu(
+    gpu: &Gpu,
+    network: &mut Network,
+    labels: &[usize],
+    data: TrainingSet<'_>,
+    recipe: &Recipe,
+    rng: &mut ChaCha8Rng,
+    on_epoch: &mut dyn FnMut(EpochEnd) -> ControlFlow<()>,
+) -> Result<(), TrainError> {
+    pollster::block_on(fit_on_gpu_async(
+        gpu, network, labels, data, recipe, rng, on_epoch,
+    ))
+}
+
 /// Fits `network` to the classes `labels` of `data` with `recipe` on `gpu`; `on_epoch` sees
 /// each epoch's mean loss and may stop the run.
-pub fn fit_on_gpu(
+pub async fn fit_on_gpu_async(
     gpu: &Gpu,
     network: &mut Network,
     labels: &[usize],
@@ -153,7 +169,7 @@ pub fn fit_on_gpu(
                 .step(&x, &classes, &masks, settings)
                 .map_err(gpu_error)?;
         }
-        let loss = trainer.take_loss().map_err(gpu_error)?;
+        let loss = trainer.take_loss().await.map_err(gpu_error)?;
         if !loss.is_finite() {
             return Err(TrainError::Diverged { epoch });
         }
@@ -166,7 +182,7 @@ pub fn fit_on_gpu(
             return Err(TrainError::Cancelled);
         }
     }
-    network.params = trainer.parameters().map_err(gpu_error)?;
+    network.params = trainer.parameters().await.map_err(gpu_error)?;
     if network.params.iter().any(|p| !p.is_finite()) {
         return Err(TrainError::Diverged { epoch: epochs });
     }

@@ -14,7 +14,7 @@
 mod architecture;
 mod export;
 mod fit;
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+#[cfg(feature = "gpu")]
 mod gpu_fit;
 mod layers;
 mod network;
@@ -31,7 +31,9 @@ pub use architecture::{Architecture, ArchitectureError, Block, Head, Standardize
 pub use export::to_onnx;
 pub use fit::{EpochEnd, TrainingSet, fit};
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-pub use gpu_fit::{fit_on_gpu, gpu_layers};
+pub use gpu_fit::fit_on_gpu;
+#[cfg(feature = "gpu")]
+pub use gpu_fit::{fit_on_gpu_async, gpu_layers};
 pub use network::Network;
 pub use objective::{Classification, GaussianScores, LOG_SCALE_BOUNDS, Objective};
 pub use recipe::{OptimizerKind, Recipe, RecipeError, Schedule};

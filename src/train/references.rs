@@ -178,6 +178,74 @@ impl ReferenceTraining<'_> {
         keep: ArrayView1<'_, bool>,
         on_epoch: &mut dyn FnMut(EpochEnd) -> ControlFlow<()>,
     ) -> Result<TrainedReference, TrainError> {
+        let mut start = self.start(index, keep)?;
+        let mut losses = Vec::new();
+        let mut seen = |end: EpochEnd| {
+            losses.push(end.loss);
+            on_epoch(end)
+        };
+        let data = TrainingSet {
+            features: self.features,
+            record_len: start.record_len,
+            records: &start.inside,
+        };
+        match self.device {
+            TrainingDevice::Cpu => {
+                let objective = Classification {
+                    labels: self.labels,
+                };
+                fit(
+                    &mut start.network,
+                    &objective,
+                    data,
+                    self.recipe,
+                    &mut start.rng,
+                    &mut |end, _| seen(end),
+                )?;
+            }
+            TrainingDevice::Gpu => {
+                self.fit_on_gpu(&mut start.network, data, &mut start.rng, &mut seen)?
+            }
+        }
+        self.finish(index, keep, start.network, losses)
+    }
+
+    /// [`ReferenceTraining::train`] on `gpu`, awaited (the browser's WebGPU).
+    #[cfg(feature = "gpu")]
+    pub async fn train_on_gpu(
+        &self,
+        gpu: &crate::gpu::Gpu,
+        index: usize,
+        keep: ArrayView1<'_, bool>,
+        on_epoch: &mut dyn FnMut(EpochEnd) -> ControlFlow<()>,
+    ) -> Result<TrainedReference, TrainError> {
+        let mut start = self.start(index, keep)?;
+        let mut losses = Vec::new();
+        let mut seen = |end: EpochEnd| {
+            losses.push(end.loss);
+            on_epoch(end)
+        };
+        let data = TrainingSet {
+            features: self.features,
+            record_len: start.record_len,
+            records: &start.inside,
+        };
+        super::fit_on_gpu_async(
+            gpu,
+            &mut start.network,
+            self.labels,
+            data,
+            self.recipe,
+            &mut start.rng,
+            &mut seen,
+        )
+        .await?;
+        self.finish(index, keep, start.network, losses)
+    }
+
+    /// Model `index`'s generator, initial network and training records, after checking
+    /// the inputs.
+    fn start(&self, index: usize, keep: ArrayView1<'_, bool>) -> Result<Start, TrainError> {
         let records = self.labels.len();
         if keep.len() != records || self.features.len() != records * self.architecture.input_len() {
             return Err(TrainError::Records(format!(
@@ -198,35 +266,24 @@ impl ReferenceTraining<'_> {
         let architecture = self
             .architecture
             .standardised(self.features, self.recipe.standardize);
-        let mut network = Network::initialise(&architecture, &mut rng);
-        let inside: Vec<usize> = (0..records).filter(|&i| keep[i]).collect();
-        let data = TrainingSet {
-            features: self.features,
+        let network = Network::initialise(&architecture, &mut rng);
+        Ok(Start {
+            rng,
+            network,
+            inside: (0..records).filter(|&i| keep[i]).collect(),
             record_len: architecture.input_len(),
-            records: &inside,
-        };
-        let mut losses = Vec::new();
-        let mut seen = |end: EpochEnd| {
-            losses.push(end.loss);
-            on_epoch(end)
-        };
-        match self.device {
-            TrainingDevice::Cpu => {
-                let objective = Classification {
-                    labels: self.labels,
-                };
-                fit(
-                    &mut network,
-                    &objective,
-                    data,
-                    self.recipe,
-                    &mut rng,
-                    &mut |end, _| seen(end),
-                )?;
-            }
-            TrainingDevice::Gpu => self.fit_on_gpu(&mut network, data, &mut rng, &mut seen)?,
-        }
-        let predicted = predict_classes(&network, self.features, records)?;
+        })
+    }
+
+    /// The trained model with its accuracies.
+    fn finish(
+        &self,
+        index: usize,
+        keep: ArrayView1<'_, bool>,
+        network: Network,
+        losses: Vec<f64>,
+    ) -> Result<TrainedReference, TrainError> {
+        let predicted = predict_classes(&network, self.features, self.labels.len())?;
         let accuracy = accuracy(&predicted, self.labels, keep);
         Ok(TrainedReference {
             index,
@@ -235,6 +292,15 @@ impl ReferenceTraining<'_> {
             accuracy,
         })
     }
+}
+
+/// One model about to train.
+struct Start {
+    rng: ChaCha8Rng,
+    network: Network,
+    /// The records it trains on, and the values of each.
+    inside: Vec<usize>,
+    record_len: usize,
 }
 
 /// Every reference model of `keep` (`[models, records]`), in parallel where there are

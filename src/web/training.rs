@@ -51,46 +51,121 @@ pub fn train_reference(
     index: usize,
     on_epoch: &js_sys::Function,
 ) -> Result<JsValue, JsError> {
-    let target = Model::from_bytes(model, &ModelOptions::default()).map_err(js_error)?;
-    let architecture = target
-        .architecture()
-        .map_err(|e| js_error(TrainError::Architecture(e.clone())))?;
-    let recipe = recipe_from(recipe_json)?;
-    let labels: Vec<usize> = labels.iter().map(|&y| y as usize).collect();
-    let keep = ndarray::Array1::from_iter(keep.iter().map(|&k| k != 0));
-    let training = ReferenceTraining {
-        architecture,
-        features,
-        labels: &labels,
-        recipe: &recipe,
-        seed: u64::from(seed),
-        device: TrainingDevice::Cpu,
-    };
+    let inputs = TrainingInputs::read(model, labels, keep, recipe_json)?;
+    let training = inputs.training(features, seed);
     let trained = training
-        .train(index, keep.view(), &mut |end| {
-            let _ = on_epoch.call3(
-                &JsValue::NULL,
-                &JsValue::from(end.epoch as u32),
-                &JsValue::from(end.epochs as u32),
-                &JsValue::from(end.loss),
-            );
-            ControlFlow::Continue(())
-        })
+        .train(index, inputs.keep.view(), &mut epoch_reporter(on_epoch))
         .map_err(js_error)?;
-    let info = target.info();
-    let onnx = to_onnx(
-        &trained.network,
-        &info.input.name,
-        &info.used_output,
-        &format!("mialab reference {index}"),
-    );
-    let object: js_sys::Object = to_js(&Trained {
-        accuracy: trained.accuracy,
-        losses: trained.losses,
-    })?
-    .into();
-    set(&object, "onnx", &js_sys::Uint8Array::from(onnx.as_slice()));
-    Ok(object.into())
+    inputs.result(trained, index)
+}
+
+/// [`train_reference`] on the browser's WebGPU adapter (dense networks; anything else is an
+/// error naming the layer). Resolves to the same `{onnx, accuracy, losses}`.
+#[cfg(feature = "gpu")]
+#[wasm_bindgen(js_name = trainReferenceOnGpu)]
+#[allow(clippy::too_many_arguments)]
+pub async fn train_reference_on_gpu(
+    model: Vec<u8>,
+    features: Vec<f32>,
+    labels: Vec<u32>,
+    keep: Vec<u8>,
+    recipe_json: String,
+    seed: u32,
+    index: usize,
+    on_epoch: js_sys::Function,
+) -> Result<JsValue, JsError> {
+    let inputs = TrainingInputs::read(&model, &labels, &keep, &recipe_json)?;
+    crate::train::gpu_layers(&inputs.architecture)
+        .map_err(|e| plain_error(format!("WebGPU cannot train this model: {e}")))?;
+    let gpu = crate::gpu::Gpu::open()
+        .await
+        .map_err(|e| plain_error(format!("WebGPU cannot train here: {e}")))?;
+    let training = inputs.training(&features, seed);
+    let trained = training
+        .train_on_gpu(
+            &gpu,
+            index,
+            inputs.keep.view(),
+            &mut epoch_reporter(&on_epoch),
+        )
+        .await
+        .map_err(js_error)?;
+    inputs.result(trained, index)
+}
+
+/// What one reference model trains from, read from the page's values.
+struct TrainingInputs {
+    target: Model,
+    architecture: crate::train::Architecture,
+    recipe: Recipe,
+    labels: Vec<usize>,
+    keep: ndarray::Array1<bool>,
+}
+
+impl TrainingInputs {
+    fn read(model: &[u8], labels: &[u32], keep: &[u8], recipe_json: &str) -> Result<Self, JsError> {
+        let target = Model::from_bytes(model, &ModelOptions::default()).map_err(js_error)?;
+        let architecture = target
+            .architecture()
+            .map_err(|e| js_error(TrainError::Architecture(e.clone())))?
+            .as_ref()
+            .clone();
+        Ok(TrainingInputs {
+            target,
+            architecture,
+            recipe: recipe_from(recipe_json)?,
+            labels: labels.iter().map(|&y| y as usize).collect(),
+            keep: ndarray::Array1::from_iter(keep.iter().map(|&k| k != 0)),
+        })
+    }
+
+    fn training<'a>(&'a self, features: &'a [f32], seed: u32) -> ReferenceTraining<'a> {
+        ReferenceTraining {
+            architecture: &self.architecture,
+            features,
+            labels: &self.labels,
+            recipe: &self.recipe,
+            seed: u64::from(seed),
+            device: TrainingDevice::Cpu,
+        }
+    }
+
+    /// `{onnx, accuracy, losses}` of a trained model.
+    fn result(
+        &self,
+        trained: crate::train::references::TrainedReference,
+        index: usize,
+    ) -> Result<JsValue, JsError> {
+        let info = self.target.info();
+        let onnx = to_onnx(
+            &trained.network,
+            &info.input.name,
+            &info.used_output,
+            &format!("mialab reference {index}"),
+        );
+        let object: js_sys::Object = to_js(&Trained {
+            accuracy: trained.accuracy,
+            losses: trained.losses,
+        })?
+        .into();
+        set(&object, "onnx", &js_sys::Uint8Array::from(onnx.as_slice()));
+        Ok(object.into())
+    }
+}
+
+/// Calls `on_epoch(epoch, epochs, loss)` for every epoch.
+fn epoch_reporter(
+    on_epoch: &js_sys::Function,
+) -> impl FnMut(crate::train::EpochEnd) -> ControlFlow<()> + '_ {
+    move |end| {
+        let _ = on_epoch.call3(
+            &JsValue::NULL,
+            &JsValue::from(end.epoch as u32),
+            &JsValue::from(end.epochs as u32),
+            &JsValue::from(end.loss),
+        );
+        ControlFlow::Continue(())
+    }
 }
 
 /// A zip (deflated) of files `names[i]` holding `contents[i]`, for the page to download.

@@ -2,7 +2,9 @@
 // the page runs a zoo model's lowered kernels through WebGPU and compares them with the CPU engine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useSite, openPage, shot, auditWith, loadDemo } from './harness.mjs';
+import { readFileSync } from 'node:fs';
+import { unzipSync } from 'fflate';
+import { ROOT, useSite, openPage, shot, auditWith, loadDemo } from './harness.mjs';
 
 const site = useSite(['--enable-unsafe-webgpu']);
 
@@ -69,5 +71,60 @@ test('the Fashion-MNIST demo with its 16 references audits on WebGPU with the CP
   console.log(`# WebGPU audit of fashion_mnist/overfit (17 models): ${((Date.now() - started) / 1000).toFixed(1)} s; ${gpu.model.backend.detail}`);
   assert.equal(gpu.model.backend.engine, 'gpu');
   assertSameAucs(gpu, cpu);
+  assert.deepEqual(errors, []);
+});
+
+/** Trains 4 references of the uploaded example on `device` for 8 epochs; returns the zip's training.json. */
+async function trainExampleOn(/** @type {string} */ device) {
+  const { page, errors } = await openPage(site.browser, site.url);
+  const example = `${ROOT}models/breast_cancer`;
+  await page.setInputFiles('#upload-model', `${example}/model.onnx`);
+  await page.fill('#upload-schema', readFileSync(`${example}/schema.json`, 'utf8'));
+  await page.locator('#upload-schema').blur();
+  await page.setInputFiles('#upload-records', `${example}/audit.csv`);
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('427 records'));
+  await page.waitForSelector('#train:not([hidden])');
+  await page.fill('#train-k', '4');
+  await page.fill('#train-epochs', '8');
+  await page.fill('#train-workers', '2');
+  await page.selectOption('#train-device', device);
+  await page.click('#train-start');
+  await page.waitForFunction(() => document.getElementById('train-status').textContent.startsWith('trained 4 reference models')
+    || document.getElementById('train-error').textContent.length > 0, null, { timeout: 300_000 });
+  assert.equal(await page.locator('#train-error').textContent(), '', `training on ${device}`);
+  console.log(`# training on ${device}: ${await page.locator('#train-status').textContent()}`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#train-download')]);
+  const log = JSON.parse(new TextDecoder().decode(unzipSync(readFileSync(await download.path()))['training.json']));
+  assert.deepEqual(errors, []);
+  return { page, log };
+}
+
+test('references train on WebGPU in the page as they do on the CPU', { timeout: 600_000 }, async () => {
+  const cpu = await trainExampleOn('cpu');
+  const gpu = await trainExampleOn('webgpu');
+  assert.equal(gpu.log.device, 'WebGPU');
+  assert.equal(gpu.log.references.length, 4);
+  gpu.log.references.forEach((/** @type {any} */ g, /** @type {number} */ k) => {
+    const c = cpu.log.references[k];
+    assert.deepEqual(g.accuracy, c.accuracy, `reference ${k}'s accuracies`);
+    g.losses.forEach((/** @type {number} */ loss, /** @type {number} */ e) => {
+      assert.ok(Math.abs(loss - c.losses[e]) < 1e-5 * Math.max(1, c.losses[e]), `reference ${k}, epoch ${e + 1}: loss ${loss} on WebGPU, ${c.losses[e]} on the CPU`);
+    });
+  });
+  await shot(gpu.page, 'training-webgpu', '#train');
+
+  // A network the GPU does not train is refused by name, and nothing loaded is lost.
+  const { page, errors } = await openPage(site.browser, site.url);
+  await page.selectOption('#demo-select', 'fashion_mnist/overfit');
+  await page.click('#demo-load');
+  await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('16 models; keep-mask'), null, { timeout: 180_000 });
+  await page.waitForSelector('#train:not([hidden])');
+  await page.fill('#train-k', '2');
+  await page.fill('#train-epochs', '1');
+  await page.selectOption('#train-device', 'webgpu');
+  await page.click('#train-start');
+  await page.waitForFunction(() => document.getElementById('train-error').textContent.length > 0, null, { timeout: 120_000 });
+  assert.match(await page.locator('#train-error').textContent(), /WebGPU cannot train this model: the GPU trains dense networks only, and this one has a convolution/);
+  assert.match(await page.locator('#loaded-summary').textContent(), /16 models; keep-mask/);
   assert.deepEqual(errors, []);
 });

@@ -87,6 +87,7 @@ export function setupTraining(store, engine, inputs) {
     const models = Number($('train-k').value);
     const seed = Number($('train-seed').value) >>> 0;
     const threads = Math.max(1, Math.min(models, Number($('train-workers').value) || 1));
+    const device = /** @type {HTMLSelectElement} */ ($('train-device')).value;
     let setup;
     try {
       setup = await engine.call('trainingSetup', [JSON.stringify(recipe()), models, seed]);
@@ -99,7 +100,7 @@ export function setupTraining(store, engine, inputs) {
     $('train-download').disabled = true;
     const rows = modelRows(models);
     const started = performance.now();
-    status(`training ${models} models (${setup.architecture}, ${setup.parameters.toLocaleString()} parameters, ${setup.epochs} epochs) on halves of ${setup.records} records, ${threads} at a time`);
+    status(`training ${models} models (${setup.architecture}, ${setup.parameters.toLocaleString()} parameters, ${setup.epochs} epochs) on halves of ${setup.records} records, ${threads} at a time${device === 'webgpu' ? ', on WebGPU' : ''}`);
     /** @type {any[]} */
     const results = new Array(models);
     let next = 0;
@@ -134,7 +135,7 @@ export function setupTraining(store, engine, inputs) {
           }
         };
         worker.onerror = (event) => reject(new Error(`a training worker stopped: ${event.message || 'unknown error'}`));
-        worker.postMessage({ setup: { model: setup.model, features: setup.features, labels: setup.labels, recipe: JSON.stringify(recipe()), seed } });
+        worker.postMessage({ setup: { model: setup.model, features: setup.features, labels: setup.labels, recipe: JSON.stringify(recipe()), seed, device } });
         workers.push(worker);
         give(worker);
       }
@@ -157,7 +158,7 @@ export function setupTraining(store, engine, inputs) {
       const match = await engine.call('recipeMatch', [JSON.stringify(done.map((/** @type {any} */ r) => r.accuracy))]);
       const trainedRecords = setup.keepRows.reduce((/** @type {number} */ s, /** @type {number} */ v) => s + v, 0);
       const log = {
-        models, seed, recipe: recipe(), epochs: setup.epochs, seconds,
+        models, seed, recipe: recipe(), epochs: setup.epochs, device: device === 'webgpu' ? 'WebGPU' : 'the CPU', seconds,
         records_epochs_per_second: (trainedRecords * setup.epochs) / seconds,
         recipe_match: match,
         references: done.map((/** @type {any} */ r, /** @type {number} */ k) => ({ file: files[k].name, accuracy: r.accuracy, losses: r.losses })),
