@@ -143,6 +143,16 @@ impl Lab {
     }
 }
 
+/// The browser's WebGPU adapter: `{adapter, software}`, or `{reason}` when there is none.
+#[wasm_bindgen(js_name = webgpuAdapter)]
+pub async fn webgpu_adapter() -> Result<JsValue, JsError> {
+    let answer = match Gpu::open().await {
+        Ok(gpu) => serde_json::json!({ "adapter": gpu.adapter(), "software": gpu.is_software() }),
+        Err(e) => serde_json::json!({ "reason": e.to_string() }),
+    };
+    to_js(&answer)
+}
+
 /// Runs `job` on the browser's WebGPU adapter. Unless `force`, a software adapter (which is
 /// slower than the CPU engine) is not used and the outputs carry the reason; with `force`,
 /// anything that keeps the job off the GPU is an error.

@@ -268,6 +268,16 @@ impl Lab {
             "epochs",
             &JsValue::from(recipe.epochs_for(architecture) as u32),
         );
+        // Why the GPU cannot train it (null: it can).
+        #[cfg(feature = "gpu")]
+        let gpu_unable = crate::train::gpu_layers(architecture).err();
+        #[cfg(not(feature = "gpu"))]
+        let gpu_unable = Some("this build has no GPU path".to_string());
+        set(
+            &object,
+            "gpuUnable",
+            &gpu_unable.map_or(JsValue::NULL, |r| JsValue::from_str(&r)),
+        );
         Ok(object.into())
     }
 

@@ -103,6 +103,7 @@ test('references train on WebGPU in the page as they do on the CPU', { timeout: 
   const cpu = await trainExampleOn('cpu');
   const gpu = await trainExampleOn('webgpu');
   assert.equal(gpu.log.device, 'WebGPU');
+  assert.equal(cpu.log.device, 'the CPU');
   assert.equal(gpu.log.references.length, 4);
   gpu.log.references.forEach((/** @type {any} */ g, /** @type {number} */ k) => {
     const c = cpu.log.references[k];
@@ -112,6 +113,9 @@ test('references train on WebGPU in the page as they do on the CPU', { timeout: 
     });
   });
   await shot(gpu.page, 'training-webgpu', '#train');
+  const auto = await trainExampleOn('auto');
+  assert.match(auto.log.device, /^the CPU, because the only WebGPU adapter, .*, is a software one/);
+  assert.deepEqual(auto.log.references.map((/** @type {any} */ r) => r.losses), cpu.log.references.map((/** @type {any} */ r) => r.losses));
 
   // A network the GPU does not train is refused by name, and nothing loaded is lost.
   const { page, errors } = await openPage(site.browser, site.url);

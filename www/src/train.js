@@ -81,16 +81,42 @@ export function setupTraining(store, engine, inputs) {
     row.line.setAttribute('points', points.join(' '));
   }
 
+  /**
+   * Where `chosen` ('auto', 'cpu', 'webgpu') trains, and in words: auto takes WebGPU on a
+   * hardware adapter when the GPU can train the model (`gpuUnable` null), else the CPU and
+   * says why; 'webgpu' fails when the GPU cannot train the model.
+   */
+  async function trainingDevice(/** @type {string} */ chosen, /** @type {string | null} */ gpuUnable) {
+    if (chosen === 'cpu') return { device: 'cpu', where: 'the CPU' };
+    if (chosen === 'webgpu') {
+      if (gpuUnable) throw new Error(`WebGPU cannot train this model: ${gpuUnable}`);
+      return { device: 'webgpu', where: 'WebGPU' };
+    }
+    if (gpuUnable) return { device: 'cpu', where: `the CPU, because ${gpuUnable}` };
+    const gpu = await engine.call('webgpuAdapter');
+    if (gpu.reason) return { device: 'cpu', where: `the CPU, because ${gpu.reason}` };
+    if (gpu.software) return { device: 'cpu', where: `the CPU, because the only WebGPU adapter, ${gpu.adapter}, is a software one (slower than the CPU)` };
+    return { device: 'webgpu', where: `WebGPU (${gpu.adapter})` };
+  }
+
   async function start() {
     error('');
     status('');
     const models = Number($('train-k').value);
     const seed = Number($('train-seed').value) >>> 0;
     const threads = Math.max(1, Math.min(models, Number($('train-workers').value) || 1));
-    const device = /** @type {HTMLSelectElement} */ ($('train-device')).value;
+    const chosen = /** @type {HTMLSelectElement} */ ($('train-device')).value;
     let setup;
     try {
       setup = await engine.call('trainingSetup', [JSON.stringify(recipe()), models, seed]);
+    } catch (e) {
+      error(e.message);
+      return;
+    }
+    let device;
+    let where;
+    try {
+      ({ device, where } = await trainingDevice(chosen, setup.gpuUnable));
     } catch (e) {
       error(e.message);
       return;
@@ -100,7 +126,7 @@ export function setupTraining(store, engine, inputs) {
     $('train-download').disabled = true;
     const rows = modelRows(models);
     const started = performance.now();
-    status(`training ${models} models (${setup.architecture}, ${setup.parameters.toLocaleString()} parameters, ${setup.epochs} epochs) on halves of ${setup.records} records, ${threads} at a time${device === 'webgpu' ? ', on WebGPU' : ''}`);
+    status(`training ${models} models (${setup.architecture}, ${setup.parameters.toLocaleString()} parameters, ${setup.epochs} epochs) on halves of ${setup.records} records, ${threads} at a time, on ${where}`);
     /** @type {any[]} */
     const results = new Array(models);
     let next = 0;
@@ -158,7 +184,7 @@ export function setupTraining(store, engine, inputs) {
       const match = await engine.call('recipeMatch', [JSON.stringify(done.map((/** @type {any} */ r) => r.accuracy))]);
       const trainedRecords = setup.keepRows.reduce((/** @type {number} */ s, /** @type {number} */ v) => s + v, 0);
       const log = {
-        models, seed, recipe: recipe(), epochs: setup.epochs, device: device === 'webgpu' ? 'WebGPU' : 'the CPU', seconds,
+        models, seed, recipe: recipe(), epochs: setup.epochs, device: where, seconds,
         records_epochs_per_second: (trainedRecords * setup.epochs) / seconds,
         recipe_match: match,
         references: done.map((/** @type {any} */ r, /** @type {number} */ k) => ({ file: files[k].name, accuracy: r.accuracy, losses: r.losses })),

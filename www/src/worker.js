@@ -2,7 +2,7 @@
 // {id, op, args}; replies are {id, ok, result} or {id, ok: false, error}; long steps post
 // {progress: {step, done, total}}. Cancelling terminates this worker. Files come as File
 // objects (cloning one copies no bytes) and are read here.
-import init, { Lab, attackCatalogue, defaultConfig, webgpuCheck, runGpuJob, unpackZip, imageLabels, zipFiles } from '../pkg/mialab.js';
+import init, { Lab, attackCatalogue, defaultConfig, webgpuCheck, webgpuAdapter, runGpuJob, unpackZip, imageLabels, zipFiles } from '../pkg/mialab.js';
 import { simd } from 'wasm-feature-detect';
 
 // The engine is built with WebAssembly SIMD (tract's kernels need it to be fast); a browser
@@ -286,6 +286,8 @@ const ops = {
     if (info) result.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') + ` (${result.adapter})`;
     return result;
   },
+  // The browser's WebGPU adapter ({adapter, software}) or why there is none ({reason}).
+  webgpuAdapter: async () => ('gpu' in navigator ? webgpuAdapter() : { reason: 'this browser offers no WebGPU (navigator.gpu is missing)' }),
   // Bytes of the engine's wasm memory, which only grows: the most it has held.
   memory: async () => (await ready).memory.buffer.byteLength,
   switchSession,
