@@ -532,8 +532,8 @@ mod training {
 
     use mialab::gpu::Activation;
     use mialab::train::{
-        Architecture, Block, Classification, EpochEnd, Head, Network, OptimizerKind, Recipe,
-        TrainingSet, fit, fit_on_gpu,
+        Architecture, Block, Classification, EpochEnd, GpuFitJob, Head, Network, OptimizerKind,
+        Recipe, TrainingSet, fit, fit_on_gpu, fit_set_on_gpu,
     };
     use rand::rngs::ChaCha8Rng;
     use rand::{RngExt, SeedableRng};
@@ -683,5 +683,97 @@ mod training {
                 assert!(gpu_losses.last() < gpu_losses.first(), "the loss falls");
             }
         }
+    }
+
+    #[test]
+    fn models_of_one_architecture_train_together_each_as_it_would_alone() {
+        // Three models on subsets of different sizes (so they take different numbers of
+        // steps per epoch) share every dispatch; each must match its own CPU training.
+        let (x, labels) = records(157, 4);
+        let subsets: Vec<Vec<usize>> = (0..3)
+            .map(|k| {
+                (0..labels.len())
+                    .filter(|i| i % (k + 2) != 0)
+                    .collect()
+            })
+            .collect();
+        assert!(subsets[0].len() != subsets[1].len());
+        let recipe = Recipe {
+            optimizer: OptimizerKind::Adam,
+            learning_rate: 2e-3,
+            weight_decay: 0.01,
+            epochs: Some(5),
+            batch_size: 30,
+            ..Recipe::default()
+        };
+        let gpu = mialab::gpu::device::shared().expect("a GPU adapter (lavapipe in CI)");
+        let start = |k: u64| {
+            let mut rng = ChaCha8Rng::seed_from_u64(10 + k);
+            (Network::initialise(&network_with(4), &mut rng), rng)
+        };
+        let mut together: Vec<(Network, ChaCha8Rng)> = (0..3).map(start).collect();
+        let mut heard = vec![Vec::new(); 3];
+        {
+            let mut jobs: Vec<GpuFitJob<'_>> = together
+                .iter_mut()
+                .zip(&subsets)
+                .map(|((network, rng), records)| GpuFitJob {
+                    network,
+                    rng,
+                    data: TrainingSet {
+                        features: &x,
+                        record_len: 9,
+                        records,
+                    },
+                })
+                .collect();
+            fit_set_on_gpu(gpu, &mut jobs, &labels, &recipe, &mut |k, end| {
+                heard[k].push(end.loss);
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        }
+        for (k, records) in subsets.iter().enumerate() {
+            let (mut alone, mut rng) = start(k as u64);
+            let mut losses = Vec::new();
+            let objective = Classification { labels: &labels };
+            let data = TrainingSet {
+                features: &x,
+                record_len: 9,
+                records,
+            };
+            fit(
+                &mut alone,
+                &objective,
+                data,
+                &recipe,
+                &mut rng,
+                &mut |end, _| {
+                    losses.push(end.loss);
+                    ControlFlow::Continue(())
+                },
+            )
+            .unwrap();
+            let worst = alone
+                .params
+                .iter()
+                .zip(&together[k].0.params)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            println!(
+                "model {k} ({} records): largest |set − alone| parameter {worst:.2e}",
+                records.len()
+            );
+            assert!(worst < 1e-4, "model {k}: parameters differ by {worst}");
+            assert_eq!(heard[k].len(), 5);
+            for (a, b) in losses.iter().zip(&heard[k]) {
+                assert!(
+                    (a - b).abs() < 1e-4 * a.abs().max(1.0),
+                    "model {k}: losses {losses:?} vs {:?}",
+                    heard[k]
+                );
+            }
+        }
+        assert_ne!(together[0].0.params, together[1].0.params);
     }
 }

@@ -61,8 +61,8 @@ pub enum GpuOptimizer {
     },
 }
 
-/// What one step's optimiser update uses besides the state: the learning rate and, for
-/// Adam, the bias corrections `1 − β1^t` and `√(1 − β2^t)`.
+/// What one model's step uses besides the state: the learning rate and, for Adam, the bias
+/// corrections `1 − β1^t` and `√(1 − β2^t)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepSettings {
     pub learning_rate: f32,
@@ -91,18 +91,18 @@ const OPTIMIZER_STEP: usize = 7;
 /// The rows and columns of C one workgroup of `product` computes.
 const PRODUCT_TILE: usize = 64;
 
-/// The workgroups of `product` over an `m × n` result.
-fn product_groups(m: usize, n: usize) -> [u32; 3] {
+/// The workgroups of `product` over an `m × n` result of each of `models` models.
+fn product_groups(m: usize, n: usize, models: usize) -> [u32; 3] {
     [
         n.div_ceil(PRODUCT_TILE) as u32,
         m.div_ceil(PRODUCT_TILE) as u32,
-        1,
+        models as u32,
     ]
 }
 
 /// `product`'s parameters: C `[m, n]` at `c` = A·B over `depth`, A read with strides `a`
 /// (row, k), B with strides `b` (k, column) from `b_offset`, starting from the bias at
-/// `bias` when given.
+/// `bias` when given; `models` are the strides from one model to the next in A, B and C.
 fn product_parameters(
     [m, n, depth]: [usize; 3],
     a: [usize; 2],
@@ -110,6 +110,7 @@ fn product_parameters(
     b_offset: usize,
     c: usize,
     bias: Option<usize>,
+    models: [usize; 3],
 ) -> Vec<u32> {
     [
         m,
@@ -123,9 +124,22 @@ fn product_parameters(
         c,
         usize::from(bias.is_some()),
         bias.unwrap_or(0),
+        models[0],
+        models[1],
+        models[2],
     ]
     .map(|v| v as u32)
     .to_vec()
+}
+
+/// One model's batch for a step: its records' values, their classes, one dropout mask per
+/// dropout layer (in order, `batch × len` values each) and its optimiser settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelBatch {
+    pub x: Vec<f32>,
+    pub labels: Vec<u32>,
+    pub masks: Vec<Vec<f32>>,
+    pub settings: StepSettings,
 }
 
 /// One dispatch of a step, its buffers bound once.
@@ -135,13 +149,18 @@ struct Dispatch {
     groups: [u32; 3],
 }
 
-/// A dense network's training state on the device, for batches of a fixed size.
+/// The training state of several dense networks of one architecture on the device, each
+/// stepping on its own batch (of one fixed size) in the same dispatches.
 pub struct DenseTrainer<'g> {
     gpu: &'g Gpu,
     pipelines: Vec<wgpu::ComputePipeline>,
+    models: usize,
     batch: usize,
     input_len: usize,
+    /// Parameters per model.
     parameters: usize,
+    /// Values per record of each dropout layer's input, in order.
+    dropout_lens: Vec<usize>,
     optimizer: GpuOptimizer,
     /// `[params | m | v]`.
     state: OwnedBuffer,
@@ -158,22 +177,27 @@ pub struct DenseTrainer<'g> {
 }
 
 impl<'g> DenseTrainer<'g> {
-    /// The network `layers` (reading `input_len` values per record) with `params` as its
-    /// starting values and `decay` each parameter's weight decay, for batches of `batch`.
+    /// Networks `layers` (reading `input_len` values per record), one per entry of `params`
+    /// (its starting values), with `decay` each parameter's weight decay, for batches of
+    /// `batch`.
     pub fn new(
         gpu: &'g Gpu,
         layers: &[TrainLayer],
         input_len: usize,
-        params: &[f32],
+        params: &[Vec<f32>],
         decay: &[f32],
         optimizer: GpuOptimizer,
         batch: usize,
     ) -> Result<DenseTrainer<'g>, GpuError> {
-        let parameters = params.len();
-        if decay.len() != parameters || batch == 0 || layers.is_empty() {
+        let models = params.len();
+        let parameters = decay.len();
+        if models == 0
+            || params.iter().any(|p| p.len() != parameters)
+            || batch == 0
+            || layers.is_empty()
+        {
             return Err(GpuError::Execution(format!(
-                "a trainer needs one decay per parameter ({} for {parameters}), a batch and layers",
-                decay.len()
+                "a trainer needs models with one decay per parameter ({parameters}), a batch and layers"
             )));
         }
         let device = gpu.device();
@@ -221,33 +245,44 @@ impl<'g> DenseTrainer<'g> {
 
         let floats =
             |label: &str, n: usize, usage: U| buffers::with_capacity(device, label, n, usage);
-        let mut state_values = params.to_vec();
-        state_values.resize(3 * parameters, 0.0);
+        let mut state_values = params.concat();
+        state_values.resize(3 * models * parameters, 0.0);
         let state = buffers::storage_init(device, "state", &state_values, U::COPY_SRC);
-        let grads = floats("gradients", parameters, U::STORAGE);
+        let grads = floats("gradients", models * parameters, U::STORAGE);
         let decay = buffers::storage_init(device, "decay", decay, U::empty());
         let mut lens = vec![input_len];
         lens.extend(layers.iter().map(TrainLayer::output_len));
+        // Every model's rows, one model after another.
+        let rows = models * batch;
         let activations: Vec<OwnedBuffer> = lens
             .iter()
-            .map(|len| floats("activations", len * batch, U::STORAGE | U::COPY_DST))
+            .map(|len| floats("activations", len * rows, U::STORAGE | U::COPY_DST))
             .collect();
         let masks: Vec<Option<OwnedBuffer>> = layers
             .iter()
             .map(|layer| match layer {
-                TrainLayer::Dropout { len } => Some(floats(
-                    "dropout mask",
-                    len * batch,
-                    U::STORAGE | U::COPY_DST,
-                )),
+                TrainLayer::Dropout { len } => {
+                    Some(floats("dropout mask", len * rows, U::STORAGE | U::COPY_DST))
+                }
+                _ => None,
+            })
+            .collect();
+        let dropout_lens = layers
+            .iter()
+            .filter_map(|layer| match layer {
+                TrainLayer::Dropout { len } => Some(*len),
                 _ => None,
             })
             .collect();
         let widest = lens.iter().copied().max().unwrap_or(1);
-        let gradients = [0, 1].map(|_| floats("activation gradients", widest * batch, U::STORAGE));
-        let labels = floats("labels", batch, U::STORAGE | U::COPY_DST);
-        let loss = floats("loss", 1, U::STORAGE | U::COPY_SRC | U::COPY_DST);
-        let optimizer_settings = floats("optimizer settings", 9, U::STORAGE | U::COPY_DST);
+        let gradients = [0, 1].map(|_| floats("activation gradients", widest * rows, U::STORAGE));
+        let labels = floats("labels", rows, U::STORAGE | U::COPY_DST);
+        let loss = floats("loss", models, U::STORAGE | U::COPY_SRC | U::COPY_DST);
+        let optimizer_settings = floats(
+            "optimizer settings",
+            7 + 4 * models,
+            U::STORAGE | U::COPY_DST,
+        );
 
         let mut held = Vec::new();
         let mut dispatches = Vec::new();
@@ -299,16 +334,17 @@ impl<'g> DenseTrainer<'g> {
                         offset,
                         0,
                         Some(offset + inputs * outputs),
+                        [batch * inputs, parameters, batch * outputs],
                     ),
-                    product_groups(batch, outputs),
+                    product_groups(batch, outputs, models),
                 ),
                 TrainLayer::Activation { kind, len } => {
                     let [code, alpha] = activation_code(*kind);
                     add(
                         ACTIVATION_FORWARD,
                         [from, from, to],
-                        &[(batch * len) as u32, code, alpha],
-                        flat(batch * len),
+                        &[(rows * len) as u32, code, alpha],
+                        flat(rows * len),
                     );
                 }
                 TrainLayer::Dropout { len } => add(
@@ -318,8 +354,8 @@ impl<'g> DenseTrainer<'g> {
                         masks[j].as_deref().expect("a dropout layer's mask"),
                         to,
                     ],
-                    &[(batch * len) as u32],
-                    flat(batch * len),
+                    &[(rows * len) as u32],
+                    flat(rows * len),
                 ),
             }
         }
@@ -328,14 +364,14 @@ impl<'g> DenseTrainer<'g> {
         add(
             CROSS_ENTROPY_GRADIENT,
             [logits, &labels, &gradients[0]],
-            &[n, width],
-            flat(batch),
+            &[n, width, rows as u32],
+            flat(rows),
         );
         add(
             CROSS_ENTROPY_SUM,
             [logits, &labels, &loss],
             &[n, width],
-            [1, 1, 1],
+            [models as u32, 1, 1],
         );
         let first_trained = layers
             .iter()
@@ -360,14 +396,21 @@ impl<'g> DenseTrainer<'g> {
                             0,
                             offset,
                             None,
+                            [batch * inputs, batch * outputs, parameters],
                         ),
-                        product_groups(inputs, outputs),
+                        product_groups(inputs, outputs, models),
                     );
+                    let [x, y, _] = flat(outputs);
                     add(
                         BIAS_GRADIENT,
                         [d_in, d_in, &grads],
-                        &[n, outputs as u32, (offset + inputs * outputs) as u32],
-                        flat(outputs),
+                        &[
+                            n,
+                            outputs as u32,
+                            (offset + inputs * outputs) as u32,
+                            parameters as u32,
+                        ],
+                        [x, y, models as u32],
                     );
                     if j <= first_trained {
                         break;
@@ -382,8 +425,9 @@ impl<'g> DenseTrainer<'g> {
                             offset,
                             0,
                             None,
+                            [batch * outputs, parameters, batch * inputs],
                         ),
-                        product_groups(batch, inputs),
+                        product_groups(batch, inputs, models),
                     );
                 }
                 TrainLayer::Activation { kind, len } => {
@@ -391,8 +435,8 @@ impl<'g> DenseTrainer<'g> {
                     add(
                         ACTIVATION_BACKWARD,
                         [input, d_in, d_out],
-                        &[(batch * len) as u32, code, alpha],
-                        flat(batch * len),
+                        &[(rows * len) as u32, code, alpha],
+                        flat(rows * len),
                     );
                 }
                 TrainLayer::Dropout { len } => add(
@@ -402,8 +446,8 @@ impl<'g> DenseTrainer<'g> {
                         masks[j].as_deref().expect("a dropout layer's mask"),
                         d_out,
                     ],
-                    &[(batch * len) as u32],
-                    flat(batch * len),
+                    &[(rows * len) as u32],
+                    flat(rows * len),
                 ),
             }
             d = 1 - d;
@@ -425,16 +469,18 @@ impl<'g> DenseTrainer<'g> {
                 layout: &layout,
                 entries: &entries,
             }),
-            groups: flat_groups(parameters as u32),
+            groups: flat_groups((models * parameters) as u32),
         });
         held.extend([grads, decay]);
         held.extend(gradients);
         let trainer = DenseTrainer {
             gpu,
             pipelines,
+            models,
             batch,
             input_len,
             parameters,
+            dropout_lens,
             optimizer,
             state,
             activations,
@@ -449,33 +495,72 @@ impl<'g> DenseTrainer<'g> {
         Ok(trainer)
     }
 
-    /// One step on a batch: `x` (the batch's records), `labels` (their classes), `masks`
-    /// (one per dropout layer, in order, each `batch × len` values).
-    pub fn step(
-        &self,
-        x: &[f32],
-        labels: &[u32],
-        masks: &[Vec<f32>],
-        settings: StepSettings,
-    ) -> Result<(), GpuError> {
+    /// One step of every model, each on its batch (`None`: the model sits this step out).
+    pub fn step(&self, batches: &[Option<ModelBatch>]) -> Result<(), GpuError> {
         let queue = self.gpu.queue();
-        if labels.len() != self.batch || x.len() != self.batch * self.input_len {
+        if batches.len() != self.models {
             return Err(GpuError::Execution(format!(
-                "a step of {} records was given {} labels and {} values",
-                self.batch,
-                labels.len(),
-                x.len()
+                "a step of {} models was given {} batches",
+                self.models,
+                batches.len()
             )));
         }
-        queue.write_buffer(&self.activations[0], 0, bytemuck::cast_slice(x));
-        let labels: Vec<f32> = labels.iter().map(|&y| y as f32).collect();
+        let rows = self.models * self.batch;
+        let mut x = vec![0.0f32; rows * self.input_len];
+        let mut labels = vec![-1.0f32; rows];
+        let mut masks: Vec<Vec<f32>> = self
+            .dropout_lens
+            .iter()
+            .map(|len| vec![0.0; rows * len])
+            .collect();
+        let mut settings = Vec::with_capacity(4 * self.models);
+        for (k, batch) in batches.iter().enumerate() {
+            let Some(batch) = batch else {
+                settings.extend([0, 0, 0, 0]);
+                continue;
+            };
+            if batch.labels.len() != self.batch
+                || batch.x.len() != self.batch * self.input_len
+                || batch.masks.len() != self.dropout_lens.len()
+            {
+                return Err(GpuError::Execution(format!(
+                    "model {k}'s step of {} records was given {} labels, {} values and {} dropout masks",
+                    self.batch,
+                    batch.labels.len(),
+                    batch.x.len(),
+                    batch.masks.len()
+                )));
+            }
+            x[k * self.batch * self.input_len..][..batch.x.len()].copy_from_slice(&batch.x);
+            for (to, &y) in labels[k * self.batch..].iter_mut().zip(&batch.labels) {
+                *to = y as f32;
+            }
+            for ((mask, given), len) in masks.iter_mut().zip(&batch.masks).zip(&self.dropout_lens) {
+                if given.len() != self.batch * len {
+                    return Err(GpuError::Execution(format!(
+                        "model {k}'s dropout mask has {} values, not {}",
+                        given.len(),
+                        self.batch * len
+                    )));
+                }
+                mask[k * self.batch * len..][..given.len()].copy_from_slice(given);
+            }
+            let StepSettings {
+                learning_rate,
+                correction1,
+                root_correction2,
+            } = batch.settings;
+            settings.extend([
+                1,
+                learning_rate.to_bits(),
+                correction1.to_bits(),
+                root_correction2.to_bits(),
+            ]);
+        }
+        queue.write_buffer(&self.activations[0], 0, bytemuck::cast_slice(&x));
         queue.write_buffer(&self.labels, 0, bytemuck::cast_slice(&labels));
-        let mut given = masks.iter();
-        for mask in self.masks.iter().flatten() {
-            let values = given.next().ok_or_else(|| {
-                GpuError::Execution("a dropout layer was given no mask".to_string())
-            })?;
-            queue.write_buffer(mask, 0, bytemuck::cast_slice(values));
+        for (buffer, values) in self.masks.iter().flatten().zip(&masks) {
+            queue.write_buffer(buffer, 0, bytemuck::cast_slice(values));
         }
         let (kind, momentum, beta1, beta2, epsilon) = match self.optimizer {
             GpuOptimizer::Sgd { momentum } => (0u32, momentum, 0.0, 0.0, 0.0),
@@ -490,17 +575,16 @@ impl<'g> DenseTrainer<'g> {
                 epsilon,
             } => (2, 0.0, beta1, beta2, epsilon),
         };
-        let q = [
-            self.parameters as u32,
+        let mut q = vec![
+            (self.models * self.parameters) as u32,
             kind,
             momentum.to_bits(),
             f32::to_bits(beta1),
             f32::to_bits(beta2),
             f32::to_bits(epsilon),
-            settings.learning_rate.to_bits(),
-            settings.correction1.to_bits(),
-            settings.root_correction2.to_bits(),
+            self.parameters as u32,
         ];
+        q.extend(settings);
         queue.write_buffer(&self.optimizer_settings, 0, bytemuck::cast_slice(&q));
         let mut encoder = self
             .gpu
@@ -522,17 +606,27 @@ impl<'g> DenseTrainer<'g> {
         Ok(())
     }
 
-    /// The sum of the batches' mean losses since the last call (which starts it again).
-    pub async fn take_loss(&self) -> Result<f64, GpuError> {
-        let sum = self.gpu.read_floats(&self.loss, 1).await?;
-        self.gpu
-            .queue()
-            .write_buffer(&self.loss, 0, bytemuck::cast_slice(&[0.0f32]));
-        Ok(sum[0] as f64)
+    /// Each model's sum of its batches' mean losses since the last call (which starts them
+    /// again).
+    pub async fn take_losses(&self) -> Result<Vec<f64>, GpuError> {
+        let sums = self.gpu.read_floats(&self.loss, self.models).await?;
+        self.gpu.queue().write_buffer(
+            &self.loss,
+            0,
+            bytemuck::cast_slice(&vec![0.0f32; self.models]),
+        );
+        Ok(sums.into_iter().map(f64::from).collect())
     }
 
-    /// The parameters as they stand.
-    pub async fn parameters(&self) -> Result<Vec<f32>, GpuError> {
-        self.gpu.read_floats(&self.state, self.parameters).await
+    /// Each model's parameters as they stand.
+    pub async fn parameters(&self) -> Result<Vec<Vec<f32>>, GpuError> {
+        let all = self
+            .gpu
+            .read_floats(&self.state, self.models * self.parameters)
+            .await?;
+        Ok(all
+            .chunks(self.parameters.max(1))
+            .map(<[f32]>::to_vec)
+            .collect())
     }
 }

@@ -14,7 +14,7 @@ use super::network::{Network, dropout_mask, permutation};
 use super::optimizer::{BETA1, BETA2, EPSILON, adam_corrections, decay_of};
 use super::recipe::{OptimizerKind, Recipe};
 use crate::gpu::Gpu;
-use crate::gpu::training::{DenseTrainer, GpuOptimizer, StepSettings, TrainLayer};
+use crate::gpu::training::{DenseTrainer, GpuOptimizer, ModelBatch, StepSettings, TrainLayer};
 use rand::rngs::ChaCha8Rng;
 use std::ops::ControlFlow;
 
@@ -84,17 +84,76 @@ pub async fn fit_on_gpu_async(
     rng: &mut ChaCha8Rng,
     on_epoch: &mut dyn FnMut(EpochEnd) -> ControlFlow<()>,
 ) -> Result<(), TrainError> {
+    let mut jobs = [GpuFitJob { network, rng, data }];
+    fit_set_on_gpu_async(gpu, &mut jobs, labels, recipe, &mut |_, end| on_epoch(end)).await
+}
+
+/// One model of a set the GPU trains together: its network, its generator and its records.
+pub struct GpuFitJob<'a> {
+    pub network: &'a mut Network,
+    pub rng: &'a mut ChaCha8Rng,
+    pub data: TrainingSet<'a>,
+}
+
+/// [`fit_set_on_gpu_async`], waited for.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn fit_set_on_gpu(
+    gpu: &Gpu,
+    jobs: &mut [GpuFitJob<'_>],
+    labels: &[usize],
+    recipe: &Recipe,
+    on_epoch: &mut dyn FnMut(usize, EpochEnd) -> ControlFlow<()>,
+) -> Result<(), TrainError> {
+    pollster::block_on(fit_set_on_gpu_async(gpu, jobs, labels, recipe, on_epoch))
+}
+
+/// Fits every job's network (one architecture) to the classes `labels` of its records with
+/// `recipe`, all of them in the same dispatches, each as [`super::fit`] would fit it alone
+/// (its own batch order and dropout from its own generator); `on_epoch` hears `(job,
+/// epoch)` and may stop them all. Models whose batches differ in size (fewer records than a
+/// batch) train one set each.
+pub async fn fit_set_on_gpu_async(
+    gpu: &Gpu,
+    jobs: &mut [GpuFitJob<'_>],
+    labels: &[usize],
+    recipe: &Recipe,
+    on_epoch: &mut dyn FnMut(usize, EpochEnd) -> ControlFlow<()>,
+) -> Result<(), TrainError> {
     recipe.validate()?;
-    let n = data.records.len();
-    if n == 0 {
+    let Some(first) = jobs.first() else {
+        return Ok(());
+    };
+    if jobs.iter().any(|j| j.data.records.is_empty()) {
         return Err(TrainError::NoRecords);
     }
-    let architecture = network.architecture.clone();
+    let architecture = first.network.architecture.clone();
+    if jobs.iter().any(|j| j.network.architecture != architecture) {
+        return Err(TrainError::Gpu(
+            "the models of one GPU training set must share an architecture".to_string(),
+        ));
+    }
+    let batch_of = |job: &GpuFitJob<'_>| recipe.batch_size.min(job.data.records.len());
+    let batch = batch_of(first);
+    if jobs.iter().any(|j| batch_of(j) != batch) {
+        for (k, job) in jobs.iter_mut().enumerate() {
+            let mut one = [GpuFitJob {
+                network: &mut *job.network,
+                rng: &mut *job.rng,
+                data: job.data,
+            }];
+            Box::pin(fit_set_on_gpu_async(
+                gpu,
+                &mut one,
+                labels,
+                recipe,
+                &mut |_, end| on_epoch(k, end),
+            ))
+            .await?;
+        }
+        return Ok(());
+    }
     let (leading, layers) = gpu_layers(&architecture).map_err(TrainError::Gpu)?;
     let epochs = recipe.epochs_for(&architecture);
-    let batch = recipe.batch_size.min(n);
-    let per_epoch = n / batch;
-    let total_steps = epochs * per_epoch;
     let optimizer = match recipe.optimizer {
         OptimizerKind::Sgd => GpuOptimizer::Sgd {
             momentum: recipe.momentum as f32,
@@ -110,21 +169,15 @@ pub async fn fit_on_gpu_async(
             epsilon: EPSILON as f32,
         },
     };
-    let decay = decay_of(recipe, &network.weight_mask());
+    let decay = decay_of(recipe, &first.network.weight_mask());
+    let record_len = first.data.record_len;
     let input_len = architecture.blocks[..leading]
         .iter()
-        .fold(data.record_len, |len, b| b.output_len(len));
+        .fold(record_len, |len, b| b.output_len(len));
     let gpu_error = |e: crate::gpu::GpuError| TrainError::Gpu(e.to_string());
-    let trainer = DenseTrainer::new(
-        gpu,
-        &layers,
-        input_len,
-        &network.params,
-        &decay,
-        optimizer,
-        batch,
-    )
-    .map_err(gpu_error)?;
+    let params: Vec<Vec<f32>> = jobs.iter().map(|j| j.network.params.clone()).collect();
+    let trainer = DenseTrainer::new(gpu, &layers, input_len, &params, &decay, optimizer, batch)
+        .map_err(gpu_error)?;
     let dropouts: Vec<(f32, usize)> = architecture.blocks[leading..]
         .iter()
         .filter_map(|b| match b {
@@ -132,59 +185,81 @@ pub async fn fit_on_gpu_async(
             _ => None,
         })
         .collect();
-    let mut step = 0;
+    let per_epoch: Vec<usize> = jobs.iter().map(|j| j.data.records.len() / batch).collect();
+    let most = per_epoch.iter().copied().max().unwrap_or(0);
+    let mut steps = vec![0usize; jobs.len()];
     for epoch in 1..=epochs {
-        let order = permutation(n, rng);
-        for chunk in order.chunks_exact(batch) {
-            let mut x = Vec::with_capacity(batch * data.record_len);
-            let mut classes = Vec::with_capacity(batch);
-            for &i in chunk {
-                let r = data.records[i];
-                x.extend_from_slice(&data.features[r * data.record_len..][..data.record_len]);
-                classes.push(labels[r] as u32);
-            }
-            for block in &architecture.blocks[..leading] {
-                if let Block::Affine {
-                    inner,
-                    scale,
-                    shift,
-                    ..
-                } = block
-                {
-                    layers::affine(&mut x, *inner, scale, Some(shift));
+        let orders: Vec<Vec<usize>> = jobs
+            .iter_mut()
+            .map(|j| permutation(j.data.records.len(), j.rng))
+            .collect();
+        for s in 0..most {
+            let mut batches = Vec::with_capacity(jobs.len());
+            for (k, job) in jobs.iter_mut().enumerate() {
+                if s >= per_epoch[k] {
+                    batches.push(None);
+                    continue;
                 }
+                let chunk = &orders[k][s * batch..(s + 1) * batch];
+                let mut x = Vec::with_capacity(batch * record_len);
+                let mut classes = Vec::with_capacity(batch);
+                for &i in chunk {
+                    let r = job.data.records[i];
+                    x.extend_from_slice(&job.data.features[r * record_len..][..record_len]);
+                    classes.push(labels[r] as u32);
+                }
+                for block in &architecture.blocks[..leading] {
+                    if let Block::Affine {
+                        inner,
+                        scale,
+                        shift,
+                        ..
+                    } = block
+                    {
+                        layers::affine(&mut x, *inner, scale, Some(shift));
+                    }
+                }
+                let masks = dropouts
+                    .iter()
+                    .map(|&(ratio, len)| dropout_mask(ratio, batch * len, job.rng))
+                    .collect();
+                steps[k] += 1;
+                let (correction1, root_correction2) = adam_corrections(steps[k] as i32);
+                let total = epochs * per_epoch[k];
+                batches.push(Some(ModelBatch {
+                    x,
+                    labels: classes,
+                    masks,
+                    settings: StepSettings {
+                        learning_rate: recipe.learning_rate_at(steps[k] - 1, total) as f32,
+                        correction1,
+                        root_correction2,
+                    },
+                }));
             }
-            let masks: Vec<Vec<f32>> = dropouts
-                .iter()
-                .map(|&(ratio, len)| dropout_mask(ratio, batch * len, rng))
-                .collect();
-            step += 1;
-            let (correction1, root_correction2) = adam_corrections(step as i32);
-            let settings = StepSettings {
-                learning_rate: recipe.learning_rate_at(step - 1, total_steps) as f32,
-                correction1,
-                root_correction2,
+            trainer.step(&batches).map_err(gpu_error)?;
+        }
+        let losses = trainer.take_losses().await.map_err(gpu_error)?;
+        for (k, loss) in losses.into_iter().enumerate() {
+            if !loss.is_finite() {
+                return Err(TrainError::Diverged { epoch });
+            }
+            let end = EpochEnd {
+                epoch,
+                epochs,
+                loss: loss / per_epoch[k].max(1) as f64,
             };
-            trainer
-                .step(&x, &classes, &masks, settings)
-                .map_err(gpu_error)?;
-        }
-        let loss = trainer.take_loss().await.map_err(gpu_error)?;
-        if !loss.is_finite() {
-            return Err(TrainError::Diverged { epoch });
-        }
-        let end = EpochEnd {
-            epoch,
-            epochs,
-            loss: loss / per_epoch.max(1) as f64,
-        };
-        if on_epoch(end).is_break() {
-            return Err(TrainError::Cancelled);
+            if on_epoch(k, end).is_break() {
+                return Err(TrainError::Cancelled);
+            }
         }
     }
-    network.params = trainer.parameters().await.map_err(gpu_error)?;
-    if network.params.iter().any(|p| !p.is_finite()) {
-        return Err(TrainError::Diverged { epoch: epochs });
+    let trained = trainer.parameters().await.map_err(gpu_error)?;
+    for (job, params) in jobs.iter_mut().zip(trained) {
+        if params.iter().any(|p| !p.is_finite()) {
+            return Err(TrainError::Diverged { epoch: epochs });
+        }
+        job.network.params = params;
     }
     Ok(())
 }

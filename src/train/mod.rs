@@ -30,10 +30,10 @@ mod tests;
 pub use architecture::{Architecture, ArchitectureError, Block, Head, Standardize};
 pub use export::to_onnx;
 pub use fit::{EpochEnd, TrainingSet, fit};
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-pub use gpu_fit::fit_on_gpu;
 #[cfg(feature = "gpu")]
-pub use gpu_fit::{fit_on_gpu_async, gpu_layers};
+pub use gpu_fit::{GpuFitJob, fit_on_gpu_async, fit_set_on_gpu_async, gpu_layers};
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+pub use gpu_fit::{fit_on_gpu, fit_set_on_gpu};
 pub use network::Network;
 pub use objective::{Classification, GaussianScores, LOG_SCALE_BOUNDS, Objective};
 pub use recipe::{OptimizerKind, Recipe, RecipeError, Schedule};

@@ -243,6 +243,55 @@ impl ReferenceTraining<'_> {
         self.finish(index, keep, start.network, losses)
     }
 
+    /// Every model of `keep` in the same dispatches on the process's GPU.
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    fn train_set_on_gpu(
+        &self,
+        keep: &Array2<bool>,
+        on_epoch: &(dyn Fn(usize, EpochEnd) -> ControlFlow<()> + Sync),
+    ) -> Result<Vec<TrainedReference>, TrainError> {
+        let gpu = crate::gpu::device::shared().map_err(|e| TrainError::Gpu(e.to_string()))?;
+        let mut starts = (0..keep.nrows())
+            .map(|k| self.start(k, keep.row(k)))
+            .collect::<Result<Vec<Start>, TrainError>>()?;
+        let mut losses = vec![Vec::new(); starts.len()];
+        {
+            let mut jobs: Vec<super::GpuFitJob<'_>> = starts
+                .iter_mut()
+                .map(|start| super::GpuFitJob {
+                    network: &mut start.network,
+                    rng: &mut start.rng,
+                    data: TrainingSet {
+                        features: self.features,
+                        record_len: start.record_len,
+                        records: &start.inside,
+                    },
+                })
+                .collect();
+            super::fit_set_on_gpu(gpu, &mut jobs, self.labels, self.recipe, &mut |k, end| {
+                losses[k].push(end.loss);
+                on_epoch(k, end)
+            })?;
+        }
+        starts
+            .into_iter()
+            .zip(losses)
+            .enumerate()
+            .map(|(k, (start, losses))| self.finish(k, keep.row(k), start.network, losses))
+            .collect()
+    }
+
+    #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+    fn train_set_on_gpu(
+        &self,
+        _keep: &Array2<bool>,
+        _on_epoch: &(dyn Fn(usize, EpochEnd) -> ControlFlow<()> + Sync),
+    ) -> Result<Vec<TrainedReference>, TrainError> {
+        Err(TrainError::Gpu(
+            "this build of mialab trains on the CPU only (no native GPU path)".to_string(),
+        ))
+    }
+
     /// Model `index`'s generator, initial network and training records, after checking
     /// the inputs.
     fn start(&self, index: usize, keep: ArrayView1<'_, bool>) -> Result<Start, TrainError> {
@@ -323,6 +372,9 @@ pub fn train_references(
         seed,
         device,
     };
+    if device == TrainingDevice::Gpu {
+        return training.train_set_on_gpu(keep, on_epoch);
+    }
     let indices: Vec<usize> = (0..keep.nrows()).collect();
     crate::parallel::map_ordered(&indices, |&k| {
         training.train(k, keep.row(k), &mut |end| on_epoch(k, end))
