@@ -691,11 +691,7 @@ mod training {
         // steps per epoch) share every dispatch; each must match its own CPU training.
         let (x, labels) = records(157, 4);
         let subsets: Vec<Vec<usize>> = (0..3)
-            .map(|k| {
-                (0..labels.len())
-                    .filter(|i| i % (k + 2) != 0)
-                    .collect()
-            })
+            .map(|k| (0..labels.len()).filter(|i| i % (k + 2) != 0).collect())
             .collect();
         assert!(subsets[0].len() != subsets[1].len());
         let recipe = Recipe {
