@@ -38,6 +38,29 @@ fn train_example(out: &Path, extra: &[&str]) -> std::process::Output {
     mialab(&args)
 }
 
+/// The report of `mialab audit` on the example with the references in `refs` and `attacks`.
+fn audit_example_with(refs: &Path, attacks: &str) -> serde_json::Value {
+    let report = refs.join("report.json");
+    let mut args = crate::util::example_audit_args();
+    args.extend(
+        [
+            "--references",
+            &refs.display().to_string(),
+            "--keep-mask",
+            &refs.join("keep.npy").display().to_string(),
+            "--attack",
+            attacks,
+            "-q",
+            "--out",
+            &report.display().to_string(),
+        ]
+        .map(String::from),
+    );
+    let audit = mialab(&args);
+    assert!(audit.status.success(), "{}", stderr(&audit));
+    serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap()
+}
+
 #[test]
 fn trained_references_are_written_with_a_keep_mask_and_log_that_audit_reads() {
     let dir = tempfile::tempdir().unwrap();
@@ -70,26 +93,7 @@ fn trained_references_are_written_with_a_keep_mask_and_log_that_audit_reads() {
     );
     assert!(log["recipe_match"]["references_train"].as_f64().unwrap() > 0.9);
 
-    let mut args = crate::util::example_audit_args();
-    let report = dir.path().join("report.json");
-    args.extend(
-        [
-            "--references",
-            &out.display().to_string(),
-            "--keep-mask",
-            &out.join("keep.npy").display().to_string(),
-            "--attack",
-            "lira-online,rmia-online,loss",
-            "-q",
-            "--out",
-            &report.display().to_string(),
-        ]
-        .map(String::from),
-    );
-    let audit = mialab(&args);
-    assert!(audit.status.success(), "{}", stderr(&audit));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    let report = audit_example_with(&out, "lira-online,rmia-online,loss");
     let lira = attack_in(&report, "lira-online");
     assert!(lira["metrics"]["auc"].as_f64().unwrap() > 0.5);
     assert_eq!(report["references"]["models"], 4);
@@ -326,27 +330,7 @@ fn the_gpu_trains_references_as_the_cpu_does_and_says_where_they_trained() {
         std::fs::read(gpu.join("keep.npy")).unwrap()
     );
     let lira_auc = |refs: &Path| {
-        let report = refs.join("report.json");
-        let mut args = crate::util::example_audit_args();
-        args.extend(
-            [
-                "--references",
-                &refs.display().to_string(),
-                "--keep-mask",
-                &refs.join("keep.npy").display().to_string(),
-                "--attack",
-                "lira-online",
-                "-q",
-                "--out",
-                &report.display().to_string(),
-            ]
-            .map(String::from),
-        );
-        let audit = mialab(&args);
-        assert!(audit.status.success(), "{}", stderr(&audit));
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
-        attack_in(&report, "lira-online")["metrics"]["auc"]
+        attack_in(&audit_example_with(refs, "lira-online"), "lira-online")["metrics"]["auc"]
             .as_f64()
             .unwrap()
     };

@@ -4,6 +4,7 @@
 //! sized to the device's limits (`Limits::downlevel_defaults()` is all it asks for).
 
 use super::buffers::{self, OwnedBuffer, Scratch};
+use super::pipelines;
 use super::plan::{Activation, Layer, Plan, PoolKind, Window};
 #[cfg(not(target_arch = "wasm32"))]
 use std::sync::OnceLock;
@@ -138,47 +139,13 @@ impl Gpu {
                 errors.push(e.to_string());
             }
         }));
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("mialab kernels"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("kernels.wgsl").into()),
-        });
-        let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Storage { read_only },
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("mialab layer"),
-            entries: &[
-                storage(0, true),
-                storage(1, false),
-                storage(2, true),
-                storage(3, true),
-            ],
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("mialab layer"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipelines = KERNELS
-            .iter()
-            .map(|name| {
-                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(name),
-                    layout: Some(&pipeline_layout),
-                    module: &module,
-                    entry_point: Some(name),
-                    compilation_options: Default::default(),
-                    cache: None,
-                })
-            })
-            .collect();
+        let (layout, pipelines) = pipelines::compile(
+            &device,
+            "mialab kernels",
+            include_str!("kernels.wgsl"),
+            &KERNELS,
+            [true, false, true, true],
+        );
         let gpu = Gpu {
             device,
             queue,
@@ -488,19 +455,7 @@ impl Gpu {
         buffers: [&wgpu::Buffer; 4],
         [x, y, z]: [u32; 3],
     ) {
-        let entries: Vec<wgpu::BindGroupEntry> = buffers
-            .iter()
-            .enumerate()
-            .map(|(binding, b)| wgpu::BindGroupEntry {
-                binding: binding as u32,
-                resource: b.as_entire_binding(),
-            })
-            .collect();
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(KERNELS[kernel]),
-            layout: &self.layout,
-            entries: &entries,
-        });
+        let bind_group = pipelines::bind(&self.device, &self.layout, KERNELS[kernel], buffers);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some(KERNELS[kernel]),
             timestamp_writes: None,

@@ -8,6 +8,8 @@ mod buffers;
 #[cfg(feature = "gpu")]
 pub mod device;
 pub mod lower;
+#[cfg(feature = "gpu")]
+mod pipelines;
 pub mod plan;
 #[cfg(feature = "gpu")]
 pub mod training;

@@ -11,6 +11,7 @@
 
 use super::buffers::{self, OwnedBuffer};
 use super::device::{Gpu, GpuError, flat_groups};
+use super::pipelines;
 use super::plan::Activation;
 use wgpu::BufferUsages as U;
 
@@ -201,47 +202,13 @@ impl<'g> DenseTrainer<'g> {
             )));
         }
         let device = gpu.device();
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("mialab training kernels"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("training.wgsl").into()),
-        });
-        let entry = |binding, read_only| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Storage { read_only },
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("mialab training"),
-            entries: &[
-                entry(0, true),
-                entry(1, true),
-                entry(2, false),
-                entry(3, true),
-            ],
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("mialab training"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipelines: Vec<wgpu::ComputePipeline> = KERNELS
-            .iter()
-            .map(|name| {
-                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(name),
-                    layout: Some(&pipeline_layout),
-                    module: &module,
-                    entry_point: Some(name),
-                    compilation_options: Default::default(),
-                    cache: None,
-                })
-            })
-            .collect();
+        let (layout, pipelines) = pipelines::compile(
+            device,
+            "mialab training kernels",
+            include_str!("training.wgsl"),
+            &KERNELS,
+            [true, true, false, true],
+        );
 
         let floats =
             |label: &str, n: usize, usage: U| buffers::with_capacity(device, label, n, usage);
@@ -289,19 +256,8 @@ impl<'g> DenseTrainer<'g> {
         let mut add =
             |kernel: usize, [x, y, z]: [&wgpu::Buffer; 3], q: &[u32], groups: [u32; 3]| {
                 let params = buffers::storage_init(device, "training parameters", q, U::empty());
-                let entries: Vec<wgpu::BindGroupEntry> = [x, y, z, &params]
-                    .iter()
-                    .enumerate()
-                    .map(|(binding, buffer)| wgpu::BindGroupEntry {
-                        binding: binding as u32,
-                        resource: buffer.as_entire_binding(),
-                    })
-                    .collect();
-                let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some(KERNELS[kernel]),
-                    layout: &layout,
-                    entries: &entries,
-                });
+                let bind_group =
+                    pipelines::bind(device, &layout, KERNELS[kernel], [x, y, z, &params]);
                 held.push(params);
                 dispatches.push(Dispatch {
                     kernel,
@@ -454,21 +410,14 @@ impl<'g> DenseTrainer<'g> {
         }
         // The optimiser's parameters change every step: its dispatch reads them from a
         // buffer written before each submission.
-        let entries: Vec<wgpu::BindGroupEntry> = [&*grads, &*decay, &*state, &*optimizer_settings]
-            .iter()
-            .enumerate()
-            .map(|(binding, buffer)| wgpu::BindGroupEntry {
-                binding: binding as u32,
-                resource: buffer.as_entire_binding(),
-            })
-            .collect();
         dispatches.push(Dispatch {
             kernel: OPTIMIZER_STEP,
-            bind_group: device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("optimizer_step"),
-                layout: &layout,
-                entries: &entries,
-            }),
+            bind_group: pipelines::bind(
+                device,
+                &layout,
+                "optimizer_step",
+                [&grads, &decay, &state, &optimizer_settings],
+            ),
             groups: flat_groups((models * parameters) as u32),
         });
         held.extend([grads, decay]);
