@@ -142,36 +142,10 @@ pub struct ReferenceTraining<'a> {
     pub labels: &'a [usize],
     pub recipe: &'a Recipe,
     pub seed: u64,
-    pub device: TrainingDevice,
 }
 
 impl ReferenceTraining<'_> {
-    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-    fn fit_on_gpu(
-        &self,
-        network: &mut Network,
-        data: TrainingSet<'_>,
-        rng: &mut ChaCha8Rng,
-        on_epoch: &mut dyn FnMut(EpochEnd) -> ControlFlow<()>,
-    ) -> Result<(), TrainError> {
-        let gpu = crate::gpu::device::shared().map_err(|e| TrainError::Gpu(e.to_string()))?;
-        super::fit_on_gpu(gpu, network, self.labels, data, self.recipe, rng, on_epoch)
-    }
-
-    #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
-    fn fit_on_gpu(
-        &self,
-        _network: &mut Network,
-        _data: TrainingSet<'_>,
-        _rng: &mut ChaCha8Rng,
-        _on_epoch: &mut dyn FnMut(EpochEnd) -> ControlFlow<()>,
-    ) -> Result<(), TrainError> {
-        Err(TrainError::Gpu(
-            "this build of mialab trains on the CPU only (no native GPU path)".to_string(),
-        ))
-    }
-
-    /// Trains reference model `index` on the records `keep` marks.
+    /// Trains reference model `index` on the records `keep` marks, on the CPU.
     pub fn train(
         &self,
         index: usize,
@@ -189,24 +163,17 @@ impl ReferenceTraining<'_> {
             record_len: start.record_len,
             records: &start.inside,
         };
-        match self.device {
-            TrainingDevice::Cpu => {
-                let objective = Classification {
-                    labels: self.labels,
-                };
-                fit(
-                    &mut start.network,
-                    &objective,
-                    data,
-                    self.recipe,
-                    &mut start.rng,
-                    &mut |end, _| seen(end),
-                )?;
-            }
-            TrainingDevice::Gpu => {
-                self.fit_on_gpu(&mut start.network, data, &mut start.rng, &mut seen)?
-            }
-        }
+        let objective = Classification {
+            labels: self.labels,
+        };
+        fit(
+            &mut start.network,
+            &objective,
+            data,
+            self.recipe,
+            &mut start.rng,
+            &mut |end, _| seen(end),
+        )?;
         self.finish(index, keep, start.network, losses)
     }
 
@@ -370,7 +337,6 @@ pub fn train_references(
         labels: &records.labels,
         recipe,
         seed,
-        device,
     };
     if device == TrainingDevice::Gpu {
         return training.train_set_on_gpu(keep, on_epoch);

@@ -5,9 +5,7 @@
 
 use super::{Lab, js_error, plain_error, to_js};
 use crate::model::{Model, ModelOptions};
-use crate::train::references::{
-    Accuracy, RecipeMatch, ReferenceTraining, TrainingDevice, keep_mask,
-};
+use crate::train::references::{Accuracy, RecipeMatch, ReferenceTraining, keep_mask};
 use crate::train::{Recipe, TrainError, to_onnx};
 use ndarray_npy::WriteNpyExt;
 use serde::Serialize;
@@ -126,7 +124,6 @@ impl TrainingInputs {
             labels: &self.labels,
             recipe: &self.recipe,
             seed: u64::from(seed),
-            device: TrainingDevice::Cpu,
         }
     }
 
