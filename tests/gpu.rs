@@ -530,7 +530,7 @@ mod training {
     //! The GPU trainer against the CPU training code (its twin): the same seed, recipe and
     //! records give the same losses and parameters, within float32 rounding.
 
-    use mialab::gpu::Activation;
+    use mialab::gpu::{Activation, PoolKind, Window};
     use mialab::train::{
         Architecture, Block, Classification, EpochEnd, GpuFitJob, Head, Network, OptimizerKind,
         Recipe, TrainingSet, fit, fit_on_gpu, fit_set_on_gpu,
@@ -584,34 +584,36 @@ mod training {
     /// Trains from seed 3 on the CPU and on the GPU; returns both networks and losses.
     fn both(classes: usize, recipe: &Recipe) -> [(Network, Vec<f64>); 2] {
         let (x, labels) = records(157, classes);
+        both_on(&network_with(classes), &x, &labels, recipe)
+    }
+
+    /// [`both`] for `architecture` on the records `x` of classes `labels` (every seventh
+    /// left out).
+    fn both_on(
+        architecture: &Architecture,
+        x: &[f32],
+        labels: &[usize],
+        recipe: &Recipe,
+    ) -> [(Network, Vec<f64>); 2] {
         let records: Vec<usize> = (0..labels.len()).filter(|i| i % 7 != 0).collect();
         let data = TrainingSet {
-            features: &x,
-            record_len: 9,
+            features: x,
+            record_len: x.len() / labels.len(),
             records: &records,
         };
         let gpu = mialab::gpu::device::shared().expect("a GPU adapter (lavapipe in CI)");
         [false, true].map(|on_gpu| {
             let mut rng = ChaCha8Rng::seed_from_u64(3);
-            let mut network = Network::initialise(&network_with(classes), &mut rng);
+            let mut network = Network::initialise(architecture, &mut rng);
             let mut losses = Vec::new();
             let mut seen = |end: EpochEnd| {
                 losses.push(end.loss);
                 ControlFlow::Continue(())
             };
             if on_gpu {
-                fit_on_gpu(
-                    gpu,
-                    &mut network,
-                    &labels,
-                    data,
-                    recipe,
-                    &mut rng,
-                    &mut seen,
-                )
-                .unwrap();
+                fit_on_gpu(gpu, &mut network, labels, data, recipe, &mut rng, &mut seen).unwrap();
             } else {
-                let objective = Classification { labels: &labels };
+                let objective = Classification { labels };
                 fit(
                     &mut network,
                     &objective,
@@ -685,11 +687,165 @@ mod training {
         }
     }
 
+    fn window(
+        channels_in: usize,
+        (in_h, in_w): (usize, usize),
+        kernel: usize,
+        stride: usize,
+        pad: usize,
+        (out_h, out_w): (usize, usize),
+    ) -> Window {
+        Window {
+            channels_in,
+            in_h,
+            in_w,
+            kernel: (kernel, kernel),
+            stride: (stride, stride),
+            pad: (pad, pad),
+            out_h,
+            out_w,
+        }
+    }
+
+    /// Every image layer the GPU trains: a padded convolution, batch normalisation over
+    /// planes, max pooling that drops an odd row and column, a strided convolution, average
+    /// pooling with padding (both divisors), then dense layers with a batch normalisation of
+    /// features between them. Each batch normalisation follows an activation: straight after
+    /// a bias, that bias's gradient is rounding noise, which Adam turns into steps of full
+    /// size in a direction the two devices draw differently (the function stays the same).
+    fn convolutional(include_pad: bool) -> Architecture {
+        let activation = |kind, len| Block::Activation { kind, len };
+        Architecture {
+            record_shape: vec![2, 9, 9],
+            blocks: vec![
+                Block::Conv {
+                    window: window(2, (9, 9), 3, 1, 1, (9, 9)),
+                    channels_out: 5,
+                },
+                activation(Activation::Relu, 405),
+                Block::BatchNorm {
+                    channels: 5,
+                    inner: 81,
+                    epsilon: 1e-5,
+                },
+                Block::Pool {
+                    window: window(5, (9, 9), 2, 2, 0, (4, 4)),
+                    kind: PoolKind::Max,
+                },
+                Block::Conv {
+                    window: window(5, (4, 4), 3, 2, 1, (2, 2)),
+                    channels_out: 4,
+                },
+                activation(Activation::LeakyRelu(0.1), 16),
+                Block::Pool {
+                    window: window(4, (2, 2), 2, 1, 1, (3, 3)),
+                    kind: PoolKind::Average {
+                        count_include_pad: include_pad,
+                    },
+                },
+                Block::Dense {
+                    inputs: 36,
+                    outputs: 10,
+                },
+                activation(Activation::Tanh, 10),
+                Block::BatchNorm {
+                    channels: 10,
+                    inner: 1,
+                    epsilon: 1e-3,
+                },
+                Block::Dense {
+                    inputs: 10,
+                    outputs: 3,
+                },
+            ],
+            head: Head::Logits,
+        }
+    }
+
+    #[test]
+    fn the_gpu_trains_a_convolutional_network_as_the_cpu_does() {
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let labels: Vec<usize> = (0..120).map(|i| i % 3).collect();
+        // Each class lights a different corner, under noise.
+        let x: Vec<f32> = labels
+            .iter()
+            .flat_map(|&y| (0..162).map(move |i| ((i % 81) / 27 == y) as u8 as f32))
+            .map(|v| v + rng.random_range(-0.8f32..0.8))
+            .collect();
+        for (include_pad, optimizer, batch_size) in [
+            (false, OptimizerKind::Adam, 16),
+            (true, OptimizerKind::Sgd, 25),
+        ] {
+            let architecture = convolutional(include_pad);
+            let recipe = Recipe {
+                optimizer,
+                learning_rate: if optimizer == OptimizerKind::Sgd {
+                    2e-2
+                } else {
+                    2e-3
+                },
+                weight_decay: 1e-3,
+                epochs: Some(4),
+                batch_size,
+                ..Recipe::default()
+            };
+            let [(cpu, cpu_losses), (gpu, gpu_losses)] =
+                both_on(&architecture, &x, &labels, &recipe);
+            let largest = |a: &[f32], b: &[f32]| {
+                a.iter()
+                    .zip(b)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max)
+            };
+            let worst = largest(&cpu.params, &gpu.params);
+            let start = Network::initialise(&architecture, &mut ChaCha8Rng::seed_from_u64(3));
+            let moved = largest(&cpu.params, &start.params);
+            let running = largest(&cpu.running_values(), &gpu.running_values());
+            let running_moved = largest(&cpu.running_values(), &start.running_values());
+            println!(
+                "{optimizer:?}, count_include_pad {include_pad}: largest |GPU − CPU| parameter {worst:.2e} (training moved one by {moved:.2e}), running statistic {running:.2e} (moved {running_moved:.2e}); losses {cpu_losses:?} vs {gpu_losses:?}"
+            );
+            assert!(worst < 1e-4, "{optimizer:?}: parameters differ by {worst}");
+            assert!(
+                moved > 100.0 * worst,
+                "training moved the parameters ({moved})"
+            );
+            assert!(running < 1e-4, "running statistics differ by {running}");
+            assert!(
+                running_moved > 100.0 * running,
+                "the running statistics moved ({running_moved})"
+            );
+            for (a, b) in cpu_losses.iter().zip(&gpu_losses) {
+                assert!(
+                    (a - b).abs() < 1e-4 * a.abs().max(1.0),
+                    "losses {cpu_losses:?} vs {gpu_losses:?}"
+                );
+            }
+            assert!(gpu_losses.last() < gpu_losses.first(), "the loss falls");
+        }
+    }
+
     #[test]
     fn models_of_one_architecture_train_together_each_as_it_would_alone() {
-        // Three models on subsets of different sizes (so they take different numbers of
-        // steps per epoch) share every dispatch; each must match its own CPU training.
         let (x, labels) = records(157, 4);
+        train_together_and_alone(&network_with(4), &x, &labels);
+    }
+
+    #[test]
+    fn convolutional_models_train_together_each_as_it_would_alone() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let labels: Vec<usize> = (0..100).map(|i| i % 3).collect();
+        let x: Vec<f32> = (0..100 * 162)
+            .map(|_| rng.random_range(-1.0f32..1.0))
+            .collect();
+        train_together_and_alone(&convolutional(false), &x, &labels);
+    }
+
+    /// Three models on subsets of different sizes (so they take different numbers of steps
+    /// per epoch) share every dispatch; each must match its own CPU training, its running
+    /// statistics included (a model sitting a step out keeps them).
+    fn train_together_and_alone(architecture: &Architecture, x: &[f32], labels: &[usize]) {
+        let record_len = x.len() / labels.len();
         let subsets: Vec<Vec<usize>> = (0..3)
             .map(|k| (0..labels.len()).filter(|i| i % (k + 2) != 0).collect())
             .collect();
@@ -705,7 +861,7 @@ mod training {
         let gpu = mialab::gpu::device::shared().expect("a GPU adapter (lavapipe in CI)");
         let start = |k: u64| {
             let mut rng = ChaCha8Rng::seed_from_u64(10 + k);
-            (Network::initialise(&network_with(4), &mut rng), rng)
+            (Network::initialise(architecture, &mut rng), rng)
         };
         let mut together: Vec<(Network, ChaCha8Rng)> = (0..3).map(start).collect();
         let mut heard = vec![Vec::new(); 3];
@@ -717,13 +873,13 @@ mod training {
                     network,
                     rng,
                     data: TrainingSet {
-                        features: &x,
-                        record_len: 9,
+                        features: x,
+                        record_len,
                         records,
                     },
                 })
                 .collect();
-            fit_set_on_gpu(gpu, &mut jobs, &labels, &recipe, &mut |k, end| {
+            fit_set_on_gpu(gpu, &mut jobs, labels, &recipe, &mut |k, end| {
                 heard[k].push(end.loss);
                 ControlFlow::Continue(())
             })
@@ -732,10 +888,10 @@ mod training {
         for (k, records) in subsets.iter().enumerate() {
             let (mut alone, mut rng) = start(k as u64);
             let mut losses = Vec::new();
-            let objective = Classification { labels: &labels };
+            let objective = Classification { labels };
             let data = TrainingSet {
-                features: &x,
-                record_len: 9,
+                features: x,
+                record_len,
                 records,
             };
             fit(
@@ -756,11 +912,21 @@ mod training {
                 .zip(&together[k].0.params)
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0f32, f32::max);
+            let running = alone
+                .running_values()
+                .iter()
+                .zip(&together[k].0.running_values())
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
             println!(
-                "model {k} ({} records): largest |set − alone| parameter {worst:.2e}",
+                "model {k} ({} records): largest |set − alone| parameter {worst:.2e}, running statistic {running:.2e}",
                 records.len()
             );
             assert!(worst < 1e-4, "model {k}: parameters differ by {worst}");
+            assert!(
+                running < 1e-4,
+                "model {k}: running statistics differ by {running}"
+            );
             assert_eq!(heard[k].len(), 5);
             for (a, b) in losses.iter().zip(&heard[k]) {
                 assert!(

@@ -1,8 +1,10 @@
-//! Training a dense network on the GPU: the parameters, the optimiser's moments, every
-//! layer's input and the gradients stay on the device, and one mini-batch step is one
-//! submission of the kernels in `training.wgsl` (forward, softmax cross-entropy, backward,
-//! optimiser), with the batch, its labels and its dropout masks written before it. Nothing
-//! comes back until the caller asks for the epoch's loss or the parameters.
+//! Training a network on the GPU (dense layers, convolutions, pooling, batch normalisation,
+//! activations, dropout): the parameters, the optimiser's moments, batch normalisation's
+//! statistics, every layer's input and the gradients stay on the device, and one mini-batch
+//! step is one submission of the kernels in `training.wgsl` and `training_images.wgsl`
+//! (forward, softmax cross-entropy, backward, optimiser), with the batch, its labels and its
+//! dropout masks written before it. Nothing comes back until the caller asks for the epoch's
+//! loss, the parameters or the running statistics.
 //!
 //! The loop around it (batch order, dropout draws, learning-rate schedule) is the CPU's,
 //! in `crate::train`, so that the same seed draws the same batches on either device; the
@@ -12,7 +14,7 @@
 use super::buffers::{self, OwnedBuffer};
 use super::device::{Gpu, GpuError, flat_groups};
 use super::pipelines;
-use super::plan::Activation;
+use super::plan::{Activation, PoolKind, Window};
 use wgpu::BufferUsages as U;
 
 /// One layer of a network the GPU trains.
@@ -33,6 +35,24 @@ pub enum TrainLayer {
     Dropout {
         len: usize,
     },
+    /// Weights `[out, in, kh, kw]` then one bias per output channel, from `offset`.
+    Conv {
+        window: Window,
+        channels_out: usize,
+        offset: usize,
+    },
+    Pool {
+        window: Window,
+        kind: PoolKind,
+    },
+    /// Normalised by the batch's statistics, then `· γ + β` (γ then β from `offset`); the
+    /// running statistics follow the batches'.
+    BatchNorm {
+        channels: usize,
+        inner: usize,
+        epsilon: f32,
+        offset: usize,
+    },
 }
 
 impl TrainLayer {
@@ -40,6 +60,30 @@ impl TrainLayer {
         match self {
             TrainLayer::Dense { outputs, .. } => *outputs,
             TrainLayer::Activation { len, .. } | TrainLayer::Dropout { len } => *len,
+            TrainLayer::Conv {
+                window,
+                channels_out,
+                ..
+            } => channels_out * window.out_h * window.out_w,
+            TrainLayer::Pool { window, .. } => window.channels_in * window.out_h * window.out_w,
+            TrainLayer::BatchNorm {
+                channels, inner, ..
+            } => channels * inner,
+        }
+    }
+
+    fn has_parameters(&self) -> bool {
+        matches!(
+            self,
+            TrainLayer::Dense { .. } | TrainLayer::Conv { .. } | TrainLayer::BatchNorm { .. }
+        )
+    }
+
+    /// Running statistics it keeps per model: a mean and a variance per channel.
+    fn running_len(&self) -> usize {
+        match self {
+            TrainLayer::BatchNorm { channels, .. } => 2 * channels,
+            _ => 0,
         }
     }
 }
@@ -71,7 +115,7 @@ pub struct StepSettings {
     pub root_correction2: f32,
 }
 
-const KERNELS: [&str; 8] = [
+const KERNELS: [&str; 20] = [
     "product",
     "bias_gradient",
     "activation_forward",
@@ -80,6 +124,18 @@ const KERNELS: [&str; 8] = [
     "cross_entropy_gradient",
     "cross_entropy_sum",
     "optimizer_step",
+    "conv_forward",
+    "conv_parameter_gradient",
+    "conv_input_gradient",
+    "pool_forward",
+    "pool_backward",
+    "channel_statistics",
+    "batch_norm_normalise",
+    "batch_norm_scale",
+    "batch_norm_sums",
+    "batch_norm_parameter_gradient",
+    "batch_norm_backward",
+    "running_statistics",
 ];
 const PRODUCT: usize = 0;
 const BIAS_GRADIENT: usize = 1;
@@ -89,6 +145,59 @@ const MULTIPLY: usize = 4;
 const CROSS_ENTROPY_GRADIENT: usize = 5;
 const CROSS_ENTROPY_SUM: usize = 6;
 const OPTIMIZER_STEP: usize = 7;
+const CONV_FORWARD: usize = 8;
+const CONV_PARAMETER_GRADIENT: usize = 9;
+const CONV_INPUT_GRADIENT: usize = 10;
+const POOL_FORWARD: usize = 11;
+const POOL_BACKWARD: usize = 12;
+const CHANNEL_STATISTICS: usize = 13;
+const BATCH_NORM_NORMALISE: usize = 14;
+const BATCH_NORM_SCALE: usize = 15;
+const BATCH_NORM_SUMS: usize = 16;
+const BATCH_NORM_PARAMETER_GRADIENT: usize = 17;
+const BATCH_NORM_BACKWARD: usize = 18;
+const RUNNING_STATISTICS: usize = 19;
+/// Values per (model, channel) of a batch normalisation's statistics buffer.
+const STATISTICS: usize = 8;
+
+/// A window's shape as the image kernels read it from `q[1..12]`.
+fn window_parameters(w: &Window) -> [usize; 11] {
+    [
+        w.channels_in,
+        w.in_h,
+        w.in_w,
+        w.kernel.0,
+        w.kernel.1,
+        w.stride.0,
+        w.stride.1,
+        w.pad.0,
+        w.pad.1,
+        w.out_h,
+        w.out_w,
+    ]
+}
+
+/// The pooling kernels' code for `kind`.
+fn pool_code(kind: PoolKind) -> usize {
+    match kind {
+        PoolKind::Max => 0,
+        PoolKind::Average {
+            count_include_pad: false,
+        } => 1,
+        PoolKind::Average {
+            count_include_pad: true,
+        } => 2,
+    }
+}
+
+/// `[count, window…, rest…]` as the image kernels' parameters.
+fn image_parameters(count: usize, window: &Window, rest: &[usize]) -> Vec<u32> {
+    std::iter::once(count)
+        .chain(window_parameters(window))
+        .chain(rest.iter().copied())
+        .map(|v| v as u32)
+        .collect()
+}
 /// The rows and columns of C one workgroup of `product` computes.
 const PRODUCT_TILE: usize = 64;
 
@@ -150,9 +259,9 @@ struct Dispatch {
     groups: [u32; 3],
 }
 
-/// The training state of several dense networks of one architecture on the device, each
-/// stepping on its own batch (of one fixed size) in the same dispatches.
-pub struct DenseTrainer<'g> {
+/// The training state of several networks of one architecture on the device, each stepping
+/// on its own batch (of one fixed size) in the same dispatches.
+pub struct NetworkTrainer<'g> {
     gpu: &'g Gpu,
     pipelines: Vec<wgpu::ComputePipeline>,
     models: usize,
@@ -172,40 +281,54 @@ pub struct DenseTrainer<'g> {
     labels: OwnedBuffer,
     loss: OwnedBuffer,
     optimizer_settings: OwnedBuffer,
+    /// Every model's batch normalisations' running statistics, `running_len` per model.
+    running: OwnedBuffer,
+    running_len: usize,
     /// Kept alive for the bind groups: gradients, decay, the kernels' parameters.
     _held: Vec<OwnedBuffer>,
     dispatches: Vec<Dispatch>,
 }
 
-impl<'g> DenseTrainer<'g> {
+impl<'g> NetworkTrainer<'g> {
     /// Networks `layers` (reading `input_len` values per record), one per entry of `params`
-    /// (its starting values), with `decay` each parameter's weight decay, for batches of
-    /// `batch`.
+    /// (its starting values) and of `running` (its batch normalisations' running mean and
+    /// variance, layer after layer, `[mean; C]` then `[variance; C]`, which follow the
+    /// batches' as `running = momentum · running + (1 − momentum) · batch`), with `decay`
+    /// each parameter's weight decay, for batches of `batch`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         gpu: &'g Gpu,
         layers: &[TrainLayer],
         input_len: usize,
         params: &[Vec<f32>],
+        running: &[Vec<f32>],
+        momentum: f32,
         decay: &[f32],
         optimizer: GpuOptimizer,
         batch: usize,
-    ) -> Result<DenseTrainer<'g>, GpuError> {
+    ) -> Result<NetworkTrainer<'g>, GpuError> {
         let models = params.len();
         let parameters = decay.len();
+        let running_len: usize = layers.iter().map(TrainLayer::running_len).sum();
         if models == 0
             || params.iter().any(|p| p.len() != parameters)
+            || running.len() != models
+            || running.iter().any(|r| r.len() != running_len)
             || batch == 0
             || layers.is_empty()
         {
             return Err(GpuError::Execution(format!(
-                "a trainer needs models with one decay per parameter ({parameters}), a batch and layers"
+                "a trainer needs models with one decay per parameter ({parameters}) and {running_len} running statistics, a batch and layers"
             )));
         }
         let device = gpu.device();
         let (layout, pipelines) = pipelines::compile(
             device,
             "mialab training kernels",
-            include_str!("training.wgsl"),
+            concat!(
+                include_str!("training.wgsl"),
+                include_str!("training_images.wgsl")
+            ),
             &KERNELS,
             [true, true, false, true],
         );
@@ -250,6 +373,44 @@ impl<'g> DenseTrainer<'g> {
             7 + 4 * models,
             U::STORAGE | U::COPY_DST,
         );
+        let running_values = if running_len == 0 {
+            vec![0.0]
+        } else {
+            running.concat()
+        };
+        let running_buffer =
+            buffers::storage_init(device, "running statistics", &running_values, U::COPY_SRC);
+        // Each batch normalisation's statistics and normalised input, by layer.
+        let norms: Vec<Option<(OwnedBuffer, OwnedBuffer)>> = layers
+            .iter()
+            .map(|layer| match layer {
+                TrainLayer::BatchNorm {
+                    channels, inner, ..
+                } => Some((
+                    floats(
+                        "batch statistics",
+                        models * channels * STATISTICS,
+                        U::STORAGE,
+                    ),
+                    floats("normalised values", rows * channels * inner, U::STORAGE),
+                )),
+                _ => None,
+            })
+            .collect();
+        let norm_of = |j: usize| {
+            let (statistics, normalised) =
+                norms[j].as_ref().expect("a batch normalisation's buffers");
+            (&**statistics, &**normalised)
+        };
+        // Where each layer's running statistics start within a model's.
+        let running_offsets: Vec<usize> = layers
+            .iter()
+            .scan(0, |at, layer| {
+                let here = *at;
+                *at += layer.running_len();
+                Some(here)
+            })
+            .collect();
 
         let mut held = Vec::new();
         let mut dispatches = Vec::new();
@@ -313,6 +474,69 @@ impl<'g> DenseTrainer<'g> {
                     &[(rows * len) as u32],
                     flat(rows * len),
                 ),
+                TrainLayer::Conv {
+                    window,
+                    channels_out,
+                    offset,
+                } => {
+                    let outputs = rows * layer.output_len();
+                    add(
+                        CONV_FORWARD,
+                        [from, &state, to],
+                        &image_parameters(
+                            outputs,
+                            window,
+                            &[*channels_out, batch, *offset, parameters],
+                        ),
+                        flat(outputs),
+                    );
+                }
+                TrainLayer::Pool { window, kind } => {
+                    let outputs = rows * layer.output_len();
+                    add(
+                        POOL_FORWARD,
+                        [from, from, to],
+                        &image_parameters(outputs, window, &[pool_code(*kind)]),
+                        flat(outputs),
+                    );
+                }
+                &TrainLayer::BatchNorm {
+                    channels,
+                    inner,
+                    epsilon,
+                    offset,
+                } => {
+                    let (statistics, normalised) = norm_of(j);
+                    let per_channel = models * channels;
+                    add(
+                        CHANNEL_STATISTICS,
+                        [from, &state, statistics],
+                        &[
+                            per_channel as u32,
+                            channels as u32,
+                            inner as u32,
+                            n,
+                            offset as u32,
+                            parameters as u32,
+                            epsilon.to_bits(),
+                        ],
+                        flat(per_channel),
+                    );
+                    let values = rows * channels * inner;
+                    let q = [values as u32, channels as u32, inner as u32, n];
+                    add(
+                        BATCH_NORM_NORMALISE,
+                        [from, statistics, normalised],
+                        &q,
+                        flat(values),
+                    );
+                    add(
+                        BATCH_NORM_SCALE,
+                        [normalised, statistics, to],
+                        &q,
+                        flat(values),
+                    );
+                }
             }
         }
         let logits = &*activations[layers.len()];
@@ -331,7 +555,7 @@ impl<'g> DenseTrainer<'g> {
         );
         let first_trained = layers
             .iter()
-            .position(|l| matches!(l, TrainLayer::Dense { .. }))
+            .position(TrainLayer::has_parameters)
             .unwrap_or(0);
         let mut d = 0;
         for (j, layer) in layers.iter().enumerate().rev() {
@@ -405,6 +629,92 @@ impl<'g> DenseTrainer<'g> {
                     &[(rows * len) as u32],
                     flat(rows * len),
                 ),
+                TrainLayer::Conv {
+                    window,
+                    channels_out,
+                    offset,
+                } => {
+                    let rest = [*channels_out, batch, *offset, parameters];
+                    let weights = models * (channels_out * window.patch_len() + channels_out);
+                    add(
+                        CONV_PARAMETER_GRADIENT,
+                        [input, d_in, &grads],
+                        &image_parameters(weights, window, &rest),
+                        flat(weights),
+                    );
+                    if j <= first_trained {
+                        break;
+                    }
+                    let values = rows * lens[j];
+                    add(
+                        CONV_INPUT_GRADIENT,
+                        [d_in, &state, d_out],
+                        &image_parameters(values, window, &rest),
+                        flat(values),
+                    );
+                }
+                TrainLayer::Pool { window, kind } => {
+                    let values = rows * lens[j];
+                    add(
+                        POOL_BACKWARD,
+                        [input, d_in, d_out],
+                        &image_parameters(values, window, &[pool_code(*kind)]),
+                        flat(values),
+                    );
+                }
+                &TrainLayer::BatchNorm {
+                    channels,
+                    inner,
+                    offset,
+                    ..
+                } => {
+                    let (statistics, normalised) = norm_of(j);
+                    let per_channel = models * channels;
+                    let sums = [per_channel as u32, channels as u32, inner as u32, n];
+                    add(
+                        BATCH_NORM_SUMS,
+                        [normalised, d_in, statistics],
+                        &sums,
+                        flat(per_channel),
+                    );
+                    add(
+                        BATCH_NORM_PARAMETER_GRADIENT,
+                        [statistics, statistics, &grads],
+                        &[
+                            per_channel as u32,
+                            channels as u32,
+                            offset as u32,
+                            parameters as u32,
+                        ],
+                        flat(per_channel),
+                    );
+                    add(
+                        RUNNING_STATISTICS,
+                        [statistics, &labels, &running_buffer],
+                        &[
+                            per_channel as u32,
+                            channels as u32,
+                            n,
+                            running_offsets[j] as u32,
+                            running_len as u32,
+                            momentum.to_bits(),
+                            (1.0 - momentum).to_bits(),
+                        ],
+                        flat(per_channel),
+                    );
+                    if j <= first_trained {
+                        break;
+                    }
+                    let values = rows * channels * inner;
+                    // In place: the input's gradient replaces the output's.
+                    add(
+                        BATCH_NORM_BACKWARD,
+                        [normalised, statistics, d_in],
+                        &[values as u32, channels as u32, inner as u32, n],
+                        flat(values),
+                    );
+                    continue;
+                }
             }
             d = 1 - d;
         }
@@ -422,7 +732,10 @@ impl<'g> DenseTrainer<'g> {
         });
         held.extend([grads, decay]);
         held.extend(gradients);
-        let trainer = DenseTrainer {
+        for (statistics, normalised) in norms.into_iter().flatten() {
+            held.extend([statistics, normalised]);
+        }
+        let trainer = NetworkTrainer {
             gpu,
             pipelines,
             models,
@@ -437,6 +750,8 @@ impl<'g> DenseTrainer<'g> {
             labels,
             loss,
             optimizer_settings,
+            running: running_buffer,
+            running_len,
             _held: held,
             dispatches,
         };
@@ -577,5 +892,18 @@ impl<'g> DenseTrainer<'g> {
             .chunks(self.parameters.max(1))
             .map(<[f32]>::to_vec)
             .collect())
+    }
+
+    /// Each model's running statistics as they stand (the layout [`NetworkTrainer::new`]
+    /// takes them in).
+    pub async fn running_statistics(&self) -> Result<Vec<Vec<f32>>, GpuError> {
+        if self.running_len == 0 {
+            return Ok(vec![Vec::new(); self.models]);
+        }
+        let all = self
+            .gpu
+            .read_floats(&self.running, self.models * self.running_len)
+            .await?;
+        Ok(all.chunks(self.running_len).map(<[f32]>::to_vec).collect())
     }
 }

@@ -1,6 +1,7 @@
-// mialab's training kernels for dense networks: one mini-batch step (forward keeping each
-// layer's input, softmax cross-entropy, backward, optimiser) with the network's state on the
-// device. The CPU twins are the training code in src/train (layers.rs, objective.rs,
+// mialab's training kernels: one mini-batch step (forward keeping each layer's input,
+// softmax cross-entropy, backward, optimiser) with the network's state on the device; the
+// dense layers, activations, dropout and optimiser here, the image layers in
+// training_images.wgsl. The CPU twins are the training code in src/train (layers.rs, objective.rs,
 // optimizer.rs), which the GPU trainer is tested against.
 //
 // Bindings: two read operands, one output and the kernel's parameters (u32; floats as

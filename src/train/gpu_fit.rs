@@ -1,20 +1,20 @@
-//! [`fit`](super::fit) on the GPU, for dense networks fitted to their records' classes (the
-//! reference models of a dense target): the same epochs, batch order, dropout draws and
+//! [`fit`](super::fit) on the GPU, for networks fitted to their records' classes (the
+//! reference models of a target): the same epochs, batch order, dropout draws and
 //! learning-rate schedule from the same generator, with each mini-batch step run by
-//! [`crate::gpu::training::DenseTrainer`]. Fixed layers in front of the first dense layer
+//! [`crate::gpu::training::NetworkTrainer`]. Fixed layers in front of the first trained one
 //! (an input standardisation) are applied to each batch here, as the CPU's forward pass
-//! applies them. Convolutions, pooling and batch normalisation are not trained on the GPU
-//! yet: such a network gets an error naming the layer, and the caller trains it on the CPU.
+//! applies them; a fixed scale and shift anywhere else gets an error naming it, and the
+//! caller trains that network on the CPU.
 
 use super::TrainError;
 use super::architecture::{Architecture, Block};
 use super::fit::{EpochEnd, TrainingSet};
 use super::layers;
-use super::network::{Network, dropout_mask, permutation};
+use super::network::{Network, RUNNING_MOMENTUM, dropout_mask, permutation};
 use super::optimizer::{BETA1, BETA2, EPSILON, adam_corrections, decay_of};
 use super::recipe::{OptimizerKind, Recipe};
 use crate::gpu::Gpu;
-use crate::gpu::training::{DenseTrainer, GpuOptimizer, ModelBatch, StepSettings, TrainLayer};
+use crate::gpu::training::{GpuOptimizer, ModelBatch, NetworkTrainer, StepSettings, TrainLayer};
 use rand::rngs::ChaCha8Rng;
 use std::ops::ControlFlow;
 
@@ -40,16 +40,33 @@ pub fn gpu_layers(architecture: &Architecture) -> Result<(usize, Vec<TrainLayer>
                 len: *len,
             },
             Block::Dropout { len, .. } => TrainLayer::Dropout { len: *len },
-            other => {
-                let what = match other {
-                    Block::Conv { .. } => "a convolution",
-                    Block::BatchNorm { .. } => "a batch normalisation",
-                    Block::Pool { .. } => "a pooling layer",
-                    _ => "a fixed scale and shift after the first layer",
-                };
-                return Err(format!(
-                    "the GPU trains dense networks only, and this one has {what}"
-                ));
+            Block::Conv {
+                window,
+                channels_out,
+            } => TrainLayer::Conv {
+                window: *window,
+                channels_out: *channels_out,
+                offset,
+            },
+            Block::Pool { window, kind } => TrainLayer::Pool {
+                window: *window,
+                kind: *kind,
+            },
+            &Block::BatchNorm {
+                channels,
+                inner,
+                epsilon,
+            } => TrainLayer::BatchNorm {
+                channels,
+                inner,
+                epsilon,
+                offset,
+            },
+            Block::Affine { .. } => {
+                return Err(
+                    "the GPU does not train a fixed scale and shift after the first layer"
+                        .to_string(),
+                );
             }
         });
         offset += block.parameters();
@@ -176,8 +193,19 @@ pub async fn fit_set_on_gpu_async(
         .fold(record_len, |len, b| b.output_len(len));
     let gpu_error = |e: crate::gpu::GpuError| TrainError::Gpu(e.to_string());
     let params: Vec<Vec<f32>> = jobs.iter().map(|j| j.network.params.clone()).collect();
-    let trainer = DenseTrainer::new(gpu, &layers, input_len, &params, &decay, optimizer, batch)
-        .map_err(gpu_error)?;
+    let running: Vec<Vec<f32>> = jobs.iter().map(|j| j.network.running_values()).collect();
+    let trainer = NetworkTrainer::new(
+        gpu,
+        &layers,
+        input_len,
+        &params,
+        &running,
+        RUNNING_MOMENTUM,
+        &decay,
+        optimizer,
+        batch,
+    )
+    .map_err(gpu_error)?;
     let dropouts: Vec<(f32, usize)> = architecture.blocks[leading..]
         .iter()
         .filter_map(|b| match b {
@@ -255,11 +283,15 @@ pub async fn fit_set_on_gpu_async(
         }
     }
     let trained = trainer.parameters().await.map_err(gpu_error)?;
-    for (job, params) in jobs.iter_mut().zip(trained) {
-        if params.iter().any(|p| !p.is_finite()) {
+    let running = trainer.running_statistics().await.map_err(gpu_error)?;
+    for ((job, params), running) in jobs.iter_mut().zip(trained).zip(running) {
+        if params.iter().chain(&running).any(|p| !p.is_finite()) {
             return Err(TrainError::Diverged { epoch: epochs });
         }
         job.network.params = params;
+        job.network
+            .set_running_values(&running)
+            .map_err(TrainError::Gpu)?;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 /// How fast batch normalisation's running statistics follow the batches':
 /// `running = m · running + (1 − m) · batch` (the zoo's 0.9; PyTorch's momentum 0.1).
-const RUNNING_MOMENTUM: f32 = 0.9;
+pub(super) const RUNNING_MOMENTUM: f32 = 0.9;
 
 /// An architecture with values.
 #[derive(Debug, Clone, PartialEq)]
@@ -366,6 +366,42 @@ impl Network {
             .get(i)?
             .as_ref()
             .map(|(m, v)| (m.as_slice(), v.as_slice()))
+    }
+
+    /// Every batch normalisation's running mean then variance, block after block.
+    pub fn running_values(&self) -> Vec<f32> {
+        self.running
+            .iter()
+            .flatten()
+            .flat_map(|(m, v)| m.iter().chain(v))
+            .copied()
+            .collect()
+    }
+
+    /// Replaces the running statistics with `values`, laid out as
+    /// [`Network::running_values`] gives them.
+    pub fn set_running_values(&mut self, values: &[f32]) -> Result<(), String> {
+        let expected: usize = self
+            .running
+            .iter()
+            .flatten()
+            .map(|(m, v)| m.len() + v.len())
+            .sum();
+        if values.len() != expected {
+            return Err(format!(
+                "{} running statistics given for a network that keeps {expected}",
+                values.len()
+            ));
+        }
+        let mut rest = values;
+        for (m, v) in self.running.iter_mut().flatten() {
+            let (mean, after) = rest.split_at(m.len());
+            let (var, after) = after.split_at(v.len());
+            m.copy_from_slice(mean);
+            v.copy_from_slice(var);
+            rest = after;
+        }
+        Ok(())
     }
 
     /// The parameters of block `i`.

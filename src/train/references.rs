@@ -75,8 +75,8 @@ pub enum TrainingDevice {
     /// mialab's CPU training code, one model per thread.
     #[default]
     Cpu,
-    /// The process's GPU and its training kernels (dense networks; [`super::gpu_layers`]
-    /// says which), natively in a build with the `gpu` feature.
+    /// The process's GPU and its training kernels ([`super::gpu_layers`] says which
+    /// networks they train), natively in a build with the `gpu` feature.
     Gpu,
 }
 

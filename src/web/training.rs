@@ -57,8 +57,8 @@ pub fn train_reference(
     inputs.result(trained, index)
 }
 
-/// [`train_reference`] on the browser's WebGPU adapter (dense networks; anything else is an
-/// error naming the layer). Resolves to the same `{onnx, accuracy, losses}`.
+/// [`train_reference`] on the browser's WebGPU adapter (a network the GPU kernels cannot
+/// train is an error naming the layer). Resolves to the same `{onnx, accuracy, losses}`.
 #[cfg(feature = "gpu")]
 #[wasm_bindgen(js_name = trainReferenceOnGpu)]
 #[allow(clippy::too_many_arguments)]

@@ -91,8 +91,8 @@ pub struct TrainArgs {
     /// Folder to write ref-NN.onnx, keep.npy and training.json into (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Where the models train: auto (the GPU's training kernels on a hardware adapter, for a
-    /// dense network; else the CPU), cpu, or gpu (whatever the adapter).
+    /// Where the models train: auto (the GPU's training kernels on a hardware adapter, else
+    /// the CPU), cpu, or gpu (whatever the adapter).
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     device: DeviceChoice,
     /// No progress bars.
