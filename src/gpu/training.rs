@@ -115,7 +115,7 @@ pub struct StepSettings {
     pub root_correction2: f32,
 }
 
-const KERNELS: [&str; 20] = [
+const KERNELS: [&str; 23] = [
     "product",
     "bias_gradient",
     "activation_forward",
@@ -125,13 +125,16 @@ const KERNELS: [&str; 20] = [
     "cross_entropy_sum",
     "optimizer_step",
     "conv_forward",
-    "conv_parameter_gradient",
+    "conv_parameter_partials",
+    "sum_partials",
     "conv_input_gradient",
     "pool_forward",
     "pool_backward",
+    "channel_partials",
     "channel_statistics",
     "batch_norm_normalise",
     "batch_norm_scale",
+    "batch_norm_partials",
     "batch_norm_sums",
     "batch_norm_parameter_gradient",
     "batch_norm_backward",
@@ -146,17 +149,20 @@ const CROSS_ENTROPY_GRADIENT: usize = 5;
 const CROSS_ENTROPY_SUM: usize = 6;
 const OPTIMIZER_STEP: usize = 7;
 const CONV_FORWARD: usize = 8;
-const CONV_PARAMETER_GRADIENT: usize = 9;
-const CONV_INPUT_GRADIENT: usize = 10;
-const POOL_FORWARD: usize = 11;
-const POOL_BACKWARD: usize = 12;
-const CHANNEL_STATISTICS: usize = 13;
-const BATCH_NORM_NORMALISE: usize = 14;
-const BATCH_NORM_SCALE: usize = 15;
-const BATCH_NORM_SUMS: usize = 16;
-const BATCH_NORM_PARAMETER_GRADIENT: usize = 17;
-const BATCH_NORM_BACKWARD: usize = 18;
-const RUNNING_STATISTICS: usize = 19;
+const CONV_PARAMETER_PARTIALS: usize = 9;
+const SUM_PARTIALS: usize = 10;
+const CONV_INPUT_GRADIENT: usize = 11;
+const POOL_FORWARD: usize = 12;
+const POOL_BACKWARD: usize = 13;
+const CHANNEL_PARTIALS: usize = 14;
+const CHANNEL_STATISTICS: usize = 15;
+const BATCH_NORM_NORMALISE: usize = 16;
+const BATCH_NORM_SCALE: usize = 17;
+const BATCH_NORM_PARTIALS: usize = 18;
+const BATCH_NORM_SUMS: usize = 19;
+const BATCH_NORM_PARAMETER_GRADIENT: usize = 20;
+const BATCH_NORM_BACKWARD: usize = 21;
+const RUNNING_STATISTICS: usize = 22;
 /// Values per (model, channel) of a batch normalisation's statistics buffer.
 const STATISTICS: usize = 8;
 
@@ -402,6 +408,22 @@ impl<'g> NetworkTrainer<'g> {
                 norms[j].as_ref().expect("a batch normalisation's buffers");
             (&**statistics, &**normalised)
         };
+        // Each record's share of a sum over the batch (see training_images.wgsl), as many
+        // as the layer with the most needs.
+        let partials_len = layers
+            .iter()
+            .map(|layer| match layer {
+                TrainLayer::Conv {
+                    window,
+                    channels_out,
+                    ..
+                } => channels_out * window.patch_len() + channels_out,
+                TrainLayer::BatchNorm { channels, .. } => 2 * channels,
+                _ => 1,
+            })
+            .max()
+            .unwrap_or(1);
+        let partials = floats("partial sums", rows * partials_len, U::STORAGE);
         // Where each layer's running statistics start within a model's.
         let running_offsets: Vec<usize> = layers
             .iter()
@@ -508,20 +530,35 @@ impl<'g> NetworkTrainer<'g> {
                 } => {
                     let (statistics, normalised) = norm_of(j);
                     let per_channel = models * channels;
-                    add(
-                        CHANNEL_STATISTICS,
-                        [from, &state, statistics],
-                        &[
-                            per_channel as u32,
-                            channels as u32,
-                            inner as u32,
-                            n,
-                            offset as u32,
-                            parameters as u32,
-                            epsilon.to_bits(),
-                        ],
-                        flat(per_channel),
-                    );
+                    for stage in [0, 1] {
+                        add(
+                            CHANNEL_PARTIALS,
+                            [from, statistics, &partials],
+                            &[
+                                (rows * channels) as u32,
+                                channels as u32,
+                                inner as u32,
+                                stage,
+                                n,
+                            ],
+                            flat(rows * channels),
+                        );
+                        add(
+                            CHANNEL_STATISTICS,
+                            [&partials, &state, statistics],
+                            &[
+                                per_channel as u32,
+                                channels as u32,
+                                inner as u32,
+                                stage,
+                                n,
+                                offset as u32,
+                                parameters as u32,
+                                epsilon.to_bits(),
+                            ],
+                            flat(per_channel),
+                        );
+                    }
                     let values = rows * channels * inner;
                     let q = [values as u32, channels as u32, inner as u32, n];
                     add(
@@ -635,12 +672,19 @@ impl<'g> NetworkTrainer<'g> {
                     offset,
                 } => {
                     let rest = [*channels_out, batch, *offset, parameters];
-                    let weights = models * (channels_out * window.patch_len() + channels_out);
+                    let per_record = channels_out * window.patch_len() + channels_out;
                     add(
-                        CONV_PARAMETER_GRADIENT,
-                        [input, d_in, &grads],
-                        &image_parameters(weights, window, &rest),
-                        flat(weights),
+                        CONV_PARAMETER_PARTIALS,
+                        [input, d_in, &partials],
+                        &image_parameters(rows * per_record, window, &rest),
+                        flat(rows * per_record),
+                    );
+                    add(
+                        SUM_PARTIALS,
+                        [&partials, &partials, &grads],
+                        &[models * per_record, per_record, batch, *offset, parameters]
+                            .map(|v| v as u32),
+                        flat(models * per_record),
                     );
                     if j <= first_trained {
                         break;
@@ -670,11 +714,16 @@ impl<'g> NetworkTrainer<'g> {
                 } => {
                     let (statistics, normalised) = norm_of(j);
                     let per_channel = models * channels;
-                    let sums = [per_channel as u32, channels as u32, inner as u32, n];
+                    add(
+                        BATCH_NORM_PARTIALS,
+                        [normalised, d_in, &partials],
+                        &[(rows * channels) as u32, channels as u32, inner as u32],
+                        flat(rows * channels),
+                    );
                     add(
                         BATCH_NORM_SUMS,
-                        [normalised, d_in, statistics],
-                        &sums,
+                        [&partials, &partials, statistics],
+                        &[per_channel as u32, channels as u32, n],
                         flat(per_channel),
                     );
                     add(
@@ -730,7 +779,7 @@ impl<'g> NetworkTrainer<'g> {
             ),
             groups: flat_groups((models * parameters) as u32),
         });
-        held.extend([grads, decay]);
+        held.extend([grads, decay, partials]);
         held.extend(gradients);
         for (statistics, normalised) in norms.into_iter().flatten() {
             held.extend([statistics, normalised]);

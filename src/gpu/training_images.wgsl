@@ -5,6 +5,12 @@
 //
 // A convolution's or pooling's shape in q, from q[1]: [channels in, in_h, in_w, kh, kw,
 // stride y, stride x, pad y, pad x, out_h, out_w].
+//
+// Sums over a whole batch are taken in two dispatches: each record's share by one
+// invocation, then the records' shares in record order by another. Besides giving a GPU
+// more invocations, this keeps every invocation under 65,535 loop iterations: llvmpipe
+// (lavapipe, the Vulkan adapter CI has) stops any invocation's loops after that many, with
+// no error, and a batch of 100 Fashion-MNIST records has 78,400 values per channel.
 
 struct Shape {
     channels: u32,
@@ -65,36 +71,26 @@ fn conv_forward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workg
     out[i] = sum + b[model * q[15] + q[14] + channels_out * patch_len + co];
 }
 
-// Convolution's parameter gradients into the gradients `out`: one invocation per weight
-// (Σ over the model's records and output positions of dy · the input it met) and per bias
-// (Σ dy over each record's plane, record after record, as the CPU adds them). a: the
-// layer's input, b: its output's gradient. q = [parameters of the layer over every model,
-// shape…, channels out, records per model, parameter offset, parameters per model].
+// One record's share of the convolution's parameter gradients, into `out` (one row of the
+// layer's parameters per record): per weight, Σ over output positions of dy · the input it
+// met; per bias, Σ dy over the record's plane. a: the layer's input, b: its output's
+// gradient. q = [records · parameters of the layer, shape…, channels out].
 @compute @workgroup_size(64)
-fn conv_parameter_gradient(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+fn conv_parameter_partials(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = flat(id, groups);
     if (i >= q[0]) { return; }
     let s = shape();
     let channels_out = q[12];
-    let batch = q[13];
     let patch_len = s.channels * s.kh * s.kw;
-    let per_model = channels_out * patch_len + channels_out;
-    let model = i / per_model;
-    let j = i % per_model;
+    let per_record = channels_out * patch_len + channels_out;
+    let r = i / per_record;
+    let j = i % per_record;
     let pixels = s.out_h * s.out_w;
-    let in_len = s.channels * s.in_h * s.in_w;
-    let out_len = channels_out * pixels;
-    let slot = model * q[15] + q[14] + j;
     if (j >= channels_out * patch_len) {
-        let co = j - channels_out * patch_len;
-        var total = 0.0;
-        for (var r = model * batch; r < (model + 1u) * batch; r = r + 1u) {
-            let plane = r * out_len + co * pixels;
-            var sum = 0.0;
-            for (var p = 0u; p < pixels; p = p + 1u) { sum = sum + b[plane + p]; }
-            total = total + sum;
-        }
-        out[slot] = total;
+        let plane = r * channels_out * pixels + (j - channels_out * patch_len) * pixels;
+        var sum = 0.0;
+        for (var p = 0u; p < pixels; p = p + 1u) { sum = sum + b[plane + p]; }
+        out[i] = sum;
         return;
     }
     let co = j / patch_len;
@@ -102,21 +98,37 @@ fn conv_parameter_gradient(@builtin(global_invocation_id) id: vec3<u32>, @builti
     let ci = t / (s.kh * s.kw);
     let ky = (t / s.kw) % s.kh;
     let kx = t % s.kw;
+    let plane = r * s.channels * s.in_h * s.in_w + ci * s.in_h * s.in_w;
+    let gradient = r * channels_out * pixels + co * pixels;
     var sum = 0.0;
-    for (var r = model * batch; r < (model + 1u) * batch; r = r + 1u) {
-        let plane = r * in_len + ci * s.in_h * s.in_w;
-        let gradient = r * out_len + co * pixels;
-        for (var oy = 0u; oy < s.out_h; oy = oy + 1u) {
-            let iy = source(oy, ky, s.sy, s.py, s.in_h);
-            if (iy < 0) { continue; }
-            for (var ox = 0u; ox < s.out_w; ox = ox + 1u) {
-                let ix = source(ox, kx, s.sx, s.px, s.in_w);
-                if (ix < 0) { continue; }
-                sum = sum + b[gradient + oy * s.out_w + ox] * a[plane + u32(iy) * s.in_w + u32(ix)];
-            }
+    for (var oy = 0u; oy < s.out_h; oy = oy + 1u) {
+        let iy = source(oy, ky, s.sy, s.py, s.in_h);
+        if (iy < 0) { continue; }
+        for (var ox = 0u; ox < s.out_w; ox = ox + 1u) {
+            let ix = source(ox, kx, s.sx, s.px, s.in_w);
+            if (ix < 0) { continue; }
+            sum = sum + b[gradient + oy * s.out_w + ox] * a[plane + u32(iy) * s.in_w + u32(ix)];
         }
     }
-    out[slot] = sum;
+    out[i] = sum;
+}
+
+// The records' shares a (one row of `per record` values each) summed per model in record
+// order into the gradients `out` from the layer's offset. q = [models · per record, per
+// record, records per model, parameter offset, parameters per model].
+@compute @workgroup_size(64)
+fn sum_partials(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    if (i >= q[0]) { return; }
+    let per_record = q[1];
+    let batch = q[2];
+    let model = i / per_record;
+    let j = i % per_record;
+    var sum = 0.0;
+    for (var r = model * batch; r < (model + 1u) * batch; r = r + 1u) {
+        sum = sum + a[r * per_record + j];
+    }
+    out[model * q[4] + q[3] + j] = sum;
 }
 
 // Convolution's input gradient: out[r, ci, iy, ix] = Σ_{ky, kx} (Σ_co W[co, ci, ky, kx] ·
@@ -246,57 +258,63 @@ fn pool_backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_work
 }
 
 // Batch normalisation's statistics layout: 8 values per (model, channel):
-// [mean, biased variance, 1/√(variance + ε), γ, β, Σ dy, Σ dy·z, unused].
+// [mean, biased variance, 1/√(variance + ε), γ, β, Σ dy, Σ dy·z, unused]. Sums are float32
+// (the CPU twin's are float64), taken record by record.
 const STATS: u32 = 8u;
 
-// One (model, channel)'s values in its batch: record r's are at r·len + c·inner, `inner` of
-// them. Sums are compensated (Kahan), standing in for the CPU's float64 sums.
-// Batch statistics and the channel's γ, β into `out` (the layer's statistics), from the
-// input a and the state b. q = [models · channels, channels, inner, records per model,
-// parameter offset, parameters per model, ε bits].
+// One record's share of a channel's statistics: the sum of its values in a (q[3] = 0), or of
+// their squared distances from the batch mean in the statistics b (q[3] = 1), into
+// out[record · channels + channel]. q = [records · channels, channels, inner, squares,
+// records per model].
+@compute @workgroup_size(64)
+fn channel_partials(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    if (i >= q[0]) { return; }
+    let channels = q[1];
+    let inner = q[2];
+    let r = i / channels;
+    let c = i % channels;
+    let base = r * channels * inner + c * inner;
+    var sum = 0.0;
+    if (q[3] == 0u) {
+        for (var t = 0u; t < inner; t = t + 1u) { sum = sum + a[base + t]; }
+    } else {
+        let mean = b[((r / q[4]) * channels + c) * STATS];
+        for (var t = 0u; t < inner; t = t + 1u) {
+            let d = a[base + t] - mean;
+            sum = sum + d * d;
+        }
+    }
+    out[i] = sum;
+}
+
+// A channel's batch statistics from its records' shares a, into the statistics `out`: the
+// mean with the channel's γ and β from the state b (q[3] = 0), or the biased variance and
+// 1/√(variance + ε) (q[3] = 1). q = [models · channels, channels, inner, stage, records per
+// model, parameter offset, parameters per model, ε bits].
 @compute @workgroup_size(64)
 fn channel_statistics(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = flat(id, groups);
     if (i >= q[0]) { return; }
     let channels = q[1];
-    let inner = q[2];
-    let batch = q[3];
+    let batch = q[4];
     let model = i / channels;
     let c = i % channels;
-    let len = channels * inner;
-    let count = f32(batch * inner);
     var sum = 0.0;
-    var lost = 0.0;
     for (var r = model * batch; r < (model + 1u) * batch; r = r + 1u) {
-        let base = r * len + c * inner;
-        for (var t = 0u; t < inner; t = t + 1u) {
-            let y = a[base + t] - lost;
-            let next = sum + y;
-            lost = (next - sum) - y;
-            sum = next;
-        }
+        sum = sum + a[r * channels + c];
     }
-    let mean = sum / count;
-    var squares = 0.0;
-    lost = 0.0;
-    for (var r = model * batch; r < (model + 1u) * batch; r = r + 1u) {
-        let base = r * len + c * inner;
-        for (var t = 0u; t < inner; t = t + 1u) {
-            let d = a[base + t] - mean;
-            let y = d * d - lost;
-            let next = squares + y;
-            lost = (next - squares) - y;
-            squares = next;
-        }
-    }
-    let variance = squares / count;
+    let value = sum / f32(batch * q[2]);
     let at = i * STATS;
-    let parameters = model * q[5] + q[4];
-    out[at] = mean;
-    out[at + 1u] = variance;
-    out[at + 2u] = 1.0 / sqrt(variance + bitcast<f32>(q[6]));
-    out[at + 3u] = b[parameters + c];
-    out[at + 4u] = b[parameters + channels + c];
+    if (q[3] == 0u) {
+        let parameters = model * q[6] + q[5];
+        out[at] = value;
+        out[at + 3u] = b[parameters + c];
+        out[at + 4u] = b[parameters + channels + c];
+    } else {
+        out[at + 1u] = value;
+        out[at + 2u] = 1.0 / sqrt(value + bitcast<f32>(q[7]));
+    }
 }
 
 // z = (a − mean) / √(var + ε), b: the statistics. q = [values, channels, inner, records per
@@ -328,35 +346,42 @@ fn statistics_of(i: u32) -> u32 {
     return (r / q[3]) * channels + c;
 }
 
-// Σ dy and Σ dy·z per (model, channel) into the statistics `out`, a: z, b: dy. q =
-// [models · channels, channels, inner, records per model].
+// One record's Σ dy and Σ dy·z over a channel's values, a: z, b: dy, into
+// out[2 (record · channels + channel) + {0, 1}]. q = [records · channels, channels, inner].
+@compute @workgroup_size(64)
+fn batch_norm_partials(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat(id, groups);
+    if (i >= q[0]) { return; }
+    let channels = q[1];
+    let inner = q[2];
+    let base = (i / channels) * channels * inner + (i % channels) * inner;
+    var sum = 0.0;
+    var weighted = 0.0;
+    for (var t = 0u; t < inner; t = t + 1u) {
+        let d = b[base + t];
+        sum = sum + d;
+        weighted = weighted + d * a[base + t];
+    }
+    out[2u * i] = sum;
+    out[2u * i + 1u] = weighted;
+}
+
+// Σ dy and Σ dy·z per (model, channel) from the records' shares a, into the statistics
+// `out`. q = [models · channels, channels, records per model].
 @compute @workgroup_size(64)
 fn batch_norm_sums(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = flat(id, groups);
     if (i >= q[0]) { return; }
     let channels = q[1];
-    let inner = q[2];
-    let batch = q[3];
+    let batch = q[2];
     let model = i / channels;
     let c = i % channels;
-    let len = channels * inner;
     var sum = 0.0;
-    var lost = 0.0;
     var weighted = 0.0;
-    var weighted_lost = 0.0;
     for (var r = model * batch; r < (model + 1u) * batch; r = r + 1u) {
-        let base = r * len + c * inner;
-        for (var t = 0u; t < inner; t = t + 1u) {
-            let d = b[base + t];
-            let y = d - lost;
-            let next = sum + y;
-            lost = (next - sum) - y;
-            sum = next;
-            let yw = d * a[base + t] - weighted_lost;
-            let next_weighted = weighted + yw;
-            weighted_lost = (next_weighted - weighted) - yw;
-            weighted = next_weighted;
-        }
+        let at = 2u * (r * channels + c);
+        sum = sum + a[at];
+        weighted = weighted + a[at + 1u];
     }
     out[i * STATS + 5u] = sum;
     out[i * STATS + 6u] = weighted;

@@ -3,7 +3,9 @@
 // screenshots and downloads under test-artifacts/, and record every network request a page
 // makes.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { zipSync } from 'fflate';
+import { readNpy, readVector } from '../../www/src/npy.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
@@ -158,4 +160,38 @@ export function assertDistinct(series, where) {
   const looks = series.map((s) => `${s.stroke}|${s.dash}|${s.width}`);
   const clash = looks.findIndex((l, i) => looks.indexOf(l) !== i);
   if (clash >= 0) throw new Error(`${where}: '${series[clash].label}' is drawn like '${series[looks.indexOf(looks[clash])].label}' (${looks[clash]})`);
+}
+
+/**
+ * The first `n` Fashion-MNIST audit records as PNGs the page's canvas encodes, zipped with a
+ * labels.csv (file, label, member) at `${dir}/images.zip`; returns the names, labels,
+ * membership, the records' pixels and the zip's files.
+ */
+export async function fashionImagesZip(/** @type {import('playwright-core').Page} */ page, /** @type {string} */ dir, /** @type {number} */ n) {
+  const fm = `${ROOT}models/fashion_mnist`;
+  const pixels = readNpy(new Uint8Array(readFileSync(`${fm}/audit_features.npy`)));
+  const labels = readVector(new Uint8Array(readFileSync(`${fm}/audit_labels.npy`))).slice(0, n);
+  const members = readVector(new Uint8Array(readFileSync(`${fm}/targets/overfit.members.npy`))).slice(0, n);
+  const subset = /** @type {Uint8Array} */ (pixels.values).slice(0, n * 28 * 28);
+  const names = Array.from({ length: n }, (_, i) => `img-${String(i).padStart(3, '0')}.png`);
+  const encoded = await page.evaluate(({ bytes, n }) => {
+    const out = [];
+    for (let i = 0; i < n; i += 1) {
+      const canvas = document.createElement('canvas');
+      canvas.width = canvas.height = 28;
+      const context = canvas.getContext('2d');
+      const image = context.createImageData(28, 28);
+      for (let p = 0; p < 784; p += 1) {
+        const v = bytes[i * 784 + p];
+        image.data.set([v, v, v, 255], 4 * p);
+      }
+      context.putImageData(image, 0, 0);
+      out.push(canvas.toDataURL('image/png').split(',')[1]);
+    }
+    return out;
+  }, { bytes: Array.from(subset), n });
+  const files = Object.fromEntries(names.map((name, i) => [name, new Uint8Array(Buffer.from(encoded[i], 'base64'))]));
+  files['labels.csv'] = new TextEncoder().encode(['file,label,member', ...names.map((name, i) => `${name},${labels[i]},${members[i]}`)].join('\n') + '\n');
+  writeFileSync(`${dir}/images.zip`, zipSync(files));
+  return { names, labels, members, subset, files };
 }

@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { zipSync } from 'fflate';
-import { readNpy, readVector, uint8Npy, int64Npy, boolNpy } from '../../www/src/npy.js';
-import { ROOT, useSite, openPage, shot, waitForRun } from './harness.mjs';
+import { uint8Npy, int64Npy, boolNpy } from '../../www/src/npy.js';
+import { ROOT, useSite, openPage, shot, waitForRun, fashionImagesZip } from './harness.mjs';
 
 const N = 40;
 const site = useSite();
@@ -21,43 +21,17 @@ function parseCsv(text) {
 test('a zip of PNG images with labels.csv is audited like the same records in .npy', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(`${tmpdir()}/mialab-images-`);
   const fm = `${ROOT}models/fashion_mnist`;
-  const pixels = readNpy(new Uint8Array(readFileSync(`${fm}/audit_features.npy`)));
-  const labels = readVector(new Uint8Array(readFileSync(`${fm}/audit_labels.npy`))).slice(0, N);
-  const members = readVector(new Uint8Array(readFileSync(`${fm}/targets/overfit.members.npy`))).slice(0, N);
-  const plane = 28 * 28;
-  const subset = /** @type {Uint8Array} */ (pixels.values).slice(0, N * plane);
+  const { page, errors } = await openPage(site.browser, site.url);
+  const { names, labels, members, subset, files } = await fashionImagesZip(page, dir, N);
 
   // The same records for the CLI, as .npy.
   writeFileSync(`${dir}/x.npy`, uint8Npy(subset, [N, 1, 28, 28]));
   writeFileSync(`${dir}/y.npy`, int64Npy(labels));
   writeFileSync(`${dir}/m.npy`, boolNpy(members.map(Boolean)));
-  const names = Array.from({ length: N }, (_, i) => `img-${String(i).padStart(3, '0')}.png`);
   writeFileSync(`${dir}/ids.txt`, names.join('\n'));
   const binary = process.env.MIALAB_BIN || `${ROOT}target/debug/mialab`;
   execFileSync(binary, ['audit', '--model', `${fm}/targets/overfit.onnx`, '--records', `${dir}/x.npy`, '--labels', `${dir}/y.npy`, '--membership', `${dir}/m.npy`, '--ids', `${dir}/ids.txt`, '--attack', 'loss', '-q', '--per-record', `${dir}/cli.csv`]);
   const cli = new Map(parseCsv(readFileSync(`${dir}/cli.csv`, 'utf8')).map((r) => [r.id, Number(r.loss)]));
-
-  // The PNGs, encoded by the browser's canvas.
-  const { page, errors } = await openPage(site.browser, site.url);
-  const encoded = await page.evaluate(({ bytes, n }) => {
-    const out = [];
-    for (let i = 0; i < n; i += 1) {
-      const canvas = document.createElement('canvas');
-      canvas.width = canvas.height = 28;
-      const context = canvas.getContext('2d');
-      const image = context.createImageData(28, 28);
-      for (let p = 0; p < 784; p += 1) {
-        const v = bytes[i * 784 + p];
-        image.data.set([v, v, v, 255], 4 * p);
-      }
-      context.putImageData(image, 0, 0);
-      out.push(canvas.toDataURL('image/png').split(',')[1]);
-    }
-    return out;
-  }, { bytes: Array.from(subset), n: N });
-  const files = Object.fromEntries(names.map((name, i) => [name, new Uint8Array(Buffer.from(encoded[i], 'base64'))]));
-  files['labels.csv'] = new TextEncoder().encode(['file,label,member', ...names.map((name, i) => `${name},${labels[i]},${members[i]}`)].join('\n') + '\n');
-  writeFileSync(`${dir}/images.zip`, zipSync(files));
 
   await page.setInputFiles('#upload-model', `${fm}/targets/overfit.onnx`);
   await page.waitForFunction(() => document.getElementById('loaded-summary').textContent.includes('[1,28,28]'));
