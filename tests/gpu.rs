@@ -841,6 +841,97 @@ mod training {
         train_together_and_alone(&convolutional(false), &x, &labels);
     }
 
+    #[test]
+    fn a_set_too_large_for_the_device_buffers_trains_in_parts_each_as_alone() {
+        // 20,000 hidden units at batches of 500: 40 MB per model in one buffer, so at most
+        // three of the four share a trainer within the 128 MiB binding the device asks for.
+        let architecture = Architecture {
+            record_shape: vec![9],
+            blocks: vec![
+                Block::Dense {
+                    inputs: 9,
+                    outputs: 20_000,
+                },
+                Block::Activation {
+                    kind: Activation::Relu,
+                    len: 20_000,
+                },
+                Block::Dense {
+                    inputs: 20_000,
+                    outputs: 2,
+                },
+            ],
+            head: Head::Logits,
+        };
+        let (x, labels) = records(1100, 2);
+        let recipe = Recipe {
+            optimizer: OptimizerKind::Adam,
+            learning_rate: 1e-3,
+            epochs: Some(1),
+            batch_size: 500,
+            ..Recipe::default()
+        };
+        let gpu = mialab::gpu::device::shared().expect("a GPU adapter (lavapipe in CI)");
+        let subsets: Vec<Vec<usize>> = (0..4)
+            .map(|k| (0..labels.len()).filter(|i| i % 11 != k).collect())
+            .collect();
+        let start = |k: usize| {
+            let mut rng = ChaCha8Rng::seed_from_u64(20 + k as u64);
+            (Network::initialise(&architecture, &mut rng), rng)
+        };
+        let mut together: Vec<(Network, ChaCha8Rng)> = (0..4).map(start).collect();
+        let mut heard = vec![0; 4];
+        {
+            let mut jobs: Vec<GpuFitJob<'_>> = together
+                .iter_mut()
+                .zip(&subsets)
+                .map(|((network, rng), records)| GpuFitJob {
+                    network,
+                    rng,
+                    data: TrainingSet {
+                        features: &x,
+                        record_len: 9,
+                        records,
+                    },
+                })
+                .collect();
+            fit_set_on_gpu(gpu, &mut jobs, &labels, &recipe, &mut |k, _| {
+                heard[k] += 1;
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        }
+        assert_eq!(
+            heard,
+            [1, 1, 1, 1],
+            "each model's epoch heard under its own index"
+        );
+        for (k, records) in subsets.iter().enumerate() {
+            let (mut alone, mut rng) = start(k);
+            let data = TrainingSet {
+                features: &x,
+                record_len: 9,
+                records,
+            };
+            fit(
+                &mut alone,
+                &Classification { labels: &labels },
+                data,
+                &recipe,
+                &mut rng,
+                &mut |_, _| ControlFlow::Continue(()),
+            )
+            .unwrap();
+            let worst = alone
+                .params
+                .iter()
+                .zip(&together[k].0.params)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-4, "model {k}: parameters differ by {worst}");
+        }
+    }
+
     /// Three models on subsets of different sizes (so they take different numbers of steps
     /// per epoch) share every dispatch; each must match its own CPU training, its running
     /// statistics included (a model sitting a step out keeps them).

@@ -248,6 +248,50 @@ fn product_parameters(
     .to_vec()
 }
 
+/// The largest buffer binding one model adds to a trainer of `layers` (reading `input_len`
+/// values per record, `parameters` parameters) at batches of `batch`, in bytes: what decides
+/// how many models fit in one set on a device.
+pub fn bytes_per_model(
+    layers: &[TrainLayer],
+    input_len: usize,
+    parameters: usize,
+    batch: usize,
+) -> u64 {
+    let widest = layers
+        .iter()
+        .map(TrainLayer::output_len)
+        .chain([input_len])
+        .max()
+        .unwrap_or(1);
+    let per_record = widest.max(partials_per_record(layers));
+    (per_record * batch).max(3 * parameters) as u64 * 4
+}
+
+/// Values per record of the partial sums buffer: as many as the layer with the most needs.
+fn partials_per_record(layers: &[TrainLayer]) -> usize {
+    layers
+        .iter()
+        .map(|layer| match layer {
+            TrainLayer::Conv {
+                window,
+                channels_out,
+                ..
+            } => channels_out * window.patch_len() + channels_out,
+            TrainLayer::BatchNorm { channels, .. } => 2 * channels,
+            _ => 1,
+        })
+        .max()
+        .unwrap_or(1)
+}
+
+/// The most models of [`bytes_per_model`] bytes each one trainer on `gpu` holds within the
+/// device's buffer limits (0: not even one).
+pub fn models_per_set(gpu: &Gpu, bytes_per_model: u64) -> usize {
+    let limits = gpu.device().limits();
+    let bytes = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
+    (bytes / bytes_per_model.max(1)) as usize
+}
+
 /// One model's batch for a step: its records' values, their classes, one dropout mask per
 /// dropout layer (in order, `batch × len` values each) and its optimiser settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -408,22 +452,12 @@ impl<'g> NetworkTrainer<'g> {
                 norms[j].as_ref().expect("a batch normalisation's buffers");
             (&**statistics, &**normalised)
         };
-        // Each record's share of a sum over the batch (see training_images.wgsl), as many
-        // as the layer with the most needs.
-        let partials_len = layers
-            .iter()
-            .map(|layer| match layer {
-                TrainLayer::Conv {
-                    window,
-                    channels_out,
-                    ..
-                } => channels_out * window.patch_len() + channels_out,
-                TrainLayer::BatchNorm { channels, .. } => 2 * channels,
-                _ => 1,
-            })
-            .max()
-            .unwrap_or(1);
-        let partials = floats("partial sums", rows * partials_len, U::STORAGE);
+        // Each record's share of a sum over the batch (see training_images.wgsl).
+        let partials = floats(
+            "partial sums",
+            rows * partials_per_record(layers),
+            U::STORAGE,
+        );
         // Where each layer's running statistics start within a model's.
         let running_offsets: Vec<usize> = layers
             .iter()

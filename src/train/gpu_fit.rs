@@ -14,7 +14,10 @@ use super::network::{Network, RUNNING_MOMENTUM, dropout_mask, permutation};
 use super::optimizer::{BETA1, BETA2, EPSILON, adam_corrections, decay_of};
 use super::recipe::{OptimizerKind, Recipe};
 use crate::gpu::Gpu;
-use crate::gpu::training::{GpuOptimizer, ModelBatch, NetworkTrainer, StepSettings, TrainLayer};
+use crate::gpu::training::{
+    GpuOptimizer, ModelBatch, NetworkTrainer, StepSettings, TrainLayer, bytes_per_model,
+    models_per_set,
+};
 use rand::rngs::ChaCha8Rng;
 use std::ops::ControlFlow;
 
@@ -128,7 +131,7 @@ pub fn fit_set_on_gpu(
 /// `recipe`, all of them in the same dispatches, each as [`super::fit`] would fit it alone
 /// (its own batch order and dropout from its own generator); `on_epoch` hears `(job,
 /// epoch)` and may stop them all. Models whose batches differ in size (fewer records than a
-/// batch) train one set each.
+/// batch) train one set each, and a set too large for the device's buffers trains in parts.
 pub async fn fit_set_on_gpu_async(
     gpu: &Gpu,
     jobs: &mut [GpuFitJob<'_>],
@@ -170,6 +173,31 @@ pub async fn fit_set_on_gpu_async(
         return Ok(());
     }
     let (leading, layers) = gpu_layers(&architecture).map_err(TrainError::Gpu)?;
+    let record_len = first.data.record_len;
+    let input_len = architecture.blocks[..leading]
+        .iter()
+        .fold(record_len, |len, b| b.output_len(len));
+    let per_model = bytes_per_model(&layers, input_len, architecture.parameters(), batch);
+    let fits = models_per_set(gpu, per_model);
+    if fits == 0 {
+        return Err(TrainError::Gpu(format!(
+            "one model at batches of {batch} needs a buffer of {:.0} MiB, more than this adapter allows; use smaller batches",
+            per_model as f64 / 1048576.0
+        )));
+    }
+    if jobs.len() > fits {
+        for (set, chunk) in jobs.chunks_mut(fits).enumerate() {
+            Box::pin(fit_set_on_gpu_async(
+                gpu,
+                chunk,
+                labels,
+                recipe,
+                &mut |k, end| on_epoch(set * fits + k, end),
+            ))
+            .await?;
+        }
+        return Ok(());
+    }
     let epochs = recipe.epochs_for(&architecture);
     let optimizer = match recipe.optimizer {
         OptimizerKind::Sgd => GpuOptimizer::Sgd {
@@ -187,10 +215,6 @@ pub async fn fit_set_on_gpu_async(
         },
     };
     let decay = decay_of(recipe, &first.network.weight_mask());
-    let record_len = first.data.record_len;
-    let input_len = architecture.blocks[..leading]
-        .iter()
-        .fold(record_len, |len, b| b.output_len(len));
     let gpu_error = |e: crate::gpu::GpuError| TrainError::Gpu(e.to_string());
     let params: Vec<Vec<f32>> = jobs.iter().map(|j| j.network.params.clone()).collect();
     let running: Vec<Vec<f32>> = jobs.iter().map(|j| j.network.running_values()).collect();
