@@ -288,7 +288,9 @@ fn partials_per_record(layers: &[TrainLayer]) -> usize {
 /// device's buffer limits (0: not even one).
 pub fn models_per_set(gpu: &Gpu, bytes_per_model: u64) -> usize {
     let limits = gpu.device().limits();
-    let bytes = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
+    let bytes = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
     (bytes / bytes_per_model.max(1)) as usize
 }
 
