@@ -530,10 +530,11 @@ mod training {
     //! The GPU trainer against the CPU training code (its twin): the same seed, recipe and
     //! records give the same losses and parameters, within float32 rounding.
 
+    use mialab::gpu::training::{bytes_per_model, models_per_set};
     use mialab::gpu::{Activation, PoolKind, Window};
     use mialab::train::{
         Architecture, Block, Classification, EpochEnd, GpuFitJob, Head, Network, OptimizerKind,
-        Recipe, TrainingSet, fit, fit_on_gpu, fit_set_on_gpu,
+        Recipe, TrainingSet, fit, fit_on_gpu, fit_set_on_gpu, gpu_layers,
     };
     use rand::rngs::ChaCha8Rng;
     use rand::{RngExt, SeedableRng};
@@ -843,21 +844,24 @@ mod training {
 
     #[test]
     fn a_set_too_large_for_the_device_buffers_trains_in_parts_each_as_alone() {
-        // 20,000 hidden units at batches of 500: 40 MB per model in one buffer, so at most
-        // three of the four share a trainer within the 128 MiB binding the device asks for.
+        // Hidden units enough that, at batches of 500, one model's widest layer takes 1/3.5
+        // of the device's largest binding (19,173 on lavapipe's 128 MiB): three of the four
+        // share a trainer, the fourth trains in a second one.
+        let gpu = mialab::gpu::device::shared().expect("a GPU adapter (lavapipe in CI)");
+        let hidden = (gpu.largest_binding() as f64 / (4.0 * 500.0 * 3.5)) as usize;
         let architecture = Architecture {
             record_shape: vec![9],
             blocks: vec![
                 Block::Dense {
                     inputs: 9,
-                    outputs: 20_000,
+                    outputs: hidden,
                 },
                 Block::Activation {
                     kind: Activation::Relu,
-                    len: 20_000,
+                    len: hidden,
                 },
                 Block::Dense {
-                    inputs: 20_000,
+                    inputs: hidden,
                     outputs: 2,
                 },
             ],
@@ -871,7 +875,9 @@ mod training {
             batch_size: 500,
             ..Recipe::default()
         };
-        let gpu = mialab::gpu::device::shared().expect("a GPU adapter (lavapipe in CI)");
+        let (_, layers) = gpu_layers(&architecture).unwrap();
+        let per_model = bytes_per_model(&layers, 9, architecture.parameters(), 500);
+        assert_eq!(models_per_set(gpu, per_model), 3);
         let subsets: Vec<Vec<usize>> = (0..4)
             .map(|k| (0..labels.len()).filter(|i| i % 11 != k).collect())
             .collect();

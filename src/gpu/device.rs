@@ -98,6 +98,29 @@ impl Drop for Gpu {
     }
 }
 
+/// The largest buffer mialab asks a device for: larger batches stop paying well before it,
+/// and a browser's GPU process holds every buffer.
+const LARGEST_BUFFER: u64 = 1 << 30;
+
+/// The limits mialab asks of an adapter: WebGPU's downlevel defaults (every kernel keeps to
+/// four storage bindings and 256 invocations per workgroup), with buffers as large as the
+/// adapter allows up to [`LARGEST_BUFFER`], so that a larger GPU takes larger batches and
+/// more models per training set.
+fn limits_for(adapter: &wgpu::Limits) -> wgpu::Limits {
+    let defaults = wgpu::Limits::downlevel_defaults();
+    wgpu::Limits {
+        max_storage_buffer_binding_size: adapter.max_storage_buffer_binding_size.clamp(
+            defaults.max_storage_buffer_binding_size,
+            LARGEST_BUFFER.max(defaults.max_storage_buffer_binding_size),
+        ),
+        max_buffer_size: adapter.max_buffer_size.clamp(
+            defaults.max_buffer_size,
+            LARGEST_BUFFER.max(defaults.max_buffer_size),
+        ),
+        ..defaults
+    }
+}
+
 impl Gpu {
     /// Opens the first adapter the platform offers (a software one, such as lavapipe or
     /// SwiftShader, counts) and compiles the kernels.
@@ -121,7 +144,7 @@ impl Gpu {
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("mialab"),
-                required_limits: wgpu::Limits::downlevel_defaults(),
+                required_limits: limits_for(&adapter.limits()),
                 ..Default::default()
             })
             .await
@@ -251,13 +274,18 @@ impl Gpu {
         buffers::storage_init(&self.device, label, values, wgpu::BufferUsages::empty())
     }
 
+    /// The most bytes one buffer binding may hold on this device.
+    pub fn largest_binding(&self) -> u64 {
+        let limits = self.device.limits();
+        limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size)
+    }
+
     /// The most records one batch of `plan` over `models` models may hold within the
     /// device's buffer limits.
     pub fn max_batch(&self, plan: &Plan, models: usize) -> usize {
-        let limits = self.device.limits();
-        let bytes = limits
-            .max_storage_buffer_binding_size
-            .min(limits.max_buffer_size);
+        let bytes = self.largest_binding();
         let per_record = (plan.widest().max(1) * models.max(1) * 4) as u64;
         // A tiled convolution's workgroups along records × positions stay within a grid
         // dimension.

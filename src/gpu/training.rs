@@ -287,11 +287,7 @@ fn partials_per_record(layers: &[TrainLayer]) -> usize {
 /// The most models of [`bytes_per_model`] bytes each one trainer on `gpu` holds within the
 /// device's buffer limits (0: not even one).
 pub fn models_per_set(gpu: &Gpu, bytes_per_model: u64) -> usize {
-    let limits = gpu.device().limits();
-    let bytes = limits
-        .max_storage_buffer_binding_size
-        .min(limits.max_buffer_size);
-    (bytes / bytes_per_model.max(1)) as usize
+    (gpu.largest_binding() / bytes_per_model.max(1)) as usize
 }
 
 /// One model's batch for a step: its records' values, their classes, one dropout mask per
