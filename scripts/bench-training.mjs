@@ -45,7 +45,7 @@ function cliRow(/** @type {string} */ device, /** @type {string} */ label) {
 }
 
 if (!process.argv.includes('--no-cli')) cliRow('cpu', 'CLI (native, every core)');
-// `--gpu`: the GPU's training kernels too (dense targets), on whatever adapter there is.
+// `--gpu`: the GPU's training kernels too, on whatever adapter there is.
 if (process.argv.includes('--gpu')) cliRow('gpu', 'CLI, GPU training kernels');
 
 if (!process.argv.includes('--no-page')) {
