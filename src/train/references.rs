@@ -177,39 +177,6 @@ impl ReferenceTraining<'_> {
         self.finish(index, keep, start.network, losses)
     }
 
-    /// [`ReferenceTraining::train`] on `gpu`, awaited (the browser's WebGPU).
-    #[cfg(feature = "gpu")]
-    pub async fn train_on_gpu(
-        &self,
-        gpu: &crate::gpu::Gpu,
-        index: usize,
-        keep: ArrayView1<'_, bool>,
-        on_epoch: &mut dyn FnMut(EpochEnd) -> ControlFlow<()>,
-    ) -> Result<TrainedReference, TrainError> {
-        let mut start = self.start(index, keep)?;
-        let mut losses = Vec::new();
-        let mut seen = |end: EpochEnd| {
-            losses.push(end.loss);
-            on_epoch(end)
-        };
-        let data = TrainingSet {
-            features: self.features,
-            record_len: start.record_len,
-            records: &start.inside,
-        };
-        super::fit_on_gpu_async(
-            gpu,
-            &mut start.network,
-            self.labels,
-            data,
-            self.recipe,
-            &mut start.rng,
-            &mut seen,
-        )
-        .await?;
-        self.finish(index, keep, start.network, losses)
-    }
-
     /// Every model of `keep` in the same dispatches on the process's GPU.
     #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
     fn train_set_on_gpu(
@@ -218,6 +185,18 @@ impl ReferenceTraining<'_> {
         on_epoch: &(dyn Fn(usize, EpochEnd) -> ControlFlow<()> + Sync),
     ) -> Result<Vec<TrainedReference>, TrainError> {
         let gpu = crate::gpu::device::shared().map_err(|e| TrainError::Gpu(e.to_string()))?;
+        pollster::block_on(self.train_set_on_gpu_async(gpu, keep, &mut |k, end| on_epoch(k, end)))
+    }
+
+    /// Every model of `keep` (model `k` on row `k`) in the same dispatches on `gpu`, each as
+    /// [`ReferenceTraining::train`] trains it alone; awaited (the browser's WebGPU).
+    #[cfg(feature = "gpu")]
+    pub async fn train_set_on_gpu_async(
+        &self,
+        gpu: &crate::gpu::Gpu,
+        keep: &Array2<bool>,
+        on_epoch: &mut dyn FnMut(usize, EpochEnd) -> ControlFlow<()>,
+    ) -> Result<Vec<TrainedReference>, TrainError> {
         let mut starts = (0..keep.nrows())
             .map(|k| self.start(k, keep.row(k)))
             .collect::<Result<Vec<Start>, TrainError>>()?;
@@ -235,10 +214,11 @@ impl ReferenceTraining<'_> {
                     },
                 })
                 .collect();
-            super::fit_set_on_gpu(gpu, &mut jobs, self.labels, self.recipe, &mut |k, end| {
+            super::fit_set_on_gpu_async(gpu, &mut jobs, self.labels, self.recipe, &mut |k, end| {
                 losses[k].push(end.loss);
                 on_epoch(k, end)
-            })?;
+            })
+            .await?;
         }
         starts
             .into_iter()

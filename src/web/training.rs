@@ -1,5 +1,6 @@
 //! The browser API of reference training: what the page's training workers call (one model
-//! each, [`train_reference`]), and what the engine's [`Lab`] hands them (the target's bytes,
+//! each on the CPU, [`train_reference`]; every model at once on WebGPU,
+//! `train_references_on_gpu`), and what the engine's [`Lab`] hands them (the target's bytes,
 //! the records, the keep-mask) and makes of their results (how the references compare with
 //! the target; a zip to download).
 
@@ -57,38 +58,63 @@ pub fn train_reference(
     inputs.result(trained, index)
 }
 
-/// [`train_reference`] on the browser's WebGPU adapter (a network the GPU kernels cannot
-/// train is an error naming the layer). Resolves to the same `{onnx, accuracy, losses}`.
+/// Every reference model at once on the browser's WebGPU adapter, all in the same dispatches
+/// (as `mialab train-references --device gpu` trains them): model `k` on the records whose
+/// entry in row `k` of `keep_rows` (`models` rows, one entry per record) is 1, each as
+/// [`train_reference`] trains it alone. `on_epoch(model, epoch, epochs, loss)` hears every
+/// model's epochs. Resolves to one `{onnx, accuracy, losses}` per model.
 #[cfg(feature = "gpu")]
-#[wasm_bindgen(js_name = trainReferenceOnGpu)]
+#[wasm_bindgen(js_name = trainReferencesOnGpu)]
 #[allow(clippy::too_many_arguments)]
-pub async fn train_reference_on_gpu(
+pub async fn train_references_on_gpu(
     model: Vec<u8>,
     features: Vec<f32>,
     labels: Vec<u32>,
-    keep: Vec<u8>,
+    keep_rows: Vec<u8>,
+    models: usize,
     recipe_json: String,
     seed: u32,
-    index: usize,
     on_epoch: js_sys::Function,
-) -> Result<JsValue, JsError> {
-    let inputs = TrainingInputs::read(&model, &labels, &keep, &recipe_json)?;
+) -> Result<js_sys::Array, JsError> {
+    let inputs = TrainingInputs::read(&model, &labels, &[], &recipe_json)?;
+    let keep = ndarray::Array2::from_shape_vec(
+        (models, labels.len()),
+        keep_rows.iter().map(|&k| k != 0).collect(),
+    )
+    .map_err(|_| {
+        plain_error(format!(
+            "{} keep-mask entries for {models} models of {} records",
+            keep_rows.len(),
+            labels.len()
+        ))
+    })?;
     crate::train::gpu_layers(&inputs.architecture)
         .map_err(|e| plain_error(format!("WebGPU cannot train this model: {e}")))?;
     let gpu = crate::gpu::Gpu::open()
         .await
         .map_err(|e| plain_error(format!("WebGPU cannot train here: {e}")))?;
     let training = inputs.training(&features, seed);
+    let mut report = |k: usize, end: crate::train::EpochEnd| {
+        let _ = on_epoch.apply(
+            &JsValue::NULL,
+            &js_sys::Array::of4(
+                &JsValue::from(k as u32),
+                &JsValue::from(end.epoch as u32),
+                &JsValue::from(end.epochs as u32),
+                &JsValue::from(end.loss),
+            ),
+        );
+        ControlFlow::Continue(())
+    };
     let trained = training
-        .train_on_gpu(
-            &gpu,
-            index,
-            inputs.keep.view(),
-            &mut epoch_reporter(&on_epoch),
-        )
+        .train_set_on_gpu_async(&gpu, &keep, &mut report)
         .await
         .map_err(js_error)?;
-    inputs.result(trained, index)
+    let results = js_sys::Array::new();
+    for (k, reference) in trained.into_iter().enumerate() {
+        results.push(&inputs.result(reference, k)?);
+    }
+    Ok(results)
 }
 
 /// What one reference model trains from, read from the page's values.

@@ -104,7 +104,7 @@ export function setupTraining(store, engine, inputs) {
     status('');
     const models = Number($('train-k').value);
     const seed = Number($('train-seed').value) >>> 0;
-    const threads = Math.max(1, Math.min(models, Number($('train-workers').value) || 1));
+    let threads = Math.max(1, Math.min(models, Number($('train-workers').value) || 1));
     const chosen = /** @type {HTMLSelectElement} */ ($('train-device')).value;
     let setup;
     try {
@@ -121,12 +121,14 @@ export function setupTraining(store, engine, inputs) {
       error(e.message);
       return;
     }
+    // On WebGPU every model trains in the same dispatches, from one worker.
+    if (device === 'webgpu') threads = 1;
     $('train-start').disabled = true;
     $('train-cancel').disabled = false;
     $('train-download').disabled = true;
     const rows = modelRows(models);
     const started = performance.now();
-    status(`training ${models} models (${setup.architecture}, ${setup.parameters.toLocaleString()} parameters, ${setup.epochs} epochs) on halves of ${setup.records} records, ${threads} at a time, on ${where}`);
+    status(`training ${models} models (${setup.architecture}, ${setup.parameters.toLocaleString()} parameters, ${setup.epochs} epochs) on halves of ${setup.records} records, ${device === 'webgpu' ? 'all in the same dispatches' : `${threads} at a time`}, on ${where}`);
     /** @type {any[]} */
     const results = new Array(models);
     let next = 0;
@@ -134,6 +136,12 @@ export function setupTraining(store, engine, inputs) {
     const run = new Promise((resolve, reject) => {
       const give = (/** @type {Worker} */ worker) => {
         if (next >= models) return;
+        if (device === 'webgpu') {
+          next = models;
+          rows.forEach((row, k) => { row.label.textContent = `model ${k}: starting`; });
+          worker.postMessage({ trainSet: { models, keep: setup.keepRows } });
+          return;
+        }
         const index = next++;
         rows[index].label.textContent = `model ${index}: starting`;
         worker.postMessage({ train: { index, keep: setup.keepRows.slice(index * setup.records, (index + 1) * setup.records) } });
