@@ -540,6 +540,14 @@ mod training {
     use rand::{RngExt, SeedableRng};
     use std::ops::ControlFlow;
 
+    /// The largest |a − b| over two sets of values.
+    fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max)
+    }
+
     /// Every layer the GPU trains, behind a fixed standardisation, ending in `classes` logits.
     fn network_with(classes: usize) -> Architecture {
         let dense = |inputs, outputs| Block::Dense { inputs, outputs };
@@ -648,24 +656,10 @@ mod training {
                     ..Recipe::default()
                 };
                 let [(cpu, cpu_losses), (gpu, gpu_losses)] = both(classes, &recipe);
-                let worst = cpu
-                    .params
-                    .iter()
-                    .zip(&gpu.params)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0f32, f32::max);
-                let moved = cpu
-                    .params
-                    .iter()
-                    .zip(
-                        &Network::initialise(
-                            &network_with(classes),
-                            &mut ChaCha8Rng::seed_from_u64(3),
-                        )
-                        .params,
-                    )
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0f32, f32::max);
+                let worst = largest_difference(&cpu.params, &gpu.params);
+                let start =
+                    Network::initialise(&network_with(classes), &mut ChaCha8Rng::seed_from_u64(3));
+                let moved = largest_difference(&cpu.params, &start.params);
                 println!(
                     "{classes} classes, {optimizer:?}: largest |GPU − CPU| parameter {worst:.2e} (training moved one by {moved:.2e}); losses {cpu_losses:?} vs {gpu_losses:?}"
                 );
@@ -792,17 +786,11 @@ mod training {
             };
             let [(cpu, cpu_losses), (gpu, gpu_losses)] =
                 both_on(&architecture, &x, &labels, &recipe);
-            let largest = |a: &[f32], b: &[f32]| {
-                a.iter()
-                    .zip(b)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0f32, f32::max)
-            };
-            let worst = largest(&cpu.params, &gpu.params);
+            let worst = largest_difference(&cpu.params, &gpu.params);
             let start = Network::initialise(&architecture, &mut ChaCha8Rng::seed_from_u64(3));
-            let moved = largest(&cpu.params, &start.params);
-            let running = largest(&cpu.running_values(), &gpu.running_values());
-            let running_moved = largest(&cpu.running_values(), &start.running_values());
+            let moved = largest_difference(&cpu.params, &start.params);
+            let running = largest_difference(&cpu.running_values(), &gpu.running_values());
+            let running_moved = largest_difference(&cpu.running_values(), &start.running_values());
             println!(
                 "{optimizer:?}, count_include_pad {include_pad}: largest |GPU − CPU| parameter {worst:.2e} (training moved one by {moved:.2e}), running statistic {running:.2e} (moved {running_moved:.2e}); losses {cpu_losses:?} vs {gpu_losses:?}"
             );
@@ -928,12 +916,7 @@ mod training {
                 &mut |_, _| ControlFlow::Continue(()),
             )
             .unwrap();
-            let worst = alone
-                .params
-                .iter()
-                .zip(&together[k].0.params)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
+            let worst = largest_difference(&alone.params, &together[k].0.params);
             assert!(worst < 1e-4, "model {k}: parameters differ by {worst}");
         }
     }
@@ -1003,18 +986,9 @@ mod training {
                 },
             )
             .unwrap();
-            let worst = alone
-                .params
-                .iter()
-                .zip(&together[k].0.params)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
-            let running = alone
-                .running_values()
-                .iter()
-                .zip(&together[k].0.running_values())
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
+            let worst = largest_difference(&alone.params, &together[k].0.params);
+            let running =
+                largest_difference(&alone.running_values(), &together[k].0.running_values());
             println!(
                 "model {k} ({} records): largest |set − alone| parameter {worst:.2e}, running statistic {running:.2e}",
                 records.len()

@@ -5,7 +5,7 @@
 
 use super::buffers::{self, OwnedBuffer, Scratch};
 use super::pipelines;
-use super::plan::{Activation, Layer, Plan, PoolKind, Window};
+use super::plan::{Activation, Layer, Plan, PoolKind};
 #[cfg(not(target_arch = "wasm32"))]
 use std::sync::OnceLock;
 use std::sync::{Arc, Mutex};
@@ -696,7 +696,7 @@ fn tiled_dispatch_of(
             channels_out,
             ..
         } => {
-            params.extend(window_params(window));
+            params.extend(window.kernel_parameters());
             params.push(*channels_out as u32);
             let quads = if step.pooled {
                 (window.out_h / 2) * (window.out_w / 2)
@@ -723,23 +723,6 @@ fn constants_of(layer: &Layer) -> Vec<f32> {
     }
 }
 
-fn window_params(w: &Window) -> [u32; 11] {
-    [
-        w.channels_in,
-        w.in_h,
-        w.in_w,
-        w.kernel.0,
-        w.kernel.1,
-        w.stride.0,
-        w.stride.1,
-        w.pad.0,
-        w.pad.1,
-        w.out_h,
-        w.out_w,
-    ]
-    .map(|v| v as u32)
-}
-
 /// The kernel, its parameters and its number of invocations for `layer` over `rows` output
 /// rows (records × models); `header` = [records per model, first layer?, constants per model].
 fn dispatch_of(layer: &Layer, rows: usize, header: [usize; 3]) -> (usize, Vec<u32>, u32) {
@@ -753,12 +736,12 @@ fn dispatch_of(layer: &Layer, rows: usize, header: [usize; 3]) -> (usize, Vec<u3
             channels_out,
             ..
         } => {
-            let mut p = window_params(window).to_vec();
+            let mut p = window.kernel_parameters().to_vec();
             p.push(*channels_out as u32);
             (1, p, total)
         }
         Layer::Pool2d { window, kind } => {
-            let mut p = window_params(window).to_vec();
+            let mut p = window.kernel_parameters().to_vec();
             p.push(match kind {
                 PoolKind::Max => 0,
                 PoolKind::Average {

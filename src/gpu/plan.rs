@@ -41,6 +41,25 @@ impl Window {
     pub fn patch_len(&self) -> usize {
         self.channels_in * self.kernel.0 * self.kernel.1
     }
+
+    /// The window as the WGSL kernels read it: `[channels in, in_h, in_w, kh, kw, stride y,
+    /// stride x, pad y, pad x, out_h, out_w]`.
+    pub fn kernel_parameters(&self) -> [u32; 11] {
+        [
+            self.channels_in,
+            self.in_h,
+            self.in_w,
+            self.kernel.0,
+            self.kernel.1,
+            self.stride.0,
+            self.stride.1,
+            self.pad.0,
+            self.pad.1,
+            self.out_h,
+            self.out_w,
+        ]
+        .map(|v| v as u32)
+    }
 }
 
 /// One kernel's worth of work.

@@ -166,23 +166,6 @@ const RUNNING_STATISTICS: usize = 22;
 /// Values per (model, channel) of a batch normalisation's statistics buffer.
 const STATISTICS: usize = 8;
 
-/// A window's shape as the image kernels read it from `q[1..12]`.
-fn window_parameters(w: &Window) -> [usize; 11] {
-    [
-        w.channels_in,
-        w.in_h,
-        w.in_w,
-        w.kernel.0,
-        w.kernel.1,
-        w.stride.0,
-        w.stride.1,
-        w.pad.0,
-        w.pad.1,
-        w.out_h,
-        w.out_w,
-    ]
-}
-
 /// The pooling kernels' code for `kind`.
 fn pool_code(kind: PoolKind) -> usize {
     match kind {
@@ -198,10 +181,9 @@ fn pool_code(kind: PoolKind) -> usize {
 
 /// `[count, window…, rest…]` as the image kernels' parameters.
 fn image_parameters(count: usize, window: &Window, rest: &[usize]) -> Vec<u32> {
-    std::iter::once(count)
-        .chain(window_parameters(window))
-        .chain(rest.iter().copied())
-        .map(|v| v as u32)
+    std::iter::once(count as u32)
+        .chain(window.kernel_parameters())
+        .chain(rest.iter().map(|&v| v as u32))
         .collect()
 }
 /// The rows and columns of C one workgroup of `product` computes.
