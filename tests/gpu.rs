@@ -548,6 +548,23 @@ mod training {
             .fold(0.0f32, f32::max)
     }
 
+    /// The GPU's parameters within 1e-4 of the CPU's (`worst`), training having moved them
+    /// far more than that (`moved`), the same losses epoch by epoch, and a falling loss.
+    fn assert_same_training([worst, moved]: [f32; 2], cpu_losses: &[f64], gpu_losses: &[f64]) {
+        assert!(worst < 1e-4, "parameters differ by {worst}");
+        assert!(
+            moved > 100.0 * worst,
+            "training moved the parameters ({moved})"
+        );
+        for (a, b) in cpu_losses.iter().zip(gpu_losses) {
+            assert!(
+                (a - b).abs() < 1e-4 * a.abs().max(1.0),
+                "losses {cpu_losses:?} vs {gpu_losses:?}"
+            );
+        }
+        assert!(gpu_losses.last() < gpu_losses.first(), "the loss falls");
+    }
+
     /// Every layer the GPU trains, behind a fixed standardisation, ending in `classes` logits.
     fn network_with(classes: usize) -> Architecture {
         let dense = |inputs, outputs| Block::Dense { inputs, outputs };
@@ -663,21 +680,7 @@ mod training {
                 println!(
                     "{classes} classes, {optimizer:?}: largest |GPU − CPU| parameter {worst:.2e} (training moved one by {moved:.2e}); losses {cpu_losses:?} vs {gpu_losses:?}"
                 );
-                assert!(
-                    worst < 1e-4,
-                    "{optimizer:?}, {classes} classes: parameters differ by {worst}"
-                );
-                assert!(
-                    moved > 100.0 * worst,
-                    "training moved the parameters ({moved})"
-                );
-                for (a, b) in cpu_losses.iter().zip(&gpu_losses) {
-                    assert!(
-                        (a - b).abs() < 1e-4 * a.abs().max(1.0),
-                        "losses {cpu_losses:?} vs {gpu_losses:?}"
-                    );
-                }
-                assert!(gpu_losses.last() < gpu_losses.first(), "the loss falls");
+                assert_same_training([worst, moved], &cpu_losses, &gpu_losses);
             }
         }
     }
@@ -794,23 +797,12 @@ mod training {
             println!(
                 "{optimizer:?}, count_include_pad {include_pad}: largest |GPU − CPU| parameter {worst:.2e} (training moved one by {moved:.2e}), running statistic {running:.2e} (moved {running_moved:.2e}); losses {cpu_losses:?} vs {gpu_losses:?}"
             );
-            assert!(worst < 1e-4, "{optimizer:?}: parameters differ by {worst}");
-            assert!(
-                moved > 100.0 * worst,
-                "training moved the parameters ({moved})"
-            );
+            assert_same_training([worst, moved], &cpu_losses, &gpu_losses);
             assert!(running < 1e-4, "running statistics differ by {running}");
             assert!(
                 running_moved > 100.0 * running,
                 "the running statistics moved ({running_moved})"
             );
-            for (a, b) in cpu_losses.iter().zip(&gpu_losses) {
-                assert!(
-                    (a - b).abs() < 1e-4 * a.abs().max(1.0),
-                    "losses {cpu_losses:?} vs {gpu_losses:?}"
-                );
-            }
-            assert!(gpu_losses.last() < gpu_losses.first(), "the loss falls");
         }
     }
 

@@ -742,15 +742,7 @@ fn dispatch_of(layer: &Layer, rows: usize, header: [usize; 3]) -> (usize, Vec<u3
         }
         Layer::Pool2d { window, kind } => {
             let mut p = window.kernel_parameters().to_vec();
-            p.push(match kind {
-                PoolKind::Max => 0,
-                PoolKind::Average {
-                    count_include_pad: false,
-                } => 1,
-                PoolKind::Average {
-                    count_include_pad: true,
-                } => 2,
-            });
+            p.push(kind.kernel_code());
             (2, p, total)
         }
         Layer::ChannelAffine {

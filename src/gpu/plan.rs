@@ -13,6 +13,22 @@ pub enum PoolKind {
     },
 }
 
+impl PoolKind {
+    /// The kind as the WGSL kernels read it: 0 max, 1 average over the cells a window covers,
+    /// 2 average over the whole window.
+    pub fn kernel_code(self) -> u32 {
+        match self {
+            PoolKind::Max => 0,
+            PoolKind::Average {
+                count_include_pad: false,
+            } => 1,
+            PoolKind::Average {
+                count_include_pad: true,
+            } => 2,
+        }
+    }
+}
+
 /// An element-wise activation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Activation {

@@ -166,19 +166,6 @@ const RUNNING_STATISTICS: usize = 22;
 /// Values per (model, channel) of a batch normalisation's statistics buffer.
 const STATISTICS: usize = 8;
 
-/// The pooling kernels' code for `kind`.
-fn pool_code(kind: PoolKind) -> usize {
-    match kind {
-        PoolKind::Max => 0,
-        PoolKind::Average {
-            count_include_pad: false,
-        } => 1,
-        PoolKind::Average {
-            count_include_pad: true,
-        } => 2,
-    }
-}
-
 /// `[count, window…, rest…]` as the image kernels' parameters.
 fn image_parameters(count: usize, window: &Window, rest: &[usize]) -> Vec<u32> {
     std::iter::once(count as u32)
@@ -532,7 +519,7 @@ impl<'g> NetworkTrainer<'g> {
                     add(
                         POOL_FORWARD,
                         [from, from, to],
-                        &image_parameters(outputs, window, &[pool_code(*kind)]),
+                        &image_parameters(outputs, window, &[kind.kernel_code() as usize]),
                         flat(outputs),
                     );
                 }
@@ -716,7 +703,7 @@ impl<'g> NetworkTrainer<'g> {
                     add(
                         POOL_BACKWARD,
                         [input, d_in, d_out],
-                        &image_parameters(values, window, &[pool_code(*kind)]),
+                        &image_parameters(values, window, &[kind.kernel_code() as usize]),
                         flat(values),
                     );
                 }
