@@ -913,6 +913,55 @@ mod training {
         }
     }
 
+    #[test]
+    fn a_network_whose_kernels_loop_past_llvmpipes_limit_is_refused_there() {
+        // A dense layer of 70,000 inputs: its product loops 70,000 times in one invocation,
+        // which llvmpipe would cut short at 65,535 without an error.
+        let architecture = Architecture {
+            record_shape: vec![70_000],
+            blocks: vec![Block::Dense {
+                inputs: 70_000,
+                outputs: 2,
+            }],
+            head: Head::Logits,
+        };
+        let labels: Vec<usize> = (0..8).map(|i| i % 2).collect();
+        let x: Vec<f32> = (0..8 * 70_000).map(|i| (i % 13) as f32 / 13.0).collect();
+        let records: Vec<usize> = (0..8).collect();
+        let gpu = mialab::gpu::device::shared().expect("a GPU adapter (lavapipe in CI)");
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut network = Network::initialise(&architecture, &mut rng);
+        let recipe = Recipe {
+            epochs: Some(1),
+            batch_size: 4,
+            ..Recipe::default()
+        };
+        let data = TrainingSet {
+            features: &x,
+            record_len: 70_000,
+            records: &records,
+        };
+        let outcome = fit_on_gpu(
+            gpu,
+            &mut network,
+            &labels,
+            data,
+            &recipe,
+            &mut rng,
+            &mut |_| ControlFlow::Continue(()),
+        );
+        if gpu.adapter().contains("llvmpipe") {
+            let message = outcome.unwrap_err().to_string();
+            assert!(
+                message.contains("70064 loop iterations in one GPU invocation")
+                    && message.contains("stops any invocation after 65535"),
+                "{message}"
+            );
+        } else {
+            outcome.unwrap();
+        }
+    }
+
     /// Three models on subsets of different sizes (so they take different numbers of steps
     /// per epoch) share every dispatch; each must match its own CPU training, its running
     /// statistics included (a model sitting a step out keeps them).

@@ -31,6 +31,8 @@ impl State {
             .map_err(|e| e.to_string())?;
         let plan = model.gpu_plan().map_err(|e| e.to_string())?;
         let gpu = usable_gpu(choice)?;
+        gpu.check_loops(plan.loop_iterations(), "this model")
+            .map_err(|e| e.to_string())?;
         let uploaded = {
             let mut cache = self.uploaded.lock().unwrap_or_else(|e| e.into_inner());
             cache
@@ -131,6 +133,9 @@ fn shared_dispatches(
     if models
         .iter()
         .any(|m| m.check_records(features.shape(), "the records").is_err())
+        || plans
+            .iter()
+            .any(|p| gpu.check_loops(p.loop_iterations(), "").is_err())
     {
         return None;
     }

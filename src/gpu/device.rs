@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
 const WORKGROUP: u32 = 64;
+/// llvmpipe's loop limiter: an invocation's loops stop after this many iterations in all.
+const LLVMPIPE_LOOP_LIMIT: usize = 65_535;
 const MAX_GROUPS_PER_DIMENSION: u32 = 65_535;
 
 /// Why the GPU path could not run.
@@ -76,6 +78,8 @@ pub struct Gpu {
     adapter: String,
     /// The adapter is a software rasteriser (lavapipe, SwiftShader, WARP) on the CPU.
     software: bool,
+    /// The most loop iterations one invocation may make, where the adapter limits them.
+    loop_limit: Option<usize>,
     /// Errors the device reported outside an error scope.
     uncaptured: Arc<Mutex<Vec<String>>>,
 }
@@ -180,6 +184,10 @@ impl Gpu {
                 format!("{} ({:?}, {})", info.name, info.backend, info.driver)
             },
             software: info.device_type == wgpu::DeviceType::Cpu,
+            loop_limit: info
+                .name
+                .contains("llvmpipe")
+                .then_some(LLVMPIPE_LOOP_LIMIT),
             uncaptured,
         };
         gpu.check("compiling the kernels")?;
@@ -189,6 +197,19 @@ impl Gpu {
     /// The adapter, for reports: name, backend, driver.
     pub fn adapter(&self) -> &str {
         &self.adapter
+    }
+
+    /// Refuses work whose kernels would loop `iterations` times in one invocation on an
+    /// adapter that cuts such loops short: llvmpipe (lavapipe) stops an invocation's loops
+    /// after 65,535 iterations in all, without an error, so its results would be wrong.
+    pub fn check_loops(&self, iterations: usize, what: &str) -> Result<(), GpuError> {
+        match self.loop_limit {
+            Some(limit) if iterations > limit => Err(GpuError::Execution(format!(
+                "{what} needs {iterations} loop iterations in one GPU invocation, and {} stops any invocation after {limit}",
+                self.adapter
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Whether the adapter is a software one running on the CPU, where tract is faster.

@@ -119,7 +119,34 @@ pub enum Layer {
     },
 }
 
+/// Loop iterations a kernel makes beside its main loop (stores of a 4 × 4 tile, window
+/// offsets worked out in advance).
+const LOOP_OVERHEAD: usize = 64;
+
+impl Window {
+    /// Loop iterations one invocation makes over a window: every cell, plus each row and
+    /// channel loop's own.
+    pub fn loop_iterations(&self) -> usize {
+        self.patch_len() + self.channels_in * self.kernel.0 + self.channels_in
+    }
+}
+
 impl Layer {
+    /// The most loop iterations one invocation of this layer's kernels makes (see
+    /// [`crate::gpu::device::Gpu::check_loops`]).
+    pub fn loop_iterations(&self) -> usize {
+        LOOP_OVERHEAD
+            + match self {
+                Layer::Dense { inputs, .. } => *inputs,
+                Layer::Conv2d { window, .. } | Layer::Pool2d { window, .. } => {
+                    window.loop_iterations()
+                }
+                Layer::ChannelAffine { .. } | Layer::Activation { .. } => 0,
+                // Softmax and the signal reduction pass over a record's values a few times.
+                Layer::Softmax { classes, .. } => 3 * classes,
+            }
+    }
+
     /// Values per record this layer writes.
     pub fn output_len(&self) -> usize {
         match self {
@@ -180,6 +207,17 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The most loop iterations one invocation of its kernels makes, the signal reduction
+    /// over its outputs included.
+    pub fn loop_iterations(&self) -> usize {
+        self.layers
+            .iter()
+            .map(Layer::loop_iterations)
+            .chain([LOOP_OVERHEAD + 3 * self.output_len()])
+            .max()
+            .unwrap_or(LOOP_OVERHEAD)
+    }
+
     pub fn output_len(&self) -> usize {
         self.layers.last().map_or(self.input_len, Layer::output_len)
     }
@@ -230,5 +268,50 @@ impl Plan {
             .map(Layer::name)
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_counts_its_longest_kernel_loop() {
+        let dense = |inputs, outputs| Layer::Dense {
+            inputs,
+            outputs,
+            weight: Vec::new(),
+            bias: Vec::new(),
+        };
+        let window = Window {
+            channels_in: 16,
+            in_h: 14,
+            in_w: 14,
+            kernel: (3, 3),
+            stride: (1, 1),
+            pad: (1, 1),
+            out_h: 14,
+            out_w: 14,
+        };
+        let plan = Plan {
+            input_len: 3136,
+            layers: vec![
+                Layer::Conv2d {
+                    window,
+                    channels_out: 32,
+                    weight: Vec::new(),
+                    bias: Vec::new(),
+                },
+                dense(6272, 10),
+            ],
+        };
+        // The dense layer's depth beats the convolution's 144 taps (+ 48 + 16 loops).
+        assert_eq!(window.loop_iterations(), 144 + 48 + 16);
+        assert_eq!(plan.loop_iterations(), 6272 + LOOP_OVERHEAD);
+        let wide = Plan {
+            input_len: 70_000,
+            layers: vec![dense(70_000, 2)],
+        };
+        assert!(wide.loop_iterations() > 65_535);
     }
 }

@@ -253,6 +253,41 @@ fn partials_per_record(layers: &[TrainLayer]) -> usize {
         .unwrap_or(1)
 }
 
+/// The most loop iterations one invocation of the training kernels makes for `layers`
+/// (ending in `width` logits) at batches of `batch` (see [`Gpu::check_loops`]).
+fn loop_iterations(layers: &[TrainLayer], width: usize, batch: usize) -> usize {
+    const OVERHEAD: usize = 64;
+    let per_layer = layers.iter().map(|layer| match layer {
+        TrainLayer::Dense {
+            inputs, outputs, ..
+        } => *inputs.max(outputs).max(&batch),
+        TrainLayer::Conv {
+            window,
+            channels_out,
+            ..
+        } => {
+            let (kh, kw) = window.kernel;
+            window
+                .loop_iterations()
+                .max(window.out_h * window.out_w + window.out_h)
+                .max(channels_out * kh * kw + kh * kw + kh)
+                .max(batch)
+        }
+        TrainLayer::Pool { window, .. } => {
+            let (kh, kw) = window.kernel;
+            let windows = (kh.div_ceil(window.stride.0) + 1) * (kw.div_ceil(window.stride.1) + 1);
+            windows * (kh * kw + kh + 1)
+        }
+        TrainLayer::BatchNorm { inner, .. } => *inner.max(&batch),
+        TrainLayer::Activation { .. } | TrainLayer::Dropout { .. } => 0,
+    });
+    OVERHEAD
+        + per_layer
+            .chain([batch * (2 * width + 1), 3 * width])
+            .max()
+            .unwrap_or(0)
+}
+
 /// The most models of [`bytes_per_model`] bytes each one trainer on `gpu` holds within the
 /// device's buffer limits (0: not even one).
 pub fn models_per_set(gpu: &Gpu, bytes_per_model: u64) -> usize {
@@ -338,6 +373,11 @@ impl<'g> NetworkTrainer<'g> {
                 "a trainer needs models with one decay per parameter ({parameters}) and {running_len} running statistics, a batch and layers"
             )));
         }
+        let logits = layers.last().map_or(input_len, TrainLayer::output_len);
+        gpu.check_loops(
+            loop_iterations(layers, logits, batch),
+            &format!("training this network at batches of {batch}"),
+        )?;
         let device = gpu.device();
         let (layout, pipelines) = pipelines::compile(
             device,
