@@ -809,7 +809,8 @@ mod training {
     #[test]
     fn models_of_one_architecture_train_together_each_as_it_would_alone() {
         let (x, labels) = records(157, 4);
-        train_together_and_alone(&network_with(4), &x, &labels);
+        let (subsets, recipe) = uneven_subsets(&labels);
+        train_together_and_alone(&network_with(4), (&x, &labels), &subsets, &recipe, 10);
     }
 
     #[test]
@@ -819,7 +820,8 @@ mod training {
         let x: Vec<f32> = (0..100 * 162)
             .map(|_| rng.random_range(-1.0f32..1.0))
             .collect();
-        train_together_and_alone(&convolutional(false), &x, &labels);
+        let (subsets, recipe) = uneven_subsets(&labels);
+        train_together_and_alone(&convolutional(false), (&x, &labels), &subsets, &recipe, 10);
     }
 
     #[test]
@@ -861,56 +863,7 @@ mod training {
         let subsets: Vec<Vec<usize>> = (0..4)
             .map(|k| (0..labels.len()).filter(|i| i % 11 != k).collect())
             .collect();
-        let start = |k: usize| {
-            let mut rng = ChaCha8Rng::seed_from_u64(20 + k as u64);
-            (Network::initialise(&architecture, &mut rng), rng)
-        };
-        let mut together: Vec<(Network, ChaCha8Rng)> = (0..4).map(start).collect();
-        let mut heard = vec![0; 4];
-        {
-            let mut jobs: Vec<GpuFitJob<'_>> = together
-                .iter_mut()
-                .zip(&subsets)
-                .map(|((network, rng), records)| GpuFitJob {
-                    network,
-                    rng,
-                    data: TrainingSet {
-                        features: &x,
-                        record_len: 9,
-                        records,
-                    },
-                })
-                .collect();
-            fit_set_on_gpu(gpu, &mut jobs, &labels, &recipe, &mut |k, _| {
-                heard[k] += 1;
-                ControlFlow::Continue(())
-            })
-            .unwrap();
-        }
-        assert_eq!(
-            heard,
-            [1, 1, 1, 1],
-            "each model's epoch heard under its own index"
-        );
-        for (k, records) in subsets.iter().enumerate() {
-            let (mut alone, mut rng) = start(k);
-            let data = TrainingSet {
-                features: &x,
-                record_len: 9,
-                records,
-            };
-            fit(
-                &mut alone,
-                &Classification { labels: &labels },
-                data,
-                &recipe,
-                &mut rng,
-                &mut |_, _| ControlFlow::Continue(()),
-            )
-            .unwrap();
-            let worst = largest_difference(&alone.params, &together[k].0.params);
-            assert!(worst < 1e-4, "model {k}: parameters differ by {worst}");
-        }
+        train_together_and_alone(&architecture, (&x, &labels), &subsets, &recipe, 20);
     }
 
     #[test]
@@ -962,11 +915,9 @@ mod training {
         }
     }
 
-    /// Three models on subsets of different sizes (so they take different numbers of steps
-    /// per epoch) share every dispatch; each must match its own CPU training, its running
-    /// statistics included (a model sitting a step out keeps them).
-    fn train_together_and_alone(architecture: &Architecture, x: &[f32], labels: &[usize]) {
-        let record_len = x.len() / labels.len();
+    /// Three subsets of different sizes, so that their models take different numbers of
+    /// steps per epoch (one sits the rest of each epoch out), and their recipe.
+    fn uneven_subsets(labels: &[usize]) -> (Vec<Vec<usize>>, Recipe) {
         let subsets: Vec<Vec<usize>> = (0..3)
             .map(|k| (0..labels.len()).filter(|i| i % (k + 2) != 0).collect())
             .collect();
@@ -979,17 +930,33 @@ mod training {
             batch_size: 30,
             ..Recipe::default()
         };
+        (subsets, recipe)
+    }
+
+    /// One model per subset (model k initialised from seed `seed + k`) trained together in
+    /// shared dispatches; each must match its own CPU training, epoch losses and running
+    /// statistics included (a model sitting a step out keeps them), and be heard under its
+    /// own index.
+    fn train_together_and_alone(
+        architecture: &Architecture,
+        (x, labels): (&[f32], &[usize]),
+        subsets: &[Vec<usize>],
+        recipe: &Recipe,
+        seed: u64,
+    ) {
+        let record_len = x.len() / labels.len();
+        let models = subsets.len();
         let gpu = mialab::gpu::device::shared().expect("a GPU adapter (lavapipe in CI)");
         let start = |k: u64| {
-            let mut rng = ChaCha8Rng::seed_from_u64(10 + k);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed + k);
             (Network::initialise(architecture, &mut rng), rng)
         };
-        let mut together: Vec<(Network, ChaCha8Rng)> = (0..3).map(start).collect();
-        let mut heard = vec![Vec::new(); 3];
+        let mut together: Vec<(Network, ChaCha8Rng)> = (0..models as u64).map(start).collect();
+        let mut heard = vec![Vec::new(); models];
         {
             let mut jobs: Vec<GpuFitJob<'_>> = together
                 .iter_mut()
-                .zip(&subsets)
+                .zip(subsets)
                 .map(|((network, rng), records)| GpuFitJob {
                     network,
                     rng,
@@ -1000,7 +967,7 @@ mod training {
                     },
                 })
                 .collect();
-            fit_set_on_gpu(gpu, &mut jobs, labels, &recipe, &mut |k, end| {
+            fit_set_on_gpu(gpu, &mut jobs, labels, recipe, &mut |k, end| {
                 heard[k].push(end.loss);
                 ControlFlow::Continue(())
             })
@@ -1019,7 +986,7 @@ mod training {
                 &mut alone,
                 &objective,
                 data,
-                &recipe,
+                recipe,
                 &mut rng,
                 &mut |end, _| {
                     losses.push(end.loss);
@@ -1039,7 +1006,11 @@ mod training {
                 running < 1e-4,
                 "model {k}: running statistics differ by {running}"
             );
-            assert_eq!(heard[k].len(), 5);
+            assert_eq!(
+                Some(heard[k].len()),
+                recipe.epochs,
+                "model {k}'s epochs heard"
+            );
             for (a, b) in losses.iter().zip(&heard[k]) {
                 assert!(
                     (a - b).abs() < 1e-4 * a.abs().max(1.0),

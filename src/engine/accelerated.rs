@@ -133,9 +133,7 @@ fn shared_dispatches(
     if models
         .iter()
         .any(|m| m.check_records(features.shape(), "the records").is_err())
-        || plans
-            .iter()
-            .any(|p| gpu.check_loops(p.loop_iterations(), "").is_err())
+        || plans.iter().any(|p| !gpu.loops_fit(p.loop_iterations()))
     {
         return None;
     }

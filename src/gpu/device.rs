@@ -204,12 +204,18 @@ impl Gpu {
     /// after 65,535 iterations in all, without an error, so its results would be wrong.
     pub fn check_loops(&self, iterations: usize, what: &str) -> Result<(), GpuError> {
         match self.loop_limit {
-            Some(limit) if iterations > limit => Err(GpuError::Execution(format!(
+            Some(limit) if !self.loops_fit(iterations) => Err(GpuError::Execution(format!(
                 "{what} needs {iterations} loop iterations in one GPU invocation, and {} stops any invocation after {limit}",
                 self.adapter
             ))),
             _ => Ok(()),
         }
+    }
+
+    /// Whether kernels looping `iterations` times in one invocation run whole here
+    /// ([`Gpu::check_loops`] without the message).
+    pub fn loops_fit(&self, iterations: usize) -> bool {
+        self.loop_limit.is_none_or(|limit| iterations <= limit)
     }
 
     /// Whether the adapter is a software one running on the CPU, where tract is faster.

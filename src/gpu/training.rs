@@ -72,11 +72,22 @@ impl TrainLayer {
         }
     }
 
-    fn has_parameters(&self) -> bool {
-        matches!(
-            self,
-            TrainLayer::Dense { .. } | TrainLayer::Conv { .. } | TrainLayer::BatchNorm { .. }
-        )
+    /// Parameters it trains per model.
+    fn parameters(&self) -> usize {
+        match self {
+            TrainLayer::Dense {
+                inputs, outputs, ..
+            } => inputs * outputs + outputs,
+            TrainLayer::Conv {
+                window,
+                channels_out,
+                ..
+            } => channels_out * window.patch_len() + channels_out,
+            TrainLayer::BatchNorm { channels, .. } => 2 * channels,
+            TrainLayer::Activation { .. }
+            | TrainLayer::Dropout { .. }
+            | TrainLayer::Pool { .. } => 0,
+        }
     }
 
     /// Running statistics it keeps per model: a mean and a variance per channel.
@@ -241,11 +252,9 @@ fn partials_per_record(layers: &[TrainLayer]) -> usize {
     layers
         .iter()
         .map(|layer| match layer {
-            TrainLayer::Conv {
-                window,
-                channels_out,
-                ..
-            } => channels_out * window.patch_len() + channels_out,
+            // Each parameter's share of its gradient.
+            TrainLayer::Conv { .. } => layer.parameters(),
+            // Σ dy and Σ dy·z per channel (the statistics take one value per channel).
             TrainLayer::BatchNorm { channels, .. } => 2 * channels,
             _ => 1,
         })
@@ -633,7 +642,7 @@ impl<'g> NetworkTrainer<'g> {
         );
         let first_trained = layers
             .iter()
-            .position(TrainLayer::has_parameters)
+            .position(|layer| layer.parameters() > 0)
             .unwrap_or(0);
         let mut d = 0;
         for (j, layer) in layers.iter().enumerate().rev() {
@@ -713,7 +722,7 @@ impl<'g> NetworkTrainer<'g> {
                     offset,
                 } => {
                     let rest = [*channels_out, batch, *offset, parameters];
-                    let per_record = channels_out * window.patch_len() + channels_out;
+                    let per_record = layer.parameters();
                     add(
                         CONV_PARAMETER_PARTIALS,
                         [input, d_in, &partials],
