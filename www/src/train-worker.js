@@ -2,7 +2,8 @@
 // at once. The page sends {setup} once (the target, the records, the recipe), then {train:
 // {index, keep}} per model on the CPU, or {trainSet: {models, keep}} once on WebGPU, where
 // every model trains in the same dispatches; this worker posts {index, epoch, epochs, loss}
-// after every epoch and {index, result} or {index, error} at the end of each model.
+// after every epoch and {index, result} or {index, error} at the end of each model ({error}
+// alone when a whole set fails).
 // Cancelling terminates it.
 import init, { trainReference, trainReferencesOnGpu } from '../pkg/mialab.js';
 
@@ -27,7 +28,7 @@ self.onmessage = async (event) => {
       const results = await trainReferencesOnGpu(setup.model, setup.features, setup.labels, keep, models, setup.recipe, setup.seed, report);
       results.forEach((/** @type {any} */ result, /** @type {number} */ index) => self.postMessage({ index, result }, [result.onnx.buffer]));
     } catch (error) {
-      self.postMessage({ index: 0, error: message(error) });
+      self.postMessage({ error: message(error) });
     }
     return;
   }

@@ -152,7 +152,7 @@ export function setupTraining(store, engine, inputs) {
           const data = event.data;
           const row = rows[data.index];
           if (data.error) {
-            reject(new Error(`model ${data.index}: ${data.error}`));
+            reject(new Error(data.index === undefined ? data.error : `model ${data.index}: ${data.error}`));
           } else if (data.result) {
             results[data.index] = data.result;
             row.bar.value = 1;
