@@ -7,9 +7,7 @@
 //! Either operand may be read transposed in place: no transposed copy is ever made.
 
 #[cfg(not(target_arch = "wasm32"))]
-use rten_gemm::{
-    BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedAMatrix, PackedBMatrix,
-};
+use rten_gemm::{BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedBMatrix};
 #[cfg(not(target_arch = "wasm32"))]
 use rten_tensor::NdTensorView;
 
@@ -148,49 +146,25 @@ pub(crate) fn matmul(out: &mut [f32], a: Mat<'_>, b: Mat<'_>, accumulate: bool) 
     }
 }
 
-/// A layer's weight matrix in the form the build's GEMM reads fastest (natively packed once
-/// for the kernel; in wasm as stored), as the left operand of its products (`W·X`, a
-/// convolution's `[out channels, patch]` weights) or the right one (`X·W`, a dense layer's
-/// `[inputs, outputs]`).
+/// A dense layer's `[inputs, outputs]` weight matrix in the form the build's GEMM reads
+/// fastest (natively packed once for the kernel; in wasm as stored), as the right operand of
+/// its products (`X·W`).
 pub(crate) struct Weights {
     rows: usize,
     cols: usize,
     #[cfg(not(target_arch = "wasm32"))]
-    packed: Packed,
+    packed: PackedBMatrix<f32>,
     #[cfg(target_arch = "wasm32")]
     data: Vec<f32>,
-    #[cfg(target_arch = "wasm32")]
-    left: bool,
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-enum Packed {
-    Left(PackedAMatrix<f32>),
-    Right(PackedBMatrix<f32>),
 }
 
 impl Weights {
-    /// `data` (`[rows, cols]`, row-major) as the left operand.
-    pub(crate) fn left(data: &[f32], rows: usize, cols: usize) -> Weights {
-        Weights::new(data, rows, cols, true)
-    }
-
     /// `data` (`[rows, cols]`, row-major) as the right operand.
     pub(crate) fn right(data: &[f32], rows: usize, cols: usize) -> Weights {
-        Weights::new(data, rows, cols, false)
-    }
-
-    fn new(data: &[f32], rows: usize, cols: usize, left: bool) -> Weights {
         #[cfg(not(target_arch = "wasm32"))]
         {
             let view = NdTensorView::from_data([rows, cols], data);
-            let packed = GEMM.with(|gemm| {
-                if left {
-                    Packed::Left(gemm.prepack_a(view))
-                } else {
-                    Packed::Right(gemm.prepack_b(view))
-                }
-            });
+            let packed = GEMM.with(|gemm| gemm.prepack_b(view));
             Weights { rows, cols, packed }
         }
         #[cfg(target_arch = "wasm32")]
@@ -199,13 +173,11 @@ impl Weights {
                 rows,
                 cols,
                 data: data.to_vec(),
-                left,
             }
         }
     }
 
-    /// `out = W·x + bias` per row (left weights) or `out = x·W + bias` per column (right
-    /// weights), `x` row-major `[x_rows, x_cols]`, `out` row-major.
+    /// `out = x·W + bias` per column, `x` row-major `[x_rows, x_cols]`, `out` row-major.
     pub(crate) fn product(
         &self,
         x: &[f32],
@@ -214,18 +186,8 @@ impl Weights {
         bias: &[f32],
         out: &mut [f32],
     ) -> Result<(), String> {
-        let left = self.is_left();
-        let (m, k, n) = if left {
-            (self.rows, self.cols, x_cols)
-        } else {
-            (x_rows, self.rows, self.cols)
-        };
-        let (x_inner, bias_len) = if left { (x_rows, m) } else { (x_cols, n) };
-        if x_inner != k
-            || x.len() != x_rows * x_cols
-            || out.len() != m * n
-            || bias.len() != bias_len
-        {
+        let (m, k, n) = (x_rows, self.rows, self.cols);
+        if x_cols != k || x.len() != x_rows * x_cols || out.len() != m * n || bias.len() != n {
             return Err(format!(
                 "a [{} × {}] weight matrix cannot multiply [{x_rows} × {x_cols}] values into {} with {} biases",
                 self.rows,
@@ -240,55 +202,28 @@ impl Weights {
         #[cfg(not(target_arch = "wasm32"))]
         {
             let x = NdTensorView::from_data([x_rows, x_cols], x);
-            let (a, b, bias) = match &self.packed {
-                Packed::Left(w) => (
-                    GemmInputA::Packed(w),
-                    GemmInputB::Unpacked(x),
-                    BiasVector::Column(bias),
-                ),
-                Packed::Right(w) => (
-                    GemmInputA::Unpacked(x),
-                    GemmInputB::Packed(w),
-                    BiasVector::Row(bias),
-                ),
-            };
             let options = GemmOptions {
-                bias: Some(bias),
+                bias: Some(BiasVector::Row(bias)),
                 ..Default::default()
             };
-            GEMM.with(|gemm| gemm.gemm(out, a, b, options))
-                .map_err(|e| e.to_string())
+            GEMM.with(|gemm| {
+                gemm.gemm(
+                    out,
+                    GemmInputA::Unpacked(x),
+                    GemmInputB::Packed(&self.packed),
+                    options,
+                )
+            })
+            .map_err(|e| e.to_string())
         }
         #[cfg(target_arch = "wasm32")]
         {
-            if left {
-                for (row, b) in out.chunks_exact_mut(n).zip(bias) {
-                    row.fill(*b);
-                }
-            } else {
-                for row in out.chunks_exact_mut(n) {
-                    row.copy_from_slice(bias);
-                }
+            for row in out.chunks_exact_mut(n) {
+                row.copy_from_slice(bias);
             }
             let w = Mat::new(&self.data, self.rows, self.cols);
-            let x = Mat::new(x, x_rows, x_cols);
-            if left {
-                matmul(out, w, x, true);
-            } else {
-                matmul(out, x, w, true);
-            }
+            matmul(out, Mat::new(x, x_rows, x_cols), w, true);
             Ok(())
-        }
-    }
-
-    fn is_left(&self) -> bool {
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            matches!(self.packed, Packed::Left(_))
-        }
-        #[cfg(target_arch = "wasm32")]
-        {
-            self.left
         }
     }
 }
@@ -339,32 +274,20 @@ mod tests {
     }
 
     #[test]
-    fn weights_on_either_side_multiply_and_add_their_bias_and_refuse_wrong_shapes() {
+    fn weights_multiply_and_add_their_bias_and_refuse_wrong_shapes() {
         let (m, k, n) = (5, 6, 4);
-        let w: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.21).sin()).collect();
-        let x: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.13).cos()).collect();
-        let product = naive(&w, &x, m, k, n);
-
-        let bias_rows: Vec<f32> = (0..m).map(|i| i as f32).collect();
+        let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.21).sin()).collect();
+        let w: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.13).cos()).collect();
+        let product = naive(&x, &w, m, k, n);
+        let bias: Vec<f32> = (0..n).map(|j| -(j as f32)).collect();
         let mut out = vec![f32::NAN; m * n];
-        Weights::left(&w, m, k)
-            .product(&x, k, n, &bias_rows, &mut out)
+        Weights::right(&w, k, n)
+            .product(&x, m, k, &bias, &mut out)
             .unwrap();
         for (i, (got, want)) in out.iter().zip(&product).enumerate() {
-            assert!((got - want - bias_rows[i / n]).abs() < 1e-5);
+            assert!((got - want - bias[i % n]).abs() < 1e-5);
         }
-
-        // x·W with W = the [k, n] matrix and x = the [m, k] one.
-        let bias_cols: Vec<f32> = (0..n).map(|j| -(j as f32)).collect();
-        let mut out = vec![f32::NAN; m * n];
-        Weights::right(&x, k, n)
-            .product(&w, m, k, &bias_cols, &mut out)
-            .unwrap();
-        for (i, (got, want)) in out.iter().zip(&product).enumerate() {
-            assert!((got - want - bias_cols[i % n]).abs() < 1e-5);
-        }
-
-        let wrong = Weights::left(&w, m, k).product(&x, n, k, &bias_rows, &mut out);
+        let wrong = Weights::right(&w, k, n).product(&x, k, m, &bias, &mut out);
         assert!(wrong.unwrap_err().contains("cannot multiply"));
     }
 }

@@ -111,7 +111,7 @@ pub(super) fn max_pool_2x2(src: &[f32], dst: &mut [f32], in_w: usize, out_w: usi
 /// `f32x4.pmax`), where `f32::max` is a call per value in wasm and a NaN fix-up natively;
 /// with a NaN the result may be NaN.
 #[inline(always)]
-fn larger(a: f32, b: f32) -> f32 {
+pub(super) fn larger(a: f32, b: f32) -> f32 {
     if a > b { a } else { b }
 }
 

@@ -1,22 +1,31 @@
-//! mialab's CPU kernels: a lowered [`Plan`] (the GPU path's layers) run on the CPU with a
-//! SIMD matrix multiply, for the graphs where tract is slow. On the zoo's Fashion-MNIST CNN
-//! tract spends most of its time in im2col and a scalar-ish max-pool and reaches a tenth of
-//! one core's peak; here every convolution and dense layer is one packed GEMM over a block
-//! of records ([`crate::matmul`]: AVX-512 or AVX2+FMA natively, chosen at run time, and `simd128`
-//! in the browser), and the layers between are single passes over contiguous memory.
+//! mialab's CPU kernels: a lowered [`Plan`] (the GPU path's layers) run on the CPU, for the
+//! graphs where tract is slow. On the zoo's Fashion-MNIST CNN tract spends most of its time
+//! in im2col and a scalar-ish max-pool and reaches a tenth of one core's peak; here each
+//! convolution is computed directly with its partial sums in vector registers
+//! ([`direct`]: AVX-512 or AVX2+FMA natively, chosen at run time, `simd128` in the browser),
+//! each dense layer is one packed GEMM over the batch ([`crate::matmul`]), and the layers
+//! between are single passes over contiguous memory, fused into the convolution before
+//! them where they follow one.
 //!
 //! Outputs agree with tract (and onnxruntime) to float32 rounding, not bit for bit: the sums
 //! run in another order. Every record's values depend only on that record and the batch it
 //! was given in, never on the thread count, so results stay the same whatever the threads.
 
 mod conv;
+mod direct;
 mod layers;
+mod unroll;
 
-pub(crate) use conv::unroll;
 pub(crate) use layers::window_range;
+pub(crate) use unroll::unroll;
 
 use crate::gpu::{Layer, Plan};
 use crate::matmul::Weights;
+use direct::Layout;
+
+/// Records a network with convolutions takes through all its layers at once: few enough
+/// that their images stay in cache.
+const RECORDS_PER_PASS: usize = 8;
 
 /// A plan ready to run on the CPU: each layer's weights packed once for the GEMM kernel.
 pub struct CpuPlan {
@@ -53,6 +62,8 @@ impl CpuPlan {
     pub fn new(plan: &Plan) -> CpuPlan {
         let mut steps = Vec::new();
         let mut layers = plan.layers.iter().peekable();
+        let mut layout = Layout::ChannelMajor;
+        let mut image_channels = 0;
         while let Some(layer) = layers.next() {
             steps.push(match layer {
                 Layer::Dense {
@@ -60,12 +71,20 @@ impl CpuPlan {
                     outputs,
                     weight,
                     bias,
-                } => Step::Dense {
-                    inputs: *inputs,
-                    outputs: *outputs,
-                    weight: Weights::right(weight, *inputs, *outputs),
-                    bias: bias.clone(),
-                },
+                } => {
+                    // A convolution before it wrote its records pixel-major: the weights'
+                    // rows are put in that order instead of transposing every record.
+                    let weight = match std::mem::replace(&mut layout, Layout::ChannelMajor) {
+                        Layout::PixelMajor => pixel_major_rows(weight, image_channels, *outputs),
+                        Layout::ChannelMajor => weight.clone(),
+                    };
+                    Step::Dense {
+                        inputs: *inputs,
+                        outputs: *outputs,
+                        weight: Weights::right(&weight, *inputs, *outputs),
+                        bias: bias.clone(),
+                    }
+                }
                 Layer::Conv2d {
                     window,
                     channels_out,
@@ -83,15 +102,28 @@ impl CpuPlan {
                         epilogue.pool_2x2 = true;
                         layers.next();
                     }
+                    let input = layout;
+                    image_channels = *channels_out;
+                    layout = if matches!(
+                        layers.peek(),
+                        Some(Layer::Conv2d { .. } | Layer::Dense { .. })
+                    ) {
+                        Layout::PixelMajor
+                    } else {
+                        Layout::ChannelMajor
+                    };
                     Step::Conv(conv::Conv::new(
                         *window,
                         *channels_out,
-                        weight,
-                        bias,
+                        (weight, bias),
                         epilogue,
+                        (input, layout),
                     ))
                 }
-                other => Step::Other(other.clone()),
+                other => {
+                    layout = Layout::ChannelMajor;
+                    Step::Other(other.clone())
+                }
             });
         }
         CpuPlan {
@@ -121,7 +153,7 @@ impl CpuPlan {
         // that its wide intermediate images stay in cache; dense-only ones take the batch at
         // once, which gives the GEMM tall matrices.
         let per_pass = if self.steps.iter().any(|s| matches!(s, Step::Conv(_))) {
-            conv::RECORDS_PER_BLOCK
+            RECORDS_PER_PASS
         } else {
             n.max(1)
         };
@@ -155,7 +187,7 @@ impl CpuPlan {
                     dense(&current, n, *inputs, *outputs, weight, bias)?,
                     *outputs,
                 ),
-                Step::Conv(conv) => (conv.run(&current, n, scratch)?, conv.output_len()),
+                Step::Conv(conv) => (conv.run(&current, n, scratch), conv.output_len()),
                 Step::Other(layer) => {
                     let out_len = layer.output_len();
                     (layers::run(layer, current.into_owned(), n, len), out_len)
@@ -166,6 +198,20 @@ impl CpuPlan {
         }
         Ok(current.into_owned())
     }
+}
+
+/// A dense layer's `[inputs, outputs]` weights for inputs ordered pixel-major
+/// (`[pixels, channels]`) where ONNX's flatten orders them channel-major.
+fn pixel_major_rows(weight: &[f32], channels: usize, outputs: usize) -> Vec<f32> {
+    let inputs = weight.len() / outputs;
+    let pixels = inputs / channels;
+    let mut rows = Vec::with_capacity(weight.len());
+    for p in 0..pixels {
+        for c in 0..channels {
+            rows.extend_from_slice(&weight[(c * pixels + p) * outputs..][..outputs]);
+        }
+    }
+    rows
 }
 
 fn dense(

@@ -190,3 +190,40 @@ fn a_fused_activation_and_max_pool_match_the_twins_for_every_activation() {
         assert_matches_twins(&plan, &format!("conv, {kind:?}, 2×2 max-pool"));
     }
 }
+
+#[test]
+fn convolutions_feeding_convolutions_and_a_dense_layer_match_the_twins() {
+    // Records pass pixel-major from a convolution to the next one and to a dense layer
+    // (whose weights are reordered for it); channel counts that do not fill a vector block,
+    // a stride, odd image sizes and an unfused activation in between.
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let first = window(3, 13, 11, 3, 1, 1);
+    let second = window(20, 6, 5, 3, 2, 1);
+    let third = window(5, second.out_h, second.out_w, 2, 1, 0);
+    let plan = Plan {
+        input_len: 3 * 13 * 11,
+        layers: vec![
+            conv(&mut rng, first, 20),
+            Layer::Activation {
+                kind: Activation::Relu,
+                len: 20 * 13 * 11,
+            },
+            Layer::Pool2d {
+                window: window(20, 13, 11, 2, 2, 0),
+                kind: PoolKind::Max,
+            },
+            conv(&mut rng, second, 5),
+            conv(&mut rng, third, 9),
+            Layer::Activation {
+                kind: Activation::Tanh,
+                len: 9 * third.out_h * third.out_w,
+            },
+            dense(&mut rng, 9 * third.out_h * third.out_w, 7),
+            Layer::Softmax {
+                classes: 7,
+                log: false,
+            },
+        ],
+    };
+    assert_matches_twins(&plan, "convolution chain into a dense layer");
+}
