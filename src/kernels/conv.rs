@@ -8,6 +8,7 @@
 //! channel-major layout (`[channels, h, w]`, ONNX's) that the layers after it read.
 
 use super::direct::{DirectConv, Layout};
+use super::grow;
 use super::layers::larger;
 use crate::gpu::twin::activate_all;
 use crate::gpu::{Activation, Window};
@@ -54,14 +55,15 @@ impl Conv {
         }
     }
 
-    /// The convolution of `n` records, each finished by the epilogue.
-    pub(super) fn run(&self, input: &[f32], n: usize, scratch: &mut Scratch) -> Vec<f32> {
+    /// The convolution of `n` records into `out` (`n` records of [`Self::output_len`]
+    /// values), each finished by the epilogue.
+    pub(super) fn run(&self, input: &[f32], n: usize, scratch: &mut Scratch, out: &mut [f32]) {
         let w = &self.window;
         let in_len = w.channels_in * w.in_h * w.in_w;
         let channels = self.direct.channels_padded();
         let image_len = w.out_h * w.out_w * channels;
-        let mut out = Vec::with_capacity(n * self.output_len());
-        for record in input.chunks_exact(in_len).take(n) {
+        let records = input.chunks_exact(in_len).take(n);
+        for (record, finished) in records.zip(out.chunks_exact_mut(self.output_len())) {
             let padded = grow(&mut scratch.padded, self.direct.padded_len());
             self.direct.pad(record, padded);
             let image = grow(&mut scratch.image, image_len);
@@ -75,12 +77,11 @@ impl Conv {
                         (channels, self.channels_out),
                         w.out_w,
                         pooled,
-                        (self.output, &mut out),
+                        (self.output, finished),
                     )
                 },
             );
         }
-        out
     }
 }
 
@@ -94,7 +95,7 @@ pub(super) struct Epilogue {
 }
 
 impl Epilogue {
-    /// Appends one record's finished output to `out` in `layout`, from its convolution
+    /// Writes one record's finished output to `out` in `layout`, from its convolution
     /// `image` (`[h·w, channels_padded]`, `out_w` pixels a row). A non-decreasing activation
     /// (all but a LeakyRelu with a negative slope) commutes with the max-pool: pooling first
     /// activates a quarter of the values.
@@ -105,7 +106,7 @@ impl Epilogue {
         (channels_padded, channels): (usize, usize),
         out_w: usize,
         pooled: &mut Vec<f32>,
-        (layout, out): (Layout, &mut Vec<f32>),
+        (layout, out): (Layout, &mut [f32]),
     ) {
         let activation = self.activation;
         let pool_first = activation.is_none_or(non_decreasing);
@@ -125,19 +126,18 @@ impl Epilogue {
             activate_all(kind, finished);
         }
         let pixels = finished.len() / channels_padded;
-        let first = out.len();
         match layout {
             Layout::PixelMajor if channels == channels_padded => {
-                out.extend_from_slice(finished);
+                out.copy_from_slice(finished);
             }
             Layout::PixelMajor => {
-                for pixel in finished.chunks_exact(channels_padded) {
-                    out.extend_from_slice(&pixel[..channels]);
+                let pixels_in = finished.chunks_exact(channels_padded);
+                for (dst, pixel) in out.chunks_exact_mut(channels).zip(pixels_in) {
+                    dst.copy_from_slice(&pixel[..channels]);
                 }
             }
             Layout::ChannelMajor => {
-                out.resize(first + channels * pixels, 0.0);
-                for (c, plane) in out[first..].chunks_exact_mut(pixels).enumerate() {
+                for (c, plane) in out.chunks_exact_mut(pixels).enumerate() {
                     let column = finished[c..].iter().step_by(channels_padded);
                     for (v, &x) in plane.iter_mut().zip(column) {
                         *v = x;
@@ -185,12 +185,4 @@ pub(super) struct Scratch {
     padded: Vec<f32>,
     image: Vec<f32>,
     pooled: Vec<f32>,
-}
-
-/// `buffer`'s first `len` values, grown if needed (contents are overwritten by the caller).
-fn grow(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if buffer.len() < len {
-        buffer.resize(len, 0.0);
-    }
-    &mut buffer[..len]
 }

@@ -12,72 +12,8 @@
 //! enabled, so that the compiler keeps the tile in registers. Sums run over the window in
 //! the same order for every pixel and record: results do not depend on batch or threads.
 
+use super::isa::Isa;
 use crate::gpu::Window;
-
-/// An instruction set the tiles are compiled for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Isa {
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    /// 128-bit vectors (wasm `simd128`, SSE2) or whatever the compiler makes of the loops.
-    Portable,
-}
-
-impl Isa {
-    fn detect() -> Isa {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Isa::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                return Isa::Avx2;
-            }
-        }
-        Isa::Portable
-    }
-
-    /// Values per vector register.
-    fn lanes(self) -> usize {
-        match self {
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => 16,
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => 8,
-            Isa::Portable => 4,
-        }
-    }
-
-    /// Runs `work` compiled with this instruction set enabled (the loops of a pass over
-    /// contiguous values then use its widest vectors).
-    pub(super) fn vectorised<T>(self, work: impl FnOnce() -> T) -> T {
-        match self {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Isa::detect` found AVX-512F on this CPU.
-            Isa::Avx512 => unsafe { with_avx512(work) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Isa::detect` found AVX2 and FMA on this CPU.
-            Isa::Avx2 => unsafe { with_avx2(work) },
-            Isa::Portable => work(),
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn with_avx512<T>(work: impl FnOnce() -> T) -> T {
-    work()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn with_avx2<T>(work: impl FnOnce() -> T) -> T {
-    work()
-}
 
 /// How a record's values are ordered: ONNX's channel-major `[channels, h, w]`, or
 /// pixel-major `[h, w, channels]`, which one convolution writes for the next.

@@ -5,10 +5,29 @@
 use crate::gpu::twin::{activate_all, softmax_in_place};
 use crate::gpu::{Layer, PoolKind, Window};
 
-/// `layer` over `n` records of `len` values each, stored one after another in `values`.
-pub(super) fn run(layer: &Layer, mut values: Vec<f32>, n: usize, len: usize) -> Vec<f32> {
+/// `layer` over records of `len` values each, stored one after another in `source`, into
+/// `target` (as many records of the layer's output).
+pub(super) fn run(layer: &Layer, source: &[f32], len: usize, target: &mut [f32]) {
     match layer {
-        Layer::Pool2d { window, kind } => pool(window, *kind, &values, n),
+        Layer::Pool2d { window, kind } => pool(window, *kind, source, target),
+        _ => {
+            target.copy_from_slice(source);
+            run_in_place(layer, target, len);
+        }
+    }
+}
+
+/// Whether `layer` keeps its input's shape, so that [`run_in_place`] can run it.
+pub(super) fn keeps_shape(layer: &Layer) -> bool {
+    matches!(
+        layer,
+        Layer::ChannelAffine { .. } | Layer::Activation { .. } | Layer::Softmax { .. }
+    )
+}
+
+/// A layer that [`keeps_shape`] over records of `len` values, in place.
+pub(super) fn run_in_place(layer: &Layer, values: &mut [f32], len: usize) {
+    match layer {
         Layer::ChannelAffine {
             inner,
             scale,
@@ -20,30 +39,24 @@ pub(super) fn run(layer: &Layer, mut values: Vec<f32>, n: usize, len: usize) -> 
                     channel.iter_mut().for_each(|v| *v = *v * a + b);
                 }
             }
-            values
         }
-        Layer::Activation { kind, .. } => {
-            activate_all(*kind, &mut values);
-            values
-        }
+        Layer::Activation { kind, .. } => activate_all(*kind, values),
         Layer::Softmax { log, .. } => {
             for record in values.chunks_exact_mut(len) {
                 softmax_in_place(record, *log);
             }
-            values
         }
-        Layer::Dense { .. } | Layer::Conv2d { .. } => {
-            unreachable!("GEMM layers run in the plan, not here")
+        Layer::Pool2d { .. } | Layer::Dense { .. } | Layer::Conv2d { .. } => {
+            unreachable!("only layers that keep their shape run in place")
         }
     }
 }
 
 /// Max or average pooling, plane by plane; the window's padded cells are skipped (max) or
 /// counted as the layer says (average).
-fn pool(w: &Window, kind: PoolKind, values: &[f32], n: usize) -> Vec<f32> {
+fn pool(w: &Window, kind: PoolKind, values: &[f32], out: &mut [f32]) {
     let (kh, kw) = w.kernel;
     let (in_plane, out_plane) = (w.in_h * w.in_w, w.out_h * w.out_w);
-    let mut out = vec![0.0f32; n * w.channels_in * out_plane];
     if is_max_pool_2x2(w, kind) {
         for (src, dst) in values
             .chunks_exact(in_plane)
@@ -51,7 +64,7 @@ fn pool(w: &Window, kind: PoolKind, values: &[f32], n: usize) -> Vec<f32> {
         {
             max_pool_2x2(src, dst, w.in_w, w.out_w);
         }
-        return out;
+        return;
     }
     for (src, dst) in values
         .chunks_exact(in_plane)
@@ -80,7 +93,6 @@ fn pool(w: &Window, kind: PoolKind, values: &[f32], n: usize) -> Vec<f32> {
             }
         }
     }
-    out
 }
 
 /// Whether a pooling is the common CNN one (max over 2×2 windows, stride 2, no padding),

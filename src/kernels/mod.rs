@@ -13,7 +13,9 @@
 
 mod conv;
 mod direct;
+mod isa;
 mod layers;
+mod narrow;
 mod unroll;
 
 pub(crate) use layers::window_range;
@@ -52,6 +54,8 @@ enum Step {
         weight: Weights,
         bias: Vec<f32>,
     },
+    /// A dense layer of at most [`narrow::MOST_OUTPUTS`] outputs.
+    NarrowDense(narrow::NarrowDense),
     Conv(conv::Conv),
     /// A layer that needs no GEMM (pooling, affine, activation, softmax).
     Other(Layer),
@@ -78,11 +82,17 @@ impl CpuPlan {
                         Layout::PixelMajor => pixel_major_rows(weight, image_channels, *outputs),
                         Layout::ChannelMajor => weight.clone(),
                     };
-                    Step::Dense {
-                        inputs: *inputs,
-                        outputs: *outputs,
-                        weight: Weights::right(&weight, *inputs, *outputs),
-                        bias: bias.clone(),
+                    if *outputs <= narrow::MOST_OUTPUTS {
+                        Step::NarrowDense(narrow::NarrowDense::new(
+                            &weight, *inputs, *outputs, bias,
+                        ))
+                    } else {
+                        Step::Dense {
+                            inputs: *inputs,
+                            outputs: *outputs,
+                            weight: Weights::right(&weight, *inputs, *outputs),
+                            bias: bias.clone(),
+                        }
                     }
                 }
                 Layer::Conv2d {
@@ -158,46 +168,96 @@ impl CpuPlan {
             n.max(1)
         };
         let mut out = Vec::with_capacity(n * self.output_len);
-        let mut scratch = conv::Scratch::default();
-        for first in (0..n).step_by(per_pass) {
-            let count = per_pass.min(n - first);
-            let records = &input[first * self.input_len..(first + count) * self.input_len];
-            out.extend(self.pass(records, count, &mut scratch)?);
-        }
-        Ok(out)
+        BUFFERS.with_borrow_mut(|buffers| {
+            for first in (0..n).step_by(per_pass) {
+                let count = per_pass.min(n - first);
+                let records = &input[first * self.input_len..(first + count) * self.input_len];
+                out.extend_from_slice(self.pass(records, count, buffers)?);
+            }
+            Ok(out)
+        })
     }
 
-    /// Every layer over `n` records.
-    fn pass(
+    /// Every layer over `n` records; the last layer's outputs, in `buffers`.
+    fn pass<'b>(
         &self,
-        input: &[f32],
+        input: &'b [f32],
         n: usize,
-        scratch: &mut conv::Scratch,
-    ) -> Result<Vec<f32>, String> {
-        let mut current = std::borrow::Cow::Borrowed(input);
+        buffers: &'b mut Buffers,
+    ) -> Result<&'b [f32], String> {
+        let Buffers {
+            current,
+            next,
+            conv: scratch,
+        } = buffers;
         let mut len = self.input_len;
+        let mut from_input = true;
         for step in &self.steps {
-            let (next, next_len) = match step {
+            if let Step::Other(layer) = step
+                && layers::keeps_shape(layer)
+                && !from_input
+            {
+                layers::run_in_place(layer, &mut current[..n * len], len);
+                continue;
+            }
+            let source: &[f32] = if from_input {
+                input
+            } else {
+                &current[..n * len]
+            };
+            let next_len = match step {
+                Step::Dense { outputs, .. } => *outputs,
+                Step::NarrowDense(dense) => dense.outputs(),
+                Step::Conv(conv) => conv.output_len(),
+                Step::Other(layer) => layer.output_len(),
+            };
+            let target = grow(next, n * next_len);
+            match step {
                 Step::Dense {
                     inputs,
                     outputs,
                     weight,
                     bias,
-                } => (
-                    dense(&current, n, *inputs, *outputs, weight, bias)?,
-                    *outputs,
-                ),
-                Step::Conv(conv) => (conv.run(&current, n, scratch), conv.output_len()),
-                Step::Other(layer) => {
-                    let out_len = layer.output_len();
-                    (layers::run(layer, current.into_owned(), n, len), out_len)
-                }
-            };
-            current = std::borrow::Cow::Owned(next);
+                } => weight
+                    .product(source, n, *inputs, bias, target)
+                    .map_err(|e| format!("dense layer ({inputs} → {outputs}): {e}"))?,
+                Step::NarrowDense(dense) => dense.run(source, target),
+                Step::Conv(conv) => conv.run(source, n, scratch, target),
+                Step::Other(layer) => layers::run(layer, source, len, target),
+            }
+            std::mem::swap(current, next);
+            from_input = false;
             len = next_len;
         }
-        Ok(current.into_owned())
+        Ok(if from_input {
+            input
+        } else {
+            &current[..n * len]
+        })
     }
+}
+
+/// What one thread reuses from pass to pass and from call to call: the layers' outputs (two
+/// buffers, each layer reading one and writing the other) and a convolution's scratch.
+/// Allocated afresh for every batch, a dense layer's outputs were large enough to be mapped
+/// from the system and fault their pages in each time (13% of the zoo MLP's inference).
+#[derive(Default)]
+struct Buffers {
+    current: Vec<f32>,
+    next: Vec<f32>,
+    conv: conv::Scratch,
+}
+
+thread_local! {
+    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::default();
+}
+
+/// `buffer`'s first `len` values, grown if needed (the caller overwrites them all).
+pub(super) fn grow(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    &mut buffer[..len]
 }
 
 /// A dense layer's `[inputs, outputs]` weights for inputs ordered pixel-major
@@ -212,21 +272,6 @@ fn pixel_major_rows(weight: &[f32], channels: usize, outputs: usize) -> Vec<f32>
         }
     }
     rows
-}
-
-fn dense(
-    input: &[f32],
-    n: usize,
-    inputs: usize,
-    outputs: usize,
-    weight: &Weights,
-    bias: &[f32],
-) -> Result<Vec<f32>, String> {
-    let mut out = vec![0.0f32; n * outputs];
-    weight
-        .product(input, n, inputs, bias, &mut out)
-        .map_err(|e| format!("dense layer: {e}"))?;
-    Ok(out)
 }
 
 #[cfg(test)]
