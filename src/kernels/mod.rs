@@ -168,14 +168,23 @@ impl CpuPlan {
             n.max(1)
         };
         let mut out = Vec::with_capacity(n * self.output_len);
-        BUFFERS.with_borrow_mut(|buffers| {
-            for first in (0..n).step_by(per_pass) {
-                let count = per_pass.min(n - first);
-                let records = &input[first * self.input_len..(first + count) * self.input_len];
-                out.extend_from_slice(self.pass(records, count, buffers)?);
+        // Taken out of the thread's slot rather than borrowed in it: the GEMM runs on rayon,
+        // whose waiting thread may start another batch's `run` before this one returns.
+        let mut buffers = BUFFERS.take();
+        let mut result = Ok(());
+        for first in (0..n).step_by(per_pass) {
+            let count = per_pass.min(n - first);
+            let records = &input[first * self.input_len..(first + count) * self.input_len];
+            match self.pass(records, count, &mut buffers) {
+                Ok(values) => out.extend_from_slice(values),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
             }
-            Ok(out)
-        })
+        }
+        BUFFERS.set(buffers);
+        result.map(|()| out)
     }
 
     /// Every layer over `n` records; the last layer's outputs, in `buffers`.
