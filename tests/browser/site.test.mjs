@@ -25,7 +25,10 @@ test('the engine arrives compressed and hashed assets are cached for good', asyn
   const js = await (await fetch(`${site.url}${worker}`)).text();
   const wasmName = readdirSync(`${DIST}/assets`).find((f) => f.endsWith('.wasm'));
   assert.ok(js.length > 0 && wasmName);
-  for (const [encoding, limit] of [['br', 2.2e6], ['gzip', 3.0e6]]) {
+  // gzip's budget rose from 3.0 to 3.2 MB on 2026-12-04: mialab's own code is built at
+  // opt-level 3 for the CPU kernels' speed (+0.17 MB gzipped, the CNN 1.6x faster in Chromium;
+  // docs/benchmarks.md, "In the browser"); brotli, what browsers are sent, stayed under 2.2 MB.
+  for (const [encoding, limit] of [['br', 2.2e6], ['gzip', 3.2e6]]) {
     const response = await fetch(`${site.url}assets/${wasmName}`, { headers: { 'Accept-Encoding': encoding } });
     assert.equal(response.headers.get('content-encoding'), encoding);
     assert.equal(response.headers.get('content-type'), 'application/wasm');
