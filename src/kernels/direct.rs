@@ -264,28 +264,18 @@ fn record<const L: usize, const NB: usize, const R: usize, M: MulAdd>(
         let bias = &conv.bias[block * width..][..width];
         for oy in 0..w.out_h {
             let row = oy * row_step;
+            let first = |ox: usize| (oy * w.out_w + ox) * channels + block * width;
             let mut ox = 0;
             while ox + R <= w.out_w {
                 let sums =
                     tile::<L, NB, R, M>(conv, padded, weights, bias, row + ox * conv.pixel_step);
-                store(
-                    &sums,
-                    image,
-                    (oy * w.out_w + ox) * channels + block * width,
-                    channels,
-                );
+                store(&sums, image, first(ox), channels);
                 ox += R;
             }
-            while ox < w.out_w {
+            for ox in ox..w.out_w {
                 let sums =
                     tile::<L, NB, 1, M>(conv, padded, weights, bias, row + ox * conv.pixel_step);
-                store(
-                    &sums,
-                    image,
-                    (oy * w.out_w + ox) * channels + block * width,
-                    channels,
-                );
-                ox += 1;
+                store(&sums, image, first(ox), channels);
             }
         }
     }
@@ -352,18 +342,7 @@ mod tests {
     /// the same order; a fused multiply-add rounds once where the portable code rounds twice).
     #[test]
     fn every_instruction_set_of_this_cpu_computes_the_portable_sums() {
-        let mut isas = vec![];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                isas.push(Isa::Avx512);
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                isas.push(Isa::Avx2);
-            }
-        }
+        let isas = Isa::available();
         for (channels_in, channels_out, size, stride) in [
             (1, 16, 28, 1),
             (16, 32, 14, 1),

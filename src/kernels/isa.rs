@@ -17,18 +17,27 @@ pub(super) enum Isa {
 impl Isa {
     /// The widest this CPU has (the same on every call).
     pub(super) fn detect() -> Isa {
+        Isa::available()[0]
+    }
+
+    /// Every instruction set this CPU has, widest first (the portable one last).
+    pub(super) fn available() -> Vec<Isa> {
         #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Isa::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                return Isa::Avx2;
-            }
-        }
-        Isa::Portable
+        let native = [
+            (Isa::Avx512, std::arch::is_x86_feature_detected!("avx512f")),
+            (
+                Isa::Avx2,
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma"),
+            ),
+        ];
+        #[cfg(not(target_arch = "x86_64"))]
+        let native: [(Isa, bool); 0] = [];
+        native
+            .into_iter()
+            .filter_map(|(isa, present)| present.then_some(isa))
+            .chain([Isa::Portable])
+            .collect()
     }
 
     /// Values per vector register.
