@@ -1,13 +1,13 @@
-//! The matrix products of mialab's CPU kernels and of reference training, on the GEMM that
-//! is fastest for the build. Natively: `rten-gemm`'s packed kernel (AVX-512 or AVX2+FMA,
-//! chosen at run time), with a layer's weights packed once. In the browser: the `gemm`
+//! The matrix products of reference training (forward and backward), on the GEMM that is
+//! fastest for the build. Natively: `rten-gemm`'s packed kernel (AVX-512 or AVX2+FMA,
+//! chosen at run time). In the browser: the `gemm`
 //! crate's simd128 kernel, which in Chromium ran the zoo's MLP 1.4× and its CNN 1.2× faster
 //! than `rten-gemm`'s (`node scripts/bench-browser.mjs`, 2026-12-03): `rten-gemm`'s wasm
 //! tile keeps 16 vector accumulators, more than V8 gives wasm registers on x86-64.
 //! Either operand may be read transposed in place: no transposed copy is ever made.
 
 #[cfg(not(target_arch = "wasm32"))]
-use rten_gemm::{BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedBMatrix};
+use rten_gemm::{GemmExecutor, GemmInputA, GemmInputB, GemmOptions};
 #[cfg(not(target_arch = "wasm32"))]
 use rten_tensor::NdTensorView;
 
@@ -16,19 +16,6 @@ thread_local! {
     /// The kernel this CPU has (the same on every thread, so weights packed on one thread
     /// fit the kernel on another). Per thread: the executor is not `Sync`.
     static GEMM: GemmExecutor<f32> = GemmExecutor::default();
-}
-
-/// The GEMM kernel the products run on ("x86_64-f32-avx512", "wasm32-simd128", ...), for
-/// the report.
-pub fn kernel_name() -> String {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        GEMM.with(|gemm| gemm.kernel_name().to_string())
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        "wasm32-simd128".to_string()
-    }
 }
 
 /// A row-major matrix, read as stored or transposed.
@@ -146,88 +133,6 @@ pub(crate) fn matmul(out: &mut [f32], a: Mat<'_>, b: Mat<'_>, accumulate: bool) 
     }
 }
 
-/// A dense layer's `[inputs, outputs]` weight matrix in the form the build's GEMM reads
-/// fastest (natively packed once for the kernel; in wasm as stored), as the right operand of
-/// its products (`X·W`).
-pub(crate) struct Weights {
-    rows: usize,
-    cols: usize,
-    #[cfg(not(target_arch = "wasm32"))]
-    packed: PackedBMatrix<f32>,
-    #[cfg(target_arch = "wasm32")]
-    data: Vec<f32>,
-}
-
-impl Weights {
-    /// `data` (`[rows, cols]`, row-major) as the right operand.
-    pub(crate) fn right(data: &[f32], rows: usize, cols: usize) -> Weights {
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            let view = NdTensorView::from_data([rows, cols], data);
-            let packed = GEMM.with(|gemm| gemm.prepack_b(view));
-            Weights { rows, cols, packed }
-        }
-        #[cfg(target_arch = "wasm32")]
-        {
-            Weights {
-                rows,
-                cols,
-                data: data.to_vec(),
-            }
-        }
-    }
-
-    /// `out = x·W + bias` per column, `x` row-major `[x_rows, x_cols]`, `out` row-major.
-    pub(crate) fn product(
-        &self,
-        x: &[f32],
-        x_rows: usize,
-        x_cols: usize,
-        bias: &[f32],
-        out: &mut [f32],
-    ) -> Result<(), String> {
-        let (m, k, n) = (x_rows, self.rows, self.cols);
-        if x_cols != k || x.len() != x_rows * x_cols || out.len() != m * n || bias.len() != n {
-            return Err(format!(
-                "a [{} × {}] weight matrix cannot multiply [{x_rows} × {x_cols}] values into {} with {} biases",
-                self.rows,
-                self.cols,
-                out.len(),
-                bias.len()
-            ));
-        }
-        if m == 0 || n == 0 {
-            return Ok(());
-        }
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            let x = NdTensorView::from_data([x_rows, x_cols], x);
-            let options = GemmOptions {
-                bias: Some(BiasVector::Row(bias)),
-                ..Default::default()
-            };
-            GEMM.with(|gemm| {
-                gemm.gemm(
-                    out,
-                    GemmInputA::Unpacked(x),
-                    GemmInputB::Packed(&self.packed),
-                    options,
-                )
-            })
-            .map_err(|e| e.to_string())
-        }
-        #[cfg(target_arch = "wasm32")]
-        {
-            for row in out.chunks_exact_mut(n) {
-                row.copy_from_slice(bias);
-            }
-            let w = Mat::new(&self.data, self.rows, self.cols);
-            matmul(out, Mat::new(x, x_rows, x_cols), w, true);
-            Ok(())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,23 +176,5 @@ mod tests {
                 assert!((x - 2.0 * y).abs() < 1e-5);
             }
         }
-    }
-
-    #[test]
-    fn weights_multiply_and_add_their_bias_and_refuse_wrong_shapes() {
-        let (m, k, n) = (5, 6, 4);
-        let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.21).sin()).collect();
-        let w: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.13).cos()).collect();
-        let product = naive(&x, &w, m, k, n);
-        let bias: Vec<f32> = (0..n).map(|j| -(j as f32)).collect();
-        let mut out = vec![f32::NAN; m * n];
-        Weights::right(&w, k, n)
-            .product(&x, m, k, &bias, &mut out)
-            .unwrap();
-        for (i, (got, want)) in out.iter().zip(&product).enumerate() {
-            assert!((got - want - bias[i % n]).abs() < 1e-5);
-        }
-        let wrong = Weights::right(&w, k, n).product(&x, k, m, &bias, &mut out);
-        assert!(wrong.unwrap_err().contains("cannot multiply"));
     }
 }

@@ -33,9 +33,12 @@ pub(super) struct DirectConv {
     vectors: usize,
     weights: Vec<f32>,
     bias: Vec<f32>,
-    /// For each tap (input channel, kernel row, kernel column), its offset from a window's
-    /// top-left corner in the zero-padded input record.
-    taps: Vec<usize>,
+    /// Taps (input channel, kernel row, kernel column) in the weights' order, in chunks
+    /// summed separately, each as runs of consecutive offsets from a window's top-left
+    /// corner in the zero-padded input record (a pixel-major kernel row is one run).
+    chunks: Vec<Vec<Run>>,
+    /// Taps in all.
+    patch: usize,
     layout: Layout,
     /// Offset in the padded record from one output pixel's window to the next's.
     pixel_step: usize,
@@ -54,6 +57,26 @@ impl DirectConv {
         DirectConv::for_isa(Isa::detect(), window, channels_out, (weight, bias), layout)
     }
 
+    /// A dense layer (`weight` `[inputs, outputs]`, as the plan stores it) as a 1×1
+    /// convolution of `inputs` channels: a batch of records stored one after another is one
+    /// row of pixel-major pixels ([`Self::run_row`]).
+    pub(super) fn dense(weight: &[f32], bias: &[f32], inputs: usize, outputs: usize) -> Self {
+        let window = Window {
+            channels_in: inputs,
+            in_h: 1,
+            in_w: 1,
+            kernel: (1, 1),
+            stride: (1, 1),
+            pad: (0, 0),
+            out_h: 1,
+            out_w: 1,
+        };
+        let by_output: Vec<f32> = (0..outputs)
+            .flat_map(|o| (0..inputs).map(move |i| weight[i * outputs + o]))
+            .collect();
+        DirectConv::new(window, outputs, &by_output, bias, Layout::PixelMajor)
+    }
+
     fn for_isa(
         isa: Isa,
         window: Window,
@@ -62,7 +85,7 @@ impl DirectConv {
         layout: Layout,
     ) -> Self {
         let lanes = isa.lanes();
-        let vectors = if channels_out > lanes { 2 } else { 1 };
+        let vectors = isa.block_vectors(channels_out);
         let width = lanes * vectors;
         let blocks = channels_out.div_ceil(width);
         let (kh, kw) = window.kernel;
@@ -102,7 +125,8 @@ impl DirectConv {
             vectors,
             weights,
             bias: padded_bias,
-            taps: taps.into_iter().map(|(offset, _)| offset).collect(),
+            chunks: chunks(taps.iter().map(|&(offset, _)| offset)),
+            patch,
             layout,
             pixel_step,
         }
@@ -156,35 +180,78 @@ impl DirectConv {
     /// (`[out_h·out_w, channels_padded]`), biases added.
     pub(super) fn run_record(&self, padded: &[f32], image: &mut [f32]) {
         debug_assert_eq!(padded.len(), self.padded_len());
-        debug_assert_eq!(
-            image.len(),
-            self.window.out_h * self.window.out_w * self.channels_padded()
+        let w = &self.window;
+        debug_assert_eq!(image.len(), w.out_h * w.out_w * self.channels_padded());
+        let (_, pw) = padded_size(w);
+        let row_step = match self.layout {
+            Layout::ChannelMajor => w.stride.0 * pw,
+            Layout::PixelMajor => w.stride.0 * pw * w.channels_in,
+        };
+        self.dispatch(
+            Rows {
+                count: w.out_h,
+                pixels: w.out_w,
+                step: row_step,
+            },
+            padded,
+            image,
         );
+    }
+
+    /// A 1×1 convolution over `n` pixels stored one after another (a dense layer over `n`
+    /// records: see [`DirectConv::dense`]) into `image` (`[n, channels_padded]`).
+    pub(super) fn run_row(&self, pixels: &[f32], n: usize, image: &mut [f32]) {
+        debug_assert_eq!(pixels.len(), n * self.window.channels_in);
+        debug_assert_eq!(image.len(), n * self.channels_padded());
+        let row = Rows {
+            count: 1,
+            pixels: n,
+            step: 0,
+        };
+        self.dispatch(row, pixels, image);
+    }
+
+    fn dispatch(&self, rows: Rows, padded: &[f32], image: &mut [f32]) {
         match (self.isa, self.vectors) {
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx512, 4) => {
+                // SAFETY: `Isa::detect` found AVX-512F on this CPU, and AVX-512F implies FMA.
+                unsafe { record_avx512::<4, 6>(self, rows, padded, image) }
+            }
             #[cfg(target_arch = "x86_64")]
             (Isa::Avx512, 2) => {
                 // SAFETY: `Isa::detect` found AVX-512F on this CPU, and AVX-512F implies FMA.
-                unsafe { record_avx512::<2, 7>(self, padded, image) }
+                unsafe { record_avx512::<2, 7>(self, rows, padded, image) }
             }
             #[cfg(target_arch = "x86_64")]
             (Isa::Avx512, _) => {
                 // SAFETY: as above.
-                unsafe { record_avx512::<1, 14>(self, padded, image) }
+                unsafe { record_avx512::<1, 14>(self, rows, padded, image) }
             }
+            // Below AVX-512, blocks are one or two vectors wide (`Isa::block_vectors`).
             #[cfg(target_arch = "x86_64")]
-            (Isa::Avx2, 2) => {
+            (Isa::Avx2, 1) => {
                 // SAFETY: `Isa::detect` found AVX2 and FMA on this CPU.
-                unsafe { record_avx2::<2, 6>(self, padded, image) }
+                unsafe { record_avx2::<1, 12>(self, rows, padded, image) }
             }
             #[cfg(target_arch = "x86_64")]
             (Isa::Avx2, _) => {
                 // SAFETY: as above.
-                unsafe { record_avx2::<1, 12>(self, padded, image) }
+                unsafe { record_avx2::<2, 6>(self, rows, padded, image) }
             }
-            (Isa::Portable, 2) => record::<4, 2, 6, Separate>(self, padded, image),
-            (Isa::Portable, _) => record::<4, 1, 12, Separate>(self, padded, image),
+            (Isa::Portable, 1) => record::<4, 1, 12, Separate>(self, rows, padded, image),
+            (Isa::Portable, _) => record::<4, 2, 6, Separate>(self, rows, padded, image),
         }
     }
+}
+
+/// The output rows a call computes: `count` rows of `pixels` pixels, each row's first window
+/// `step` values after the previous row's in the input.
+#[derive(Clone, Copy)]
+struct Rows {
+    count: usize,
+    pixels: usize,
+    step: usize,
 }
 
 /// The padded input's height and width: the window's padding on every side, and enough
@@ -199,20 +266,22 @@ fn padded_size(w: &Window) -> (usize, usize) {
 #[target_feature(enable = "avx512f,fma")]
 fn record_avx512<const NB: usize, const R: usize>(
     conv: &DirectConv,
+    rows: Rows,
     padded: &[f32],
     image: &mut [f32],
 ) {
-    record::<16, NB, R, Fused>(conv, padded, image)
+    record::<16, NB, R, Fused>(conv, rows, padded, image)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn record_avx2<const NB: usize, const R: usize>(
     conv: &DirectConv,
+    rows: Rows,
     padded: &[f32],
     image: &mut [f32],
 ) {
-    record::<8, NB, R, Fused>(conv, padded, image)
+    record::<8, NB, R, Fused>(conv, rows, padded, image)
 }
 
 /// How a tile adds `a·b` to a sum: one fused multiply-add where the CPU has it (only
@@ -242,96 +311,128 @@ impl MulAdd for Separate {
     }
 }
 
-/// One record, every block of output channels, row by row in tiles of `R` pixels (and
-/// single pixels for what is left of a row).
+/// One record (or a row of records), every block of output channels, row by row in tiles of
+/// `R` pixels (and single pixels for what is left of a row).
 #[inline(always)]
 fn record<const L: usize, const NB: usize, const R: usize, M: MulAdd>(
     conv: &DirectConv,
+    rows: Rows,
     padded: &[f32],
     image: &mut [f32],
 ) {
-    let w = &conv.window;
-    let (_, pw) = padded_size(w);
-    let row_step = match conv.layout {
-        Layout::ChannelMajor => w.stride.0 * pw,
-        Layout::PixelMajor => w.stride.0 * pw * w.channels_in,
-    };
     let width = L * NB;
     let channels = conv.channels_padded();
-    let patch = conv.taps.len();
+    let patch = conv.patch;
     for block in 0..channels / width {
         let weights = &conv.weights[block * patch * width..][..patch * width];
         let bias = &conv.bias[block * width..][..width];
-        for oy in 0..w.out_h {
-            let row = oy * row_step;
-            let first = |ox: usize| (oy * w.out_w + ox) * channels + block * width;
+        for oy in 0..rows.count {
+            let row = oy * rows.step;
+            let first = |ox: usize| (oy * rows.pixels + ox) * channels + block * width;
             let mut ox = 0;
-            while ox + R <= w.out_w {
-                let sums =
-                    tile::<L, NB, R, M>(conv, padded, weights, bias, row + ox * conv.pixel_step);
-                store(&sums, image, first(ox), channels);
+            while ox + R <= rows.pixels {
+                let corner = row + ox * conv.pixel_step;
+                tile::<L, NB, R, M>(conv, padded, (weights, bias), corner, image, first(ox));
                 ox += R;
             }
-            for ox in ox..w.out_w {
-                let sums =
-                    tile::<L, NB, 1, M>(conv, padded, weights, bias, row + ox * conv.pixel_step);
-                store(&sums, image, first(ox), channels);
+            for ox in ox..rows.pixels {
+                let corner = row + ox * conv.pixel_step;
+                tile::<L, NB, 1, M>(conv, padded, (weights, bias), corner, image, first(ox));
             }
         }
     }
 }
 
 /// The sums of `R` neighbouring output pixels (the first's window starting at `corner` in
-/// the padded record) for one block of `L·NB` output channels.
+/// the padded record) for one block of `L·NB` output channels, written to the pixel-major
+/// image from value `first` on: the first chunk of taps' sums stored with the biases added
+/// (after the products, as onnxruntime adds them: a bias added first rounded a cancelling
+/// sum differently), each further chunk's added.
 #[inline(always)]
 fn tile<const L: usize, const NB: usize, const R: usize, M: MulAdd>(
     conv: &DirectConv,
     padded: &[f32],
-    weights: &[f32],
-    bias: &[f32],
+    (weights, bias): (&[f32], &[f32]),
     corner: usize,
-) -> [[[f32; L]; NB]; R] {
+    image: &mut [f32],
+    first: usize,
+) {
     let stride = conv.pixel_step;
-    let mut sums = [[[0.0f32; L]; NB]; R];
-    for pixel in sums.iter_mut() {
-        for (b, vector) in pixel.iter_mut().enumerate() {
-            vector.copy_from_slice(&bias[b * L..(b + 1) * L]);
+    let channels = conv.channels_padded();
+    let chunk_weights = weights.chunks(CHUNK * NB * L);
+    for (c, (chunk, weights)) in conv.chunks.iter().zip(chunk_weights).enumerate() {
+        let mut sums = [[[0.0f32; L]; NB]; R];
+        let mut taps = weights.chunks_exact(NB * L);
+        for run in chunk {
+            let first = corner + run.start;
+            // Each pixel's inputs for the run: checked once here rather than at every tap.
+            let columns: [&[f32]; R] =
+                std::array::from_fn(|r| &padded[first + r * stride..][..run.len]);
+            for (j, tap) in taps.by_ref().take(run.len).enumerate() {
+                // The weights are read into locals once per tap: left as slice reads, the
+                // compiler reloaded them for every pixel, which made the tile wait on loads.
+                let mut w = [[0.0f32; L]; NB];
+                for (vector, weight) in w.iter_mut().zip(tap.chunks_exact(L)) {
+                    vector.copy_from_slice(weight);
+                }
+                for (pixel, column) in sums.iter_mut().zip(&columns) {
+                    let a = column[j];
+                    for (vector, weight) in pixel.iter_mut().zip(&w) {
+                        for (sum, &wj) in vector.iter_mut().zip(weight) {
+                            *sum = M::mul_add(a, wj, *sum);
+                        }
+                    }
+                }
+            }
         }
-    }
-    let span = (R - 1) * stride + 1;
-    for (t, &tap) in conv.taps.iter().enumerate() {
-        // The weights are read into locals once per tap: left as slice reads, the compiler
-        // reloaded them for every pixel, which made the tile wait on loads.
-        let mut w = [[0.0f32; L]; NB];
-        for (b, vector) in w.iter_mut().enumerate() {
-            vector.copy_from_slice(&weights[(t * NB + b) * L..][..L]);
-        }
-        let x = &padded[corner + tap..][..span];
-        for (r, pixel) in sums.iter_mut().enumerate() {
-            let a = x[r * stride];
-            for (vector, weight) in pixel.iter_mut().zip(&w) {
-                for (sum, &wj) in vector.iter_mut().zip(weight) {
-                    *sum = M::mul_add(a, wj, *sum);
+        for (r, pixel) in sums.iter().enumerate() {
+            for (b, vector) in pixel.iter().enumerate() {
+                let out = &mut image[first + r * channels + b * L..][..L];
+                if c == 0 {
+                    let bias = &bias[b * L..][..L];
+                    out.iter_mut()
+                        .zip(vector.iter().zip(bias))
+                        .for_each(|(o, (v, b))| *o = v + b);
+                } else {
+                    out.iter_mut().zip(vector).for_each(|(o, v)| *o += v);
                 }
             }
         }
     }
-    sums
 }
 
-/// Writes a tile's sums to consecutive pixels of the pixel-major image.
-#[inline(always)]
-fn store<const L: usize, const NB: usize, const R: usize>(
-    sums: &[[[f32; L]; NB]; R],
-    image: &mut [f32],
-    first: usize,
-    channels: usize,
-) {
-    for (r, pixel) in sums.iter().enumerate() {
-        for (b, vector) in pixel.iter().enumerate() {
-            image[first + r * channels + b * L..][..L].copy_from_slice(vector);
+/// Taps summed in one register accumulator before it is added to the total: a long dot
+/// product (a dense layer after the convolutions has 1,568 inputs) summed in one running
+/// value drifted 1e-5 from onnxruntime's, which sums in blocks too.
+const CHUNK: usize = 128;
+
+/// A run of taps whose offsets are consecutive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    start: usize,
+    len: usize,
+}
+
+/// `offsets` grouped into chunks of [`CHUNK`] taps (the last may be shorter), each as runs
+/// of consecutive values, in order.
+fn chunks(offsets: impl IntoIterator<Item = usize>) -> Vec<Vec<Run>> {
+    let mut chunks: Vec<Vec<Run>> = Vec::new();
+    for (tap, offset) in offsets.into_iter().enumerate() {
+        if tap % CHUNK == 0 {
+            chunks.push(Vec::new());
+        }
+        let Some(runs) = chunks.last_mut() else {
+            continue;
+        };
+        match runs.last_mut() {
+            Some(run) if run.start + run.len == offset => run.len += 1,
+            _ => runs.push(Run {
+                start: offset,
+                len: 1,
+            }),
         }
     }
+    chunks
 }
 
 #[cfg(test)]
@@ -393,5 +494,78 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A dense layer run as a row of 1×1 pixels gives the textbook sums on every
+    /// instruction set, for output counts that fill blocks of every width and that do not.
+    #[test]
+    fn dense_rows_give_the_textbook_sums_on_every_instruction_set() {
+        let count = |n: usize| (0..n).map(|i| ((i * 53 % 97) as f32 - 48.0) / 48.0);
+        for (inputs, outputs, n) in [(64, 192, 19), (7, 5, 3), (33, 80, 14), (100, 17, 1)] {
+            let weight: Vec<f32> = count(inputs * outputs).collect();
+            let bias: Vec<f32> = count(outputs).rev().collect();
+            let records: Vec<f32> = count(n * inputs).rev().collect();
+            for isa in Isa::available() {
+                let window = Window {
+                    channels_in: inputs,
+                    in_h: 1,
+                    in_w: 1,
+                    kernel: (1, 1),
+                    stride: (1, 1),
+                    pad: (0, 0),
+                    out_h: 1,
+                    out_w: 1,
+                };
+                let by_output: Vec<f32> = (0..outputs)
+                    .flat_map(|o| {
+                        (0..inputs)
+                            .map(|i| weight[i * outputs + o])
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                let conv = DirectConv::for_isa(
+                    isa,
+                    window,
+                    outputs,
+                    (&by_output, &bias),
+                    Layout::PixelMajor,
+                );
+                let channels = conv.channels_padded();
+                let mut image = vec![f32::NAN; n * channels];
+                conv.run_row(&records, n, &mut image);
+                for r in 0..n {
+                    for o in 0..outputs {
+                        let want = bias[o]
+                            + (0..inputs)
+                                .map(|i| records[r * inputs + i] * weight[i * outputs + o])
+                                .sum::<f32>();
+                        let got = image[r * channels + o];
+                        assert!(
+                            (got - want).abs() < 1e-4,
+                            "{isa:?}, {inputs}→{outputs}, record {r}, output {o}: {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn taps_group_into_runs_in_chunks_of_128() {
+        let run = |start, len| Run { start, len };
+        assert_eq!(chunks([0, 1, 2, 10, 11, 12]), [vec![run(0, 3), run(10, 3)]]);
+        assert_eq!(
+            chunks(0..300),
+            [vec![run(0, 128)], vec![run(128, 128)], vec![run(256, 44)]]
+        );
+        let rows_of_100 = (0..3).flat_map(|row| row * 1000..row * 1000 + 100);
+        assert_eq!(
+            chunks(rows_of_100),
+            [
+                vec![run(0, 100), run(1000, 28)],
+                vec![run(1028, 72), run(2000, 56)],
+                vec![run(2056, 44)]
+            ]
+        );
     }
 }

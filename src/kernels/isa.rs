@@ -40,6 +40,20 @@ impl Isa {
             .collect()
     }
 
+    /// Its name in a report.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => "x86_64 AVX-512",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => "x86_64 AVX2+FMA",
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Isa::Portable => "wasm32 simd128",
+            #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+            Isa::Portable => "portable",
+        }
+    }
+
     /// Values per vector register.
     pub(super) fn lanes(self) -> usize {
         match self {
@@ -49,6 +63,23 @@ impl Isa {
             Isa::Avx2 => 8,
             Isa::Portable => 4,
         }
+    }
+
+    /// Vectors of output channels a direct tile holds per pixel for `channels` outputs: the
+    /// choice that pads the fewest channels, wider on a tie (AVX-512's 32 registers hold
+    /// 6 pixels × 4 vectors; the others' 16 hold 2 vectors for a useful number of pixels).
+    pub(super) fn block_vectors(self, channels: usize) -> usize {
+        let widest = match self {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => 4,
+            _ => 2,
+        };
+        let padded = |vectors: usize| channels.div_ceil(vectors * self.lanes()) * vectors;
+        [4, 2, 1]
+            .into_iter()
+            .filter(|&v| v <= widest)
+            .min_by_key(|&v| padded(v))
+            .unwrap_or(1)
     }
 
     /// Runs `work` compiled with this instruction set enabled (the loops of a pass over

@@ -161,6 +161,35 @@ fn an_mlp_matches_the_twins_and_zero_records_give_nothing() {
 }
 
 #[test]
+fn dense_layers_of_every_block_width_with_fused_activations_match_the_twins() {
+    // 80 outputs pad a block; 192 fill 64-wide blocks; 5 fill no block of any width; 3 go
+    // to the narrow dot products.
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let plan = Plan {
+        input_len: 13,
+        layers: vec![
+            dense(&mut rng, 13, 80),
+            Layer::Activation {
+                kind: Activation::LeakyRelu(-0.2),
+                len: 80,
+            },
+            dense(&mut rng, 80, 192),
+            Layer::Activation {
+                kind: Activation::Tanh,
+                len: 192,
+            },
+            dense(&mut rng, 192, 5),
+            Layer::Activation {
+                kind: Activation::Relu,
+                len: 5,
+            },
+            dense(&mut rng, 5, 3),
+        ],
+    };
+    assert_matches_twins(&plan, "dense widths");
+}
+
+#[test]
 fn a_fused_activation_and_max_pool_match_the_twins_for_every_activation() {
     // Pooling before activating is only right for a non-decreasing activation: a LeakyRelu
     // of negative slope must still activate first.

@@ -193,7 +193,7 @@ impl Model {
     }
 
     /// What runs this model's records on the CPU when `engine` is asked for ("mialab's CPU
-    /// kernels (x86_64-f32-avx512)", "tract on the CPU", "mialab's tree walker").
+    /// kernels (x86_64 AVX-512)", "tract on the CPU", "mialab's tree walker").
     pub fn cpu_engine(&self, engine: CpuEngine) -> String {
         match (&self.runner, &self.kernels, engine) {
             (_, Some(k), CpuEngine::Kernels) => {
