@@ -325,7 +325,9 @@ fn record<const L: usize, const NB: usize, const R: usize, M: MulAdd>(
     let patch = conv.patch;
     for block in 0..channels / width {
         let weights = &conv.weights[block * patch * width..][..patch * width];
-        let bias = &conv.bias[block * width..][..width];
+        let bias: [[f32; L]; NB] =
+            std::array::from_fn(|b| std::array::from_fn(|j| conv.bias[block * width + b * L + j]));
+        let bias = &bias;
         for oy in 0..rows.count {
             let row = oy * rows.step;
             let first = |ox: usize| (oy * rows.pixels + ox) * channels + block * width;
@@ -352,53 +354,64 @@ fn record<const L: usize, const NB: usize, const R: usize, M: MulAdd>(
 fn tile<const L: usize, const NB: usize, const R: usize, M: MulAdd>(
     conv: &DirectConv,
     padded: &[f32],
-    (weights, bias): (&[f32], &[f32]),
+    (weights, bias): (&[f32], &[[f32; L]; NB]),
     corner: usize,
     image: &mut [f32],
     first: usize,
 ) {
-    let stride = conv.pixel_step;
     let channels = conv.channels_padded();
     let chunk_weights = weights.chunks(CHUNK * NB * L);
     for (c, (chunk, weights)) in conv.chunks.iter().zip(chunk_weights).enumerate() {
-        let mut sums = [[[0.0f32; L]; NB]; R];
-        let mut taps = weights.chunks_exact(NB * L);
-        for run in chunk {
-            let first = corner + run.start;
-            // Each pixel's inputs for the run: checked once here rather than at every tap.
-            let columns: [&[f32]; R] =
-                std::array::from_fn(|r| &padded[first + r * stride..][..run.len]);
-            for (j, tap) in taps.by_ref().take(run.len).enumerate() {
-                // The weights are read into locals once per tap: left as slice reads, the
-                // compiler reloaded them for every pixel, which made the tile wait on loads.
-                let mut w = [[0.0f32; L]; NB];
-                for (vector, weight) in w.iter_mut().zip(tap.chunks_exact(L)) {
-                    vector.copy_from_slice(weight);
-                }
-                for (pixel, column) in sums.iter_mut().zip(&columns) {
-                    let a = column[j];
-                    for (vector, weight) in pixel.iter_mut().zip(&w) {
-                        for (sum, &wj) in vector.iter_mut().zip(weight) {
-                            *sum = M::mul_add(a, wj, *sum);
-                        }
+        let mut sums = chunk_sums::<L, NB, R, M>(chunk, weights, padded, corner, conv.pixel_step);
+        for (r, pixel) in sums.iter_mut().enumerate() {
+            for ((b, vector), bias) in pixel.iter_mut().enumerate().zip(bias) {
+                if let Some(out) = image[first + r * channels + b * L..].first_chunk_mut::<L>() {
+                    let before = if c == 0 { bias } else { &*out };
+                    for (v, b) in vector.iter_mut().zip(before) {
+                        *v += b;
                     }
-                }
-            }
-        }
-        for (r, pixel) in sums.iter().enumerate() {
-            for (b, vector) in pixel.iter().enumerate() {
-                let out = &mut image[first + r * channels + b * L..][..L];
-                if c == 0 {
-                    let bias = &bias[b * L..][..L];
-                    out.iter_mut()
-                        .zip(vector.iter().zip(bias))
-                        .for_each(|(o, (v, b))| *o = v + b);
-                } else {
-                    out.iter_mut().zip(vector).for_each(|(o, v)| *o += v);
+                    *out = *vector;
                 }
             }
         }
     }
+}
+
+/// One chunk of taps' sums for a tile, held in registers (the caller stores them: written
+/// to memory inside this loop, the compiler spilled the tile at every tap).
+#[inline(always)]
+fn chunk_sums<const L: usize, const NB: usize, const R: usize, M: MulAdd>(
+    chunk: &[Run],
+    weights: &[f32],
+    padded: &[f32],
+    corner: usize,
+    stride: usize,
+) -> [[[f32; L]; NB]; R] {
+    let mut sums = [[[0.0f32; L]; NB]; R];
+    let mut taps = weights.chunks_exact(NB * L);
+    for run in chunk {
+        let first = corner + run.start;
+        // Each pixel's inputs for the run: checked once here rather than at every tap.
+        let columns: [&[f32]; R] =
+            std::array::from_fn(|r| &padded[first + r * stride..][..run.len]);
+        for (j, tap) in taps.by_ref().take(run.len).enumerate() {
+            // The weights are read into locals once per tap: left as slice reads, the
+            // compiler reloaded them for every pixel, which made the tile wait on loads.
+            let mut w = [[0.0f32; L]; NB];
+            for (vector, weight) in w.iter_mut().zip(tap.chunks_exact(L)) {
+                vector.copy_from_slice(weight);
+            }
+            for (pixel, column) in sums.iter_mut().zip(&columns) {
+                let a = column[j];
+                for (vector, weight) in pixel.iter_mut().zip(&w) {
+                    for (sum, &wj) in vector.iter_mut().zip(weight) {
+                        *sum = M::mul_add(a, wj, *sum);
+                    }
+                }
+            }
+        }
+    }
+    sums
 }
 
 /// Taps summed in one register accumulator before it is added to the total: a long dot
