@@ -182,8 +182,6 @@ fn non_decreasing(kind: Activation) -> bool {
 /// Buffers a convolution reuses from record to record.
 #[derive(Default)]
 pub(super) struct Scratch {
-    /// A dense layer's outputs before the padding channels are dropped.
-    pub(super) wide: Vec<f32>,
     padded: Vec<f32>,
     image: Vec<f32>,
     pooled: Vec<f32>,

@@ -61,6 +61,16 @@ impl DirectConv {
     /// convolution of `inputs` channels: a batch of records stored one after another is one
     /// row of pixel-major pixels ([`Self::run_row`]).
     pub(super) fn dense(weight: &[f32], bias: &[f32], inputs: usize, outputs: usize) -> Self {
+        DirectConv::dense_for_isa(Isa::detect(), weight, bias, inputs, outputs)
+    }
+
+    fn dense_for_isa(
+        isa: Isa,
+        weight: &[f32],
+        bias: &[f32],
+        inputs: usize,
+        outputs: usize,
+    ) -> Self {
         let window = Window {
             channels_in: inputs,
             in_h: 1,
@@ -71,10 +81,8 @@ impl DirectConv {
             out_h: 1,
             out_w: 1,
         };
-        let by_output: Vec<f32> = (0..outputs)
-            .flat_map(|o| (0..inputs).map(move |i| weight[i * outputs + o]))
-            .collect();
-        DirectConv::new(window, outputs, &by_output, bias, Layout::PixelMajor)
+        let by_output = super::output_major(weight, outputs);
+        DirectConv::for_isa(isa, window, outputs, (&by_output, bias), Layout::PixelMajor)
     }
 
     fn for_isa(
@@ -519,30 +527,7 @@ mod tests {
             let bias: Vec<f32> = count(outputs).rev().collect();
             let records: Vec<f32> = count(n * inputs).rev().collect();
             for isa in Isa::available() {
-                let window = Window {
-                    channels_in: inputs,
-                    in_h: 1,
-                    in_w: 1,
-                    kernel: (1, 1),
-                    stride: (1, 1),
-                    pad: (0, 0),
-                    out_h: 1,
-                    out_w: 1,
-                };
-                let by_output: Vec<f32> = (0..outputs)
-                    .flat_map(|o| {
-                        (0..inputs)
-                            .map(|i| weight[i * outputs + o])
-                            .collect::<Vec<_>>()
-                    })
-                    .collect();
-                let conv = DirectConv::for_isa(
-                    isa,
-                    window,
-                    outputs,
-                    (&by_output, &bias),
-                    Layout::PixelMajor,
-                );
+                let conv = DirectConv::dense_for_isa(isa, &weight, &bias, inputs, outputs);
                 let channels = conv.channels_padded();
                 let mut image = vec![f32::NAN; n * channels];
                 conv.run_row(&records, n, &mut image);

@@ -190,6 +190,7 @@ impl CpuPlan {
             current,
             next,
             conv: scratch,
+            dense: padded_outputs,
         } = buffers;
         let mut len = self.input_len;
         let mut from_input = true;
@@ -215,7 +216,7 @@ impl CpuPlan {
             let target = grow(next, n * next_len);
             match step {
                 Step::NarrowDense(dense) => dense.run(source, target),
-                Step::Dense(dense) => dense.run(source, n, &mut scratch.wide, target),
+                Step::Dense(dense) => dense.run(source, n, padded_outputs, target),
                 Step::Conv(conv) => conv.run(source, n, scratch, target),
                 Step::Other(layer) => layers::run(layer, source, len, target),
             }
@@ -232,7 +233,8 @@ impl CpuPlan {
 }
 
 /// What one thread reuses from pass to pass and from call to call: the layers' outputs (two
-/// buffers, each layer reading one and writing the other) and a convolution's scratch.
+/// buffers, each layer reading one and writing the other), a convolution's scratch and a
+/// dense layer's outputs before its padding channels are dropped.
 /// Allocated afresh for every batch, a dense layer's outputs were large enough to be mapped
 /// from the system and fault their pages in each time (13% of the zoo MLP's inference).
 #[derive(Default)]
@@ -240,6 +242,7 @@ struct Buffers {
     current: Vec<f32>,
     next: Vec<f32>,
     conv: conv::Scratch,
+    dense: Vec<f32>,
 }
 
 thread_local! {
@@ -252,6 +255,14 @@ pub(super) fn grow(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
         buffer.resize(len, 0.0);
     }
     &mut buffer[..len]
+}
+
+/// A dense layer's `[inputs, outputs]` weights output by output (`[outputs, inputs]`).
+fn output_major(weight: &[f32], outputs: usize) -> Vec<f32> {
+    let inputs = weight.len() / outputs.max(1);
+    (0..outputs)
+        .flat_map(|o| (0..inputs).map(move |i| weight[i * outputs + o]))
+        .collect()
 }
 
 /// A dense layer's `[inputs, outputs]` weights for inputs ordered pixel-major

@@ -22,9 +22,7 @@ pub(super) struct NarrowDense {
 impl NarrowDense {
     /// `weight` as the plan stores it: `[inputs, outputs]`.
     pub(super) fn new(weight: &[f32], inputs: usize, outputs: usize, bias: &[f32]) -> Self {
-        let rows = (0..outputs)
-            .flat_map(|o| (0..inputs).map(move |i| weight[i * outputs + o]))
-            .collect();
+        let rows = super::output_major(weight, outputs);
         NarrowDense {
             inputs,
             rows,
