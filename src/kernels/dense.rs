@@ -3,7 +3,8 @@
 //! ([`DirectConv::dense`]), so a tile of neighbouring records × a block of outputs keeps its
 //! sums in registers while each input adds one broadcast value times a vector of weights.
 //! Nothing is packed per batch (the GEMM packed the records' block every call), the bias
-//! starts the sums and an activation after the layer is applied as the outputs are written.
+//! is added after the products and an activation after the layer is applied as the outputs
+//! are written.
 
 use super::direct::DirectConv;
 use super::grow;

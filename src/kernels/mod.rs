@@ -4,8 +4,8 @@
 //! convolution is computed directly with its partial sums in vector registers
 //! ([`direct`]: AVX-512 or AVX2+FMA natively, chosen at run time, `simd128` in the browser),
 //! each dense layer runs on the same register tiles with the batch's records as a row of
-//! pixels ([`dense`]; onnxruntime's MLP was 6% faster than `rten-gemm`'s packed GEMM, which
-//! repacked the records every call), and the layers between are single passes over
+//! pixels ([`dense`]; `rten-gemm`'s packed GEMM, used before, repacked the records every
+//! call), and the layers between are single passes over
 //! contiguous memory, fused into the convolution or dense layer before them where they
 //! follow one.
 //!
@@ -85,16 +85,11 @@ impl CpuPlan {
                             &weight, *inputs, *outputs, bias,
                         ))
                     } else {
-                        let mut activation = None;
-                        if let Some(Layer::Activation { kind, .. }) = layers.peek() {
-                            activation = Some(*kind);
-                            layers.next();
-                        }
                         Step::Dense(dense::Dense::new(
                             &weight,
                             bias,
                             (*inputs, *outputs),
-                            activation,
+                            next_activation(&mut layers),
                         ))
                     }
                 }
@@ -104,11 +99,10 @@ impl CpuPlan {
                     weight,
                     bias,
                 } => {
-                    let mut epilogue = conv::Epilogue::default();
-                    if let Some(Layer::Activation { kind, .. }) = layers.peek() {
-                        epilogue.activation = Some(*kind);
-                        layers.next();
-                    }
+                    let mut epilogue = conv::Epilogue {
+                        activation: next_activation(&mut layers),
+                        ..Default::default()
+                    };
                     if let Some(Layer::Pool2d { window: pool, kind }) = layers.peek()
                         && layers::is_max_pool_2x2(pool, *kind)
                     {
@@ -172,8 +166,9 @@ impl CpuPlan {
             n.max(1)
         };
         let mut out = Vec::with_capacity(n * self.output_len);
-        // Taken out of the thread's slot rather than borrowed in it: the GEMM runs on rayon,
-        // whose waiting thread may start another batch's `run` before this one returns.
+        // Taken out of the thread's slot rather than borrowed in it: a borrow panicked when
+        // the GEMM ran here on rayon, whose waiting thread started another batch's `run`
+        // inside it; taken, a re-entered `run` just finds an empty slot.
         let mut buffers = BUFFERS.take();
         for first in (0..n).step_by(per_pass) {
             let count = per_pass.min(n - first);
@@ -255,6 +250,18 @@ pub(super) fn grow(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
         buffer.resize(len, 0.0);
     }
     &mut buffer[..len]
+}
+
+/// The activation that comes next in `layers`, taken to be fused into the layer before it.
+fn next_activation<'a>(
+    layers: &mut std::iter::Peekable<impl Iterator<Item = &'a Layer>>,
+) -> Option<crate::gpu::Activation> {
+    let Some(Layer::Activation { kind, .. }) = layers.peek() else {
+        return None;
+    };
+    let kind = *kind;
+    layers.next();
+    Some(kind)
 }
 
 /// A dense layer's `[inputs, outputs]` weights output by output (`[outputs, inputs]`).
