@@ -7,10 +7,16 @@
 //! records × models per second and GFLOP/s for each, the ratios, and the largest
 //! difference of each engine's logits from tract's.
 //!
+//! The CPU engines run on `--threads N` threads (default 1: the yardstick is tract on
+//! one core). The GPU's tiled run is timed at several batch sizes after a warm-up run, and
+//! set against the adapter's fused multiply-add rate measured by [`mialab::gpu::peak`] (its
+//! "peak"; wgpu cannot report a datasheet figure).
+//!
 //! Run: `cargo bench --bench backends` (add `-- support2/overfit` for another zoo target,
 //! `-- --records 2000` to use fewer records). On a machine without a GPU, wgpu's adapter is
 //! a software one (lavapipe, SwiftShader) on the same CPU cores; the same command measures a
-//! real GPU unchanged.
+//! real GPU unchanged. `MIALAB_MODELS=DIR` reads the zoo from `DIR` instead of this
+//! checkout's `models/` (for a binary built here and run on another machine).
 
 use mialab::engine::{BackendChoice, Engine, compare};
 use mialab::gpu::{KernelSet, Plan};
@@ -23,9 +29,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 fn read(relative: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join(relative);
+    let models = std::env::var_os("MIALAB_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models"));
+    let path = models.join(relative);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -43,6 +50,11 @@ fn main() {
             .and_then(|v| v.parse::<usize>().ok())
     };
     let limit = number_after("--records");
+    let threads = number_after("--threads").unwrap_or(1);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("the first thread pool");
     let direct_records = number_after("--direct-records").unwrap_or(512);
     let manifest = Manifest::from_json(&String::from_utf8(read("manifest.json")).unwrap()).unwrap();
     let (dataset, target) = manifest.target(&name).expect("a zoo target");
@@ -68,7 +80,7 @@ fn main() {
         .map(|p| Model::from_bytes(&read(p), &ModelOptions::default()).expect("zoo model"))
         .collect();
     println!(
-        "{name}: {} models (target + {} references) over {n} records (CPU engines in batches of 256)",
+        "{name}: {} models (target + {} references) over {n} records (CPU engines in batches of 256, {threads} thread(s))",
         models.len(),
         set.models.len()
     );
@@ -131,29 +143,40 @@ fn main() {
         .collect();
     let values = features.as_slice().expect("standard layout");
     let width = plans[0].output_len();
-    let run_set = |kernels: KernelSet, records: usize| {
+    let largest_batch = gpu.max_batch(plans[0], models.len());
+    let run_set = |kernels: KernelSet, records: usize, batch: usize| {
         let set = gpu
             .upload_set_with(&plans, kernels)
             .expect("one architecture");
-        let batch = gpu.max_batch(plans[0], models.len()).min(2048);
         let input = &values[..records * plans[0].input_len];
         let started = Instant::now();
         let out = gpu.run(&set, input, records, batch).expect("the GPU runs");
-        (started.elapsed().as_secs_f64(), out, batch)
+        (started.elapsed().as_secs_f64(), out)
     };
-    let (tiled_seconds, tiled_out, batch) = run_set(KernelSet::Tiled, n);
-    report(
-        "gpu tiled kernels, all models per dispatch",
-        tiled_seconds,
-        work,
-    );
+    let default_batch = largest_batch.min(2048);
+    let (warm_up, tiled_out) = run_set(KernelSet::Tiled, n, default_batch);
     println!(
-        "  (batches of {batch} records × {} models); largest |logit difference| from tract {:.2e}",
-        models.len(),
+        "gpu tiled kernels, first run (batches of {default_batch}): {warm_up:.2} s; largest |logit difference| from tract {:.2e}",
         set_difference(&tract_out, &tiled_out, n, width)
     );
+    let mut tiled_seconds = f64::INFINITY;
+    let mut batches: Vec<usize> = [256, 1024, default_batch, largest_batch]
+        .into_iter()
+        .map(|b| b.min(largest_batch).min(n))
+        .collect();
+    batches.dedup();
+    for batch in batches {
+        let (seconds, _) = run_set(KernelSet::Tiled, n, batch);
+        report(
+            &format!("gpu tiled, all models per dispatch, batch {batch}"),
+            seconds,
+            work,
+        );
+        tiled_seconds = tiled_seconds.min(seconds);
+    }
     let direct_n = direct_records.min(n);
-    let (direct_seconds, direct_out, _) = run_set(KernelSet::Direct, direct_n);
+    let (direct_seconds, direct_out) =
+        run_set(KernelSet::Direct, direct_n, default_batch.min(direct_n));
     let direct_work = (direct_n * models.len()) as f64;
     report(
         &format!("gpu direct kernels (first {direct_n} records)"),
@@ -172,6 +195,13 @@ fn main() {
         tiled_rate / (work / cpu_seconds),
         gpu.adapter()
     );
+    match mialab::gpu::peak::fma_gflops(gpu) {
+        Ok(peak) => println!(
+            "adapter's measured FMA rate {peak:.0} GFLOP/s; the tiled kernels' best run reached {:.2}% of it",
+            100.0 * tiled_rate * flops / 1e9 / peak
+        ),
+        Err(e) => println!("the FMA-rate probe failed: {e}"),
+    }
 }
 
 /// The largest |difference| between tract's outputs (one array per model) and a set run's

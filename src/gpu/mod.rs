@@ -8,6 +8,8 @@ mod buffers;
 #[cfg(feature = "gpu")]
 pub mod device;
 pub mod lower;
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+pub mod peak;
 #[cfg(feature = "gpu")]
 mod pipelines;
 pub mod plan;
