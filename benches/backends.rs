@@ -1,7 +1,7 @@
 //! Benchmark of the inference engines on a zoo target with all its references (default: the
 //! Fashion-MNIST target and its 16 reference models over the 8,000 audit records), in one
 //! run: tract and mialab's CPU kernels model by model, and the GPU with all models in each
-//! dispatch on the tiled kernels and on the direct ones (one invocation per output, the
+//! dispatch on the tiled kernels, on the staged ones (workgroup memory) and on the direct ones (one invocation per output, the
 //! first kernels; over the first `--direct-records` records, default 512, as they are slow on
 //! a software adapter). It prints the FLOPs per record counted from the lowered graph,
 //! records × models per second and GFLOP/s for each, the ratios, and the largest
@@ -159,21 +159,38 @@ fn main() {
         "gpu tiled kernels, first run (batches of {default_batch}): {warm_up:.2} s; largest |logit difference| from tract {:.2e}",
         set_difference(&tract_out, &tiled_out, n, width)
     );
-    let mut tiled_seconds = f64::INFINITY;
     let mut batches: Vec<usize> = [256, 1024, default_batch, largest_batch]
         .into_iter()
         .map(|b| b.min(largest_batch).min(n))
         .collect();
     batches.dedup();
-    for batch in batches {
-        let (seconds, _) = run_set(KernelSet::Tiled, n, batch);
-        report(
-            &format!("gpu tiled, all models per dispatch, batch {batch}"),
-            seconds,
-            work,
-        );
-        tiled_seconds = tiled_seconds.min(seconds);
-    }
+    let best = |kernels: KernelSet| {
+        let mut fastest = f64::INFINITY;
+        for &batch in &batches {
+            let (seconds, out) = run_set(kernels, n, batch);
+            report(
+                &format!("gpu {kernels:?}, all models per dispatch, batch {batch}"),
+                seconds,
+                work,
+            );
+            fastest = fastest.min(seconds);
+            if batch == batches[0] {
+                println!(
+                    "  largest |logit difference| from tract {:.2e}",
+                    set_difference(&tract_out, &out, n, width)
+                );
+            }
+        }
+        fastest
+    };
+    let tiled_seconds = best(KernelSet::Tiled);
+    let staged_seconds = best(KernelSet::Staged);
+    let preferred = gpu.preferred_kernels();
+    let preferred_seconds = match preferred {
+        KernelSet::Tiled => tiled_seconds,
+        KernelSet::Staged => staged_seconds,
+        other => best(other),
+    };
     let direct_n = direct_records.min(n);
     let (direct_seconds, direct_out) =
         run_set(KernelSet::Direct, direct_n, default_batch.min(direct_n));
@@ -188,17 +205,30 @@ fn main() {
         set_difference(&tract_out, &direct_out, direct_n, width)
     );
     let tiled_rate = work / tiled_seconds;
+    let staged_rate = work / staged_seconds;
+    let direct_rate = direct_work / direct_seconds;
+    for (what, rate) in [("tiled", tiled_rate), ("staged", staged_rate)] {
+        println!(
+            "{what} / direct: {:.1}×; {what} / tract: {:.2}×; {what} / cpu kernels: {:.2}× ({})",
+            rate / direct_rate,
+            rate / (work / tract_seconds),
+            rate / (work / cpu_seconds),
+            gpu.adapter()
+        );
+    }
+    println!("staged / tiled: {:.2}×", staged_rate / tiled_rate);
+    let preferred_rate = work / preferred_seconds;
     println!(
-        "tiled / direct: {:.1}×; tiled / tract: {:.2}×; tiled / cpu kernels: {:.2}× ({})",
-        tiled_rate / (direct_work / direct_seconds),
-        tiled_rate / (work / tract_seconds),
-        tiled_rate / (work / cpu_seconds),
-        gpu.adapter()
+        "this adapter's kernels ({preferred:?}, what an audit runs): {:.2}× tract on {threads} thread(s), {:.2} GFLOP/s",
+        preferred_rate / (work / tract_seconds),
+        preferred_rate * flops / 1e9
     );
     match mialab::gpu::peak::fma_gflops(gpu) {
         Ok(peak) => println!(
-            "adapter's measured FMA rate {peak:.0} GFLOP/s; the tiled kernels' best run reached {:.2}% of it",
-            100.0 * tiled_rate * flops / 1e9 / peak
+            "adapter's measured FMA rate {peak:.0} GFLOP/s; best runs reached {:.2}% of it (tiled), {:.2}% (staged), {:.2}% ({preferred:?})",
+            100.0 * tiled_rate * flops / 1e9 / peak,
+            100.0 * staged_rate * flops / 1e9 / peak,
+            100.0 * preferred_rate * flops / 1e9 / peak
         ),
         Err(e) => println!("the FMA-rate probe failed: {e}"),
     }

@@ -352,8 +352,9 @@ fn an_audit_on_the_gpu_reports_its_engine_and_tracts_numbers() {
 
 /// A network whose products span several tiles in every direction (outputs, records and
 /// channels past one tile, dot products past one staged slice, ragged edges), with each
-/// activation after a product (fused by the tiled kernels) and pooling between.
-fn multi_tile_plan(seed: u64) -> mialab::gpu::Plan {
+/// activation after a product (fused by the tiled kernels) and pooling between (a max-pool
+/// is fused into the convolution, an average pool is not).
+fn multi_tile_plan(seed: u64, pool_kind: PoolKind) -> mialab::gpu::Plan {
     let conv = window(3, (9, 11), (3, 3), (1, 1), (1, 1));
     let pool = window(40, (9, 11), (2, 2), (2, 2), (0, 0));
     let flat = 40 * pool.out_h * pool.out_w;
@@ -372,7 +373,7 @@ fn multi_tile_plan(seed: u64) -> mialab::gpu::Plan {
             },
             Layer::Pool2d {
                 window: pool,
-                kind: PoolKind::Max,
+                kind: pool_kind,
             },
             Layer::Dense {
                 inputs: flat,
@@ -395,33 +396,53 @@ fn multi_tile_plan(seed: u64) -> mialab::gpu::Plan {
 }
 
 #[test]
-fn tiled_and_direct_kernels_give_the_twins_outputs_across_tiles_and_models() {
+fn every_kernel_set_gives_the_twins_outputs_across_tiles_and_models() {
     use mialab::gpu::KernelSet;
     let Some(gpu) = gpu() else { return };
-    let plans: Vec<mialab::gpu::Plan> = (0..3).map(|m| multi_tile_plan(10 * m)).collect();
-    let refs: Vec<&mialab::gpu::Plan> = plans.iter().collect();
-    let n = 67;
-    let input = values(n * plans[0].input_len, 99, 1.0);
-    let width = plans[0].output_len();
-    for kernels in [KernelSet::Tiled, KernelSet::Direct] {
-        let set = gpu.upload_set_with(&refs, kernels).unwrap();
-        assert_eq!(set.kernels(), kernels);
-        let dispatches = match kernels {
-            KernelSet::Tiled => "conv2d+activation+max_pool, dense+activation, dense",
-            KernelSet::Direct => "conv2d, activation, max_pool, dense, activation, dense",
-        };
-        assert_eq!(set.describe_dispatches(), dispatches);
-        for batch in [n, 30] {
-            let out = gpu.run(&set, &input, n, batch).unwrap();
-            assert_eq!(out.len(), 3 * n * width);
-            for (m, plan) in plans.iter().enumerate() {
-                let want = twin::run_plan(plan, &input, n);
-                let got = &out[m * n * width..(m + 1) * n * width];
-                Tol::DeepGraph.assert_all(
-                    &flat(got.iter().copied()),
-                    &flat(want.iter().copied()),
-                    &format!("{kernels:?} kernels, model {m}, batches of {batch}"),
-                );
+    for pool in [
+        PoolKind::Max,
+        PoolKind::Average {
+            count_include_pad: false,
+        },
+    ] {
+        let plans: Vec<mialab::gpu::Plan> = (0..3).map(|m| multi_tile_plan(10 * m, pool)).collect();
+        let refs: Vec<&mialab::gpu::Plan> = plans.iter().collect();
+        let n = 67;
+        let input = values(n * plans[0].input_len, 99, 1.0);
+        let width = plans[0].output_len();
+        for kernels in [
+            KernelSet::Tiled,
+            KernelSet::Staged,
+            KernelSet::StagedConvolutions,
+            KernelSet::Direct,
+        ] {
+            let set = gpu.upload_set_with(&refs, kernels).unwrap();
+            assert_eq!(set.kernels(), kernels);
+            let dispatches = match (kernels, pool) {
+                (KernelSet::Direct, PoolKind::Max) => {
+                    "conv2d, activation, max_pool, dense, activation, dense"
+                }
+                (KernelSet::Direct, PoolKind::Average { .. }) => {
+                    "conv2d, activation, average_pool, dense, activation, dense"
+                }
+                (_, PoolKind::Max) => "conv2d+activation+max_pool, dense+activation, dense",
+                (_, PoolKind::Average { .. }) => {
+                    "conv2d+activation, average_pool, dense+activation, dense"
+                }
+            };
+            assert_eq!(set.describe_dispatches(), dispatches);
+            for batch in [n, 30] {
+                let out = gpu.run(&set, &input, n, batch).unwrap();
+                assert_eq!(out.len(), 3 * n * width);
+                for (m, plan) in plans.iter().enumerate() {
+                    let want = twin::run_plan(plan, &input, n);
+                    let got = &out[m * n * width..(m + 1) * n * width];
+                    Tol::DeepGraph.assert_all(
+                        &flat(got.iter().copied()),
+                        &flat(want.iter().copied()),
+                        &format!("{kernels:?} kernels, {pool:?}, model {m}, batches of {batch}"),
+                    );
+                }
             }
         }
     }

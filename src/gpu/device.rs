@@ -28,7 +28,7 @@ pub enum GpuError {
 }
 
 /// Kernel names, in the order of [`Gpu::pipelines`].
-const KERNELS: [&str; 9] = [
+const KERNELS: [&str; 11] = [
     "dense",
     "conv2d",
     "pool2d",
@@ -38,20 +38,37 @@ const KERNELS: [&str; 9] = [
     "signals",
     "dense_tiled",
     "conv2d_tiled",
+    "dense_staged",
+    "conv2d_staged",
 ];
 const DENSE_TILED: usize = 7;
 const CONV2D_TILED: usize = 8;
-/// The tiled kernels' tiles: (rows, columns) of the output one workgroup computes.
+const DENSE_STAGED: usize = 9;
+const CONV2D_STAGED: usize = 10;
+/// Records × outputs one workgroup of `dense_tiled` computes.
 const DENSE_TILE: (usize, usize) = (64, 64);
+/// Output channels × positions one workgroup of `conv2d_tiled` computes.
 const CONV_TILE: (usize, usize) = (4, 64);
+/// Rows × columns one workgroup of a staged kernel computes (rows: records for a dense
+/// layer, positions for a convolution, in blocks of 4).
+const STAGED_TILE: (usize, usize) = (64, 32);
 
-/// Which kernels run the matrix products (dense layers and convolutions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which kernels run the matrix products (dense layers and convolutions). A device runs
+/// the set [`Gpu::preferred_kernels`] names unless told otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelSet {
     /// Dense layers and convolutions as register-tiled products (16 outputs per
     /// invocation), each with the activation after it fused.
-    #[default]
     Tiled,
+    /// Convolutions staged as in [`KernelSet::Staged`], dense layers register-tiled as in
+    /// [`KernelSet::Tiled`]: each the faster kind on a hardware GPU (`cargo bench --bench
+    /// backends` on an H200: the staged convolutional network 1.28× the tiled one, the staged
+    /// dense network 0.63×).
+    StagedConvolutions,
+    /// Dense layers and convolutions as products whose operands are staged through
+    /// workgroup memory, 16 values of k at a time (64 × 32 outputs per workgroup, 4 × 8 per
+    /// invocation), each with the activation after it fused.
+    Staged,
     /// One invocation per output value, every layer its own dispatch (the first kernels,
     /// kept as a baseline for the benchmark).
     Direct,
@@ -270,7 +287,18 @@ impl Gpu {
     /// Uploads the constants of several models of one architecture (same layers, same
     /// shapes), so that one dispatch per layer runs all of them; `None` if they differ.
     pub fn upload_set(&self, plans: &[&Plan]) -> Option<GpuModel> {
-        self.upload_set_with(plans, KernelSet::default())
+        self.upload_set_with(plans, self.preferred_kernels())
+    }
+
+    /// The kernels that run products fastest on this adapter, as measured: on a software
+    /// adapter the register-tiled ones (lavapipe runs workgroup barriers slowly: the staged
+    /// convolutional network ran 0.66× the tiled one), on a hardware GPU staged convolutions
+    /// and register-tiled dense layers (see [`KernelSet::StagedConvolutions`]).
+    pub fn preferred_kernels(&self) -> KernelSet {
+        match self.software {
+            true => KernelSet::Tiled,
+            false => KernelSet::StagedConvolutions,
+        }
     }
 
     /// [`Gpu::upload_set`] run by the kernels of `kernels`.
@@ -321,7 +349,7 @@ impl Gpu {
             .iter()
             .filter_map(|l| match l {
                 Layer::Conv2d { window, .. } => Some(
-                    MAX_GROUPS_PER_DIMENSION as usize * CONV_TILE.1
+                    MAX_GROUPS_PER_DIMENSION as usize * CONV_TILE.1.min(STAGED_TILE.0 / 4)
                         / (window.out_h * window.out_w).div_ceil(4).max(1),
                 ),
                 _ => None,
@@ -652,8 +680,13 @@ fn steps_of(plan: &Plan, kernels: KernelSet) -> Vec<Step> {
     let mut i = 0;
     while i < plan.layers.len() {
         let tiled = match (&plan.layers[i], kernels) {
-            (Layer::Dense { .. }, KernelSet::Tiled) => Some(DENSE_TILED),
+            (Layer::Dense { .. }, KernelSet::Tiled | KernelSet::StagedConvolutions) => {
+                Some(DENSE_TILED)
+            }
             (Layer::Conv2d { .. }, KernelSet::Tiled) => Some(CONV2D_TILED),
+            (Layer::Conv2d { .. }, KernelSet::StagedConvolutions) => Some(CONV2D_STAGED),
+            (Layer::Dense { .. }, KernelSet::Staged) => Some(DENSE_STAGED),
+            (Layer::Conv2d { .. }, KernelSet::Staged) => Some(CONV2D_STAGED),
             _ => None,
         };
         let Some(kernel) = tiled else {
@@ -671,7 +704,7 @@ fn steps_of(plan: &Plan, kernels: KernelSet) -> Vec<Step> {
             _ => None,
         };
         let after = i + 1 + usize::from(fused.is_some());
-        let pooled = kernel == CONV2D_TILED
+        let pooled = (kernel == CONV2D_TILED || kernel == CONV2D_STAGED)
             && matches!(
                 plan.layers.get(after),
                 Some(Layer::Pool2d { window, kind: PoolKind::Max })
@@ -711,12 +744,17 @@ fn tiled_dispatch_of(
 ) -> (usize, Vec<u32>, [u32; 3]) {
     let mut params = vec![0u32];
     params.extend(header.map(|v| v as u32));
-    let (rows, columns, tile) = match layer {
+    // Workgroups along x and y: (output rows, per workgroup) and (output columns, per
+    // workgroup) in each kernel's orientation.
+    let ([x, per_x], [y, per_y]) = match layer {
         Layer::Dense {
             inputs, outputs, ..
         } => {
             params.extend([*inputs as u32, *outputs as u32]);
-            (records, *outputs, DENSE_TILE)
+            match kernel {
+                DENSE_STAGED => ([records, STAGED_TILE.0], [*outputs, STAGED_TILE.1]),
+                _ => ([*outputs, DENSE_TILE.1], [records, DENSE_TILE.0]),
+            }
         }
         Layer::Conv2d {
             window,
@@ -730,13 +768,19 @@ fn tiled_dispatch_of(
             } else {
                 (window.out_h * window.out_w).div_ceil(4)
             };
-            (*channels_out, records * quads, CONV_TILE)
+            match kernel {
+                CONV2D_STAGED => (
+                    [records * quads, STAGED_TILE.0 / 4],
+                    [*channels_out, STAGED_TILE.1],
+                ),
+                _ => ([records * quads, CONV_TILE.1], [*channels_out, CONV_TILE.0]),
+            }
         }
         _ => unreachable!("only products are tiled"),
     };
     params.extend(activation_code(step.fused));
     params.push(u32::from(step.pooled));
-    let groups = [columns.div_ceil(tile.1), rows.div_ceil(tile.0), models].map(|g| g.max(1) as u32);
+    let groups = [x.div_ceil(per_x), y.div_ceil(per_y), models].map(|g| g.max(1) as u32);
     (kernel, params, groups)
 }
 

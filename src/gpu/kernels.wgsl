@@ -405,3 +405,220 @@ fn conv2d_tiled(
         }
     }
 }
+
+// ---- Staged kernels: a workgroup of 64 invocations computes 64 rows × 32 columns of a
+// product, taking k in slices of 16: the invocations copy the slice's operands into workgroup
+// memory together (each value read from the storage buffers once per workgroup), wait, and
+// each multiplies its 4 rows × 8 columns from there (4 × 8 accumulators in eight named vec4
+// registers, one vec4 row read and two vec4 column reads per k). Rows are records for a dense
+// layer and (record, 2×2 block or 4 consecutive positions) for a convolution, as in the tiled
+// kernels; every output starts from its bias and adds its products in k order. Operands past
+// the edges are staged as zeros. p[..] as for the tiled kernels.
+
+const STAGE_K: u32 = 16u;
+// [k][row group]: the slice's rows, 4 to a vec4 (one row group per invocation).
+var<workgroup> staged_rows: array<vec4<f32>, 256>;
+// [k][column group]: the slice's columns, 4 to a vec4.
+var<workgroup> staged_columns: array<vec4<f32>, 128>;
+
+struct Block {
+    c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32>,
+    c4: vec4<f32>, c5: vec4<f32>, c6: vec4<f32>, c7: vec4<f32>,
+}
+
+// Column j of a block (its 4 rows).
+fn block_column(b: Block, j: u32) -> vec4<f32> {
+    switch j {
+        case 0u: { return b.c0; }
+        case 1u: { return b.c1; }
+        case 2u: { return b.c2; }
+        case 3u: { return b.c3; }
+        case 4u: { return b.c4; }
+        case 5u: { return b.c5; }
+        case 6u: { return b.c6; }
+        default: { return b.c7; }
+    }
+}
+
+// Adds the staged slice's products to the block of row group `rg`, column group `cg`.
+fn multiply_staged(b: Block, rg: u32, cg: u32) -> Block {
+    var o = b;
+    for (var k = 0u; k < STAGE_K; k = k + 1u) {
+        let a = staged_rows[k * 16u + rg];
+        let lo = staged_columns[k * 8u + cg * 2u];
+        let hi = staged_columns[k * 8u + cg * 2u + 1u];
+        o.c0 = o.c0 + a * lo.x;
+        o.c1 = o.c1 + a * lo.y;
+        o.c2 = o.c2 + a * lo.z;
+        o.c3 = o.c3 + a * lo.w;
+        o.c4 = o.c4 + a * hi.x;
+        o.c5 = o.c5 + a * hi.y;
+        o.c6 = o.c6 + a * hi.z;
+        o.c7 = o.c7 + a * hi.w;
+    }
+    return o;
+}
+
+// A block whose column j starts at bias[first + j] (0 past `count` columns).
+fn block_from_bias(at: u32, first: u32, count: u32) -> Block {
+    var v: array<f32, 8>;
+    for (var j = 0u; j < 8u; j = j + 1u) {
+        v[j] = select(0.0, consts[at + min(first + j, count - 1u)], first + j < count);
+    }
+    return Block(vec4<f32>(v[0]), vec4<f32>(v[1]), vec4<f32>(v[2]), vec4<f32>(v[3]),
+        vec4<f32>(v[4]), vec4<f32>(v[5]), vec4<f32>(v[6]), vec4<f32>(v[7]));
+}
+
+// x: groups of 64 records, y: groups of 32 outputs, z: the model.
+@compute @workgroup_size(64)
+fn dense_staged(
+    @builtin(local_invocation_index) l: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+) {
+    let inputs = p[4];
+    let outputs = p[5];
+    let n = p[1];
+    let model = group.z;
+    let cb = model * p[3];
+    let row0 = group.x * 64u;
+    let col0 = group.y * 32u;
+    let rg = l % 16u;
+    let cg = l / 16u;
+    var block = block_from_bias(cb + inputs * outputs, col0 + cg * 8u, outputs);
+    for (var k0 = 0u; k0 < inputs; k0 = k0 + STAGE_K) {
+        workgroupBarrier();
+        // Rows: consecutive invocations read consecutive k of one record.
+        for (var t = 0u; t < 16u; t = t + 1u) {
+            let e = l + 64u * t;
+            let r = row0 + e / 16u;
+            let k = k0 + e % 16u;
+            var v = 0.0;
+            if (r < n && k < inputs) { v = src[input_row(model * n + r) * inputs + k]; }
+            staged_rows[(e % 16u) * 16u + (e / 16u) / 4u][(e / 16u) % 4u] = v;
+        }
+        // Columns: consecutive invocations read consecutive outputs of one k.
+        for (var t = 0u; t < 8u; t = t + 1u) {
+            let e = l + 64u * t;
+            let o = col0 + e % 32u;
+            let k = k0 + e / 32u;
+            var v = 0.0;
+            if (o < outputs && k < inputs) { v = consts[cb + k * outputs + o]; }
+            staged_columns[(e / 32u) * 8u + (e % 32u) / 4u][e % 4u] = v;
+        }
+        workgroupBarrier();
+        block = multiply_staged(block, rg, cg);
+    }
+    let kind = p[6];
+    let alpha = p[7];
+    for (var j = 0u; j < 8u; j = j + 1u) {
+        let o = col0 + cg * 8u + j;
+        if (o >= outputs) { break; }
+        let column = block_column(block, j);
+        for (var i = 0u; i < 4u; i = i + 1u) {
+            let r = row0 + rg * 4u + i;
+            if (r < n) { dst[(model * n + r) * outputs + o] = activate(column[i], kind, alpha); }
+        }
+    }
+}
+
+// x: groups of 16 blocks of 4 positions (over records × blocks), y: groups of 32 output
+// channels, z: the model. With p[18] = 1 a block is the 2×2 window of a fused max-pool.
+@compute @workgroup_size(64)
+fn conv2d_staged(
+    @builtin(local_invocation_index) l: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+) {
+    let c_in = p[4];
+    let in_h = p[5];
+    let in_w = p[6];
+    let kh = p[7];
+    let kw = p[8];
+    let out_w = p[14];
+    let c_out = p[15];
+    let n = p[1];
+    let positions = p[13] * out_w;
+    let pooled = p[18] == 1u;
+    let blocks_w = out_w / 2u;
+    var quads = (positions + 3u) / 4u;
+    if (pooled) { quads = (p[13] / 2u) * blocks_w; }
+    let model = group.z;
+    let cb = model * p[3];
+    let kernel_len = kh * kw;
+    let patch_len = c_in * kernel_len;
+    let col0 = group.y * 32u;
+    let rg = l % 16u;
+    let cg = l / 16u;
+    // The row this invocation stages: block `l / 4` of the workgroup's 16, position `l % 4`.
+    let my_quad = group.x * 16u + l / 4u;
+    let my_record = my_quad / quads;
+    let quad = my_quad % quads;
+    var position = quad * 4u + l % 4u;
+    if (pooled) {
+        position = (2u * (quad / blocks_w) + (l % 4u) / 2u) * out_w
+            + 2u * (quad % blocks_w) + l % 2u;
+    }
+    let row_ok = my_record < n && position < positions;
+    let top = i32((position / out_w) * p[9]) - i32(p[11]);
+    let left = i32((position % out_w) * p[10]) - i32(p[12]);
+    let base = input_row(model * n + min(my_record, n - 1u)) * c_in;
+    var block = block_from_bias(cb + c_out * patch_len, col0 + cg * 8u, c_out);
+    // k = (c, ky, kx) walked in order by counters: no division per staged value.
+    var c = 0u;
+    var ky = 0u;
+    var kx = 0u;
+    for (var k0 = 0u; k0 < patch_len; k0 = k0 + STAGE_K) {
+        workgroupBarrier();
+        for (var t = 0u; t < 16u; t = t + 1u) {
+            let iy = top + i32(ky);
+            let ix = left + i32(kx);
+            var v = 0.0;
+            if (row_ok && c < c_in && iy >= 0 && ix >= 0 && iy < i32(in_h) && ix < i32(in_w)) {
+                v = src[((base + c) * in_h + u32(iy)) * in_w + u32(ix)];
+            }
+            staged_rows[t * 16u + l / 4u][l % 4u] = v;
+            kx = kx + 1u;
+            if (kx == kw) {
+                kx = 0u;
+                ky = ky + 1u;
+                if (ky == kh) {
+                    ky = 0u;
+                    c = c + 1u;
+                }
+            }
+        }
+        for (var t = 0u; t < 8u; t = t + 1u) {
+            let e = l + 64u * t;
+            let co = col0 + e % 32u;
+            let k = k0 + e / 32u;
+            var v = 0.0;
+            if (co < c_out && k < patch_len) { v = consts[cb + co * patch_len + k]; }
+            staged_columns[(e / 32u) * 8u + (e % 32u) / 4u][e % 4u] = v;
+        }
+        workgroupBarrier();
+        block = multiply_staged(block, rg, cg);
+    }
+    let kind = p[16];
+    let alpha = p[17];
+    let out_quad = group.x * 16u + rg;
+    let record = out_quad / quads;
+    if (record >= n) { return; }
+    let q = out_quad % quads;
+    let out_base = (model * n + record) * c_out;
+    for (var j = 0u; j < 8u; j = j + 1u) {
+        let co = col0 + cg * 8u + j;
+        if (co >= c_out) { break; }
+        let column = block_column(block, j);
+        if (pooled) {
+            let upper = max(activate(column.x, kind, alpha), activate(column.y, kind, alpha));
+            let lower = max(activate(column.z, kind, alpha), activate(column.w, kind, alpha));
+            dst[(out_base + co) * quads + q] = max(upper, lower);
+        } else {
+            for (var i = 0u; i < 4u; i = i + 1u) {
+                let position = q * 4u + i;
+                if (position < positions) {
+                    dst[(out_base + co) * positions + position] = activate(column[i], kind, alpha);
+                }
+            }
+        }
+    }
+}
