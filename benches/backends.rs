@@ -159,10 +159,14 @@ fn main() {
         "gpu tiled kernels, first run (batches of {default_batch}): {warm_up:.2} s; largest |logit difference| from tract {:.2e}",
         set_difference(&tract_out, &tiled_out, n, width)
     );
-    let mut batches: Vec<usize> = [256, 1024, default_batch, largest_batch]
+    // The engine's batch: the device's preferred one, at most 8 × the CPU's 256.
+    let engine_batch = gpu.preferred_batch(plans[0], models.len()).min(2048);
+    println!("the engine's GPU batch here: {engine_batch} records");
+    let mut batches: Vec<usize> = [256, engine_batch, 1024, default_batch, largest_batch]
         .into_iter()
         .map(|b| b.min(largest_batch).min(n))
         .collect();
+    batches.sort_unstable();
     batches.dedup();
     let best = |kernels: KernelSet| {
         let mut fastest = f64::INFINITY;

@@ -182,7 +182,7 @@ fn run_in_batches(
         plan.output_len()
     };
     let batch = gpu
-        .max_batch(plan, model.models())
+        .preferred_batch(plan, model.models())
         .min(batch_size.max(1) * 8);
     let mut per_model = vec![Vec::with_capacity(n * width); model.models()];
     for start in (0..n).step_by(batch) {
