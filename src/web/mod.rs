@@ -573,16 +573,22 @@ impl Lab {
 /// Bars of the page's histograms.
 const HISTOGRAM_BINS: usize = 40;
 
+/// Records the WebGPU check runs through the direct kernels (one invocation per output value:
+/// on SwiftShader about 30 records × models per second).
+#[cfg(feature = "gpu")]
+const DIRECT_CHECK_RECORDS: usize = 20;
+
 /// The WebGPU check and benchmark: runs the models in `models` (ONNX bytes: the target, then
 /// its references) over the records in `features` (one record after another) on the CPU engine
 /// the audit uses (mialab's kernels, or tract), model by model, and with the GPU kernels on the browser's WebGPU adapter, all models in
-/// each dispatch; reports both engines' records × models per second and how far their
-/// outputs are apart ([`crate::engine::compare`]). Where the browser has no WebGPU or a
+/// each dispatch; reports both engines' records × models per second and GFLOP/s, the first
+/// (direct) kernels' over the first [`DIRECT_CHECK_RECORDS`] records beside them, and how far
+/// the outputs are apart ([`crate::engine::compare`]). Where the browser has no WebGPU or a
 /// graph does not lower, says why.
 #[cfg(feature = "gpu")]
 #[wasm_bindgen(js_name = webgpuCheck)]
 pub async fn webgpu_check(models: js_sys::Array, features: Vec<f32>) -> Result<JsValue, JsError> {
-    use crate::gpu::Gpu;
+    use crate::gpu::{Gpu, KernelSet};
     let models: Vec<Model> = models
         .iter()
         .map(|bytes| {
@@ -642,6 +648,22 @@ pub async fn webgpu_check(models: js_sys::Array, features: Vec<f32>) -> Result<J
         .await
         .map_err(plain_error)?;
     let gpu_seconds = (js_sys::Date::now() - started) / 1000.0;
+    let direct_records = records.min(DIRECT_CHECK_RECORDS);
+    let direct = gpu
+        .upload_set_with(&plans, KernelSet::Direct)
+        .ok_or_else(|| {
+            plain_error("the reference models do not share the target's architecture")
+        })?;
+    let started = js_sys::Date::now();
+    gpu.run_async(
+        &direct,
+        &values[..direct_records * per_record],
+        direct_records,
+        direct_records,
+    )
+    .await
+    .map_err(plain_error)?;
+    let direct_seconds = (js_sys::Date::now() - started) / 1000.0;
     let comparison = crate::engine::compare(&cpu, &out);
     let work = (records * models.len()) as f64;
     to_js(&serde_json::json!({
@@ -656,6 +678,9 @@ pub async fn webgpu_check(models: js_sys::Array, features: Vec<f32>) -> Result<J
         "gpuSeconds": gpu_seconds,
         "cpuRate": work / cpu_seconds.max(1e-3),
         "gpuRate": work / gpu_seconds.max(1e-3),
+        "directRecords": direct_records,
+        "directRate": (direct_records * models.len()) as f64 / direct_seconds.max(1e-3),
+        "flopsPerRecord": plans[0].flops_per_record() as f64,
         "maxAbsDiff": comparison.max_abs_diff,
         "compared": comparison.compared,
     }))

@@ -26,6 +26,8 @@ test('a zoo CNN and its references run through WebGPU with the CPU engine\'s out
   console.log(`# ${result}`);
   assert.match(result, /WebGPU adapter: .*17 models × 200 records in the dispatches conv2d\+activation\+max_pool, conv2d\+activation\+max_pool, dense\+activation, dense: /);
   assert.match(result, /mialab's CPU kernels \(wasm32/);
+  assert.match(result, /WebGPU [\d.]+ s \([\d,]+ records×models\/s, [\d.]+ GFLOP\/s, all models per dispatch\)/);
+  assert.match(result, /the first \(direct\) kernels [\d,]+ records×models\/s, [\d.]+ GFLOP\/s over the first 20 records/);
   const diff = Number(await page.locator('#webgpu-result').getAttribute('data-max-abs-diff'));
   assert.ok(diff < 1e-3, `largest |WebGPU - CPU| ${diff}`);
   await shot(page, 'webgpu-check', '.engine');

@@ -101,7 +101,7 @@ export function setupRun(store, engine, attacks, show) {
 
   async function onWebgpuCheck() {
     setError('webgpu-error', '');
-    $('webgpu-result').textContent = 'running the model on WebGPU and on tract…';
+    $('webgpu-result').textContent = 'running the models on WebGPU and on the CPU…';
     store.update({ busy: true });
     try {
       const r = await engine.call('webgpuCheck', [WEBGPU_CHECK_RECORDS]);
@@ -109,12 +109,14 @@ export function setupRun(store, engine, attacks, show) {
         $('webgpu-result').textContent = `WebGPU not used: ${r.reason}. The audit runs on the CPU.`;
         return;
       }
-      const rate = (/** @type {number} */ v) => Math.round(v).toLocaleString();
+      const rate = (/** @type {number} */ v) =>
+        `${Math.round(v).toLocaleString()} records×models/s, ${((v * r.flopsPerRecord) / 1e9).toFixed(2)} GFLOP/s`;
       $('webgpu-result').textContent =
         `WebGPU adapter: ${r.adapter}${r.software ? ' (a software adapter on the CPU)' : ''}. ` +
-        `${r.models} model${r.models > 1 ? 's' : ''} × ${r.records} records in the dispatches ${r.kernels}: WebGPU ${r.gpuSeconds.toFixed(2)} s (${rate(r.gpuRate)} records×models/s, all models per dispatch), ` +
-        `${r.cpuEngine} ${r.cpuSeconds.toFixed(2)} s (${rate(r.cpuRate)} records×models/s); ` +
-        `largest difference between their outputs ${r.maxAbsDiff.toExponential(2)}.`;
+        `${r.models} model${r.models > 1 ? 's' : ''} × ${r.records} records in the dispatches ${r.kernels}: WebGPU ${r.gpuSeconds.toFixed(2)} s (${rate(r.gpuRate)}, all models per dispatch), ` +
+        `${r.cpuEngine} ${r.cpuSeconds.toFixed(2)} s (${rate(r.cpuRate)}); ` +
+        `the first (direct) kernels ${rate(r.directRate)} over the first ${r.directRecords} records; ` +
+        `largest difference between the WebGPU and CPU outputs ${r.maxAbsDiff.toExponential(2)}.`;
       $('webgpu-result').dataset.maxAbsDiff = String(r.maxAbsDiff);
     } catch (e) {
       $('webgpu-result').textContent = '';
