@@ -62,8 +62,8 @@ pub enum KernelSet {
     Tiled,
     /// Convolutions staged as in [`KernelSet::Staged`], dense layers register-tiled as in
     /// [`KernelSet::Tiled`]: each the faster kind on a hardware GPU (`cargo bench --bench
-    /// backends` on an H200: the staged convolutional network 1.28× the tiled one, the staged
-    /// dense network 0.63×).
+    /// backends` on an H200: the staged convolutional network 1.45× the tiled one, the staged
+    /// dense network 0.62×).
     StagedConvolutions,
     /// Dense layers and convolutions as products whose operands are staged through
     /// workgroup memory, 16 values of k at a time (64 × 32 outputs per workgroup, 4 × 8 per
@@ -296,7 +296,7 @@ impl Gpu {
 
     /// The kernels that run products fastest on this adapter, as measured: on a software
     /// adapter the register-tiled ones (lavapipe runs workgroup barriers slowly: the staged
-    /// convolutional network ran 0.66× the tiled one), on a hardware GPU staged convolutions
+    /// convolutional network ran 0.81× the tiled one), on a hardware GPU staged convolutions
     /// and register-tiled dense layers (see [`KernelSet::StagedConvolutions`]).
     pub fn preferred_kernels(&self) -> KernelSet {
         match self.software {
@@ -365,9 +365,9 @@ impl Gpu {
 
     /// The records per batch that run fastest, as far as measured: at most [`Gpu::max_batch`],
     /// and few enough that one layer's activations over all `models` stay within
-    /// [`ACTIVATION_BUDGET`]. On an H200 the Fashion-MNIST set ran 1.40 M records×models/s in
-    /// batches of 256 and 0.90 M in batches of 1,258 (the buffer limit); the SUPPORT2 set,
-    /// whose activations are 49 times narrower, was fastest at 2,048.
+    /// [`ACTIVATION_BUDGET`]. On an H200 the Fashion-MNIST set ran 1.56 M records×models/s in
+    /// batches of 314 (this rule's), 1.49 M in 256 and 1.03 M in 1,258 (the buffer limit); the
+    /// SUPPORT2 set, whose activations are 49 times narrower, was fastest at 2,048.
     pub fn preferred_batch(&self, plan: &Plan, models: usize) -> usize {
         let per_record = (plan.widest().max(1) * models.max(1) * 4) as u64;
         self.max_batch(plan, models)
