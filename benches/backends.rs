@@ -222,6 +222,19 @@ fn main() {
     }
     println!("staged / tiled: {:.2}×", staged_rate / tiled_rate);
     let preferred_rate = work / preferred_seconds;
+    // Per dispatch, every set over the engine's batch (the direct set over fewer records on
+    // a software adapter, where it is slow).
+    let mut timed = vec![KernelSet::Tiled, KernelSet::Staged, KernelSet::Direct];
+    if !timed.contains(&preferred) {
+        timed.insert(0, preferred);
+    }
+    for kernels in timed {
+        let records = match (kernels, gpu.is_software()) {
+            (KernelSet::Direct, true) => direct_records.min(engine_batch).min(n),
+            _ => engine_batch.min(n),
+        };
+        print_dispatch_times(gpu, &plans, kernels, values, records);
+    }
     println!(
         "this adapter's kernels ({preferred:?}, what an audit runs): {:.2}× tract on {threads} thread(s), {:.2} GFLOP/s",
         preferred_rate / (work / tract_seconds),
@@ -235,6 +248,39 @@ fn main() {
             100.0 * preferred_rate * flops / 1e9 / peak
         ),
         Err(e) => println!("the FMA-rate probe failed: {e}"),
+    }
+}
+
+/// Each dispatch's GPU time (timestamp queries) for `kernels` over one batch of `records`.
+fn print_dispatch_times(
+    gpu: &mialab::gpu::Gpu,
+    plans: &[&Plan],
+    kernels: KernelSet,
+    values: &[f32],
+    records: usize,
+) {
+    let set = gpu
+        .upload_set_with(plans, kernels)
+        .expect("one architecture");
+    match gpu.time_dispatches(&set, values, records) {
+        Ok(Some(times)) => {
+            let total: f64 = times.iter().map(|t| t.seconds).sum();
+            println!(
+                "{kernels:?} dispatches over one batch of {records} records (GPU timestamps), {:.3} ms in all:",
+                total * 1e3
+            );
+            for t in times {
+                println!(
+                    "  {:<36} {:>8.3} ms {:>5.1}% {:>9.1} GFLOP/s",
+                    t.name,
+                    t.seconds * 1e3,
+                    100.0 * t.seconds / total.max(f64::MIN_POSITIVE),
+                    t.flops / t.seconds.max(f64::MIN_POSITIVE) / 1e9
+                );
+            }
+        }
+        Ok(None) => println!("this adapter has no timestamp queries: no per-dispatch times"),
+        Err(e) => println!("timing the dispatches failed: {e}"),
     }
 }
 

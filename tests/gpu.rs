@@ -1043,3 +1043,31 @@ mod training {
         assert_ne!(together[0].0.params, together[1].0.params);
     }
 }
+
+#[test]
+fn dispatch_times_name_every_dispatch_and_count_its_products() {
+    use mialab::gpu::KernelSet;
+    let Some(gpu) = gpu() else { return };
+    let plans: Vec<mialab::gpu::Plan> = (0..2)
+        .map(|m| multi_tile_plan(10 * m, PoolKind::Max))
+        .collect();
+    let refs: Vec<&mialab::gpu::Plan> = plans.iter().collect();
+    let n = 9;
+    let input = values(n * plans[0].input_len, 7, 1.0);
+    let set = gpu.upload_set_with(&refs, KernelSet::Tiled).unwrap();
+    let Some(times) = gpu.time_dispatches(&set, &input, n).unwrap() else {
+        eprintln!("this adapter has no timestamp queries");
+        return;
+    };
+    let names: Vec<&str> = times.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names.join(", "), set.describe_dispatches());
+    let products: Vec<usize> = plans[0]
+        .layers
+        .iter()
+        .filter(|l| matches!(l, Layer::Dense { .. } | Layer::Conv2d { .. }))
+        .map(|l| l.flops() * n * 2)
+        .collect();
+    let counted: Vec<usize> = times.iter().map(|t| t.flops as usize).collect();
+    assert_eq!(counted, products);
+    assert!(times.iter().all(|t| t.seconds >= 0.0 && t.seconds < 60.0));
+}

@@ -99,6 +99,10 @@ pub struct Gpu {
     loop_limit: Option<usize>,
     /// Errors the device reported outside an error scope.
     uncaptured: Arc<Mutex<Vec<String>>>,
+    /// Nanoseconds per timestamp tick, where the device can time its dispatches (natively,
+    /// on adapters with timestamp queries; see [`Gpu::time_dispatches`]).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    timestamp_period: Option<f32>,
 }
 
 /// The process's GPU, opened on first use; the error says why there is none. (In the
@@ -166,10 +170,16 @@ impl Gpu {
                 info.name
             )));
         }
+        let timestamps = cfg!(not(target_arch = "wasm32"))
+            && adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("mialab"),
                 required_limits: limits_for(&adapter.limits()),
+                required_features: match timestamps {
+                    true => wgpu::Features::TIMESTAMP_QUERY,
+                    false => wgpu::Features::empty(),
+                },
                 ..Default::default()
             })
             .await
@@ -196,7 +206,6 @@ impl Gpu {
         );
         let gpu = Gpu {
             device,
-            queue,
             layout,
             pipelines,
             adapter: if info.name.is_empty() {
@@ -210,6 +219,8 @@ impl Gpu {
                 .contains("llvmpipe")
                 .then_some(LLVMPIPE_LOOP_LIMIT),
             uncaptured,
+            timestamp_period: timestamps.then(|| queue.get_timestamp_period()),
+            queue,
         };
         gpu.check("compiling the kernels")?;
         Ok(gpu)
@@ -443,7 +454,7 @@ impl Gpu {
             let records = &input[start * plan.input_len..(start + count) * plan.input_len];
             let batch_labels = labels.map(|l| &l[start..start + count]);
             let out = self
-                .run_batch(model, &scratch, records, count, batch_labels)
+                .run_batch(model, &scratch, records, count, batch_labels, None)
                 .await?;
             for (m, rows) in out.chunks(count * width).enumerate() {
                 per_model[m].extend_from_slice(rows);
@@ -459,6 +470,7 @@ impl Gpu {
         input: &[f32],
         n: usize,
         labels: Option<&[u32]>,
+        timer: Option<&DispatchTimer>,
     ) -> Result<Vec<f32>, GpuError> {
         let plan = &model.plan;
         if n == 0 {
@@ -495,8 +507,20 @@ impl Gpu {
                 kernel,
                 [from, to, &model.constants[step.layer], &params],
                 groups,
+                timer.map(|t| (&t.queries, i as u32)),
             );
             params_buffers.push(params);
+        }
+        if let Some(timer) = timer {
+            let count = 2 * model.steps.len() as u32;
+            encoder.resolve_query_set(&timer.queries, 0..count, &timer.resolved, 0);
+            encoder.copy_buffer_to_buffer(
+                &timer.resolved,
+                0,
+                &timer.staging,
+                0,
+                u64::from(count) * 8,
+            );
         }
         let last = &ping_pong[(model.steps.len() + 1) % 2];
         let Some(labels) = labels else {
@@ -543,6 +567,7 @@ impl Gpu {
             6,
             [from, to, &labels, &params],
             flat_groups(rows as u32),
+            None,
         );
         [labels, params]
     }
@@ -553,11 +578,16 @@ impl Gpu {
         kernel: usize,
         buffers: [&wgpu::Buffer; 4],
         [x, y, z]: [u32; 3],
+        timed: Option<(&wgpu::QuerySet, u32)>,
     ) {
         let bind_group = pipelines::bind(&self.device, &self.layout, KERNELS[kernel], buffers);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some(KERNELS[kernel]),
-            timestamp_writes: None,
+            timestamp_writes: timed.map(|(query_set, i)| wgpu::ComputePassTimestampWrites {
+                query_set,
+                beginning_of_pass_write_index: Some(2 * i),
+                end_of_pass_write_index: Some(2 * i + 1),
+            }),
         });
         pass.set_pipeline(&self.pipelines[kernel]);
         pass.set_bind_group(0, &bind_group, &[]);
@@ -574,6 +604,16 @@ impl Gpu {
         let bytes = (values * 4) as u64;
         encoder.copy_buffer_to_buffer(buffer, 0, staging, 0, bytes);
         self.queue.submit([encoder.finish()]);
+        self.mapped(staging, bytes).await
+    }
+
+    /// The first `bytes` of `staging` as values of `T`, once the work submitted before is
+    /// done.
+    async fn mapped<T: bytemuck::Pod>(
+        &self,
+        staging: &wgpu::Buffer,
+        bytes: u64,
+    ) -> Result<Vec<T>, GpuError> {
         let slice = staging.slice(..bytes);
         let (sender, receiver) = futures_channel::oneshot::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -592,10 +632,75 @@ impl Gpu {
         let view = slice
             .get_mapped_range()
             .map_err(|e| GpuError::Execution(e.to_string()))?;
-        let out = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
+        let out = bytemuck::pod_collect_to_vec::<u8, T>(&view);
         drop(view);
         staging.unmap();
         Ok(out)
+    }
+
+    /// Each dispatch's time on the GPU over one batch of the first `n` records of `input`,
+    /// from timestamps written at the start and end of its compute pass, in order; `None`
+    /// where the device has no timestamp queries (the browser, some adapters).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn time_dispatches(
+        &self,
+        model: &GpuModel,
+        input: &[f32],
+        n: usize,
+    ) -> Result<Option<Vec<DispatchTime>>, GpuError> {
+        use wgpu::BufferUsages as U;
+        let Some(period) = self.timestamp_period else {
+            return Ok(None);
+        };
+        let plan = &model.plan;
+        if n == 0 || model.steps.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let count = 2 * model.steps.len() as u32;
+        let timer = DispatchTimer {
+            queries: self.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("dispatch times"),
+                ty: wgpu::QueryType::Timestamp,
+                count,
+            }),
+            resolved: buffers::with_capacity(
+                &self.device,
+                "dispatch times",
+                2 * count as usize,
+                U::QUERY_RESOLVE | U::COPY_SRC,
+            ),
+            staging: buffers::with_capacity(
+                &self.device,
+                "dispatch times read-back",
+                2 * count as usize,
+                U::MAP_READ | U::COPY_DST,
+            ),
+        };
+        let scratch = Scratch::new(
+            &self.device,
+            n,
+            plan.input_len,
+            plan.widest(),
+            model.models,
+            plan.output_len(),
+        );
+        let records = &input[..n * plan.input_len];
+        pollster::block_on(self.run_batch(model, &scratch, records, n, None, Some(&timer)))?;
+        let ticks: Vec<u64> =
+            pollster::block_on(self.mapped(&timer.staging, u64::from(count) * 8))?;
+        Ok(Some(
+            model
+                .steps
+                .iter()
+                .zip(model.dispatch_names())
+                .zip(ticks.chunks_exact(2))
+                .map(|((step, name), t)| DispatchTime {
+                    name,
+                    seconds: t[1].saturating_sub(t[0]) as f64 * f64::from(period) * 1e-9,
+                    flops: (plan.layers[step.layer].flops() * n * model.models) as f64,
+                })
+                .collect(),
+        ))
     }
 
     /// One layer alone over `n` records (for the kernels' tests against their twins).
@@ -637,6 +742,25 @@ impl Gpu {
     }
 }
 
+/// The timestamp queries of one timed batch, and the buffers they are read back through
+/// (made only natively, by [`Gpu::time_dispatches`]).
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+struct DispatchTimer {
+    queries: wgpu::QuerySet,
+    resolved: OwnedBuffer,
+    staging: OwnedBuffer,
+}
+
+/// One dispatch's time on the GPU ([`Gpu::time_dispatches`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DispatchTime {
+    /// The layers it computes, joined by `+` ("conv2d+activation+max_pool").
+    pub name: String,
+    pub seconds: f64,
+    /// The products' floating-point operations it did (a multiply-add is two).
+    pub flops: f64,
+}
+
 /// A plan with its constants on the device: one model, or several of one architecture.
 pub struct GpuModel {
     plan: Plan,
@@ -666,6 +790,11 @@ impl GpuModel {
     /// Its dispatches in order, the layers a tiled product takes along joined by `+`
     /// ("conv2d+activation+max_pool, dense").
     pub fn describe_dispatches(&self) -> String {
+        self.dispatch_names().join(", ")
+    }
+
+    /// Each dispatch's layers joined by `+`, in order.
+    pub fn dispatch_names(&self) -> Vec<String> {
         self.steps
             .iter()
             .map(|step| {
@@ -676,8 +805,7 @@ impl GpuModel {
                     .collect::<Vec<_>>()
                     .join("+")
             })
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect()
     }
 }
 

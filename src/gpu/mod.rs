@@ -18,7 +18,7 @@ pub mod training;
 pub mod twin;
 
 #[cfg(feature = "gpu")]
-pub use device::{Gpu, GpuError, GpuModel, KernelSet};
+pub use device::{DispatchTime, Gpu, GpuError, GpuModel, KernelSet};
 pub use lower::{
     DropoutSite, LayerOrigin, LoweringError, TrainableGraph, lower, lower_for_training,
 };

@@ -183,6 +183,22 @@ impl Layer {
     }
 
     /// The kernel's name, for messages and benchmarks.
+    /// Floating-point operations per record, a multiply-add counted as two; only the
+    /// products are counted.
+    pub fn flops(&self) -> usize {
+        match self {
+            Layer::Dense {
+                inputs, outputs, ..
+            } => 2 * inputs * outputs,
+            Layer::Conv2d {
+                window,
+                channels_out,
+                ..
+            } => 2 * channels_out * window.out_h * window.out_w * window.patch_len(),
+            _ => 0,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Layer::Dense { .. } => "dense",
@@ -245,20 +261,7 @@ impl Plan {
     /// Floating-point operations one record costs (a multiply-add counts two; activations,
     /// pooling and softmax, a few per value, are left out): what benchmarks divide by time.
     pub fn flops_per_record(&self) -> usize {
-        self.layers
-            .iter()
-            .map(|layer| match layer {
-                Layer::Dense {
-                    inputs, outputs, ..
-                } => 2 * inputs * outputs,
-                Layer::Conv2d {
-                    window,
-                    channels_out,
-                    ..
-                } => 2 * channels_out * window.out_h * window.out_w * window.patch_len(),
-                _ => 0,
-            })
-            .sum()
+        self.layers.iter().map(Layer::flops).sum()
     }
 
     /// Operators in order, for the report ("dense, activation, dense").
