@@ -468,6 +468,24 @@ fn block_from_bias(at: u32, first: u32, count: u32) -> Block {
         vec4<f32>(v[4]), vec4<f32>(v[5]), vec4<f32>(v[6]), vec4<f32>(v[7]));
 }
 
+// Stages columns [col0, col0 + 32) of the k slice [k0, k0 + 16) of a weight operand of
+// `columns` columns and `depth` values of k, whose value (k, column) is at
+// consts[at + column * column_stride + k * k_stride]; consecutive invocations read
+// consecutive columns of one k. Past the edges it stages zeros.
+fn stage_columns(
+    l: u32, k0: u32, col0: u32, columns: u32, depth: u32,
+    at: u32, column_stride: u32, k_stride: u32,
+) {
+    for (var t = 0u; t < 8u; t = t + 1u) {
+        let e = l + 64u * t;
+        let column = col0 + e % 32u;
+        let k = k0 + e / 32u;
+        var v = 0.0;
+        if (column < columns && k < depth) { v = consts[at + column * column_stride + k * k_stride]; }
+        staged_columns[(e / 32u) * 8u + (e % 32u) / 4u][e % 4u] = v;
+    }
+}
+
 // x: groups of 64 records, y: groups of 32 outputs, z: the model.
 @compute @workgroup_size(64)
 fn dense_staged(
@@ -495,15 +513,7 @@ fn dense_staged(
             if (r < n && k < inputs) { v = src[input_row(model * n + r) * inputs + k]; }
             staged_rows[(e % 16u) * 16u + (e / 16u) / 4u][(e / 16u) % 4u] = v;
         }
-        // Columns: consecutive invocations read consecutive outputs of one k.
-        for (var t = 0u; t < 8u; t = t + 1u) {
-            let e = l + 64u * t;
-            let o = col0 + e % 32u;
-            let k = k0 + e / 32u;
-            var v = 0.0;
-            if (o < outputs && k < inputs) { v = consts[cb + k * outputs + o]; }
-            staged_columns[(e / 32u) * 8u + (e % 32u) / 4u][e % 4u] = v;
-        }
+        stage_columns(l, k0, col0, outputs, inputs, cb, 1u, outputs);
         workgroupBarrier();
         block = multiply_staged(block, rg, cg);
     }
@@ -585,14 +595,7 @@ fn conv2d_staged(
                 }
             }
         }
-        for (var t = 0u; t < 8u; t = t + 1u) {
-            let e = l + 64u * t;
-            let co = col0 + e % 32u;
-            let k = k0 + e / 32u;
-            var v = 0.0;
-            if (co < c_out && k < patch_len) { v = consts[cb + co * patch_len + k]; }
-            staged_columns[(e / 32u) * 8u + (e % 32u) / 4u][e % 4u] = v;
-        }
+        stage_columns(l, k0, col0, c_out, patch_len, cb, patch_len, 1u);
         workgroupBarrier();
         block = multiply_staged(block, rg, cg);
     }
