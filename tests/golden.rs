@@ -1,7 +1,8 @@
 //! Reports recorded by `tests/golden/make_golden.sh` must come out byte for byte the same,
 //! so that a refactoring cannot change a number unnoticed. They were recorded before the
 //! engine-seam refactoring and again when the operating points and the encoding attack were
-//! redefined (issue 17; the commit that re-recorded them lists every difference).
+//! redefined (issue 17; the commit that re-recorded them lists every difference), and when a
+//! bootstrap resample's AUC became an exact integer count (interval ends moved by ≤ 2e-15).
 //!
 //! The routes through stored signals files do no float32 inference, so they hold on every
 //! machine. The routes through the models run tract, whose kernels depend on the CPU's

@@ -75,8 +75,7 @@ pub fn attack_signals(
         _ => None,
     };
 
-    let mut results = Vec::with_capacity(attacks.len());
-    let mut scores_by_attack = Vec::with_capacity(attacks.len());
+    let mut scored_attacks = Vec::with_capacity(attacks.len());
     for (done, attack) in attacks.iter().enumerate() {
         let info = attack.info();
         let is_blocked = blocked(info, signals);
@@ -100,9 +99,31 @@ pub fn attack_signals(
                 .map(|p| smallest_class(p.labels, input.records.labels.as_slice())),
             seed: config.seed,
         };
+        scored_attacks.push((info, scored, calibration));
+        progress.update(Progress {
+            step: "attacks",
+            done: done + 1,
+            total: attacks.len(),
+        });
+    }
+    progress.update(Progress {
+        step: "the AUCs' bootstrap intervals",
+        done: 0,
+        total: 1,
+    });
+    let score_lists: Vec<&[Option<f64>]> = scored_attacks
+        .iter()
+        .map(|(_, scored, _)| scored.scores.as_slice())
+        .collect();
+    let intervals = auc_intervals(&score_lists, input.records, &config.metrics, config.seed)?;
+
+    let mut results = Vec::with_capacity(attacks.len());
+    let mut scores_by_attack = Vec::with_capacity(attacks.len());
+    for ((info, scored, calibration), auc_interval) in scored_attacks.into_iter().zip(intervals) {
         let mut result = measure(
             info,
             &scored.scores,
+            auc_interval,
             &calibration,
             input.records,
             &config.metrics,
@@ -112,11 +133,6 @@ pub fn attack_signals(
         result.warning = scored.warning;
         results.push(result);
         scores_by_attack.push((info.id.to_string(), scored.scores));
-        progress.update(Progress {
-            step: "attacks",
-            done: done + 1,
-            total: attacks.len(),
-        });
     }
 
     let shape = &signals.record_shape;
@@ -249,10 +265,69 @@ fn settings(config: &AuditConfig, signals: &AuditSignals) -> Settings {
     }
 }
 
+/// The bootstrap interval of each attack's AUC (`None` where it has no ROC: nothing scored,
+/// membership unknown, one class only, a NaN score; [`measure`] says why). Attacks that
+/// scored the same records share their resamples' draws.
+fn auc_intervals(
+    score_lists: &[&[Option<f64>]],
+    records: &Records,
+    config: &MetricsConfig,
+    seed: u64,
+) -> crate::Result<Vec<Option<(f64, f64)>>> {
+    let mut intervals = vec![None; score_lists.len()];
+    let Some(membership) = records.membership.as_deref() else {
+        return Ok(intervals);
+    };
+    let scored_mask =
+        |scores: &[Option<f64>]| -> Vec<bool> { scores.iter().map(Option::is_some).collect() };
+    let mut pending: Vec<usize> = (0..score_lists.len()).collect();
+    while let Some(&first) = pending.first() {
+        let mask = scored_mask(score_lists[first]);
+        let (same, rest): (Vec<usize>, Vec<usize>) = pending
+            .iter()
+            .partition(|&&a| scored_mask(score_lists[a]) == mask);
+        pending = rest;
+        let members: Vec<bool> = membership
+            .iter()
+            .zip(&mask)
+            .filter(|(_, scored)| **scored)
+            .map(|(m, _)| *m)
+            .collect();
+        let has_both = members.iter().any(|&m| m) && members.iter().any(|&m| !m);
+        let sets: Vec<(usize, Vec<f64>)> = same
+            .into_iter()
+            .map(|a| {
+                (
+                    a,
+                    score_lists[a]
+                        .iter()
+                        .flatten()
+                        .copied()
+                        .collect::<Vec<f64>>(),
+                )
+            })
+            .filter(|(_, scores)| has_both && !scores.iter().any(|s| s.is_nan()))
+            .collect();
+        let views: Vec<&[f64]> = sets.iter().map(|(_, s)| s.as_slice()).collect();
+        let measured = metrics::auc_bootstrap_intervals(
+            &views,
+            &members,
+            config.bootstrap_resamples,
+            config.alpha,
+            seed,
+        )?;
+        for ((attack, _), interval) in sets.iter().zip(measured) {
+            intervals[*attack] = Some(interval);
+        }
+    }
+    Ok(intervals)
+}
+
 /// The metrics of one attack's scores, when membership is known.
 fn measure(
     info: &'static attack::AttackInfo,
     all_scores: &[Option<f64>],
+    auc_interval: Option<(f64, f64)>,
     calibration: &Calibrating,
     records: &Records,
     config: &MetricsConfig,
@@ -297,13 +372,16 @@ fn measure(
         }
         Err(e) => return Err(e.into()),
     };
-    let auc_interval = metrics::auc_bootstrap_interval(
-        scores,
-        members,
-        config.bootstrap_resamples,
-        config.alpha,
-        seed,
-    )?;
+    let auc_interval = match auc_interval {
+        Some(interval) => interval,
+        None => metrics::auc_bootstrap_interval(
+            scores,
+            members,
+            config.bootstrap_resamples,
+            config.alpha,
+            seed,
+        )?,
+    };
     let plotted = roc.plotted(ROC_POINTS);
     result.metrics = Some(RocMetrics {
         auc: roc.auc(),

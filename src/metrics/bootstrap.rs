@@ -1,4 +1,10 @@
-//! Seeded, stratified bootstrap confidence interval for the AUC.
+//! Seeded, stratified bootstrap confidence intervals for the AUC.
+//!
+//! An audit measures many attacks over the same records, so a resample is drawn once and
+//! every attack's AUC is read off it: the draws (the costly part: a random number per
+//! record and resample) are shared, and each attack only walks its records in score order
+//! adding up how often the resample drew each one. Every attack's interval is the one it
+//! would get alone, bit for bit.
 
 use super::{MetricsError, check_inputs, check_open_unit};
 use rand::rngs::ChaCha8Rng;
@@ -19,7 +25,22 @@ pub fn auc_bootstrap_interval(
     alpha: f64,
     seed: u64,
 ) -> Result<(f64, f64), MetricsError> {
-    check_inputs(scores, members)?;
+    let intervals = auc_bootstrap_intervals(&[scores], members, resamples, alpha, seed)?;
+    Ok(intervals[0])
+}
+
+/// [`auc_bootstrap_interval`] of several score sets over the same records (one per attack),
+/// each the same as alone, drawing every resample once for all of them.
+pub fn auc_bootstrap_intervals(
+    score_sets: &[&[f64]],
+    members: &[bool],
+    resamples: usize,
+    alpha: f64,
+    seed: u64,
+) -> Result<Vec<(f64, f64)>, MetricsError> {
+    for scores in score_sets {
+        check_inputs(scores, members)?;
+    }
     check_open_unit("the confidence level alpha", alpha)?;
     if resamples < MIN_RESAMPLES {
         return Err(MetricsError::TooFewResamples {
@@ -27,88 +48,142 @@ pub fn auc_bootstrap_interval(
             got: resamples,
         });
     }
-    let groups = TieGroups::of(scores);
-    let group_of = |want: bool| -> Vec<u32> {
-        scores
-            .iter()
-            .zip(members)
-            .filter(|(_, m)| **m == want)
-            .map(|(s, _)| groups.of_score(*s) as u32)
-            .collect()
-    };
-    let (pos, neg) = (group_of(true), group_of(false));
+    if score_sets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let draws = Draws::new(members);
+    let walks: Vec<ScoreWalk> = score_sets
+        .iter()
+        .map(|scores| ScoreWalk::new(scores, members))
+        .collect();
     let streams: Vec<u64> = (0..resamples as u64).collect();
-    let mut aucs = crate::parallel::map_ordered(&streams, |&stream| {
+    let per_resample = crate::parallel::map_ordered(&streams, |&stream| {
+        let counts = draws.resample(seed, stream);
+        walks
+            .iter()
+            .map(|walk| walk.auc(&counts))
+            .collect::<Vec<f64>>()
+    });
+    Ok((0..score_sets.len())
+        .map(|set| {
+            let mut aucs: Vec<f64> = per_resample.iter().map(|aucs| aucs[set]).collect();
+            aucs.sort_by(f64::total_cmp);
+            (
+                quantile_sorted(&aucs, alpha / 2.0),
+                quantile_sorted(&aucs, 1.0 - alpha / 2.0),
+            )
+        })
+        .collect())
+}
+
+/// Which records a resample draws from: the members' and the non-members' positions.
+struct Draws {
+    members: Vec<u32>,
+    non_members: Vec<u32>,
+}
+
+impl Draws {
+    fn new(members: &[bool]) -> Draws {
+        let positions = |want: bool| -> Vec<u32> {
+            (0..members.len() as u32)
+                .filter(|&i| members[i as usize] == want)
+                .collect()
+        };
+        Draws {
+            members: positions(true),
+            non_members: positions(false),
+        }
+    }
+
+    /// How many times resample `stream` of `seed` draws each record: as many members as
+    /// there are, then as many non-members.
+    fn resample(&self, seed: u64, stream: u64) -> Vec<u32> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(stream);
-        // Members' and non-members' draws of each group side by side, as 32-bit counts: one
-        // cache line holds both, and a million groups fit in a last-level cache.
-        let mut drawn = vec![[0u32; 2]; groups.len()];
-        for _ in 0..pos.len() {
-            drawn[pos[draw(&mut rng, pos.len())] as usize][0] += 1;
-        }
-        for _ in 0..neg.len() {
-            drawn[neg[draw(&mut rng, neg.len())] as usize][1] += 1;
-        }
-        trapezoid_auc(&drawn, pos.len(), neg.len())
-    });
-    aucs.sort_by(f64::total_cmp);
-    Ok((
-        quantile_sorted(&aucs, alpha / 2.0),
-        quantile_sorted(&aucs, 1.0 - alpha / 2.0),
-    ))
-}
-
-/// The distinct scores of a record set, highest first, with scores that compare equal
-/// (`0.0 == -0.0`) in one group, as [`super::Roc`] groups ties: a resample holds copies of
-/// these scores, so its ROC is a walk over these groups with the resample's counts.
-struct TieGroups {
-    /// The first score of each group, in `total_cmp` order, descending.
-    leaders: Vec<f64>,
-}
-
-impl TieGroups {
-    fn of(scores: &[f64]) -> TieGroups {
-        let mut sorted = scores.to_vec();
-        sorted.sort_by(|a, b| b.total_cmp(a));
-        let mut leaders: Vec<f64> = Vec::new();
-        for s in sorted {
-            if leaders.last() != Some(&s) {
-                leaders.push(s);
+        let mut counts = vec![0u32; self.members.len() + self.non_members.len()];
+        for side in [&self.members, &self.non_members] {
+            for _ in 0..side.len() {
+                counts[side[draw(&mut rng, side.len())] as usize] += 1;
             }
         }
-        TieGroups { leaders }
-    }
-
-    fn len(&self) -> usize {
-        self.leaders.len()
-    }
-
-    /// The group of a score that is one of the set's.
-    fn of_score(&self, score: f64) -> usize {
-        self.leaders
-            .partition_point(|leader| leader.total_cmp(&score).is_gt() && *leader != score)
+        counts
     }
 }
 
-/// The trapezoid AUC of a resample from how many members and non-members it drew in each
-/// tie group: the same points, in the same order, with the same arithmetic as
-/// [`super::Roc::auc`] on the resampled scores, without sorting them again.
-fn trapezoid_auc(drawn: &[[u32; 2]], n_pos: usize, n_neg: usize) -> f64 {
-    let (mut tp, mut fp) = (0usize, 0usize);
-    let (mut last_fpr, mut last_tpr) = (0.0, 0.0);
-    let mut area = -0.0;
-    for &[p, n] in drawn {
-        if p + n == 0 {
-            continue;
+/// One score set's records in descending score order, cut into tie groups (scores that
+/// compare equal, `0.0 == -0.0` included, as [`super::Roc`] groups ties): a resample holds
+/// copies of these records, so its ROC is a walk over these groups with the resample's
+/// counts, without sorting again.
+struct ScoreWalk {
+    /// Record positions in score order, each shifted left by one with its membership in
+    /// the lowest bit.
+    records: Vec<u32>,
+    /// Where each tie group ends in `records`.
+    group_ends: Vec<u32>,
+    members: usize,
+    non_members: usize,
+}
+
+impl ScoreWalk {
+    fn new(scores: &[f64], members: &[bool]) -> ScoreWalk {
+        let mut order: Vec<u32> = (0..scores.len() as u32).collect();
+        order.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]));
+        let mut group_ends = Vec::new();
+        for (k, pair) in order.windows(2).enumerate() {
+            if scores[pair[0] as usize] != scores[pair[1] as usize] {
+                group_ends.push(k as u32 + 1);
+            }
         }
-        tp += p as usize;
-        fp += n as usize;
-        let (fpr, tpr) = (fp as f64 / n_neg as f64, tp as f64 / n_pos as f64);
-        area += (fpr - last_fpr) * (tpr + last_tpr) / 2.0;
-        (last_fpr, last_tpr) = (fpr, tpr);
+        if !order.is_empty() {
+            group_ends.push(order.len() as u32);
+        }
+        let n_members = members.iter().filter(|&&m| m).count();
+        ScoreWalk {
+            records: order
+                .iter()
+                .map(|&i| (i << 1) | u32::from(members[i as usize]))
+                .collect(),
+            group_ends,
+            members: n_members,
+            non_members: members.len() - n_members,
+        }
     }
-    area
+
+    /// The AUC of the resample that drew record `i` `counts[i]` times, as the Mann-Whitney
+    /// statistic (ties counted ½) in integers: twice the sum, over the non-members drawn, of
+    /// the members drawn above them plus half those tied with them, divided by twice the
+    /// number of (member, non-member) pairs. This is the trapezoid area of the resample's ROC,
+    /// computed exactly and rounded once.
+    fn auc(&self, counts: &[u32]) -> f64 {
+        let (mut above, mut twice_pairs_below) = (0u64, 0u64);
+        let entry_count = |entry: u32| -> (u64, u64) {
+            let count = u64::from(counts[(entry >> 1) as usize]);
+            let member = 0u64.wrapping_sub(u64::from(entry & 1));
+            (count & member, count & !member)
+        };
+        if self.group_ends.len() == self.records.len() {
+            // No ties: every group is one record.
+            for &entry in &self.records {
+                let (p, n) = entry_count(entry);
+                twice_pairs_below += n * 2 * above;
+                above += p;
+            }
+        } else {
+            let mut start = 0;
+            for &end in &self.group_ends {
+                let (mut p, mut n) = (0u64, 0u64);
+                for &entry in &self.records[start..end as usize] {
+                    let (dp, dn) = entry_count(entry);
+                    p += dp;
+                    n += dn;
+                }
+                start = end as usize;
+                twice_pairs_below += n * (2 * above + p);
+                above += p;
+            }
+        }
+        twice_pairs_below as f64 / (2 * self.members as u64 * self.non_members as u64) as f64
+    }
 }
 
 /// Linear-interpolated quantile of sorted values (numpy's default rule).
@@ -130,7 +205,22 @@ mod tests {
     use crate::metrics::roc::auc;
     use proptest::prelude::*;
 
-    /// The interval by its definition: every resample's scores drawn, sorted into a ROC.
+    /// The Mann-Whitney statistic by its definition: every (member, non-member) pair, a
+    /// tie counted ½, in integers (twice the count) until the one division.
+    fn mann_whitney(members: &[f64], non_members: &[f64]) -> f64 {
+        let twice: u64 = members
+            .iter()
+            .flat_map(|m| {
+                non_members
+                    .iter()
+                    .map(move |n| u64::from(m > n) * 2 + u64::from(m == n))
+            })
+            .sum();
+        twice as f64 / (2 * members.len() * non_members.len()) as f64
+    }
+
+    /// The interval by its definition: every resample's scores drawn and compared pair by
+    /// pair (and checked against the trapezoids of their ROC).
     fn by_definition(
         scores: &[f64],
         members: &[bool],
@@ -157,7 +247,10 @@ mod tests {
                     .map(|_| pos[draw(&mut rng, pos.len())])
                     .collect();
                 sample.extend((0..neg.len()).map(|_| neg[draw(&mut rng, neg.len())]));
-                auc(&sample, &labels).unwrap()
+                let area = mann_whitney(&sample[..pos.len()], &sample[pos.len()..]);
+                let trapezoids = auc(&sample, &labels).unwrap();
+                assert!((area - trapezoids).abs() < 1e-12, "{area} {trapezoids}");
+                area
             })
             .collect();
         aucs.sort_by(f64::total_cmp);
@@ -185,6 +278,27 @@ mod tests {
             let slow = by_definition(&scores, &members, 200, 0.05, seed);
             prop_assert_eq!(fast.0.to_bits(), slow.0.to_bits());
             prop_assert_eq!(fast.1.to_bits(), slow.1.to_bits());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn score_sets_measured_together_get_their_intervals_alone(
+            sets in prop::collection::vec(prop::collection::vec(-4i32..5, 30), 1..5),
+            flip in any::<u64>(),
+            seed in 0u64..1000,
+        ) {
+            let members: Vec<bool> = (0..30).map(|i| i % 2 == 0 || (flip >> i) & 1 == 1).collect();
+            let sets: Vec<Vec<f64>> = sets.iter().map(|s| s.iter().map(|&v| f64::from(v)).collect()).collect();
+            let views: Vec<&[f64]> = sets.iter().map(Vec::as_slice).collect();
+            let together = auc_bootstrap_intervals(&views, &members, 200, 0.1, seed).unwrap();
+            for (scores, interval) in sets.iter().zip(&together) {
+                let alone = by_definition(scores, &members, 200, 0.1, seed);
+                prop_assert_eq!(interval.0.to_bits(), alone.0.to_bits());
+                prop_assert_eq!(interval.1.to_bits(), alone.1.to_bits());
+            }
         }
     }
 

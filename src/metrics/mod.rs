@@ -11,7 +11,7 @@ pub mod privacy;
 pub mod roc;
 pub mod threshold;
 
-pub use bootstrap::auc_bootstrap_interval;
+pub use bootstrap::{auc_bootstrap_interval, auc_bootstrap_intervals};
 pub use confusion::Confusion;
 pub use intervals::clopper_pearson;
 pub use privacy::{EpsilonBound, epsilon_lower_bound};
