@@ -164,10 +164,12 @@ fn make_perturbed(
         (0..params.queries)
             .map(|_| {
                 let mut noisy = records.features.as_standard_layout().into_owned();
-                let per_record = scale.len().max(1);
-                for (k, v) in noisy.iter_mut().enumerate() {
-                    let z: f64 = StandardNormal.sample(&mut rng);
-                    *v += (params.sigma * z) as f32 * scale[k % per_record];
+                let values = noisy.as_slice_mut().expect("standard layout");
+                for record in values.chunks_mut(scale.len().max(1)) {
+                    for (v, s) in record.iter_mut().zip(&scale) {
+                        let z: f64 = StandardNormal.sample(&mut rng);
+                        *v += (params.sigma * z) as f32 * s;
+                    }
                 }
                 noisy
             })
