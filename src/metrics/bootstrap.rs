@@ -57,11 +57,12 @@ pub fn auc_bootstrap_intervals(
         .map(|scores| ScoreWalk::new(scores, members))
         .collect();
     let streams: Vec<u64> = (0..resamples as u64).collect();
+    let twice_pairs = 2 * draws.members.len() as u64 * draws.non_members.len() as u64;
     let per_resample = crate::parallel::map_ordered(&streams, |&stream| {
         let counts = draws.resample(seed, stream);
         walks
             .iter()
-            .map(|walk| walk.auc(&counts))
+            .map(|walk| walk.auc(&counts, twice_pairs))
             .collect::<Vec<f64>>()
     });
     Ok((0..score_sets.len())
@@ -120,8 +121,6 @@ struct ScoreWalk {
     records: Vec<u32>,
     /// Where each tie group ends in `records`.
     group_ends: Vec<u32>,
-    members: usize,
-    non_members: usize,
 }
 
 impl ScoreWalk {
@@ -137,24 +136,21 @@ impl ScoreWalk {
         if !order.is_empty() {
             group_ends.push(order.len() as u32);
         }
-        let n_members = members.iter().filter(|&&m| m).count();
         ScoreWalk {
             records: order
                 .iter()
                 .map(|&i| (i << 1) | u32::from(members[i as usize]))
                 .collect(),
             group_ends,
-            members: n_members,
-            non_members: members.len() - n_members,
         }
     }
 
     /// The AUC of the resample that drew record `i` `counts[i]` times, as the Mann-Whitney
     /// statistic (ties counted ½) in integers: twice the sum, over the non-members drawn, of
-    /// the members drawn above them plus half those tied with them, divided by twice the
-    /// number of (member, non-member) pairs. This is the trapezoid area of the resample's ROC,
-    /// computed exactly and rounded once.
-    fn auc(&self, counts: &[u32]) -> f64 {
+    /// the members drawn above them plus half those tied with them, divided by
+    /// `twice_pairs`, twice the number of (member, non-member) pairs. This is the trapezoid
+    /// area of the resample's ROC, computed exactly and rounded once.
+    fn auc(&self, counts: &[u32], twice_pairs: u64) -> f64 {
         let (mut above, mut twice_pairs_below) = (0u64, 0u64);
         let entry_count = |entry: u32| -> (u64, u64) {
             let count = u64::from(counts[(entry >> 1) as usize]);
@@ -182,7 +178,7 @@ impl ScoreWalk {
                 above += p;
             }
         }
-        twice_pairs_below as f64 / (2 * self.members as u64 * self.non_members as u64) as f64
+        twice_pairs_below as f64 / twice_pairs as f64
     }
 }
 
