@@ -285,3 +285,88 @@ fn the_runs_a_session_predicts_are_the_runs_its_audit_makes() {
         ]
     );
 }
+
+#[test]
+fn queries_made_ahead_are_taken_only_while_their_inputs_and_settings_hold() {
+    // The page makes the target-only queries while its model workers run the references.
+    let attacks = ["loss", "lira-online", "label-only", "code-poison"];
+    let mut ahead = support2_session();
+    assert!(
+        ahead
+            .pending_runs(&config(&attacks))
+            .unwrap()
+            .target_queries
+    );
+    assert!(
+        !ahead
+            .pending_runs(&config(&["loss", "lira-online"]))
+            .unwrap()
+            .target_queries
+    );
+    ahead
+        .prepare_queries(&config(&attacks), &mut NoProgress)
+        .unwrap();
+    let waiting = ahead.queries_ahead();
+    let names: Vec<&str> = waiting.iter().map(|c| c.part.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "label-only on the audit records",
+            "label-only on the population",
+            "encoded on the audit records",
+            "encoded on the population"
+        ]
+    );
+    let run = ahead.audit(&config(&attacks), &mut NoProgress).unwrap();
+    assert!(ahead.queries_ahead().is_empty());
+    assert!(
+        !ahead
+            .pending_runs(&config(&attacks))
+            .unwrap()
+            .target_queries
+    );
+    for made in &waiting {
+        assert!(
+            run.computed.contains(made),
+            "the audit took {} as made ahead (same time): {:?}",
+            made.part,
+            run.computed
+        );
+    }
+    let direct = support2_session()
+        .audit(&config(&attacks), &mut NoProgress)
+        .unwrap();
+    assert_eq!(run.outcome.report, direct.outcome.report);
+    assert_eq!(run.outcome.per_record, direct.outcome.per_record);
+    let mut said = parts(&run);
+    let mut made = parts(&direct);
+    said.sort();
+    made.sort();
+    assert_eq!(said, made, "the audit names the parts made ahead of it");
+
+    // Made under another seed: the audit makes its own.
+    let mut reseeded = config(&attacks);
+    reseeded.seed = 7;
+    let mut stale = support2_session();
+    stale.prepare_queries(&reseeded, &mut NoProgress).unwrap();
+    let run = stale.audit(&config(&attacks), &mut NoProgress).unwrap();
+    assert_eq!(run.outcome.report, direct.outcome.report);
+
+    // Made for another target: a new target drops them.
+    let mut replaced = support2_session();
+    replaced
+        .prepare_queries(&config(&attacks), &mut NoProgress)
+        .unwrap();
+    replaced.set_target(
+        model("models/support2/targets/regularised.onnx"),
+        provenance("regularised"),
+    );
+    let run = replaced.audit(&config(&attacks), &mut NoProgress).unwrap();
+    let mut fresh = support2_session();
+    fresh.set_target(
+        model("models/support2/targets/regularised.onnx"),
+        provenance("regularised"),
+    );
+    let expected = fresh.audit(&config(&attacks), &mut NoProgress).unwrap();
+    assert_eq!(run.outcome.report, expected.outcome.report);
+}

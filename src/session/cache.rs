@@ -3,7 +3,7 @@
 //! request needs, computing what is missing or stale and dropping what no longer holds.
 
 use super::{Computed, Loaded};
-use crate::attack::{QueryKind, query_kinds};
+use crate::attack::{QueryAnswers, QueryKind, query_kinds};
 use crate::audit::AuditSignals;
 use crate::audit::compute::{
     ModelInputs, RecordSet, ReferenceModels, model_section, set_queries, set_references,
@@ -98,6 +98,7 @@ pub(super) struct Inputs<'a> {
 pub(super) fn prepare(
     cache: &mut Option<Cache>,
     loaded: &Inputs<'_>,
+    mut early: Vec<EarlyAnswers>,
     config: &AuditConfig,
     plan: &Plan,
     progress: &mut dyn ProgressSink,
@@ -229,7 +230,7 @@ pub(super) fn prepare(
         }
     }
 
-    // The extra queries the attacks read.
+    // The extra queries the attacks read (those made early, if their settings still hold).
     for kind in query_kinds() {
         let key = query_key(kind, config);
         for (set, set_records) in sets {
@@ -242,14 +243,22 @@ pub(super) fn prepare(
                 plan.queries.contains(&kind) && (set == RecordSet::Audit || kind.population);
             let holds = keys.queries.get(kind.id) == Some(&key);
             if wanted && !holds {
-                let started = clock::seconds();
-                match set_queries(kind, &inputs, set_records, set, config, progress)? {
+                let (answers, seconds) = match take_early(&mut early, kind, set, &key) {
+                    Some(made) => {
+                        let seconds = made.computed().seconds;
+                        (made.answers, seconds)
+                    }
+                    None => {
+                        let started = clock::seconds();
+                        let answers =
+                            set_queries(kind, &inputs, set_records, set, config, progress)?;
+                        (answers, clock::seconds() - started)
+                    }
+                };
+                match answers {
                     Some(answers) => {
                         signals.queries.insert(kind, answers);
-                        timed(
-                            format!("{} on the {}", kind.id, set_name(set)),
-                            clock::seconds() - started,
-                        );
+                        timed(format!("{} on the {}", kind.id, set_name(set)), seconds);
                     }
                     None => signals.queries.remove(kind),
                 }
@@ -263,6 +272,93 @@ pub(super) fn prepare(
     Ok(computed)
 }
 
+/// Answers to one kind of extra query about one record set, made before the audit (the page
+/// makes them in the audit's worker while other workers run the models), with the settings
+/// they were made under; [`prepare`] takes them instead of asking again if those still hold.
+pub(super) struct EarlyAnswers {
+    kind: &'static str,
+    set: RecordSet,
+    key: Value,
+    answers: Option<QueryAnswers>,
+    seconds: f64,
+}
+
+impl EarlyAnswers {
+    /// What was made, as [`prepare`] names it when it makes it itself.
+    pub(super) fn computed(&self) -> Computed {
+        Computed {
+            part: format!("{} on the {}", self.kind, set_name(self.set)),
+            seconds: self.seconds,
+        }
+    }
+}
+
+/// The answers [`prepare`] would make now for `plan`'s queries that run only the target (the
+/// others wait for the reference models), made ahead of it.
+pub(super) fn early_queries(
+    cache: Option<&Cache>,
+    loaded: &Inputs<'_>,
+    config: &AuditConfig,
+    plan: &Plan,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<Vec<EarlyAnswers>> {
+    let inputs = ModelInputs {
+        engine: loaded.engine,
+        target: &loaded.target.value,
+        audit: &loaded.records.value,
+        population: loaded.population.map(|p| &p.value),
+        references: None,
+    };
+    let sets: Vec<(RecordSet, &Records)> =
+        std::iter::once((RecordSet::Audit, &loaded.records.value))
+            .chain(loaded.population.map(|p| (RecordSet::Population, &p.value)))
+            .collect();
+    let mut made = Vec::new();
+    for &kind in plan.queries.iter().filter(|k| !k.runs_references) {
+        let key = query_key(kind, config);
+        for &(set, set_records) in &sets {
+            if !query_pending(cache, kind, set, &key) {
+                continue;
+            }
+            let started = clock::seconds();
+            let answers = set_queries(kind, &inputs, set_records, set, config, progress)?;
+            made.push(EarlyAnswers {
+                kind: kind.id,
+                set,
+                key: key.clone(),
+                answers,
+                seconds: clock::seconds() - started,
+            });
+        }
+    }
+    Ok(made)
+}
+
+/// Whether [`prepare`] would make `kind`'s queries about `set` under `key` (not cached).
+fn query_pending(cache: Option<&Cache>, kind: &QueryKind, set: RecordSet, key: &Value) -> bool {
+    let held = cache.is_some_and(|c| {
+        let keys = match set {
+            RecordSet::Audit => &c.audit,
+            RecordSet::Population => &c.population,
+        };
+        keys.queries.get(kind.id) == Some(key)
+    });
+    !held && (set == RecordSet::Audit || kind.population)
+}
+
+/// The answers made early to `kind` about `set` under `key`, if any were.
+fn take_early(
+    early: &mut Vec<EarlyAnswers>,
+    kind: &QueryKind,
+    set: RecordSet,
+    key: &Value,
+) -> Option<EarlyAnswers> {
+    let at = early
+        .iter()
+        .position(|e| e.kind == kind.id && e.set == set && &e.key == key)?;
+    Some(early.swap_remove(at))
+}
+
 /// Which model runs over whole record sets [`prepare`] would make, as far as the cache can
 /// tell beforehand: so that an engine outside the audit (a pool of Web Workers) can run
 /// exactly those first. Index 0 is the audit records, 1 the population.
@@ -270,6 +366,9 @@ pub(super) fn prepare(
 pub struct PendingRuns {
     pub target: [bool; 2],
     pub references: [bool; 2],
+    /// Whether there are extra queries that run only the target to make
+    /// ([`super::Session::prepare_queries`] makes them).
+    pub target_queries: bool,
 }
 
 /// The runs [`prepare`] would make for `plan` under `config` with the population loaded or
@@ -282,10 +381,20 @@ pub(super) fn pending_runs(
 ) -> PendingRuns {
     let (target_key, references_key) = (target_key(config), references_key(config));
     let target_on_audit = !holds_target_on_audit(cache, &target_key);
+    let sets: &[RecordSet] = if with_population {
+        &[RecordSet::Audit, RecordSet::Population]
+    } else {
+        &[RecordSet::Audit]
+    };
+    let target_queries = plan.queries.iter().filter(|k| !k.runs_references).any(|k| {
+        let key = query_key(k, config);
+        sets.iter().any(|&set| query_pending(cache, k, set, &key))
+    });
     let Some(cache) = cache else {
         return PendingRuns {
             target: [true, with_population],
             references: [plan.references, with_population && plan.references],
+            target_queries,
         };
     };
     let references_on = |keys: &Keys, signals: Option<&SetSignals>| {
@@ -301,6 +410,7 @@ pub(super) fn pending_runs(
             references_on(&cache.audit, Some(&cache.signals.audit)),
             with_population && references_on(&cache.population, cache.signals.population.as_ref()),
         ],
+        target_queries,
     }
 }
 

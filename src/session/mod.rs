@@ -29,7 +29,7 @@ use crate::records::Records;
 use crate::reference::check_reference_models;
 use crate::signals_file::SignalsFile;
 pub use cache::PendingRuns;
-use cache::{Cache, Inputs, Plan};
+use cache::{Cache, EarlyAnswers, Inputs, Plan};
 use ndarray::Array2;
 use serde::Serialize;
 use thiserror::Error;
@@ -124,6 +124,8 @@ pub struct Session {
     population: Option<Loaded<Records>>,
     references: References,
     cache: Option<Cache>,
+    /// Query answers made ahead of the next audit ([`Session::prepare_queries`]).
+    early: Vec<EarlyAnswers>,
     fixed: Option<Fixed>,
 }
 
@@ -169,6 +171,7 @@ impl Session {
             provenance,
         });
         self.cache = None;
+        self.early.clear();
     }
 
     /// The audit records; forgets every computed signal and the keep-mask (which referred to
@@ -180,11 +183,13 @@ impl Session {
         });
         self.references.keep = None;
         self.cache = None;
+        self.early.clear();
     }
 
     /// The population records (known non-members), or none; forgets the population's signals.
     pub fn set_population(&mut self, population: Option<(Records, Provenance)>) {
         self.population = population.map(|(value, provenance)| Loaded { value, provenance });
+        self.early.clear();
         if let Some(cache) = &mut self.cache {
             cache.forget_population();
         }
@@ -377,6 +382,35 @@ impl Session {
         self.prepare(&config, &plan, progress)
     }
 
+    /// Makes now the extra queries the next [`Session::audit`] with `config` would make that
+    /// run only the target, so that they can run while something else computes the reference
+    /// models' signals (the page's model workers); the audit takes them if the inputs and
+    /// settings they were made under still hold, and says how long they took.
+    pub fn prepare_queries(
+        &mut self,
+        config: &AuditConfig,
+        progress: &mut dyn ProgressSink,
+    ) -> crate::Result<()> {
+        self.early.clear();
+        if self.fixed.is_some() {
+            return Ok(());
+        }
+        let config = self.effective(config);
+        config.validate()?;
+        let attacks = self.choose(&config)?;
+        let plan = self.plan(&attacks, &config);
+        self.check(&attacks, &plan, &config)?;
+        let inputs = self.inputs()?;
+        let made = cache::early_queries(self.cache.as_ref(), &inputs, &config, &plan, progress)?;
+        self.early = made;
+        Ok(())
+    }
+
+    /// The query answers made ahead that the next audit may take, as it would name them.
+    pub fn queries_ahead(&self) -> Vec<Computed> {
+        self.early.iter().map(EarlyAnswers::computed).collect()
+    }
+
     /// The signals computed so far.
     pub fn signals(&self) -> Option<&AuditSignals> {
         self.cache.as_ref().map(|c| &c.signals)
@@ -497,10 +531,21 @@ impl Session {
         plan: &Plan,
         progress: &mut dyn ProgressSink,
     ) -> crate::Result<Vec<Computed>> {
+        let early = std::mem::take(&mut self.early);
         if self.fixed.is_some() {
             return Ok(Vec::new());
         }
-        let inputs = Inputs {
+        let mut cache = self.cache.take();
+        let computed = self
+            .inputs()
+            .and_then(|inputs| cache::prepare(&mut cache, &inputs, early, config, plan, progress));
+        self.cache = cache;
+        computed
+    }
+
+    /// What the models run on.
+    fn inputs(&self) -> crate::Result<Inputs<'_>> {
+        Ok(Inputs {
             engine: &self.engine,
             target: self.target.as_ref().ok_or(SessionError::NoTarget)?,
             records: self.records.as_ref().ok_or(SessionError::NoRecords)?,
@@ -508,7 +553,6 @@ impl Session {
             references: self.references.usable(),
             keep_provenance: self.references.keep.as_ref().map(|(_, p)| p),
             reference_files: &self.references.files,
-        };
-        cache::prepare(&mut self.cache, &inputs, config, plan, progress)
+        })
     }
 }

@@ -49,6 +49,18 @@ fn plain_error(message: impl std::fmt::Display) -> JsError {
     JsError::new(&message.to_string())
 }
 
+/// A progress sink that calls `progress(step, done, total)`.
+fn progress_sink(progress: &js_sys::Function) -> impl FnMut(Progress<'_>) + '_ {
+    |p: Progress<'_>| {
+        let _ = progress.call3(
+            &JsValue::NULL,
+            &JsValue::from_str(p.step),
+            &JsValue::from(p.done as u32),
+            &JsValue::from(p.total as u32),
+        );
+    }
+}
+
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
@@ -480,14 +492,7 @@ impl Lab {
         progress: &js_sys::Function,
     ) -> Result<String, JsError> {
         let config = AuditConfig::from_json(config_json).map_err(js_error)?;
-        let mut sink = |p: Progress<'_>| {
-            let _ = progress.call3(
-                &JsValue::NULL,
-                &JsValue::from_str(p.step),
-                &JsValue::from(p.done as u32),
-                &JsValue::from(p.total as u32),
-            );
-        };
+        let mut sink = progress_sink(progress);
         let run = self.session.audit(&config, &mut sink).map_err(js_error)?;
         let report: serde_json::Value =
             serde_json::from_str(&run.outcome.report.to_json().map_err(js_error)?)

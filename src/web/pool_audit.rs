@@ -31,6 +31,7 @@ pub struct PoolJob {
     /// The outputs accepted so far, by (model, set).
     outputs: Vec<(usize, usize, Array2<f32>)>,
     batch_size: usize,
+    queries_ahead: bool,
 }
 
 #[wasm_bindgen]
@@ -51,6 +52,13 @@ impl PoolJob {
     #[wasm_bindgen(getter, js_name = batchSize)]
     pub fn batch_size(&self) -> usize {
         self.batch_size
+    }
+
+    /// Whether the audit's own worker has queries to make meanwhile
+    /// ([`Lab::prepare_queries`]): a core the pool should leave to it.
+    #[wasm_bindgen(getter, js_name = queriesAhead)]
+    pub fn queries_ahead(&self) -> bool {
+        self.queries_ahead
     }
 
     /// Whether there is nothing to run.
@@ -167,7 +175,25 @@ impl Lab {
             runs,
             outputs: Vec::new(),
             batch_size: config.signals.batch_size,
+            queries_ahead: pending.target_queries,
         }))
+    }
+
+    /// Makes the extra queries the audit `config_json` would make that run only the target
+    /// (label-only's noisy copies, the encoded queries), while the pool's workers run the
+    /// models; the audit takes them if nothing they depend on changed in between.
+    /// `progress(step, done, total)` is called as they are made.
+    #[wasm_bindgen(js_name = prepareQueries)]
+    pub fn prepare_queries(
+        &mut self,
+        config_json: &str,
+        progress: &js_sys::Function,
+    ) -> Result<(), JsError> {
+        let config = AuditConfig::from_json(config_json).map_err(js_error)?;
+        let mut sink = super::progress_sink(progress);
+        self.session
+            .prepare_queries(&config, &mut sink)
+            .map_err(js_error)
     }
 
     /// Hands a pool job's outputs to the session's engine, reported as its own CPU runs under

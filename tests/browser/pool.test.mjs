@@ -8,9 +8,9 @@ const site = useSite();
 const ATTACKS = ['loss', 'lira-online', 'rmia-online'];
 
 /** A fresh page with demo `name` loaded, audited on the CPU with `workers` model threads. */
-async function auditIn(/** @type {string} */ name, /** @type {number} */ workers) {
+async function auditIn(/** @type {string} */ name, /** @type {number} */ workers, attacks = ATTACKS) {
   const { page, errors } = await openPage(site.browser, site.url);
-  await loadDemo(page, name, ATTACKS);
+  await loadDemo(page, name, attacks);
   const started = Date.now();
   const report = await auditReportWith(page, 'cpu', 480_000, workers);
   const seconds = (Date.now() - started) / 1000;
@@ -41,4 +41,16 @@ test('the SUPPORT2 demo gives the same report with one model thread and with a p
   assert.equal(autoPool.model.backend.detail, autoOne.model.backend.detail);
   assert.deepEqual(autoPool.attacks, autoOne.attacks);
   assert.deepEqual([...one.errors, ...pool.errors], []);
+});
+
+test('the queries that need only the target are made while the pool runs the models, to the same report', { timeout: 600_000 }, async () => {
+  const attacks = ['loss', 'lira-online', 'label-only', 'code-poison'];
+  const one = await auditIn('support2/overfit', 1, attacks);
+  // Two threads: the audit's own makes the label-only and encoded queries, one model worker
+  // runs the 17 models.
+  const two = await auditIn('support2/overfit', 2, attacks);
+  assert.match(two.info, /^the target and 16 reference models ran in 1 model worker first: [\d.]+ s/);
+  assert.match(two.info, /label-only on the audit records [\d.]+ s/);
+  assert.equal(two.report, one.report, 'the report with the queries made ahead differs from the one without');
+  assert.deepEqual([...one.errors, ...two.errors], []);
 });

@@ -62,7 +62,15 @@ async function prepareEngine(/** @type {string} */ choice, /** @type {string} */
     if (ran) return ran === 'run' ? { ran: 'the target and its references', where: 'on WebGPU', seconds: (performance.now() - started) / 1000 } : null;
   }
   if (workers <= 1) return null;
-  const pooled = await runOnPool(configJson, workers);
+  // runOnPool posts the models' runs to the workers before it first waits; while they run,
+  // this thread makes the queries that need only the target (the audit takes them).
+  const running = runOnPool(configJson, workers);
+  try {
+    lab.prepareQueries(configJson, (step, done, total) => self.postMessage({ progress: { step, done, total } }));
+  } catch {
+    // The audit meets the same failure and reports it.
+  }
+  const pooled = await running;
   return pooled ? { ...pooled, seconds: (performance.now() - started) / 1000 } : null;
 }
 
@@ -130,7 +138,8 @@ async function runOnPool(/** @type {string} */ configJson, /** @type {number} */
   let handed = false;
   try {
     if (job.empty) return null;
-    const threads = Math.max(1, Math.min(workers, job.models));
+    // This thread makes the target's extra queries meanwhile: it needs a core of its own.
+    const threads = Math.max(1, Math.min(workers - (job.queriesAhead ? 1 : 0), job.models));
     growPool(threads);
     const ownerOf = (/** @type {number} */ model) => Math.floor((model * threads) / job.models);
     const runs = Array.from({ length: threads }, () => /** @type {{model: number, set: number}[]} */ ([]));
@@ -138,7 +147,8 @@ async function runOnPool(/** @type {string} */ configJson, /** @type {number} */
     const total = runs.reduce((n, r) => n + r.length, 0);
     const features = Array.from({ length: job.sets }, (_, set) => job.setFeatures(set));
     const done = new Array(threads).fill(0);
-    const step = `running the models in ${threads} model workers`;
+    const where = `in ${threads} model worker${threads > 1 ? 's' : ''}`;
+    const step = `running the models ${where}`;
     const report = () => self.postMessage({ progress: { step, done: done.reduce((a, b) => a + b, 0), total } });
     report();
     const outputs = await Promise.all(runs.map((share, w) => {
@@ -164,7 +174,7 @@ async function runOnPool(/** @type {string} */ configJson, /** @type {number} */
     const what = [ran.has(0) ? 'the target' : '', references ? `${references} reference model${references > 1 ? 's' : ''}` : ''].filter(Boolean).join(' and ');
     handed = true;
     lab.rememberPoolOutputs(job, configJson);
-    return { ran: what, where: `in ${threads} model workers` };
+    return { ran: what, where };
   } catch (error) {
     // A thread that failed may hold anything: start afresh next time.
     for (const worker of pool.splice(0)) worker.terminate();
