@@ -370,3 +370,55 @@ fn queries_made_ahead_are_taken_only_while_their_inputs_and_settings_hold() {
     let expected = fresh.audit(&config(&attacks), &mut NoProgress).unwrap();
     assert_eq!(run.outcome.report, expected.outcome.report);
 }
+
+#[test]
+fn an_audit_with_shokri_scored_over_its_signals_file_elsewhere_is_the_same_audit() {
+    // The page scores Shokri in another worker, from the session's signals file.
+    for attacks in [
+        &["loss", "shokri", "lira-online", "rmia-online", "label-only"][..],
+        &[][..],
+    ] {
+        let request = config(attacks);
+        let whole = support2_session().audit(&request, &mut NoProgress).unwrap();
+
+        let mut session = support2_session();
+        let elsewhere = session.attacks_to_score_elsewhere(&request).unwrap();
+        assert_eq!(elsewhere, ["shokri"], "{attacks:?}");
+        session.compute_signals(&request, &mut NoProgress).unwrap();
+        let file = session.signals_file(1.0).unwrap();
+        let underway = session
+            .begin_audit(&request, &elsewhere, &mut NoProgress)
+            .unwrap();
+        let mut only = request.clone();
+        only.attacks = elsewhere.clone();
+        let file = mialab::signals_file::read("signals", &file).unwrap();
+        let made = Session::from_signals_file(file)
+            .score_for_elsewhere(&only, &mut NoProgress)
+            .unwrap();
+        let split = session
+            .finish_audit(underway, made.clone(), &mut NoProgress)
+            .unwrap();
+        assert_eq!(split.outcome, whole.outcome, "{attacks:?}");
+
+        // Scores that are not the ones asked for are refused, not measured.
+        let underway = session
+            .begin_audit(&request, &elsewhere, &mut NoProgress)
+            .unwrap();
+        let mut wrong = made.clone();
+        wrong[0].id = "loss".to_string();
+        let err = session
+            .finish_audit(underway, wrong, &mut NoProgress)
+            .unwrap_err();
+        assert!(format!("{err:?}").contains("ScoresElsewhere"), "{err:?}");
+
+        // An input changed while the other worker scored: the audit is not finished on it.
+        let underway = session
+            .begin_audit(&request, &elsewhere, &mut NoProgress)
+            .unwrap();
+        session.set_population(None);
+        let err = session
+            .finish_audit(underway, made, &mut NoProgress)
+            .unwrap_err();
+        assert!(format!("{err:?}").contains("ChangedMidAudit"), "{err:?}");
+    }
+}

@@ -124,6 +124,13 @@ pub trait Attack {
     ) -> Result<AttackScores, AttackError> {
         self.score(population, Some(population))
     }
+
+    /// Whether scoring fits a model (a classifier over the reference models' outputs), which
+    /// takes far longer than the other attacks' arithmetic: the page scores such an attack in
+    /// a worker of its own while its own thread scores the rest.
+    fn fits_a_model(&self) -> bool {
+        false
+    }
 }
 
 /// Checks `attack`'s needs against the signals at hand, then scores `records`.

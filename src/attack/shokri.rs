@@ -194,4 +194,8 @@ impl Attack for ShokriAttack {
             warning: None,
         })
     }
+
+    fn fits_a_model(&self) -> bool {
+        true
+    }
 }

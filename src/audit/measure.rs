@@ -17,6 +17,7 @@ use crate::report::{
     AttackResult, DataSection, OperatingPoint, PerClassTable, PerRecordTable, REPORT_VERSION,
     ReferenceSection, Report, RocMetrics, Settings, TprAtFpr, Utility,
 };
+use serde::{Deserialize, Serialize};
 
 /// The most ROC points a report holds per attack; larger curves are thinned for drawing
 /// ([`Roc::plotted`]), the metrics coming from the whole curve. Audits of up to 10,000
@@ -69,12 +70,89 @@ pub fn attack_signals(
     with_references: bool,
     progress: &mut dyn ProgressSink,
 ) -> crate::Result<AuditOutcome> {
+    let scored = score_attacks(input, signals, attacks, config, progress)?;
+    let measured = measure_attacks(input, scored, config, progress)?;
+    Ok(assemble(input, signals, config, with_references, measured))
+}
+
+/// One attack's scores on the audit records, and what its thresholds may be calibrated on.
+pub struct ScoredAttack {
+    info: &'static attack::AttackInfo,
+    scored: attack::AttackScores,
+    calibration: Calibrating,
+}
+
+/// One attack's scores as another worker made them (the page scores an attack that fits a
+/// model in a worker of its own): the audit records' scores and the population's it may
+/// calibrate on. Plain data, so that it can cross between wasm instances.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoresMadeElsewhere {
+    pub id: String,
+    pub scores: Vec<Option<f64>>,
+    pub detail: Option<String>,
+    pub warning: Option<String>,
+    pub population: Option<Vec<f64>>,
+}
+
+impl ScoredAttack {
+    pub fn id(&self) -> &'static str {
+        self.info.id
+    }
+
+    /// The scores as another worker hands them over.
+    pub fn made_elsewhere(self) -> ScoresMadeElsewhere {
+        ScoresMadeElsewhere {
+            id: self.info.id.to_string(),
+            scores: self.scored.scores,
+            detail: self.scored.detail,
+            warning: self.scored.warning,
+            population: self.calibration.population,
+        }
+    }
+
+    /// Scores made elsewhere by `attack` over the same records; `None` when they are another
+    /// attack's or another record set's.
+    pub fn from_elsewhere(
+        made: ScoresMadeElsewhere,
+        attack: &dyn Attack,
+        input: &AuditData<'_>,
+        signals: &AuditSignals,
+        config: &AuditConfig,
+    ) -> Option<ScoredAttack> {
+        let info = attack.info();
+        if made.id != info.id || made.scores.len() != input.records.len() {
+            return None;
+        }
+        Some(ScoredAttack {
+            info,
+            scored: attack::AttackScores {
+                scores: made.scores,
+                detail: made.detail,
+                warning: made.warning,
+            },
+            calibration: Calibrating {
+                population: made.population,
+                smallest_class: smallest_class_of(info, input, signals),
+                seed: config.seed,
+            },
+        })
+    }
+}
+
+/// Scores each of `attacks` on the audit records (and the population, where its scores may
+/// calibrate thresholds).
+pub fn score_attacks(
+    input: &AuditData<'_>,
+    signals: &AuditSignals,
+    attacks: &[Box<dyn Attack>],
+    config: &AuditConfig,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<Vec<ScoredAttack>> {
     let audit_set = ScoringSet::new(&signals.audit, &input.records.labels);
     let population_set = match (&input.population, &signals.population) {
         (Some((records, _)), Some(s)) => Some(ScoringSet::new(s, &records.labels)),
         _ => None,
     };
-
     let mut scored_attacks = Vec::with_capacity(attacks.len());
     for (done, attack) in attacks.iter().enumerate() {
         let info = attack.info();
@@ -94,18 +172,43 @@ pub fn attack_signals(
             population: population_scores
                 .map(|s| s.scores.into_iter().flatten().collect::<Vec<f64>>())
                 .filter(|s| !s.is_empty()),
-            smallest_class: population_set
-                .filter(|_| info.scores_per_class)
-                .map(|p| smallest_class(p.labels, input.records.labels.as_slice())),
+            smallest_class: smallest_class_of(info, input, signals),
             seed: config.seed,
         };
-        scored_attacks.push((info, scored, calibration));
+        scored_attacks.push(ScoredAttack {
+            info,
+            scored,
+            calibration,
+        });
         progress.update(Progress {
             step: "attacks",
             done: done + 1,
             total: attacks.len(),
         });
     }
+    Ok(scored_attacks)
+}
+
+/// One attack measured, and its scores (for the per-record table).
+pub struct MeasuredAttack {
+    result: AttackResult,
+    scores: Vec<Option<f64>>,
+}
+
+impl MeasuredAttack {
+    pub fn id(&self) -> &str {
+        &self.result.id
+    }
+}
+
+/// Measures scored attacks: the AUCs' bootstrap intervals (one set of resamples for the
+/// attacks that scored the same records), then each attack's ROC and operating points.
+pub fn measure_attacks(
+    input: &AuditData<'_>,
+    scored_attacks: Vec<ScoredAttack>,
+    config: &AuditConfig,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<Vec<MeasuredAttack>> {
     progress.update(Progress {
         step: "the AUCs' bootstrap intervals",
         done: 0,
@@ -113,13 +216,17 @@ pub fn attack_signals(
     });
     let score_lists: Vec<&[Option<f64>]> = scored_attacks
         .iter()
-        .map(|(_, scored, _)| scored.scores.as_slice())
+        .map(|a| a.scored.scores.as_slice())
         .collect();
     let intervals = auc_intervals(&score_lists, input.records, &config.metrics, config.seed)?;
 
-    let mut results = Vec::with_capacity(attacks.len());
-    let mut scores_by_attack = Vec::with_capacity(attacks.len());
-    for ((info, scored, calibration), auc_interval) in scored_attacks.into_iter().zip(intervals) {
+    let mut measured = Vec::with_capacity(scored_attacks.len());
+    for (attack, auc_interval) in scored_attacks.into_iter().zip(intervals) {
+        let ScoredAttack {
+            info,
+            scored,
+            calibration,
+        } = attack;
         let mut result = measure(
             info,
             &scored.scores,
@@ -131,10 +238,28 @@ pub fn attack_signals(
         )?;
         result.detail = scored.detail;
         result.warning = scored.warning;
-        results.push(result);
-        scores_by_attack.push((info.id.to_string(), scored.scores));
+        measured.push(MeasuredAttack {
+            result,
+            scores: scored.scores,
+        });
     }
+    Ok(measured)
+}
 
+/// The report and the tables of measured attacks, in the order given.
+pub fn assemble(
+    input: &AuditData<'_>,
+    signals: &AuditSignals,
+    config: &AuditConfig,
+    with_references: bool,
+    measured: Vec<MeasuredAttack>,
+) -> AuditOutcome {
+    let mut results = Vec::with_capacity(measured.len());
+    let mut scores_by_attack = Vec::with_capacity(measured.len());
+    for attack in measured {
+        scores_by_attack.push((attack.result.id.clone(), attack.scores));
+        results.push(attack.result);
+    }
     let shape = &signals.record_shape;
     let report = Report {
         report_version: REPORT_VERSION,
@@ -162,11 +287,22 @@ pub fn attack_signals(
     };
     let per_class = PerClassTable::new(input.records, &signals.audit.target, &scores_by_attack);
     let per_record = PerRecordTable::new(input.records, &signals.audit.target, scores_by_attack);
-    Ok(AuditOutcome {
+    AuditOutcome {
         report,
         per_record,
         per_class,
-    })
+    }
+}
+
+/// For attacks that score within each class: the population records of the smallest class.
+fn smallest_class_of(
+    info: &attack::AttackInfo,
+    input: &AuditData<'_>,
+    signals: &AuditSignals,
+) -> Option<usize> {
+    let (population, _) = input.population.as_ref()?;
+    (info.scores_per_class && signals.population.is_some())
+        .then(|| smallest_class(&population.labels, input.records.labels.as_slice()))
 }
 
 /// Whether an attack's scores on population records are distributed like its scores on the

@@ -17,7 +17,10 @@ use crate::attack::{
 mod cache;
 
 use crate::audit::compute::ReferenceModels;
-use crate::audit::{AuditData, AuditOutcome, AuditSignals, attack_signals};
+use crate::audit::measure::{
+    MeasuredAttack, ScoredAttack, ScoresMadeElsewhere, assemble, measure_attacks, score_attacks,
+};
+use crate::audit::{AuditData, AuditOutcome, AuditSignals};
 use crate::clock;
 use crate::config::AuditConfig;
 use crate::defence::Defence;
@@ -53,6 +56,10 @@ pub enum SessionError {
     NotInSignalsFile { attack: &'static str, need: String },
     #[error("attack '{attack}' needs {need}, which the provided outputs do not hold")]
     NotInProvidedOutputs { attack: &'static str, need: String },
+    #[error("the inputs changed while another worker scored attacks for this audit: run it again")]
+    ChangedMidAudit,
+    #[error("another worker was to score {expected:?} for this audit, and returned other scores")]
+    ScoresElsewhere { expected: Vec<&'static str> },
 }
 
 /// A part of the signals that a request computed, and how long it took.
@@ -71,6 +78,23 @@ pub struct AuditRun {
     pub computed: Vec<Computed>,
     pub signal_seconds: f64,
     pub attack_seconds: f64,
+}
+
+/// An audit begun with some attacks left to another worker ([`Session::begin_audit`]).
+pub struct AuditUnderway {
+    config: AuditConfig,
+    /// The attacks' ids in the order the report lists them.
+    order: Vec<&'static str>,
+    /// The attacks measured so far.
+    measured: Vec<MeasuredAttack>,
+    /// The attacks whose scores another worker makes.
+    waiting: Vec<Box<dyn Attack>>,
+    with_references: bool,
+    computed: Vec<Computed>,
+    signal_seconds: f64,
+    attack_seconds: f64,
+    /// The session's inputs and signals it was begun over.
+    generation: u64,
 }
 
 impl AuditRun {
@@ -126,6 +150,9 @@ pub struct Session {
     cache: Option<Cache>,
     /// Query answers made ahead of the next audit ([`Session::prepare_queries`]).
     early: Vec<EarlyAnswers>,
+    /// Counts changes to the inputs and the signals, so that an audit finished after an
+    /// await can tell that it still stands on what it began with.
+    generation: u64,
     fixed: Option<Fixed>,
 }
 
@@ -172,6 +199,7 @@ impl Session {
         });
         self.cache = None;
         self.early.clear();
+        self.generation += 1;
     }
 
     /// The audit records; forgets every computed signal and the keep-mask (which referred to
@@ -184,12 +212,14 @@ impl Session {
         self.references.keep = None;
         self.cache = None;
         self.early.clear();
+        self.generation += 1;
     }
 
     /// The population records (known non-members), or none; forgets the population's signals.
     pub fn set_population(&mut self, population: Option<(Records, Provenance)>) {
         self.population = population.map(|(value, provenance)| Loaded { value, provenance });
         self.early.clear();
+        self.generation += 1;
         if let Some(cache) = &mut self.cache {
             cache.forget_population();
         }
@@ -267,6 +297,7 @@ impl Session {
     }
 
     fn forget_references(&mut self) {
+        self.generation += 1;
         if let Some(cache) = &mut self.cache {
             cache.forget_references();
         }
@@ -313,6 +344,20 @@ impl Session {
         config: &AuditConfig,
         progress: &mut dyn ProgressSink,
     ) -> crate::Result<AuditRun> {
+        let underway = self.begin_audit(config, &[], progress)?;
+        self.finish_audit(underway, Vec::new(), progress)
+    }
+
+    /// Begins the audit `config` asks for with the attacks named in `elsewhere` left to be
+    /// scored by another worker (the page's, from this session's signals file): computes the
+    /// signals, then scores and measures every other attack. [`Session::finish_audit`] takes
+    /// the other worker's scores.
+    pub fn begin_audit(
+        &mut self,
+        config: &AuditConfig,
+        elsewhere: &[String],
+        progress: &mut dyn ProgressSink,
+    ) -> crate::Result<AuditUnderway> {
         let config = self.effective(config);
         config.validate()?;
         let attacks = self.choose(&config)?;
@@ -323,29 +368,130 @@ impl Session {
         let signal_seconds = clock::seconds() - started;
         let started = clock::seconds();
         let cache = self.cache.as_ref().expect("prepared");
+        let order = attacks.iter().map(|a| a.info().id).collect();
+        let (here, waiting): (Vec<_>, Vec<_>) = attacks
+            .into_iter()
+            .partition(|a| !elsewhere.iter().any(|id| id == a.info().id));
+        let input = self.audit_data()?;
+        let scored = score_attacks(&input, &cache.signals, &here, &config, progress)?;
+        let measured = measure_attacks(&input, scored, &config, progress)?;
+        Ok(AuditUnderway {
+            order,
+            with_references: plan.references || self.fixed.is_some(),
+            config,
+            measured,
+            waiting,
+            computed,
+            signal_seconds,
+            attack_seconds: clock::seconds() - started,
+            generation: self.generation,
+        })
+    }
+
+    /// Finishes an audit begun with [`Session::begin_audit`]: `made` holds the scores of the
+    /// attacks it left to another worker, which are measured here; the report lists every
+    /// attack in the order the request named them, as [`Session::audit`] would.
+    pub fn finish_audit(
+        &mut self,
+        underway: AuditUnderway,
+        made: Vec<ScoresMadeElsewhere>,
+        progress: &mut dyn ProgressSink,
+    ) -> crate::Result<AuditRun> {
+        if underway.generation != self.generation {
+            return Err(SessionError::ChangedMidAudit.into());
+        }
+        let started = clock::seconds();
+        let cache = self.cache.as_ref().expect("prepared");
+        let input = self.audit_data()?;
+        if made.len() != underway.waiting.len() {
+            return Err(SessionError::ScoresElsewhere {
+                expected: underway.waiting.iter().map(|a| a.info().id).collect(),
+            }
+            .into());
+        }
+        let scored = made
+            .into_iter()
+            .zip(&underway.waiting)
+            .map(|(made, attack)| {
+                ScoredAttack::from_elsewhere(
+                    made,
+                    attack.as_ref(),
+                    &input,
+                    &cache.signals,
+                    &underway.config,
+                )
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| SessionError::ScoresElsewhere {
+                expected: underway.waiting.iter().map(|a| a.info().id).collect(),
+            })?;
+        let config = &underway.config;
+        let mut measured = measure_attacks(&input, scored, config, progress)?;
+        measured.extend(underway.measured);
+        measured.sort_by_key(|m| underway.order.iter().position(|&id| id == m.id()));
+        let outcome = assemble(
+            &input,
+            &cache.signals,
+            config,
+            underway.with_references,
+            measured,
+        );
+        Ok(AuditRun {
+            outcome,
+            computed: underway.computed,
+            signal_seconds: underway.signal_seconds,
+            attack_seconds: underway.attack_seconds + clock::seconds() - started,
+        })
+    }
+
+    /// Scores the attacks `config` names over this session's signals for another worker's
+    /// audit ([`Session::finish_audit`] measures them); nothing is measured here.
+    pub fn score_for_elsewhere(
+        &mut self,
+        config: &AuditConfig,
+        progress: &mut dyn ProgressSink,
+    ) -> crate::Result<Vec<ScoresMadeElsewhere>> {
+        let config = self.effective(config);
+        config.validate()?;
+        let attacks = self.choose(&config)?;
+        let plan = self.plan(&attacks, &config);
+        self.check(&attacks, &plan, &config)?;
+        self.prepare(&config, &plan, progress)?;
+        let cache = self.cache.as_ref().expect("prepared");
+        let input = self.audit_data()?;
+        let scored = score_attacks(&input, &cache.signals, &attacks, &config, progress)?;
+        Ok(scored
+            .into_iter()
+            .map(ScoredAttack::made_elsewhere)
+            .collect())
+    }
+
+    /// The attacks of `config` worth scoring in a worker of their own (they fit a model),
+    /// when there are others to score meanwhile.
+    pub fn attacks_to_score_elsewhere(&self, config: &AuditConfig) -> crate::Result<Vec<String>> {
+        let attacks = self.choose(&self.effective(config))?;
+        let fitting: Vec<String> = attacks
+            .iter()
+            .filter(|a| a.fits_a_model())
+            .map(|a| a.info().id.to_string())
+            .collect();
+        Ok(if fitting.len() < attacks.len() {
+            fitting
+        } else {
+            Vec::new()
+        })
+    }
+
+    /// The records an audit scores and measures.
+    fn audit_data(&self) -> crate::Result<AuditData<'_>> {
         let records = self.records.as_ref().ok_or(SessionError::NoRecords)?;
-        let data = AuditData {
+        Ok(AuditData {
             records: &records.value,
             records_provenance: records.provenance.clone(),
             population: self
                 .population
                 .as_ref()
                 .map(|p| (&p.value, p.provenance.clone())),
-        };
-        let with_references = plan.references || self.fixed.is_some();
-        let outcome = attack_signals(
-            &data,
-            &cache.signals,
-            &attacks,
-            &config,
-            with_references,
-            progress,
-        )?;
-        Ok(AuditRun {
-            outcome,
-            computed,
-            signal_seconds,
-            attack_seconds: clock::seconds() - started,
         })
     }
 
@@ -540,6 +686,9 @@ impl Session {
             .inputs()
             .and_then(|inputs| cache::prepare(&mut cache, &inputs, early, config, plan, progress));
         self.cache = cache;
+        if !computed.as_ref().is_ok_and(Vec::is_empty) {
+            self.generation += 1;
+        }
         computed
     }
 

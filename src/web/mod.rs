@@ -18,6 +18,7 @@ use crate::report::{Histogram, RowQuery};
 use crate::session::Session;
 use crate::signal::SignalKind;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
 #[cfg(feature = "gpu")]
@@ -25,6 +26,7 @@ mod gpu_audit;
 mod inference;
 mod job_sets;
 mod pool_audit;
+mod split_audit;
 mod training;
 
 #[wasm_bindgen(start)]
@@ -108,6 +110,11 @@ pub struct Lab {
     /// number of that audit in this Lab (the page names it, so that it never reads rows of a
     /// later audit as those of the results it shows).
     last: Option<(u32, AuditOutcome)>,
+    /// An audit begun with attacks left to another worker ([`split_audit`]).
+    underway: Option<crate::session::AuditUnderway>,
+    /// What [`Lab::signals_for_elsewhere`] computed for the audit about to finish, and how
+    /// long that took.
+    signals_ahead: Option<(Vec<crate::session::Computed>, f64)>,
     audits: u32,
     /// Outputs provided instead of a model, while the session audits them.
     provided: Option<ProvidedOutputs>,
@@ -494,38 +501,65 @@ impl Lab {
         let config = AuditConfig::from_json(config_json).map_err(js_error)?;
         let mut sink = progress_sink(progress);
         let run = self.session.audit(&config, &mut sink).map_err(js_error)?;
-        let report: serde_json::Value =
-            serde_json::from_str(&run.outcome.report.to_json().map_err(js_error)?)
-                .map_err(plain_error)?;
+        self.audit_result(run)
+    }
+}
+
+impl Lab {
+    /// An audit's result as the page reads it (see [`Lab::audit`]); its outcome is kept for
+    /// the per-record table.
+    fn audit_result(&mut self, mut run: crate::session::AuditRun) -> Result<String, JsError> {
+        self.underway = None;
+        if let Some((computed, seconds)) = self.signals_ahead.take() {
+            run.computed.splice(0..0, computed);
+            run.signal_seconds += seconds;
+        }
         self.audits += 1;
         let table = &run.outcome.per_record;
-        let histograms: serde_json::Map<String, serde_json::Value> = table
+        let histograms: BTreeMap<&str, Histogram> = table
             .attack_ids()
             .filter_map(|id| {
                 let (members, others) = table.scores_by_membership(id)?;
-                let histogram = Histogram::of(&members, &others, HISTOGRAM_BINS, false);
-                Some((id.to_string(), serde_json::to_value(histogram).ok()?))
+                Some((id, Histogram::of(&members, &others, HISTOGRAM_BINS, false)))
             })
             .collect();
         let (members, others) = table.signal_by_membership(SignalKind::Loss);
-        let text = serde_json::to_string(&serde_json::json!({
-            "report": report,
-            "perRecord": {"header": table.header, "records": table.len(), "table": self.audits},
-            "histograms": histograms,
-            "lossHistogram": Histogram::of(&members, &others, HISTOGRAM_BINS, true),
-            "perClass": run.outcome.per_class,
-            "run": {
+        // One pass straight to text: the report's ROC curves make it megabytes.
+        let text = serde_json::to_string(&AuditResult {
+            report: &run.outcome.report,
+            per_record: serde_json::json!({
+                "header": table.header, "records": table.len(), "table": self.audits
+            }),
+            histograms,
+            loss_histogram: Histogram::of(&members, &others, HISTOGRAM_BINS, true),
+            per_class: &run.outcome.per_class,
+            run: serde_json::json!({
                 "cached": run.cached(),
                 "computed": run.computed,
                 "signalSeconds": run.signal_seconds,
                 "attackSeconds": run.attack_seconds,
-            },
-        }))
+            }),
+        })
         .map_err(plain_error)?;
         self.last = Some((self.audits, run.outcome));
         Ok(text)
     }
+}
 
+/// What [`Lab::audit`] returns, as the page reads it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuditResult<'a> {
+    report: &'a crate::report::Report,
+    per_record: serde_json::Value,
+    histograms: BTreeMap<&'a str, Histogram>,
+    loss_histogram: Histogram,
+    per_class: &'a crate::report::PerClassTable,
+    run: serde_json::Value,
+}
+
+#[wasm_bindgen]
+impl Lab {
     /// Rows of audit `table`'s per-record table: `query_json` is a [`RowQuery`] (`sort`,
     /// `ascending`, `search`, `offset`, `limit`); returns `{matching, rows: [[index, cells]]}`.
     #[wasm_bindgen(js_name = recordRows)]

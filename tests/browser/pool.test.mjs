@@ -43,8 +43,8 @@ test('the SUPPORT2 demo gives the same report with one model thread and with a p
   assert.deepEqual([...one.errors, ...pool.errors], []);
 });
 
-test('the queries that need only the target are made while the pool runs the models, to the same report', { timeout: 600_000 }, async () => {
-  const attacks = ['loss', 'lira-online', 'label-only', 'code-poison'];
+test('the target-only queries made while the pool runs the models, and Shokri scored in a model worker, give the same report', { timeout: 600_000 }, async () => {
+  const attacks = ['loss', 'lira-online', 'label-only', 'code-poison', 'shokri'];
   const one = await auditIn('support2/overfit', 1, attacks);
   // Two threads: the audit's own makes the label-only and encoded queries, one model worker
   // runs the 17 models.

@@ -111,8 +111,8 @@ function growPool(/** @type {number} */ size) {
   }
 }
 
-/** Sends `message` to model thread `worker`; resolves to its outputs, calling `onDone` as runs finish. */
-function askPool(/** @type {Worker} */ worker, /** @type {any} */ message, /** @type {(done: number) => void} */ onDone) {
+/** Sends `message` to model thread `worker` (moving `transfer`); resolves to its outputs or scores, calling `onDone` as runs finish. */
+function askPool(/** @type {Worker} */ worker, /** @type {any} */ message, /** @type {(done: number) => void} */ onDone, /** @type {Transferable[]} */ transfer = []) {
   const id = ++poolRequest;
   return new Promise((resolve, reject) => {
     worker.onmessage = (event) => {
@@ -120,10 +120,11 @@ function askPool(/** @type {Worker} */ worker, /** @type {any} */ message, /** @
       if (reply.id !== id) return;
       if (reply.error !== undefined) reject(new Error(`a model worker failed: ${reply.error}`));
       else if (reply.outputs) resolve(reply.outputs);
+      else if (reply.scored) resolve(reply.scored);
       else onDone(reply.done);
     };
     worker.onerror = (event) => reject(new Error(`a model worker failed: ${event.message || 'it could not start'}`));
-    worker.postMessage({ id, ...message });
+    worker.postMessage({ id, ...message }, transfer);
   });
 }
 
@@ -183,6 +184,27 @@ async function runOnPool(/** @type {string} */ configJson, /** @type {number} */
   } finally {
     if (!handed) job.free();
   }
+}
+
+/**
+ * The audit with its attacks that fit a model (Shokri's) scored in a model worker while this
+ * thread measures the others (src/web/split_audit.rs); the same report as `lab.audit`. If the
+ * worker fails, this thread runs the whole audit, which reports any failure in its own words.
+ */
+async function auditAcrossWorkers(/** @type {string} */ configJson, /** @type {(step: string, done: number, total: number) => void} */ progress) {
+  const elsewhere = lab.attacksElsewhere(configJson);
+  if (elsewhere.length === 0) return lab.audit(configJson, progress);
+  const signals = lab.signalsForElsewhere(configJson, progress);
+  growPool(1);
+  const scoring = askPool(pool[0], { score: { signals, config: configJson, attacks: elsewhere } }, () => {}, [signals.buffer]);
+  try {
+    lab.beginAudit(configJson, elsewhere, progress);
+  } catch (error) {
+    await scoring.catch(() => null);
+    throw error;
+  }
+  const made = await scoring.catch(() => null);
+  return made ? lab.finishAudit(made, progress) : lab.audit(configJson, progress);
 }
 
 /** Bytes of a CSV read per step: the file is parsed as it is read, never held whole. */
@@ -280,7 +302,8 @@ const ops = {
   },
   audit: async (configJson, engineChoice = 'cpu', workers = 1) => {
     const beforehand = await prepareEngine(engineChoice, configJson, workers);
-    const result = JSON.parse(lab.audit(configJson, (step, done, total) => self.postMessage({ progress: { step, done, total } })));
+    const progress = (/** @type {string} */ step, /** @type {number} */ done, /** @type {number} */ total) => self.postMessage({ progress: { step, done, total } });
+    const result = JSON.parse(workers > 1 ? await auditAcrossWorkers(configJson, progress) : lab.audit(configJson, progress));
     if (beforehand) result.run.beforehand = beforehand;
     result.resultId = nextResult++;
     resultLabs.set(result.resultId, lab);
