@@ -385,7 +385,9 @@ fn an_audit_with_shokri_scored_over_its_signals_file_elsewhere_is_the_same_audit
         let elsewhere = session.attacks_to_score_elsewhere(&request).unwrap();
         assert_eq!(elsewhere, ["shokri"], "{attacks:?}");
         session.compute_signals(&request, &mut NoProgress).unwrap();
-        let file = session.signals_file(1.0).unwrap();
+        let file = session
+            .signals_file(1.0, mialab::signals_file::Packing::Stored)
+            .unwrap();
         let underway = session
             .begin_audit(&request, &elsewhere, &mut NoProgress)
             .unwrap();

@@ -30,7 +30,7 @@ use crate::progress::ProgressSink;
 use crate::provenance::Provenance;
 use crate::records::Records;
 use crate::reference::check_reference_models;
-use crate::signals_file::SignalsFile;
+use crate::signals_file::{Packing, SignalsFile};
 pub use cache::PendingRuns;
 use cache::{Cache, EarlyAnswers, Inputs, Plan};
 use ndarray::Array2;
@@ -562,9 +562,9 @@ impl Session {
         self.cache.as_ref().map(|c| &c.signals)
     }
 
-    /// The signals computed so far as a signals file (`.npz` bytes); `temperature` is the
-    /// one they were computed at.
-    pub fn signals_file(&self, temperature: f64) -> crate::Result<Vec<u8>> {
+    /// The signals computed so far as a signals file (`.npz` bytes) packed as `packing`
+    /// says; `temperature` is the one they were computed at.
+    pub fn signals_file(&self, temperature: f64, packing: Packing) -> crate::Result<Vec<u8>> {
         let signals = self.signals().ok_or(SessionError::NoTarget)?;
         let records = self.records.as_ref().ok_or(SessionError::NoRecords)?;
         Ok(crate::signals_file::write(
@@ -572,6 +572,7 @@ impl Session {
             (&records.value, &records.provenance),
             self.population.as_ref().map(|p| (&p.value, &p.provenance)),
             temperature,
+            packing,
         )?)
     }
 

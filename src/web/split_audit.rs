@@ -13,6 +13,7 @@ use crate::Session;
 use crate::audit::measure::ScoresMadeElsewhere;
 use crate::config::AuditConfig;
 use crate::progress::NoProgress;
+use crate::signals_file::Packing;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -44,7 +45,7 @@ impl Lab {
             .map_err(js_error)?;
         self.signals_ahead = Some((computed, crate::clock::seconds() - started));
         self.session
-            .signals_file(config.signals.temperature)
+            .signals_file(config.signals.temperature, Packing::Stored)
             .map_err(js_error)
     }
 

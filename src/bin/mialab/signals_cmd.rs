@@ -4,6 +4,7 @@
 use crate::audit_cmd::{InputArgs, load};
 use crate::progress_bar::TerminalProgress;
 use anyhow::{Context, Result};
+use mialab::signals_file::Packing;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -28,7 +29,7 @@ pub fn run(args: &SignalsArgs) -> Result<()> {
     let mut progress = TerminalProgress::new(args.inputs.quiet);
     session.compute_signals(&config, &mut progress)?;
     progress.finish();
-    let bytes = session.signals_file(config.signals.temperature)?;
+    let bytes = session.signals_file(config.signals.temperature, Packing::Deflated)?;
     let signals = session.signals().expect("computed");
     let records = session.records().map_err(mialab::Error::from)?;
     std::fs::write(&args.out, &bytes)
