@@ -303,9 +303,21 @@ fn queries_made_ahead_are_taken_only_while_their_inputs_and_settings_hold() {
             .unwrap()
             .target_queries
     );
-    ahead
-        .prepare_queries(&config(&attacks), &mut NoProgress)
-        .unwrap();
+    let mut steps = Vec::new();
+    let mut note = |p: mialab::progress::Progress<'_>| {
+        steps.push((p.step.to_string(), p.done, p.total));
+    };
+    ahead.prepare_queries(&config(&attacks), &mut note).unwrap();
+    let label_only: Vec<_> = steps
+        .iter()
+        .filter(|(step, ..)| step == "label-only queries")
+        .collect();
+    assert_eq!(
+        label_only.len(),
+        2 * label_only[0].2,
+        "one report per noisy copy, for each record set: {steps:?}"
+    );
+    assert!(label_only.iter().all(|(_, done, total)| done <= total));
     let waiting = ahead.queries_ahead();
     let names: Vec<&str> = waiting.iter().map(|c| c.part.as_str()).collect();
     assert_eq!(

@@ -12,6 +12,7 @@ use super::{CatalogueEntry, check};
 use crate::augment::{self, Augmentations};
 use crate::config::AuditConfig;
 use crate::npz::{NpzIn, NpzOut, SignalsFileError};
+use crate::progress::Progress;
 use crate::records::{Records, feature_moments};
 use ndarray::{Array1, ArrayD};
 use ndarray_npy::WriteNpzError;
@@ -183,6 +184,11 @@ fn make_perturbed(
         for (count, ok) in correct.iter_mut().zip(&signals.correct) {
             *count += usize::from(*ok);
         }
+        oracle.progress(Progress {
+            step: "label-only queries",
+            done: q + 1,
+            total: queries,
+        });
     }
     Ok(Some(QueryAnswers::new(LabelOnlyQueries {
         fraction_correct: correct
