@@ -95,10 +95,6 @@ pub struct ScoresMadeElsewhere {
 }
 
 impl ScoredAttack {
-    pub fn id(&self) -> &'static str {
-        self.info.id
-    }
-
     /// The scores as another worker hands them over.
     pub fn made_elsewhere(self) -> ScoresMadeElsewhere {
         ScoresMadeElsewhere {

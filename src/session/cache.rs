@@ -244,10 +244,7 @@ pub(super) fn prepare(
             let holds = keys.queries.get(kind.id) == Some(&key);
             if wanted && !holds {
                 let (answers, seconds) = match take_early(&mut early, kind, set, &key) {
-                    Some(made) => {
-                        let seconds = made.computed().seconds;
-                        (made.answers, seconds)
-                    }
+                    Some(made) => (made.answers, made.seconds),
                     None => {
                         let started = clock::seconds();
                         let answers =

@@ -80,6 +80,15 @@ pub struct AuditRun {
     pub attack_seconds: f64,
 }
 
+/// A request checked against the inputs ([`Session::request`]).
+struct Request {
+    /// Its settings as it runs under them.
+    config: AuditConfig,
+    attacks: Vec<Box<dyn Attack>>,
+    /// The signals its attacks read.
+    plan: Plan,
+}
+
 /// An audit begun with some attacks left to another worker ([`Session::begin_audit`]).
 pub struct AuditUnderway {
     config: AuditConfig,
@@ -358,11 +367,11 @@ impl Session {
         elsewhere: &[String],
         progress: &mut dyn ProgressSink,
     ) -> crate::Result<AuditUnderway> {
-        let config = self.effective(config);
-        config.validate()?;
-        let attacks = self.choose(&config)?;
-        let plan = self.plan(&attacks, &config);
-        self.check(&attacks, &plan, &config)?;
+        let Request {
+            config,
+            attacks,
+            plan,
+        } = self.request(config)?;
         let started = clock::seconds();
         let computed = self.prepare(&config, &plan, progress)?;
         let signal_seconds = clock::seconds() - started;
@@ -403,11 +412,11 @@ impl Session {
         let started = clock::seconds();
         let cache = self.cache.as_ref().expect("prepared");
         let input = self.audit_data()?;
+        let refused = || SessionError::ScoresElsewhere {
+            expected: underway.waiting.iter().map(|a| a.info().id).collect(),
+        };
         if made.len() != underway.waiting.len() {
-            return Err(SessionError::ScoresElsewhere {
-                expected: underway.waiting.iter().map(|a| a.info().id).collect(),
-            }
-            .into());
+            return Err(refused().into());
         }
         let scored = made
             .into_iter()
@@ -422,9 +431,7 @@ impl Session {
                 )
             })
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| SessionError::ScoresElsewhere {
-                expected: underway.waiting.iter().map(|a| a.info().id).collect(),
-            })?;
+            .ok_or_else(refused)?;
         let config = &underway.config;
         let mut measured = measure_attacks(&input, scored, config, progress)?;
         measured.extend(underway.measured);
@@ -451,11 +458,11 @@ impl Session {
         config: &AuditConfig,
         progress: &mut dyn ProgressSink,
     ) -> crate::Result<Vec<ScoresMadeElsewhere>> {
-        let config = self.effective(config);
-        config.validate()?;
-        let attacks = self.choose(&config)?;
-        let plan = self.plan(&attacks, &config);
-        self.check(&attacks, &plan, &config)?;
+        let Request {
+            config,
+            attacks,
+            plan,
+        } = self.request(config)?;
         self.prepare(&config, &plan, progress)?;
         let cache = self.cache.as_ref().expect("prepared");
         let input = self.audit_data()?;
@@ -520,11 +527,7 @@ impl Session {
         config: &AuditConfig,
         progress: &mut dyn ProgressSink,
     ) -> crate::Result<Vec<Computed>> {
-        let config = self.effective(config);
-        config.validate()?;
-        let attacks = self.choose(&config)?;
-        let plan = self.plan(&attacks, &config);
-        self.check(&attacks, &plan, &config)?;
+        let Request { config, plan, .. } = self.request(config)?;
         self.prepare(&config, &plan, progress)
     }
 
@@ -541,11 +544,7 @@ impl Session {
         if self.fixed.is_some() {
             return Ok(());
         }
-        let config = self.effective(config);
-        config.validate()?;
-        let attacks = self.choose(&config)?;
-        let plan = self.plan(&attacks, &config);
-        self.check(&attacks, &plan, &config)?;
+        let Request { config, plan, .. } = self.request(config)?;
         let inputs = self.inputs()?;
         let made = cache::early_queries(self.cache.as_ref(), &inputs, &config, &plan, progress)?;
         self.early = made;
@@ -574,6 +573,21 @@ impl Session {
             temperature,
             packing,
         )?)
+    }
+
+    /// A request's settings as it runs under them, its attacks, and the signals they read,
+    /// checked against the inputs before any model runs.
+    fn request(&self, config: &AuditConfig) -> crate::Result<Request> {
+        let config = self.effective(config);
+        config.validate()?;
+        let attacks = self.choose(&config)?;
+        let plan = self.plan(&attacks, &config);
+        self.check(&attacks, &plan, &config)?;
+        Ok(Request {
+            config,
+            attacks,
+            plan,
+        })
     }
 
     /// The settings a request runs under: a signals file's own temperature and defences.
