@@ -4,14 +4,16 @@
 
 use crate::util::repo;
 use mialab::Session;
+use mialab::audit::compute::{ModelInputs, RecordSet, set_query_parts};
 use mialab::config::AuditConfig;
 use mialab::defence::Defence;
 use mialab::engine::BackendChoice;
+use mialab::engine::Engine;
 use mialab::model::{Model, ModelOptions};
 use mialab::progress::NoProgress;
 use mialab::provenance::Provenance;
 use mialab::records::{NpyInputs, Records};
-use mialab::session::AuditRun;
+use mialab::session::{AuditRun, QueryPartRange, share_query_parts};
 use ndarray::Array2;
 use ndarray_npy::ReadNpyExt;
 
@@ -307,7 +309,9 @@ fn queries_made_ahead_are_taken_only_while_their_inputs_and_settings_hold() {
     let mut note = |p: mialab::progress::Progress<'_>| {
         steps.push((p.step.to_string(), p.done, p.total));
     };
-    ahead.prepare_queries(&config(&attacks), &mut note).unwrap();
+    ahead
+        .prepare_queries(&config(&attacks), &[], &mut note)
+        .unwrap();
     let label_only: Vec<_> = steps
         .iter()
         .filter(|(step, ..)| step == "label-only queries")
@@ -360,14 +364,16 @@ fn queries_made_ahead_are_taken_only_while_their_inputs_and_settings_hold() {
     let mut reseeded = config(&attacks);
     reseeded.seed = 7;
     let mut stale = support2_session();
-    stale.prepare_queries(&reseeded, &mut NoProgress).unwrap();
+    stale
+        .prepare_queries(&reseeded, &[], &mut NoProgress)
+        .unwrap();
     let run = stale.audit(&config(&attacks), &mut NoProgress).unwrap();
     assert_eq!(run.outcome.report, direct.outcome.report);
 
     // Made for another target: a new target drops them.
     let mut replaced = support2_session();
     replaced
-        .prepare_queries(&config(&attacks), &mut NoProgress)
+        .prepare_queries(&config(&attacks), &[], &mut NoProgress)
         .unwrap();
     replaced.set_target(
         model("models/support2/targets/regularised.onnx"),
@@ -381,6 +387,102 @@ fn queries_made_ahead_are_taken_only_while_their_inputs_and_settings_hold() {
     );
     let expected = fresh.audit(&config(&attacks), &mut NoProgress).unwrap();
     assert_eq!(run.outcome.report, expected.outcome.report);
+}
+
+/// Parts `part` of the queries about set `set`, made as a model worker makes them: its own
+/// engine and its own copy of the target, over the session's records.
+fn made_elsewhere(session: &Session, config: &AuditConfig, part: &QueryPartRange) -> Vec<u32> {
+    let kind = mialab::attack::query_kinds()
+        .find(|k| k.id == part.kind)
+        .unwrap();
+    let target = model("models/support2/targets/overfit.onnx");
+    let engine = Engine::default();
+    let audit = session.records().unwrap();
+    let population = session.population();
+    let inputs = ModelInputs {
+        engine: &engine,
+        target: &target,
+        audit,
+        population,
+        references: None,
+    };
+    let (records, set) = match part.set {
+        0 => (audit, RecordSet::Audit),
+        _ => (population.unwrap(), RecordSet::Population),
+    };
+    set_query_parts(
+        kind,
+        &inputs,
+        records,
+        set,
+        config,
+        part.start..part.end,
+        &mut NoProgress,
+    )
+    .unwrap()
+    .unwrap()
+}
+
+#[test]
+fn query_parts_made_by_other_workers_complete_the_queries_made_ahead() {
+    let attacks = ["loss", "label-only", "code-poison"];
+    let config = config(&attacks);
+    let direct = support2_session().audit(&config, &mut NoProgress).unwrap();
+
+    let mut ahead = support2_session();
+    let to_make = ahead.queries_to_make(&config).unwrap();
+    let splits: Vec<_> = to_make.iter().map(|q| (q.kind, q.set, q.parts)).collect();
+    assert_eq!(
+        splits,
+        [
+            ("label-only", 0, Some(20)),
+            ("label-only", 1, Some(20)),
+            ("encoded", 0, None),
+            ("encoded", 1, None)
+        ]
+    );
+    let shares = share_query_parts(&to_make, 17 * 2_000, 2);
+    let elsewhere: Vec<QueryPartRange> = shares.concat();
+    assert!(elsewhere.len() >= 2, "{shares:?}");
+    ahead
+        .prepare_queries(&config, &elsewhere, &mut NoProgress)
+        .unwrap();
+    for part in &elsewhere {
+        let sums = made_elsewhere(&ahead, &config, part);
+        ahead.accept_query_parts(part, &sums).unwrap();
+        // A part comes once; sums come one per record.
+        assert!(ahead.accept_query_parts(part, &sums).is_err());
+    }
+    let bad = QueryPartRange {
+        kind: "encoded".into(),
+        ..elsewhere[0].clone()
+    };
+    assert!(ahead.accept_query_parts(&bad, &[0; 2]).is_err());
+    let run = ahead.audit(&config, &mut NoProgress).unwrap();
+    assert!(
+        parts(&run).contains(&"label-only on the audit records".to_string()),
+        "{:?}",
+        run.computed
+    );
+    assert_eq!(run.outcome.report, direct.outcome.report);
+    assert_eq!(run.outcome.per_record, direct.outcome.per_record);
+
+    // A part that never comes: the audit makes those queries itself, with the same answers.
+    let mut waiting = support2_session();
+    waiting
+        .prepare_queries(&config, &elsewhere[..1], &mut NoProgress)
+        .unwrap();
+    let missing = QueryPartRange {
+        end: elsewhere[0].end - 1,
+        ..elsewhere[0].clone()
+    };
+    if missing.start < missing.end {
+        let sums = made_elsewhere(&waiting, &config, &missing);
+        waiting.accept_query_parts(&missing, &sums).unwrap();
+    }
+    let run = waiting.audit(&config, &mut NoProgress).unwrap();
+    assert_eq!(run.outcome.report, direct.outcome.report);
+    assert_eq!(run.outcome.per_record, direct.outcome.per_record);
 }
 
 #[test]

@@ -350,6 +350,7 @@ pub static ENCODED: QueryKind = QueryKind {
     make: make_encoded,
     meta_key: Some("encoded"),
     read: read_encoded,
+    parts: None,
 };
 
 /// Noise stream of the encoded queries of set `s` under the noise defence: `2 + s`.

@@ -6,7 +6,7 @@
 
 use super::{
     Answers, Attack, AttackError, AttackInfo, AttackParams, AttackScores, Needs, QueryAnswers,
-    QueryKind, QueryOracle, ReadContext, ScoringSet,
+    QueryKind, QueryOracle, QueryParts, ReadContext, ScoringSet,
 };
 use super::{CatalogueEntry, check};
 use crate::augment::{self, Augmentations};
@@ -19,6 +19,7 @@ use ndarray_npy::WriteNpzError;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
 /// How the perturbed copies are made.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -109,7 +110,8 @@ impl Attack for LabelOnlyAttack {
 }
 
 /// Perturbed copies of every record, answered with the target's top-1 label
-/// (`params.label_only`), stored as `label_only_fraction_correct`.
+/// (`params.label_only`), stored as `label_only_fraction_correct`. Each copy is a part of
+/// its own (its noise has a stream of its own), so workers can share a set's copies.
 pub static PERTURBED: QueryKind = QueryKind {
     id: "label-only",
     description: "the target's answers on perturbed copies of the records",
@@ -120,10 +122,25 @@ pub static PERTURBED: QueryKind = QueryKind {
     make: make_perturbed,
     meta_key: Some("label_only"),
     read: read_perturbed,
+    parts: Some(QueryParts {
+        count: copy_count,
+        make: count_correct,
+        join: fractions_correct,
+    }),
 };
 
 /// Noise streams of copy `q` of set `s` under the noise defence: `1000 (s + 1) + q`.
 const PERTURBED_STREAM: u64 = 1_000;
+
+/// The perturbation for images: the image and its mirror, each shifted by up to one pixel.
+const IMAGE_COPIES: Augmentations = Augmentations {
+    flip: true,
+    shift: 1,
+};
+
+fn is_image(records: &Records) -> bool {
+    IMAGE_COPIES.check(records.record_shape()).is_ok()
+}
 
 /// Each feature's standard deviation over `records` (1 where it is 0), so that label-only
 /// noise is σ per standardised feature.
@@ -137,74 +154,103 @@ fn feature_scale(records: &Records) -> Vec<f32> {
         .collect()
 }
 
-/// Asks the target about perturbed copies of every record and counts correct top-1 answers:
-/// images get the mirror × one-pixel shifts (18 copies), other records `params.queries` copies
-/// with Gaussian noise of `params.sigma` audit-record standard deviations per feature (seeded
-/// by the seed and the record set).
+/// Copies per record: the 18 flip × shift copies of an image, else `params.queries`.
+fn copy_count(records: &Records, config: &AuditConfig) -> usize {
+    if is_image(records) {
+        IMAGE_COPIES.queries().len()
+    } else {
+        config.params.label_only.queries
+    }
+}
+
+/// Copy `copy` of every record of set `set`: for images, one of the mirror × one-pixel shifts;
+/// for other records, Gaussian noise of `params.sigma` audit-record standard deviations
+/// (`scale`) per feature, from ChaCha8 seeded by the seed and the set, on stream `copy`.
+fn perturbed_copy(
+    records: &Records,
+    scale: &[f32],
+    config: &AuditConfig,
+    set: u64,
+    copy: usize,
+) -> ArrayD<f32> {
+    if is_image(records) {
+        return augment::apply(&records.features, IMAGE_COPIES.queries()[copy]);
+    }
+    let sigma = config.params.label_only.sigma;
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(config.seed ^ (set << 32));
+    rng.set_stream(copy as u64);
+    let mut noisy = records.features.as_standard_layout().into_owned();
+    let values = noisy.as_slice_mut().expect("standard layout");
+    for record in values.chunks_mut(scale.len().max(1)) {
+        for (v, s) in record.iter_mut().zip(scale) {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            *v += (sigma * z) as f32 * s;
+        }
+    }
+    noisy
+}
+
+/// Asks the target about copies `copies` of every record and counts, per record, the copies
+/// still classified as its label.
+fn count_correct(
+    oracle: &dyn QueryOracle,
+    config: &AuditConfig,
+    copies: Range<usize>,
+) -> crate::Result<Vec<u32>> {
+    let records = oracle.records();
+    let set = oracle.set_index();
+    let scale = if is_image(records) {
+        Vec::new()
+    } else {
+        feature_scale(oracle.audit_records())
+    };
+    let mut correct = vec![0u32; records.len()];
+    let total = copies.len();
+    for (done, copy) in copies.enumerate() {
+        let features = perturbed_copy(records, &scale, config, set, copy);
+        let stream = PERTURBED_STREAM * (set + 1) + copy as u64;
+        let signals = oracle.ask_target(features, stream)?;
+        for (count, ok) in correct.iter_mut().zip(&signals.correct) {
+            *count += u32::from(*ok);
+        }
+        oracle.progress(Progress {
+            step: "label-only queries",
+            done: done + 1,
+            total,
+        });
+    }
+    Ok(correct)
+}
+
+/// The fraction of every record's copies still classified as its label, from the counts
+/// over all of them.
+fn fractions_correct(records: &Records, config: &AuditConfig, correct: Vec<u32>) -> QueryAnswers {
+    let queries = copy_count(records, config);
+    QueryAnswers::new(LabelOnlyQueries {
+        fraction_correct: correct
+            .into_iter()
+            .map(|c| f64::from(c) / queries as f64)
+            .collect(),
+        queries,
+        perturbation: if is_image(records) {
+            "the image, its mirror and their one-pixel shifts (reflect padding)".to_string()
+        } else {
+            format!(
+                "Gaussian noise of {} standard deviations on every feature (seed {})",
+                config.params.label_only.sigma, config.seed
+            )
+        },
+    })
+}
+
+/// Asks the target about every perturbed copy of every record (SPEC.md attack 6).
 fn make_perturbed(
     oracle: &dyn QueryOracle,
     config: &AuditConfig,
 ) -> crate::Result<Option<QueryAnswers>> {
-    let (seed, params) = (config.seed, config.params.label_only);
     let records = oracle.records();
-    let set = oracle.set_index();
-    let images = Augmentations {
-        flip: true,
-        shift: 1,
-    };
-    let is_image = images.check(records.record_shape()).is_ok();
-    let copies: Vec<ArrayD<f32>> = if is_image {
-        images
-            .queries()
-            .into_iter()
-            .map(|q| augment::apply(&records.features, q))
-            .collect()
-    } else {
-        let scale = feature_scale(oracle.audit_records());
-        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed ^ (set << 32));
-        (0..params.queries)
-            .map(|_| {
-                let mut noisy = records.features.as_standard_layout().into_owned();
-                let values = noisy.as_slice_mut().expect("standard layout");
-                for record in values.chunks_mut(scale.len().max(1)) {
-                    for (v, s) in record.iter_mut().zip(&scale) {
-                        let z: f64 = StandardNormal.sample(&mut rng);
-                        *v += (params.sigma * z) as f32 * s;
-                    }
-                }
-                noisy
-            })
-            .collect()
-    };
-    let queries = copies.len();
-    let mut correct = vec![0usize; records.len()];
-    for (q, features) in copies.into_iter().enumerate() {
-        let stream = PERTURBED_STREAM * (set + 1) + q as u64;
-        let signals = oracle.ask_target(features, stream)?;
-        for (count, ok) in correct.iter_mut().zip(&signals.correct) {
-            *count += usize::from(*ok);
-        }
-        oracle.progress(Progress {
-            step: "label-only queries",
-            done: q + 1,
-            total: queries,
-        });
-    }
-    Ok(Some(QueryAnswers::new(LabelOnlyQueries {
-        fraction_correct: correct
-            .into_iter()
-            .map(|c| c as f64 / queries as f64)
-            .collect(),
-        queries,
-        perturbation: if is_image {
-            "the image, its mirror and their one-pixel shifts (reflect padding)".to_string()
-        } else {
-            format!(
-                "Gaussian noise of {} standard deviations on every feature (seed {seed})",
-                params.sigma
-            )
-        },
-    })))
+    let correct = count_correct(oracle, config, 0..copy_count(records, config))?;
+    Ok(Some(fractions_correct(records, config, correct)))
 }
 
 /// The copies' settings, kept in the signals file's meta.

@@ -357,6 +357,7 @@ pub static AUGMENTED: QueryKind = QueryKind {
     make: make_augmented,
     meta_key: Some("augmented_queries"),
     read: read_augmented,
+    parts: None,
 };
 
 /// Noise streams of augmented query `i` under the noise defence.

@@ -35,7 +35,7 @@ pub use label_only::{LabelOnlyParams, LabelOnlyQueries, PERTURBED};
 pub use lira::{AUGMENTED, AugmentedQueries, AugmentedQuery, LiraParams, LiraVariance};
 pub use needs::{Available, Need, Needs, ReferenceUse};
 pub use quantile::{QuantileParams, QuantileScore};
-pub use query::{Answers, QueryAnswers, QueryKind, QueryMap, QueryOracle, ReadContext};
+pub use query::{Answers, QueryAnswers, QueryKind, QueryMap, QueryOracle, QueryParts, ReadContext};
 pub use rmia::{RmiaA, RmiaParams};
 pub use shokri::ShokriParams;
 pub use threshold::{ThresholdAttack, ThresholdConfig, ThresholdSignal};

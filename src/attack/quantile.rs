@@ -227,6 +227,7 @@ pub static REGRESSED: QueryKind = QueryKind {
     make: make_regressed,
     meta_key: Some("quantile_regression"),
     read: read_regressed,
+    parts: None,
 };
 
 /// The population's answers are the ones its own records got (the same noise stream); copy

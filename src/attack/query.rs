@@ -20,6 +20,7 @@ use ndarray_npy::WriteNpzError;
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// One kind of extra query.
@@ -44,6 +45,24 @@ pub struct QueryKind {
     /// Reads the answers of one record set back from a signals file, if it holds them.
     pub read:
         fn(&mut NpzIn<'_, '_>, &ReadContext<'_>) -> Result<Option<QueryAnswers>, SignalsFileError>,
+    /// How its queries split into parts that different workers can make, if they do.
+    pub parts: Option<QueryParts>,
+}
+
+/// Makes a range of parts of one record set's queries: one sum per record over them.
+pub type MakeParts = fn(&dyn QueryOracle, &AuditConfig, Range<usize>) -> crate::Result<Vec<u32>>;
+
+/// Queries made in independent parts whose answers add up record by record (label-only's
+/// perturbed copies, each from its own noise stream), so that several workers can share one
+/// record set's queries: each makes some of the parts, and the sum over every part gives the
+/// answers, whichever worker made which and in whatever order.
+pub struct QueryParts {
+    /// How many parts the queries about `records` under `config` make.
+    pub count: fn(&Records, &AuditConfig) -> usize,
+    /// Makes the parts in a range (of [`QueryParts::count`]): one sum per record.
+    pub make: MakeParts,
+    /// The answers from the sums over every part.
+    pub join: fn(&Records, &AuditConfig, Vec<u32>) -> QueryAnswers,
 }
 
 impl fmt::Debug for QueryKind {

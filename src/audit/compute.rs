@@ -18,6 +18,7 @@ use crate::signal::Signals;
 use crate::signal_matrix::ReferenceSignals;
 use ndarray::{Array2, ArrayD};
 use std::cell::RefCell;
+use std::ops::Range;
 
 /// What the models of one audit run on.
 #[derive(Clone, Copy)]
@@ -155,14 +156,25 @@ pub fn set_queries(
     config: &AuditConfig,
     progress: &mut dyn ProgressSink,
 ) -> crate::Result<Option<QueryAnswers>> {
-    let oracle = Oracle {
-        inputs,
-        records,
-        set,
-        config,
-        progress: RefCell::new(progress),
+    (kind.make)(&Oracle::new(inputs, records, set, config, progress), config)
+}
+
+/// Parts `parts` of `kind`'s queries about one record set (a kind that splits into parts,
+/// [`QueryKind::parts`]): one sum per record over those parts.
+pub fn set_query_parts(
+    kind: &QueryKind,
+    inputs: &ModelInputs<'_>,
+    records: &Records,
+    set: RecordSet,
+    config: &AuditConfig,
+    parts: Range<usize>,
+    progress: &mut dyn ProgressSink,
+) -> crate::Result<Option<Vec<u32>>> {
+    let Some(split) = &kind.parts else {
+        return Ok(None);
     };
-    (kind.make)(&oracle, config)
+    let oracle = Oracle::new(inputs, records, set, config, progress);
+    (split.make)(&oracle, config, parts).map(Some)
 }
 
 /// The target model as the report describes it, from its output on the audit records.
@@ -195,7 +207,23 @@ struct Oracle<'a, 'p> {
     progress: RefCell<&'p mut dyn ProgressSink>,
 }
 
-impl Oracle<'_, '_> {
+impl<'a, 'p> Oracle<'a, 'p> {
+    fn new(
+        inputs: &'a ModelInputs<'a>,
+        records: &'a Records,
+        set: RecordSet,
+        config: &'a AuditConfig,
+        progress: &'p mut dyn ProgressSink,
+    ) -> Self {
+        Oracle {
+            inputs,
+            records,
+            set,
+            config,
+            progress: RefCell::new(progress),
+        }
+    }
+
     fn with_features(&self, features: ArrayD<f32>) -> Records {
         Records {
             features,

@@ -2,12 +2,12 @@
 //! settings it was computed under (its key), and the one function that brings it to what a
 //! request needs, computing what is missing or stale and dropping what no longer holds.
 
-use super::{Computed, Loaded};
+use super::{Computed, Loaded, SessionError};
 use crate::attack::{QueryAnswers, QueryKind, query_kinds};
 use crate::audit::AuditSignals;
 use crate::audit::compute::{
-    ModelInputs, RecordSet, ReferenceModels, model_section, set_queries, set_references,
-    target_signals,
+    ModelInputs, RecordSet, ReferenceModels, model_section, set_queries, set_query_parts,
+    set_references, target_signals,
 };
 use crate::clock;
 use crate::config::AuditConfig;
@@ -18,6 +18,7 @@ use crate::progress::ProgressSink;
 use crate::provenance::Provenance;
 use crate::records::Records;
 use crate::set_signals::SetSignals;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -243,8 +244,9 @@ pub(super) fn prepare(
                 plan.queries.contains(&kind) && (set == RecordSet::Audit || kind.population);
             let holds = keys.queries.get(kind.id) == Some(&key);
             if wanted && !holds {
-                let (answers, seconds) = match take_early(&mut early, kind, set, &key) {
-                    Some(made) => (made.answers, made.seconds),
+                let taken = take_early(&mut early, kind, set, &key, set_records, config);
+                let (answers, seconds) = match taken {
+                    Some(taken) => taken,
                     None => {
                         let started = clock::seconds();
                         let answers =
@@ -276,8 +278,42 @@ pub(super) struct EarlyAnswers {
     kind: &'static str,
     set: RecordSet,
     key: Value,
-    answers: Option<QueryAnswers>,
+    made: Made,
     seconds: f64,
+}
+
+/// What was made of one kind's queries about one set ahead of the audit.
+enum Made {
+    Whole(Option<QueryAnswers>),
+    /// The sums over the parts made so far of a kind that splits into parts
+    /// ([`QueryKind::parts`]); the others are made by other workers and added as they come
+    /// ([`accept_parts`]). The audit takes them once every part is in.
+    Parts {
+        sums: Vec<u32>,
+        made: Vec<bool>,
+    },
+}
+
+/// Parts `start..end` of one kind's queries about one record set (0: the audit records,
+/// 1: the population): those a kind that splits offers, or those another worker makes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryPartRange {
+    pub kind: String,
+    pub set: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One kind's queries about one record set (0: the audit records, 1: the population) that
+/// run only the target, still to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryAhead {
+    pub kind: &'static str,
+    pub set: usize,
+    /// Records in the set.
+    pub records: usize,
+    /// The parts they split into, or `None` where they are made whole.
+    pub parts: Option<usize>,
 }
 
 impl EarlyAnswers {
@@ -291,12 +327,14 @@ impl EarlyAnswers {
 }
 
 /// The answers [`prepare`] would make now for `plan`'s queries that run only the target (the
-/// others wait for the reference models), made ahead of it.
+/// others wait for the reference models), made ahead of it; of a kind that splits into parts,
+/// only the parts not in `elsewhere` (other workers make those: [`accept_parts`]).
 pub(super) fn early_queries(
     cache: Option<&Cache>,
     loaded: &Inputs<'_>,
     config: &AuditConfig,
     plan: &Plan,
+    elsewhere: &[QueryPartRange],
     progress: &mut dyn ProgressSink,
 ) -> crate::Result<Vec<EarlyAnswers>> {
     let inputs = ModelInputs {
@@ -306,29 +344,175 @@ pub(super) fn early_queries(
         population: loaded.population.map(|p| &p.value),
         references: None,
     };
-    let sets: Vec<(RecordSet, &Records)> =
-        std::iter::once((RecordSet::Audit, &loaded.records.value))
-            .chain(loaded.population.map(|p| (RecordSet::Population, &p.value)))
-            .collect();
     let mut made = Vec::new();
     for &kind in plan.queries.iter().filter(|k| !k.runs_references) {
         let key = query_key(kind, config);
-        for &(set, set_records) in &sets {
+        for (set, set_records) in record_sets(loaded) {
             if !query_pending(cache, kind, set, &key) {
                 continue;
             }
             let started = clock::seconds();
-            let answers = set_queries(kind, &inputs, set_records, set, config, progress)?;
+            let theirs: Vec<&QueryPartRange> = elsewhere
+                .iter()
+                .filter(|p| p.kind == kind.id && p.set as u64 == set.index())
+                .collect();
+            let answers = match &kind.parts {
+                Some(split) if !theirs.is_empty() => {
+                    let count = (split.count)(set_records, config);
+                    let mut made = vec![false; count];
+                    for part in &theirs {
+                        check_parts(kind, count, part, &made)?;
+                        made[part.start..part.end].fill(true);
+                    }
+                    let mut sums = vec![0u32; set_records.len()];
+                    for own in unmade_runs(&made) {
+                        let part = set_query_parts(
+                            kind,
+                            &inputs,
+                            set_records,
+                            set,
+                            config,
+                            own,
+                            progress,
+                        )?
+                        .unwrap_or_default();
+                        add_sums(&mut sums, &part);
+                    }
+                    // What is marked made now is what this worker made.
+                    made.iter_mut().for_each(|m| *m = !*m);
+                    Made::Parts { sums, made }
+                }
+                _ => Made::Whole(set_queries(
+                    kind,
+                    &inputs,
+                    set_records,
+                    set,
+                    config,
+                    progress,
+                )?),
+            };
             made.push(EarlyAnswers {
                 kind: kind.id,
                 set,
                 key: key.clone(),
-                answers,
+                made: answers,
                 seconds: clock::seconds() - started,
             });
         }
     }
     Ok(made)
+}
+
+/// The queries of `plan` that run only the target still to make, each kind and set with the
+/// parts it splits into (`None`: made whole): what [`early_queries`] would make, and what
+/// other workers may share of it.
+pub(super) fn queries_ahead(
+    cache: Option<&Cache>,
+    loaded: &Inputs<'_>,
+    config: &AuditConfig,
+    plan: &Plan,
+) -> Vec<QueryAhead> {
+    let mut ahead = Vec::new();
+    for &kind in plan.queries.iter().filter(|k| !k.runs_references) {
+        let key = query_key(kind, config);
+        for (set, set_records) in record_sets(loaded) {
+            if query_pending(cache, kind, set, &key) {
+                ahead.push(QueryAhead {
+                    kind: kind.id,
+                    set: set.index() as usize,
+                    records: set_records.len(),
+                    parts: kind.parts.as_ref().map(|p| (p.count)(set_records, config)),
+                });
+            }
+        }
+    }
+    ahead
+}
+
+/// Adds the sums of parts `part` made by another worker to the answers made ahead.
+pub(super) fn accept_parts(
+    early: &mut [EarlyAnswers],
+    part: &QueryPartRange,
+    sums: &[u32],
+) -> Result<(), SessionError> {
+    let refuse = |why: String| SessionError::QueryParts {
+        kind: part.kind.clone(),
+        why,
+    };
+    let found = early
+        .iter_mut()
+        .find(|e| e.kind == part.kind && e.set.index() == part.set as u64);
+    let Some(EarlyAnswers {
+        made: Made::Parts { sums: held, made },
+        ..
+    }) = found
+    else {
+        return Err(refuse("no such queries were begun here".to_string()));
+    };
+    let (start, end) = (part.start, part.end);
+    if start >= end || end > made.len() || made[start..end].iter().any(|&m| m) {
+        return Err(refuse(format!(
+            "parts {start}..{end} are not among the {} parts still to come",
+            made.len()
+        )));
+    }
+    if sums.len() != held.len() {
+        return Err(refuse(format!(
+            "{} sums came for {} records",
+            sums.len(),
+            held.len()
+        )));
+    }
+    add_sums(held, sums);
+    made[start..end].fill(true);
+    Ok(())
+}
+
+fn check_parts(
+    kind: &QueryKind,
+    count: usize,
+    part: &QueryPartRange,
+    made: &[bool],
+) -> Result<(), SessionError> {
+    let (start, end) = (part.start, part.end);
+    if start >= end || end > count || made[start..end].iter().any(|&m| m) {
+        return Err(SessionError::QueryParts {
+            kind: kind.id.to_string(),
+            why: format!("parts {start}..{end} named twice or not among its {count} parts"),
+        });
+    }
+    Ok(())
+}
+
+/// The runs of consecutive parts not yet made.
+fn unmade_runs(made: &[bool]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut at = 0;
+    while at < made.len() {
+        if made[at] {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < made.len() && !made[at] {
+            at += 1;
+        }
+        runs.push(start..at);
+    }
+    runs
+}
+
+fn add_sums(sums: &mut [u32], more: &[u32]) {
+    for (sum, more) in sums.iter_mut().zip(more) {
+        *sum += more;
+    }
+}
+
+/// The audit records, then the population if there is one.
+fn record_sets<'a>(loaded: &Inputs<'a>) -> Vec<(RecordSet, &'a Records)> {
+    std::iter::once((RecordSet::Audit, &loaded.records.value))
+        .chain(loaded.population.map(|p| (RecordSet::Population, &p.value)))
+        .collect()
 }
 
 /// Whether [`prepare`] would make `kind`'s queries about `set` under `key` (not cached).
@@ -343,17 +527,31 @@ fn query_pending(cache: Option<&Cache>, kind: &QueryKind, set: RecordSet, key: &
     !held && (set == RecordSet::Audit || kind.population)
 }
 
-/// The answers made early to `kind` about `set` under `key`, if any were.
+/// The answers made early to `kind` about `set` under `key`, if any were and every part
+/// of them is in, with the seconds they took here.
 fn take_early(
     early: &mut Vec<EarlyAnswers>,
     kind: &QueryKind,
     set: RecordSet,
     key: &Value,
-) -> Option<EarlyAnswers> {
+    records: &Records,
+    config: &AuditConfig,
+) -> Option<(Option<QueryAnswers>, f64)> {
     let at = early
         .iter()
         .position(|e| e.kind == kind.id && e.set == set && &e.key == key)?;
-    Some(early.swap_remove(at))
+    let taken = early.swap_remove(at);
+    let answers = match taken.made {
+        Made::Whole(answers) => answers,
+        Made::Parts { sums, made } => {
+            let split = kind.parts.as_ref()?;
+            if !made.iter().all(|&m| m) {
+                return None;
+            }
+            Some((split.join)(records, config, sums))
+        }
+    };
+    Some((answers, taken.seconds))
 }
 
 /// Which model runs over whole record sets [`prepare`] would make, as far as the cache can

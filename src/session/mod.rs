@@ -15,6 +15,7 @@ use crate::attack::{
     self, Attack, Available, Need, QueryKind, ReferenceUse, catalogue, default_attacks, query_kinds,
 };
 mod cache;
+mod query_shares;
 
 use crate::audit::compute::ReferenceModels;
 use crate::audit::measure::{
@@ -31,9 +32,10 @@ use crate::provenance::Provenance;
 use crate::records::Records;
 use crate::reference::check_reference_models;
 use crate::signals_file::{Packing, SignalsFile};
-pub use cache::PendingRuns;
 use cache::{Cache, EarlyAnswers, Inputs, Plan};
+pub use cache::{PendingRuns, QueryAhead, QueryPartRange};
 use ndarray::Array2;
+pub use query_shares::share_query_parts;
 use serde::Serialize;
 use thiserror::Error;
 
@@ -60,6 +62,8 @@ pub enum SessionError {
     ChangedMidAudit,
     #[error("another worker was to score {expected:?} for this audit, and returned other scores")]
     ScoresElsewhere { expected: Vec<&'static str> },
+    #[error("another worker's {kind} queries cannot be taken: {why}")]
+    QueryParts { kind: String, why: String },
 }
 
 /// A part of the signals that a request computed, and how long it took.
@@ -535,9 +539,14 @@ impl Session {
     /// run only the target, so that they can run while something else computes the reference
     /// models' signals (the page's model workers); the audit takes them if the inputs and
     /// settings they were made under still hold, and says how long they took.
+    ///
+    /// Of a kind that splits into parts ([`Session::queries_to_make`]), the parts named in
+    /// `elsewhere` are left to other workers, whose sums [`Session::accept_query_parts`] adds;
+    /// the audit takes such queries only once every part is in, else it makes them itself.
     pub fn prepare_queries(
         &mut self,
         config: &AuditConfig,
+        elsewhere: &[QueryPartRange],
         progress: &mut dyn ProgressSink,
     ) -> crate::Result<()> {
         self.early.clear();
@@ -546,9 +555,37 @@ impl Session {
         }
         let Request { config, plan, .. } = self.request(config)?;
         let inputs = self.inputs()?;
-        let made = cache::early_queries(self.cache.as_ref(), &inputs, &config, &plan, progress)?;
+        let cache = self.cache.as_ref();
+        let made = cache::early_queries(cache, &inputs, &config, &plan, elsewhere, progress)?;
         self.early = made;
         Ok(())
+    }
+
+    /// The queries the next audit with `config` would make that run only the target, each
+    /// kind and record set with the parts it splits into: what [`Session::prepare_queries`]
+    /// would make, and can leave in part to other workers.
+    pub fn queries_to_make(&self, config: &AuditConfig) -> crate::Result<Vec<QueryAhead>> {
+        if self.fixed.is_some() {
+            return Ok(Vec::new());
+        }
+        let Request { config, plan, .. } = self.request(config)?;
+        let inputs = self.inputs()?;
+        Ok(cache::queries_ahead(
+            self.cache.as_ref(),
+            &inputs,
+            &config,
+            &plan,
+        ))
+    }
+
+    /// Adds another worker's sums over `part` of queries begun by
+    /// [`Session::prepare_queries`] with that part left to it.
+    pub fn accept_query_parts(
+        &mut self,
+        part: &QueryPartRange,
+        sums: &[u32],
+    ) -> Result<(), SessionError> {
+        cache::accept_parts(&mut self.early, part, sums)
     }
 
     /// The query answers made ahead that the next audit may take, as it would name them.

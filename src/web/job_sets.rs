@@ -12,6 +12,8 @@ pub(super) struct JobSet {
     /// The records' shape, records first.
     pub shape: Vec<usize>,
     pub fingerprint: u64,
+    /// Each record's label.
+    pub labels: Vec<u32>,
 }
 
 /// The session's audit records, then its population records if any; the error says what is
@@ -32,6 +34,7 @@ pub(super) fn job_sets(session: &Session) -> Result<Vec<JobSet>, &'static str> {
             records: records.len(),
             shape: records.features.shape().to_vec(),
             fingerprint: fingerprint(&records.features),
+            labels: records.labels.iter().map(|&l| l as u32).collect(),
         })
         .collect())
 }

@@ -26,6 +26,7 @@ mod gpu_audit;
 mod inference;
 mod job_sets;
 mod pool_audit;
+mod query_parts;
 mod split_audit;
 mod training;
 

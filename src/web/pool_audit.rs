@@ -11,6 +11,7 @@
 use super::job_sets::{JobSet, job_sets};
 use super::{Lab, js_error, plain_error};
 use crate::config::AuditConfig;
+use crate::session::{QueryAhead, QueryPartRange, share_query_parts};
 use ndarray::Array2;
 use wasm_bindgen::prelude::*;
 
@@ -32,6 +33,9 @@ pub struct PoolJob {
     outputs: Vec<(usize, usize, Array2<f32>)>,
     batch_size: usize,
     queries_ahead: bool,
+    /// The target-only queries the audit's worker makes meanwhile, some of whose parts the
+    /// pool's workers may make ([`super::query_parts`]).
+    queries: Vec<QueryAhead>,
 }
 
 #[wasm_bindgen]
@@ -91,6 +95,28 @@ impl PoolJob {
             .map_or_else(Vec::new, |s| s.features.clone())
     }
 
+    /// Set `set`'s labels, one per record.
+    #[wasm_bindgen(js_name = setLabels)]
+    pub fn set_labels(&self, set: usize) -> Vec<u32> {
+        self.sets
+            .get(set)
+            .map_or_else(Vec::new, |s| s.labels.clone())
+    }
+
+    /// The parts of the target-only queries each of `threads` model workers should make
+    /// besides its model runs (a list of `{kind, set, start, end}` per worker), so that they
+    /// and the audit's worker, which makes the rest, finish at about the same time.
+    #[wasm_bindgen(js_name = queryShares)]
+    pub fn query_shares(&self, threads: usize) -> Result<JsValue, JsError> {
+        let model_runs: usize = self
+            .runs
+            .iter()
+            .zip(&self.sets)
+            .map(|(models, set)| models.len() * set.records)
+            .sum();
+        super::to_js(&share_query_parts(&self.queries, model_runs, threads))
+    }
+
     /// The models to run over set `set`.
     #[wasm_bindgen(js_name = setModels)]
     pub fn set_models(&self, set: usize) -> Vec<usize> {
@@ -137,7 +163,10 @@ impl Lab {
         {
             return Ok(None);
         }
-        let Ok(pending) = session.pending_runs(&config) else {
+        let (Ok(pending), Ok(queries)) = (
+            session.pending_runs(&config),
+            session.queries_to_make(&config),
+        ) else {
             return Ok(None);
         };
         let references = session.loaded_references();
@@ -176,23 +205,42 @@ impl Lab {
             outputs: Vec::new(),
             batch_size: config.signals.batch_size,
             queries_ahead: pending.target_queries,
+            queries,
         }))
     }
 
     /// Makes the extra queries the audit `config_json` would make that run only the target
     /// (label-only's noisy copies, the encoded queries), while the pool's workers run the
-    /// models; the audit takes them if nothing they depend on changed in between.
-    /// `progress(step, done, total)` is called as they are made.
+    /// models; the audit takes them if nothing they depend on changed in between. The parts
+    /// in `elsewhere` (`{kind, set, start, end}` ranges, from [`PoolJob::query_shares`]) are
+    /// left to the pool's workers ([`Lab::accept_query_parts`]). `progress(step, done,
+    /// total)` is called as they are made.
     #[wasm_bindgen(js_name = prepareQueries)]
     pub fn prepare_queries(
         &mut self,
         config_json: &str,
+        elsewhere: JsValue,
         progress: &js_sys::Function,
     ) -> Result<(), JsError> {
         let config = AuditConfig::from_json(config_json).map_err(js_error)?;
+        let elsewhere: Vec<QueryPartRange> = if elsewhere.is_undefined() {
+            Vec::new()
+        } else {
+            serde_wasm_bindgen::from_value(elsewhere).map_err(plain_error)?
+        };
         let mut sink = super::progress_sink(progress);
         self.session
-            .prepare_queries(&config, &mut sink)
+            .prepare_queries(&config, &elsewhere, &mut sink)
+            .map_err(js_error)
+    }
+
+    /// Adds a model worker's sums (one per record) over the query parts `part`
+    /// (`{kind, set, start, end}`) that [`Lab::prepare_queries`] left to it.
+    #[wasm_bindgen(js_name = acceptQueryParts)]
+    pub fn accept_query_parts(&mut self, part: JsValue, sums: &[u32]) -> Result<(), JsError> {
+        let part: QueryPartRange = serde_wasm_bindgen::from_value(part).map_err(plain_error)?;
+        self.session
+            .accept_query_parts(&part, sums)
             .map_err(js_error)
     }
 

@@ -43,14 +43,18 @@ test('the SUPPORT2 demo gives the same report with one model thread and with a p
   assert.deepEqual([...one.errors, ...pool.errors], []);
 });
 
-test('the target-only queries made while the pool runs the models, and Shokri scored in a model worker, give the same report', { timeout: 600_000 }, async () => {
+test('the target-only queries made while the pool runs the models, shared with it, and Shokri scored in a model worker, give the same report', { timeout: 600_000 }, async () => {
   const attacks = ['loss', 'lira-online', 'label-only', 'code-poison', 'shokri'];
   const one = await auditIn('support2/overfit', 1, attacks);
-  // Two threads: the audit's own makes the label-only and encoded queries, one model worker
-  // runs the 17 models.
+  // Two threads: the audit's own makes the encoded queries and most of label-only's copies,
+  // one model worker runs the 17 models and then the other copies.
   const two = await auditIn('support2/overfit', 2, attacks);
-  assert.match(two.info, /^the target and 16 reference models ran in 1 model worker first: [\d.]+ s/);
+  assert.match(two.info, /^the target and 16 reference models \(and \d+ of the target-only queries' parts\) ran in 1 model worker first: [\d.]+ s/);
   assert.match(two.info, /label-only on the audit records [\d.]+ s/);
   assert.equal(two.report, one.report, 'the report with the queries made ahead differs from the one without');
-  assert.deepEqual([...one.errors, ...two.errors], []);
+  // Three: two model workers share the models and some of the copies.
+  const three = await auditIn('support2/overfit', 3, attacks);
+  assert.match(three.info, /^the target and 16 reference models \(and \d+ of the target-only queries' parts\) ran in 2 model workers first/);
+  assert.equal(three.report, one.report, 'the report with the copies shared by two model workers differs from the one without');
+  assert.deepEqual([...one.errors, ...two.errors, ...three.errors], []);
 });

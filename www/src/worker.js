@@ -62,15 +62,7 @@ async function prepareEngine(/** @type {string} */ choice, /** @type {string} */
     if (ran) return ran === 'run' ? { ran: 'the target and its references', where: 'on WebGPU', seconds: (performance.now() - started) / 1000 } : null;
   }
   if (workers <= 1) return null;
-  // runOnPool posts the models' runs to the workers before it first waits; while they run,
-  // this thread makes the queries that need only the target (the audit takes them).
-  const running = runOnPool(configJson, workers);
-  try {
-    lab.prepareQueries(configJson, (step, done, total) => self.postMessage({ progress: { step, done, total } }));
-  } catch {
-    // The audit meets the same failure and reports it.
-  }
-  const pooled = await running;
+  const pooled = await runOnPool(configJson, workers);
   return pooled ? { ...pooled, seconds: (performance.now() - started) / 1000 } : null;
 }
 
@@ -119,7 +111,7 @@ function askPool(/** @type {Worker} */ worker, /** @type {any} */ message, /** @
       const reply = event.data;
       if (reply.id !== id) return;
       if (reply.error !== undefined) reject(new Error(`a model worker failed: ${reply.error}`));
-      else if (reply.outputs) resolve(reply.outputs);
+      else if (reply.outputs) resolve({ outputs: reply.outputs, sums: reply.sums || [] });
       else if (reply.scored) resolve(reply.scored);
       else onDone(reply.done);
     };
@@ -130,8 +122,10 @@ function askPool(/** @type {Worker} */ worker, /** @type {any} */ message, /** @
 
 /**
  * Runs the models the audit would run over whole record sets on up to `workers` model
- * threads, each holding a contiguous share of the models, and hands the outputs to the Lab.
- * Returns which models ran where ({ran, where}), or null when there was nothing to run.
+ * threads, each holding a contiguous share of the models, and hands the outputs to the Lab;
+ * meanwhile this thread makes the target-only queries, sharing their parts with the model
+ * threads (src/web/query_parts.rs). Returns which models ran where ({ran, where}), or null
+ * when there was nothing to run.
  */
 async function runOnPool(/** @type {string} */ configJson, /** @type {number} */ workers) {
   const job = lab.poolJob(configJson);
@@ -147,12 +141,20 @@ async function runOnPool(/** @type {string} */ configJson, /** @type {number} */
     for (let set = 0; set < job.sets; set++) for (const model of job.setModels(set)) runs[ownerOf(model)].push({ model, set });
     const total = runs.reduce((n, r) => n + r.length, 0);
     const features = Array.from({ length: job.sets }, (_, set) => job.setFeatures(set));
+    // Parts of the target-only queries (label-only's copies) each thread makes after its runs.
+    const shares = /** @type {{kind: string, set: number, start: number, end: number}[][]} */ (job.queriesAhead ? job.queryShares(threads) : runs.map(() => []));
+    const queries = (/** @type {number} */ w) => (shares[w].length === 0 ? undefined : {
+      target: job.modelBytes(0),
+      config: configJson,
+      labels: Array.from({ length: job.sets }, (_, set) => job.setLabels(set)),
+      parts: shares[w],
+    });
     const done = new Array(threads).fill(0);
     const where = `in ${threads} model worker${threads > 1 ? 's' : ''}`;
     const step = `running the models ${where}`;
     const report = () => self.postMessage({ progress: { step, done: done.reduce((a, b) => a + b, 0), total } });
     report();
-    const outputs = await Promise.all(runs.map((share, w) => {
+    const running = Promise.all(runs.map((share, w) => {
       const worker = pool[w];
       const held = poolHolds.get(worker);
       const keys = [...new Set(share.map((r) => r.model))].map((m) => ({ model: m, key: job.modelKey(m) }));
@@ -164,15 +166,31 @@ async function runOnPool(/** @type {string} */ configJson, /** @type {number} */
         sets: features,
         runs: share.map((r) => ({ key: job.modelKey(r.model), set: r.set })),
         batch: job.batchSize,
+        queries: queries(w),
       }, (n) => {
         done[w] = n;
         report();
       });
     }));
-    runs.forEach((share, w) => share.forEach((r, k) => job.accept(r.model, r.set, outputs[w][k])));
+    // While they run, this thread makes the queries that need only the target, but for the
+    // parts the workers make (the audit takes them all if nothing changed in between).
+    try {
+      lab.prepareQueries(configJson, shares.flat(), (step, done, total) => self.postMessage({ progress: { step, done, total } }));
+    } catch {
+      // The audit meets the same failure and reports it.
+    }
+    const replies = await running;
+    runs.forEach((share, w) => share.forEach((r, k) => job.accept(r.model, r.set, replies[w].outputs[k])));
+    try {
+      shares.forEach((parts, w) => parts.forEach((part, k) => lab.acceptQueryParts(part, replies[w].sums[k])));
+    } catch {
+      // Queries missing a part are made again by the audit itself.
+    }
     const ran = new Set(runs.flat().map((r) => r.model));
     const references = [...ran].filter((m) => m > 0).length;
-    const what = [ran.has(0) ? 'the target' : '', references ? `${references} reference model${references > 1 ? 's' : ''}` : ''].filter(Boolean).join(' and ');
+    const copies = shares.flat().reduce((n, part) => n + part.end - part.start, 0);
+    const models = [ran.has(0) ? 'the target' : '', references ? `${references} reference model${references > 1 ? 's' : ''}` : ''].filter(Boolean).join(' and ');
+    const what = copies ? `${models} (and ${copies} of the target-only queries' parts)` : models;
     handed = true;
     lab.rememberPoolOutputs(job, configJson);
     return { ran: what, where };
