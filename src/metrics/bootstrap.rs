@@ -61,10 +61,11 @@ pub fn auc_bootstrap_intervals(
     // For each group of resamples, each score set's AUC in every resample of the group.
     let per_group = crate::parallel::map_ordered(&firsts, |&first| {
         let streams = first..(first + TOGETHER as u64).min(resamples as u64);
-        let counts = draws.resamples_side_by_side(seed, streams.clone());
+        let drawn = (streams.end - streams.start) as usize;
+        let counts = draws.resamples_side_by_side(seed, streams);
         walks
             .iter()
-            .map(|walk| walk.aucs(&counts, twice_pairs)[..streams.clone().count()].to_vec())
+            .map(|walk| walk.aucs(&counts, twice_pairs)[..drawn].to_vec())
             .collect::<Vec<Vec<f64>>>()
     });
     Ok((0..score_sets.len())

@@ -344,63 +344,50 @@ pub(super) fn early_queries(
         population: loaded.population.map(|p| &p.value),
         references: None,
     };
-    let mut made = Vec::new();
-    for &kind in plan.queries.iter().filter(|k| !k.runs_references) {
-        let key = query_key(kind, config);
-        for (set, set_records) in record_sets(loaded) {
-            if !query_pending(cache, kind, set, &key) {
-                continue;
-            }
-            let started = clock::seconds();
-            let theirs: Vec<&QueryPartRange> = elsewhere
-                .iter()
-                .filter(|p| p.kind == kind.id && p.set as u64 == set.index())
-                .collect();
-            let answers = match &kind.parts {
-                Some(split) if !theirs.is_empty() => {
-                    let count = (split.count)(set_records, config);
-                    let mut made = vec![false; count];
-                    for part in &theirs {
-                        check_parts(kind, count, part, &made)?;
-                        made[part.start..part.end].fill(true);
-                    }
-                    let mut sums = vec![0u32; set_records.len()];
-                    for own in unmade_runs(&made) {
-                        let part = set_query_parts(
-                            kind,
-                            &inputs,
-                            set_records,
-                            set,
-                            config,
-                            own,
-                            progress,
-                        )?
-                        .unwrap_or_default();
-                        add_sums(&mut sums, &part);
-                    }
-                    // What is marked made now is what this worker made.
-                    made.iter_mut().for_each(|m| *m = !*m);
-                    Made::Parts { sums, made }
+    let mut early = Vec::new();
+    for (kind, set, set_records, key) in target_queries_pending(cache, loaded, config, plan) {
+        let started = clock::seconds();
+        let theirs: Vec<&QueryPartRange> = elsewhere
+            .iter()
+            .filter(|p| p.kind == kind.id && p.set as u64 == set.index())
+            .collect();
+        let made = match &kind.parts {
+            Some(split) if !theirs.is_empty() => {
+                let count = (split.count)(set_records, config);
+                let mut made = vec![false; count];
+                for part in &theirs {
+                    check_parts(part, &made)?;
+                    made[part.start..part.end].fill(true);
                 }
-                _ => Made::Whole(set_queries(
-                    kind,
-                    &inputs,
-                    set_records,
-                    set,
-                    config,
-                    progress,
-                )?),
-            };
-            made.push(EarlyAnswers {
-                kind: kind.id,
+                let mut sums = vec![0u32; set_records.len()];
+                for own in unmade_runs(&made) {
+                    let part =
+                        set_query_parts(kind, &inputs, set_records, set, config, own, progress)?
+                            .unwrap_or_default();
+                    add_sums(&mut sums, &part);
+                }
+                // What is marked made now is what this worker made.
+                made.iter_mut().for_each(|m| *m = !*m);
+                Made::Parts { sums, made }
+            }
+            _ => Made::Whole(set_queries(
+                kind,
+                &inputs,
+                set_records,
                 set,
-                key: key.clone(),
-                made: answers,
-                seconds: clock::seconds() - started,
-            });
-        }
+                config,
+                progress,
+            )?),
+        };
+        early.push(EarlyAnswers {
+            kind: kind.id,
+            set,
+            key,
+            made,
+            seconds: clock::seconds() - started,
+        });
     }
-    Ok(made)
+    Ok(early)
 }
 
 /// The queries of `plan` that run only the target still to make, each kind and set with the
@@ -412,21 +399,39 @@ pub(super) fn queries_ahead(
     config: &AuditConfig,
     plan: &Plan,
 ) -> Vec<QueryAhead> {
-    let mut ahead = Vec::new();
+    target_queries_pending(cache, loaded, config, plan)
+        .into_iter()
+        .map(|(kind, set, set_records, _)| QueryAhead {
+            kind: kind.id,
+            set: set.index() as usize,
+            records: set_records.len(),
+            parts: kind.parts.as_ref().map(|p| (p.count)(set_records, config)),
+        })
+        .collect()
+}
+
+/// `plan`'s queries that run only the target and are not cached under their settings, each
+/// kind with every record set it asks about and its settings key, in the order they are made.
+fn target_queries_pending<'a>(
+    cache: Option<&Cache>,
+    loaded: &Inputs<'a>,
+    config: &AuditConfig,
+    plan: &Plan,
+) -> Vec<(&'static QueryKind, RecordSet, &'a Records, Value)> {
+    let sets: Vec<(RecordSet, &'a Records)> =
+        std::iter::once((RecordSet::Audit, &loaded.records.value))
+            .chain(loaded.population.map(|p| (RecordSet::Population, &p.value)))
+            .collect();
+    let mut pending = Vec::new();
     for &kind in plan.queries.iter().filter(|k| !k.runs_references) {
         let key = query_key(kind, config);
-        for (set, set_records) in record_sets(loaded) {
+        for &(set, set_records) in &sets {
             if query_pending(cache, kind, set, &key) {
-                ahead.push(QueryAhead {
-                    kind: kind.id,
-                    set: set.index() as usize,
-                    records: set_records.len(),
-                    parts: kind.parts.as_ref().map(|p| (p.count)(set_records, config)),
-                });
+                pending.push((kind, set, set_records, key.clone()));
             }
         }
     }
-    ahead
+    pending
 }
 
 /// Adds the sums of parts `part` made by another worker to the answers made ahead.
@@ -449,13 +454,7 @@ pub(super) fn accept_parts(
     else {
         return Err(refuse("no such queries were begun here".to_string()));
     };
-    let (start, end) = (part.start, part.end);
-    if start >= end || end > made.len() || made[start..end].iter().any(|&m| m) {
-        return Err(refuse(format!(
-            "parts {start}..{end} are not among the {} parts still to come",
-            made.len()
-        )));
-    }
+    check_parts(part, made)?;
     if sums.len() != held.len() {
         return Err(refuse(format!(
             "{} sums came for {} records",
@@ -464,21 +463,21 @@ pub(super) fn accept_parts(
         )));
     }
     add_sums(held, sums);
-    made[start..end].fill(true);
+    made[part.start..part.end].fill(true);
     Ok(())
 }
 
-fn check_parts(
-    kind: &QueryKind,
-    count: usize,
-    part: &QueryPartRange,
-    made: &[bool],
-) -> Result<(), SessionError> {
+/// Refuses `part` unless it is a non-empty range of the parts (`made`, one per part) none
+/// of which is made or named yet.
+fn check_parts(part: &QueryPartRange, made: &[bool]) -> Result<(), SessionError> {
     let (start, end) = (part.start, part.end);
-    if start >= end || end > count || made[start..end].iter().any(|&m| m) {
+    if start >= end || end > made.len() || made[start..end].iter().any(|&m| m) {
         return Err(SessionError::QueryParts {
-            kind: kind.id.to_string(),
-            why: format!("parts {start}..{end} named twice or not among its {count} parts"),
+            kind: part.kind.clone(),
+            why: format!(
+                "parts {start}..{end} named twice or not among its {} parts",
+                made.len()
+            ),
         });
     }
     Ok(())
@@ -506,13 +505,6 @@ fn add_sums(sums: &mut [u32], more: &[u32]) {
     for (sum, more) in sums.iter_mut().zip(more) {
         *sum += more;
     }
-}
-
-/// The audit records, then the population if there is one.
-fn record_sets<'a>(loaded: &Inputs<'a>) -> Vec<(RecordSet, &'a Records)> {
-    std::iter::once((RecordSet::Audit, &loaded.records.value))
-        .chain(loaded.population.map(|p| (RecordSet::Population, &p.value)))
-        .collect()
 }
 
 /// Whether [`prepare`] would make `kind`'s queries about `set` under `key` (not cached).

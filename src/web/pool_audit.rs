@@ -32,7 +32,6 @@ pub struct PoolJob {
     /// The outputs accepted so far, by (model, set).
     outputs: Vec<(usize, usize, Array2<f32>)>,
     batch_size: usize,
-    queries_ahead: bool,
     /// The target-only queries the audit's worker makes meanwhile, some of whose parts the
     /// pool's workers may make ([`super::query_parts`]).
     queries: Vec<QueryAhead>,
@@ -62,7 +61,7 @@ impl PoolJob {
     /// ([`Lab::prepare_queries`]): a core the pool should leave to it.
     #[wasm_bindgen(getter, js_name = queriesAhead)]
     pub fn queries_ahead(&self) -> bool {
-        self.queries_ahead
+        !self.queries.is_empty()
     }
 
     /// Whether there is nothing to run.
@@ -204,7 +203,6 @@ impl Lab {
             runs,
             outputs: Vec::new(),
             batch_size: config.signals.batch_size,
-            queries_ahead: pending.target_queries,
             queries,
         }))
     }
