@@ -370,15 +370,19 @@ fn tile<const L: usize, const NB: usize, const R: usize, M: MulAdd>(
     let channels = conv.channels_padded();
     let chunk_weights = weights.chunks(CHUNK * NB * L);
     for (c, (chunk, weights)) in conv.chunks.iter().zip(chunk_weights).enumerate() {
-        let mut sums = chunk_sums::<L, NB, R, M>(chunk, weights, padded, corner, conv.pixel_step);
-        for (r, pixel) in sums.iter_mut().enumerate() {
-            for ((b, vector), bias) in pixel.iter_mut().enumerate().zip(bias) {
-                if let Some(out) = image[first + r * channels + b * L..].first_chunk_mut::<L>() {
-                    let before = if c == 0 { bias } else { &*out };
-                    for (v, b) in vector.iter_mut().zip(before) {
-                        *v += b;
-                    }
-                    *out = *vector;
+        let sums = chunk_sums::<L, NB, R, M>(chunk, weights, padded, corner, conv.pixel_step);
+        // Each pixel's block checked once and written vector by vector from the sums as
+        // they are: indexed or changed in place, the sums went through the stack.
+        for (r, pixel) in sums.iter().enumerate() {
+            let at = first + r * channels;
+            let (out, _) = image[at..at + NB * L].as_chunks_mut::<L>();
+            if c == 0 {
+                for ((out, vector), bias) in out.iter_mut().zip(pixel).zip(bias) {
+                    *out = std::array::from_fn(|j| vector[j] + bias[j]);
+                }
+            } else {
+                for (out, vector) in out.iter_mut().zip(pixel) {
+                    *out = std::array::from_fn(|j| vector[j] + out[j]);
                 }
             }
         }
