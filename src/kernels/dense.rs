@@ -3,8 +3,8 @@
 //! ([`DirectConv::dense`]), so a tile of neighbouring records × a block of outputs keeps its
 //! sums in registers while each input adds one broadcast value times a vector of weights.
 //! Nothing is packed per batch (the GEMM packed the records' block every call), the bias
-//! is added after the products and an activation after the layer is applied as the outputs
-//! are written.
+//! is added after the products, and a ReLU after the layer is applied as the tiles store
+//! their sums (other activations in one pass over the outputs).
 
 use super::direct::DirectConv;
 use super::grow;
@@ -28,8 +28,14 @@ impl Dense {
         (inputs, outputs): (usize, usize),
         activation: Option<Activation>,
     ) -> Dense {
+        let direct = DirectConv::dense(weight, bias, inputs, outputs);
+        // ReLU is applied as the tiles store their sums; other activations in a pass after.
+        let (direct, activation) = match activation {
+            Some(Activation::Relu) => (direct.rectified(), None),
+            other => (direct, other),
+        };
         Dense {
-            direct: DirectConv::dense(weight, bias, inputs, outputs),
+            direct,
             inputs,
             outputs,
             activation,

@@ -13,7 +13,8 @@
 //! the same order for every pixel and record: results do not depend on batch or threads.
 
 use super::isa::Isa;
-use crate::gpu::Window;
+use crate::gpu::twin::activate;
+use crate::gpu::{Activation, Window};
 
 /// How a record's values are ordered: ONNX's channel-major `[channels, h, w]`, or
 /// pixel-major `[h, w, channels]`, which one convolution writes for the next.
@@ -42,6 +43,9 @@ pub(super) struct DirectConv {
     layout: Layout,
     /// Offset in the padded record from one output pixel's window to the next's.
     pixel_step: usize,
+    /// ReLU applied to the sums as the last chunk stores them (a dense layer's fused
+    /// activation), instead of in a pass over the layer's outputs after it.
+    rectified: bool,
 }
 
 impl DirectConv {
@@ -137,6 +141,15 @@ impl DirectConv {
             patch,
             layout,
             pixel_step,
+            rectified: false,
+        }
+    }
+
+    /// The same layer with ReLU applied to its outputs as they are stored.
+    pub(super) fn rectified(self) -> Self {
+        DirectConv {
+            rectified: true,
+            ..self
         }
     }
 
@@ -371,6 +384,14 @@ fn tile<const L: usize, const NB: usize, const R: usize, M: MulAdd>(
     let chunk_weights = weights.chunks(CHUNK * NB * L);
     for (c, (chunk, weights)) in conv.chunks.iter().zip(chunk_weights).enumerate() {
         let sums = chunk_sums::<L, NB, R, M>(chunk, weights, padded, corner, conv.pixel_step);
+        let rectify = conv.rectified && c + 1 == conv.chunks.len();
+        let finish = |v: [f32; L]| {
+            if rectify {
+                v.map(|x| activate(Activation::Relu, x))
+            } else {
+                v
+            }
+        };
         // Each pixel's block checked once and written vector by vector from the sums as
         // they are: indexed or changed in place, the sums went through the stack.
         for (r, pixel) in sums.iter().enumerate() {
@@ -378,11 +399,11 @@ fn tile<const L: usize, const NB: usize, const R: usize, M: MulAdd>(
             let (out, _) = image[at..at + NB * L].as_chunks_mut::<L>();
             if c == 0 {
                 for ((out, vector), bias) in out.iter_mut().zip(pixel).zip(bias) {
-                    *out = std::array::from_fn(|j| vector[j] + bias[j]);
+                    *out = finish(std::array::from_fn(|j| vector[j] + bias[j]));
                 }
             } else {
                 for (out, vector) in out.iter_mut().zip(pixel) {
-                    *out = std::array::from_fn(|j| vector[j] + out[j]);
+                    *out = finish(std::array::from_fn(|j| vector[j] + out[j]));
                 }
             }
         }
