@@ -4,7 +4,7 @@
 //! sums in registers while each input adds one broadcast value times a vector of weights.
 //! Nothing is packed per batch (the GEMM packed the records' block every call), the bias
 //! is added after the products, and a ReLU after the layer is applied as the tiles store
-//! their sums (other activations in one pass over the outputs).
+//! their sums natively (other activations, and ReLU in wasm, in one pass over the outputs).
 
 use super::direct::DirectConv;
 use super::grow;
@@ -29,9 +29,10 @@ impl Dense {
         activation: Option<Activation>,
     ) -> Dense {
         let direct = DirectConv::dense(weight, bias, inputs, outputs);
-        // ReLU is applied as the tiles store their sums; other activations in a pass after.
+        // ReLU is applied as the tiles store their sums where that pays; other activations
+        // in a pass after.
         let (direct, activation) = match activation {
-            Some(Activation::Relu) => (direct.rectified(), None),
+            Some(Activation::Relu) if direct.isa().stores_relu() => (direct.rectified(), None),
             other => (direct, other),
         };
         Dense {

@@ -542,26 +542,40 @@ mod tests {
         }
     }
 
-    /// A dense layer run as a row of 1×1 pixels gives the textbook sums on every
-    /// instruction set, for output counts that fill blocks of every width and that do not.
+    /// A dense layer run as a row of 1×1 pixels gives the textbook sums (and their ReLU when
+    /// rectified) on every instruction set, for output counts that fill blocks of every
+    /// width and that do not.
     #[test]
     fn dense_rows_give_the_textbook_sums_on_every_instruction_set() {
         let count = |n: usize| (0..n).map(|i| ((i * 53 % 97) as f32 - 48.0) / 48.0);
-        for (inputs, outputs, n) in [(64, 192, 19), (7, 5, 3), (33, 80, 14), (100, 17, 1)] {
+        // 300 inputs are three chunks of taps: ReLU applies to the last chunk's totals only.
+        let shapes = [
+            (64, 192, 19),
+            (7, 5, 3),
+            (33, 80, 14),
+            (100, 17, 1),
+            (300, 40, 9),
+        ];
+        for ((inputs, outputs, n), rectified) in shapes
+            .into_iter()
+            .flat_map(|shape| [(shape, false), (shape, true)])
+        {
             let weight: Vec<f32> = count(inputs * outputs).collect();
             let bias: Vec<f32> = count(outputs).rev().collect();
             let records: Vec<f32> = count(n * inputs).rev().collect();
             for isa in Isa::available() {
                 let conv = DirectConv::dense_for_isa(isa, &weight, &bias, inputs, outputs);
+                let conv = if rectified { conv.rectified() } else { conv };
                 let channels = conv.channels_padded();
                 let mut image = vec![f32::NAN; n * channels];
                 conv.run_row(&records, n, &mut image);
                 for r in 0..n {
                     for o in 0..outputs {
-                        let want = bias[o]
+                        let sum = bias[o]
                             + (0..inputs)
                                 .map(|i| records[r * inputs + i] * weight[i * outputs + o])
                                 .sum::<f32>();
+                        let want = if rectified { sum.max(0.0) } else { sum };
                         let got = image[r * channels + o];
                         assert!(
                             (got - want).abs() < 1e-4,

@@ -54,6 +54,14 @@ impl Isa {
         }
     }
 
+    /// Whether a dense layer's ReLU is applied as its tiles store their sums. In wasm the
+    /// comparison in the tile's store made the page's support2 demo slower (2.66 s to 3.0 s;
+    /// with 16 vector registers in V8 the tile has none to spare), so there it stays a pass
+    /// over the outputs; natively it saved 5% of the MLP's time.
+    pub(super) fn stores_relu(self) -> bool {
+        self != Isa::Portable
+    }
+
     /// Values per vector register.
     pub(super) fn lanes(self) -> usize {
         match self {
