@@ -17,6 +17,7 @@ mod calibrated_loss;
 mod code_poison;
 mod label_only;
 pub mod lira;
+mod logistic;
 mod needs;
 pub mod quantile;
 mod query;

@@ -4,17 +4,17 @@
 //! sorted probability vector; a record's score is that classifier's probability of IN on
 //! the target's output.
 //!
-//! The classifier is `linfa-logistic` (L-BFGS through argmin), a maintained implementation,
-//! rather than a hand-written optimiser. linfa speaks ndarray 0.16, so features cross into
-//! it as `ndarray16` arrays.
+//! The classifier ([`super::logistic`]) minimises linfa-logistic's and scikit-learn's
+//! penalised objective by Newton's method, which suits these few-column fits: the demo's
+//! fits took 0.33 s natively and 1.08 s in wasm with linfa-logistic's L-BFGS, and a few
+//! hundredths with Newton (docs/benchmarks.md).
 
+use super::logistic::{self, Logistic};
 use super::{
     Attack, AttackError, AttackInfo, AttackParams, AttackScores, Need, Needs, ReferenceUse,
     ScoringSet,
 };
 use super::{CatalogueEntry, check};
-use linfa::prelude::*;
-use linfa_logistic::{FittedLogisticRegression, LogisticRegression};
 use ndarray::{ArrayView1, Axis};
 use serde::{Deserialize, Serialize};
 
@@ -86,8 +86,6 @@ fn sorted_descending(p: ArrayView1<'_, f64>) -> Vec<f64> {
     v
 }
 
-type Classifier = FittedLogisticRegression<f64, bool>;
-
 impl ShokriAttack {
     /// One classifier per class, trained on every (reference model, record) pair.
     fn train(
@@ -96,7 +94,7 @@ impl ShokriAttack {
         keep: &ndarray::Array2<bool>,
         labels: &[usize],
         classes: usize,
-    ) -> Result<Vec<Option<Classifier>>, AttackError> {
+    ) -> Result<Vec<Option<Logistic>>, AttackError> {
         let width = probabilities.len_of(Axis(2));
         let mut features: Vec<Vec<f64>> = vec![Vec::new(); classes];
         let mut targets: Vec<Vec<bool>> = vec![Vec::new(); classes];
@@ -118,13 +116,7 @@ impl ShokriAttack {
                 if !has_both {
                     return Ok(None);
                 }
-                let x = ndarray16::Array2::from_shape_vec((t.len(), width), x)
-                    .expect("rows of equal width");
-                let dataset = Dataset::new(x, ndarray16::Array1::from(t));
-                LogisticRegression::default()
-                    .alpha(self.params.l2)
-                    .max_iterations(self.params.max_iterations)
-                    .fit(&dataset)
+                logistic::fit(&x, width, &t, self.params.l2, self.params.max_iterations)
                     .map(Some)
                     .map_err(|e| AttackError::Training {
                         attack: SHOKRI.id,
@@ -132,18 +124,6 @@ impl ShokriAttack {
                     })
             })
             .collect()
-    }
-}
-
-/// The classifier's probability that `features` came from a member.
-fn probability_of_in(classifier: &Classifier, features: Vec<f64>) -> f64 {
-    let width = features.len();
-    let x = ndarray16::Array2::from_shape_vec((1, width), features).expect("one row");
-    let p = classifier.predict_probabilities(&x)[0];
-    if classifier.labels().pos.class {
-        p
-    } else {
-        1.0 - p
     }
 }
 
@@ -173,14 +153,19 @@ impl Attack for ShokriAttack {
             .map(|(p, &y)| {
                 classifiers[y]
                     .as_ref()
-                    .map(|c| probability_of_in(c, sorted_descending(p)))
+                    .map(|c| c.probability(&sorted_descending(p)))
             })
             .collect();
         let untrained = classifiers.iter().filter(|c| c.is_none()).count();
+        let unconverged = classifiers
+            .iter()
+            .flatten()
+            .filter(|c| !c.converged)
+            .count();
         Ok(AttackScores {
             scores,
             detail: Some(format!(
-                "{} per-class logistic regressions (L2 {}, ≤ {} L-BFGS iterations) on {} reference models{}",
+                "{} per-class logistic regressions (L2 {}, Newton's method, ≤ {} iterations) on {} reference models{}",
                 classes - untrained,
                 self.params.l2,
                 self.params.max_iterations,
@@ -191,7 +176,12 @@ impl Attack for ShokriAttack {
                     String::new()
                 }
             )),
-            warning: None,
+            warning: (unconverged > 0).then(|| {
+                format!(
+                    "{unconverged} of Shokri's per-class classifiers had not converged after {} iterations (IN and OUT separate in their class, with too small an L2 penalty to stop the weights growing); their scores are the last iterate's",
+                    self.params.max_iterations
+                )
+            }),
         })
     }
 
