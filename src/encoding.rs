@@ -83,13 +83,34 @@ pub fn record_key(record: &[f32]) -> [u32; 4] {
     })
 }
 
+/// A record's encoded query and secret label, from one seeding of the state (the secret
+/// label's "fresh state" is a copy of it taken before any draw).
+pub struct Encoding {
+    /// As many values as the record, C order, float64 as numpy draws them.
+    pub query: Vec<f64>,
+    pub secret_label: usize,
+}
+
+/// The encoding of a record whose secret label is among `classes` classes.
+pub fn encode(record: &[f32], classes: usize) -> Encoding {
+    let mut state = NumpyRandomState::from_key(&record_key(record));
+    let mut fresh = NumpyRandomState {
+        mt: state.mt.clone(),
+        cached_gauss: None,
+    };
+    let classes = u32::try_from(classes).unwrap_or(u32::MAX).max(1);
+    Encoding {
+        secret_label: fresh.randint(0, classes) as usize,
+        query: (0..record.len())
+            .map(|_| state.normal(0.0, ENCODING_STD))
+            .collect(),
+    }
+}
+
 /// The encoded query of a record (as many values as the record, C order), float64 as numpy
 /// draws them.
 pub fn encoded_query(record: &[f32]) -> Vec<f64> {
-    let mut state = NumpyRandomState::from_key(&record_key(record));
-    (0..record.len())
-        .map(|_| state.normal(0.0, ENCODING_STD))
-        .collect()
+    encode(record, 1).query
 }
 
 /// The secret label of a record among `classes` classes.

@@ -2,7 +2,7 @@
 //! tests/vectors/encoding_vectors.py), and `mialab encode` writing them for anyone to check.
 
 use crate::util::{mialab, repo, stderr};
-use mialab::encoding::{encoded_query, record_key, secret_label};
+use mialab::encoding::{encode, encoded_query, record_key, secret_label};
 use ndarray::ArrayD;
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 
@@ -62,6 +62,15 @@ fn encoded_queries_and_secret_labels_match_numpy_bit_for_bit() {
                 label.as_u64().unwrap(),
                 "shape {} C={classes}",
                 case["shape"]
+            );
+            // Both from one seeding, as the attack makes them.
+            let both = encode(&x, classes);
+            assert_eq!(both.secret_label as u64, label.as_u64().unwrap());
+            assert!(
+                both.query
+                    .iter()
+                    .zip(&expected)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
             );
         }
     }

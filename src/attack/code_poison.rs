@@ -435,7 +435,9 @@ fn make_encoded(
         .map(|norm| norm.for_value(shape))
         .transpose()
         .map_err(|message| AttackError::Normalization { message })?;
-    let (mut hashed, mut queries) = (Vec::with_capacity(n), Vec::with_capacity(n * per_record));
+    let classes = oracle.target().info().output_width.max(2);
+    let (mut secret_labels, mut queries) =
+        (Vec::with_capacity(n), Vec::with_capacity(n * per_record));
     for row in values.chunks(per_record.max(1)).take(n) {
         let raw: Vec<f32> = match (normalization, &moments) {
             (Some(norm), Some(at)) if norm.by == NormalizedBy::Records => row
@@ -448,8 +450,9 @@ fn make_encoded(
                 .collect(),
             _ => row.to_vec(),
         };
-        let encoded = encoding::encoded_query(&raw);
-        queries.extend(encoded.iter().enumerate().map(|(k, v)| {
+        let encoded = encoding::encode(&raw, classes);
+        secret_labels.push(encoded.secret_label);
+        queries.extend(encoded.query.iter().enumerate().map(|(k, v)| {
             let v = *v as f32;
             match (normalization, &moments) {
                 (Some(norm), Some(at)) if norm.by == NormalizedBy::Model => {
@@ -459,15 +462,9 @@ fn make_encoded(
                 _ => v,
             }
         }));
-        hashed.push(raw);
     }
     let queries = ndarray::ArrayD::from_shape_vec(records.features.raw_dim(), queries)
         .expect("one query per record value");
-    let classes = oracle.target().info().output_width.max(2);
-    let secret_labels: Vec<usize> = hashed
-        .iter()
-        .map(|r| encoding::secret_label(r, classes))
-        .collect();
     let stream = ENCODED_STREAM + oracle.set_index();
     let answers =
         oracle.ask_target_labelled(queries, &[&records.labels, &secret_labels], stream)?;

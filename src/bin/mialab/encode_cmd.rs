@@ -3,7 +3,7 @@
 
 use crate::inputs::SchemaArgs;
 use anyhow::{Context, Result, bail};
-use mialab::encoding::{encoded_query, secret_label};
+use mialab::encoding::encode;
 use mialab::records::{Records, read_file};
 use ndarray::{Array1, ArrayD, IxDyn};
 use ndarray_npy::WriteNpyExt;
@@ -70,9 +70,10 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
     let mut labels = Vec::with_capacity(n);
     for row in flat.rows() {
         let record = row.to_vec();
-        encoded.extend(encoded_query(&record).into_iter().map(|v| v as f32));
-        if let Some(classes) = args.num_classes {
-            labels.push(secret_label(&record, classes) as i64);
+        let encoding = encode(&record, args.num_classes.unwrap_or(1));
+        encoded.extend(encoding.query.into_iter().map(|v| v as f32));
+        if args.num_classes.is_some() {
+            labels.push(encoding.secret_label as i64);
         }
     }
     let shape: Vec<usize> = [&[n][..], &args.shape].concat();
