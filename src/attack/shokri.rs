@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub struct ShokriParams {
     /// L2 penalty of the per-class logistic regressions.
     pub l2: f64,
+    /// Newton steps at most per classifier (each a pass over its rows; a dozen suffice).
     pub max_iterations: u64,
 }
 

@@ -89,7 +89,7 @@ pub struct AttackParamArgs {
     /// L2 penalty of the Shokri attack's logistic regressions.
     #[arg(long, default_value_t = defaults().params.shokri.l2)]
     shokri_l2: f64,
-    /// L-BFGS iterations of the Shokri attack's logistic regressions.
+    /// Newton iterations of the Shokri attack's logistic regressions (at most).
     #[arg(long, default_value_t = defaults().params.shokri.max_iterations)]
     shokri_iterations: u64,
     /// The input normalisation real records get, for the encoding attacks (the paper's code
