@@ -125,7 +125,9 @@ impl Draws {
     }
 
     /// How many times resample `stream` of `seed` draws each record: as many members as
-    /// there are, then as many non-members.
+    /// there are, then as many non-members. A call of its own per resample (see
+    /// [`ScoreWalk::aucs`]).
+    #[inline(never)]
     fn resample(&self, seed: u64, stream: u64) -> Vec<u32> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(stream);
@@ -179,6 +181,12 @@ impl ScoreWalk {
     /// those tied with them, divided by `twice_pairs`, twice the number of (member,
     /// non-member) pairs. This is the trapezoid area of the resample's ROC, computed exactly
     /// and rounded once.
+    ///
+    /// Never inlined: in the browser V8 runs a wasm function's first calls on its baseline
+    /// compiler and swaps in optimised code only between calls, so a loop inlined into
+    /// [`auc_bootstrap_intervals`], which an audit calls once, would run unoptimised
+    /// throughout; as a function of its own it is called thousands of times.
+    #[inline(never)]
     fn aucs(&self, counts: &[[u32; TOGETHER]], twice_pairs: u64) -> [f64; TOGETHER] {
         let mut above = [0u64; TOGETHER];
         let mut twice_pairs_below = [0u64; TOGETHER];
