@@ -23,7 +23,7 @@ pub struct Logistic {
     /// Newton steps taken.
     pub iterations: u64,
     /// Whether the Newton decrement fell below the tolerance before the iteration limit (it
-    /// cannot where the classes separate and there is no penalty: the weights grow forever).
+    /// may not where the classes separate and there is no penalty: the weights keep growing).
     pub converged: bool,
 }
 
