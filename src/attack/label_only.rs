@@ -166,7 +166,8 @@ fn copy_count(records: &Records, config: &AuditConfig) -> usize {
 /// Copy `copy` of every record of set `set`: for images, one of the mirror × one-pixel shifts;
 /// for other records, Gaussian noise of `params.sigma` audit-record standard deviations
 /// (`scale`) per feature, from ChaCha8 seeded by the seed and the set, on stream `copy`.
-/// Never inlined into its caller's loop: see [`crate::metrics::bootstrap`] on V8's tiers.
+/// Never inlined into its caller's loop, which runs once per set: V8 swaps in optimised wasm
+/// code only between calls (as `ScoreWalk::aucs` in src/metrics/bootstrap.rs explains).
 #[inline(never)]
 fn perturbed_copy(
     records: &Records,

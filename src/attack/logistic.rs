@@ -84,15 +84,10 @@ impl Problem<'_> {
         let mut extended = vec![1.0; n];
         for (x, &member) in self.rows.chunks_exact(self.width).zip(self.members) {
             let z = intercept[0] + x.iter().zip(weights).map(|(a, w)| a * w).sum::<f64>();
-            let e = (-z.abs()).exp();
-            // ln(1 + exp(-s·z)) = max(-s·z, 0) + ln(1 + exp(-|z|)), and p = σ(z), both from e.
+            let (p, e) = sigmoid_and_tail(z);
+            // ln(1 + exp(-s·z)) = max(-s·z, 0) + ln(1 + exp(-|z|)).
             let margin = if member { z } else { -z };
             objective += (-margin).max(0.0) + (1.0 + e).ln();
-            let p = if z >= 0.0 {
-                1.0 / (1.0 + e)
-            } else {
-                e / (1.0 + e)
-            };
             let residual = p - if member { 1.0 } else { 0.0 };
             let weight = p * (1.0 - p);
             extended[..self.width].copy_from_slice(x);
@@ -106,11 +101,9 @@ impl Problem<'_> {
                 at += n - a;
             }
         }
-        let mut at = 0;
         for (a, (g, w)) in gradient.iter_mut().zip(weights).enumerate() {
             *g += self.l2 * w;
-            hessian[at] += self.l2;
-            at += n - a;
+            hessian[packed(n, a, a)] += self.l2;
         }
         objective += 0.5 * self.l2 * weights.iter().map(|w| w * w).sum::<f64>();
         Pass {
@@ -121,19 +114,32 @@ impl Problem<'_> {
     }
 }
 
+/// σ(z) without overflow, and e^{-|z|} it was computed from (the loss's other term).
+fn sigmoid_and_tail(z: f64) -> (f64, f64) {
+    let e = (-z.abs()).exp();
+    let p = if z >= 0.0 {
+        1.0 / (1.0 + e)
+    } else {
+        e / (1.0 + e)
+    };
+    (p, e)
+}
+
+/// Where entry (a, b), a ≤ b, of an n×n symmetric matrix lies in its upper triangle stored
+/// row by row.
+fn packed(n: usize, a: usize, b: usize) -> usize {
+    a * n - a * (a + 1) / 2 + b
+}
+
 /// Solves `H·step = g` for a symmetric positive-definite H given as its upper triangle, by
 /// Cholesky; None where H is not positive definite.
 fn cholesky_solve(upper: &[f64], n: usize, g: &[f64]) -> Option<Vec<f64>> {
-    let at = |a: usize, b: usize| {
-        let (a, b) = if a <= b { (a, b) } else { (b, a) };
-        a * n - a * (a + 1) / 2 + b
-    };
     // L·Lᵀ = H, L lower triangular, row-major n×n.
     let mut l = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..=i {
             let dot: f64 = (0..j).map(|k| l[i * n + k] * l[j * n + k]).sum();
-            let value = upper[at(i, j)] - dot;
+            let value = upper[packed(n, j, i)] - dot;
             if i == j {
                 if value.is_nan() || value <= 0.0 || value.is_infinite() {
                     return None;
@@ -163,7 +169,7 @@ fn newton_step(hessian: &[f64], n: usize, gradient: &[f64]) -> Vec<f64> {
     if let Some(step) = cholesky_solve(hessian, n, gradient) {
         return step;
     }
-    let diagonal: Vec<usize> = (0..n).map(|a| a * n - a * (a + 1) / 2 + a).collect();
+    let diagonal: Vec<usize> = (0..n).map(|a| packed(n, a, a)).collect();
     let scale = diagonal
         .iter()
         .map(|&d| hessian[d])
@@ -270,12 +276,7 @@ impl Logistic {
                 .zip(&self.weights)
                 .map(|(a, w)| a * w)
                 .sum::<f64>();
-        let e = (-z.abs()).exp();
-        if z >= 0.0 {
-            1.0 / (1.0 + e)
-        } else {
-            e / (1.0 + e)
-        }
+        sigmoid_and_tail(z).0
     }
 }
 
